@@ -1,0 +1,26 @@
+//! The `orglink-operator` command line: one file per subcommand.
+
+use clap::{Parser, Subcommand};
+
+pub mod crdgen;
+
+/// Manage Genesys Cloud organization links and pairings from Kubernetes.
+#[derive(Debug, Parser)]
+#[command(name = "orglink-operator", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the CustomResourceDefinitions of all three kinds as one multi-document YAML.
+    Crdgen,
+}
+
+/// Runs the chosen subcommand.
+pub fn main(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Crdgen => crdgen::run(),
+    }
+}

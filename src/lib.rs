@@ -1,0 +1,18 @@
+//! orglink-operator: manage Genesys Cloud organization relationships as Kubernetes resources.
+//!
+//! Module map (see `shared/design/architecture.md`):
+//! - [`api`]: the CRD types, conditions and the regions table. No I/O.
+//! - [`lifecycle`]: pure decision functions (spec, observed remote state) → (actions, status).
+//! - [`genesys`]: the Genesys Cloud API client (OAuth, rate limiting, retries, typed calls).
+//! - [`controller`]: kube-runtime controllers that run the decisions against the client.
+//! - [`webhook`]: the validating admission webhook.
+//! - [`sandbox`]: the embedded control plane (etcd + kube-apiserver) and simulated Genesys Cloud.
+//! - [`cli`]: the subcommands of the `orglink-operator` binary.
+
+pub mod api;
+pub mod cli;
+pub mod controller;
+pub mod genesys;
+pub mod lifecycle;
+pub mod sandbox;
+pub mod webhook;
