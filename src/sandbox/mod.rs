@@ -1,1 +1,5 @@
-//! TODO(owner): module sandbox.
+//! The embedded sandbox: a real control plane (etcd + kube-apiserver) and a simulated
+//! Genesys Cloud, for the demo and the end-to-end tests.
+
+pub mod control_plane;
+pub mod genesys_sim;

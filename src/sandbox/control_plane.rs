@@ -1,0 +1,1 @@
+//! The envtest-style control plane launcher (owned by the control-plane work).

@@ -1,0 +1,1 @@
+//! The simulated Genesys Cloud (owned by the simulator work).
