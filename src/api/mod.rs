@@ -1,10 +1,26 @@
 //! The `orglink.dev/v1alpha1` resource types, their conditions and the regions table. No I/O.
 
+pub mod common;
+pub mod conditions;
+pub mod crd;
+pub mod organization;
+pub mod orglink;
+pub mod orgpairing;
 pub mod regions;
 
+pub use common::PeerRef;
+pub use crd::{crds, crds_yaml};
+pub use organization::{Organization, OrganizationSpec, OrganizationStatus};
+pub use orglink::{LinkDecision, LinkDirection, OrgLink, OrgLinkPhase, OrgLinkSpec, OrgLinkStatus};
+pub use orgpairing::{
+    OrgPairing, OrgPairingPhase, OrgPairingSpec, OrgPairingStatus, PairingGrant, PairingRequest,
+    PairingSide,
+};
 pub use regions::Region;
 
-/// Placeholder until the CRD types land (replaced in the foundation work).
-pub fn crds_yaml() -> anyhow::Result<String> {
-    Ok(String::new())
-}
+/// The API group of all three kinds.
+pub const GROUP: &str = "orglink.dev";
+/// The finalizer that makes deletion clean up the remote relationship first.
+pub const FINALIZER: &str = "orglink.dev/cleanup";
+/// Annotation: `orphan` leaves the remote relationship alone when the object is deleted.
+pub const ON_DELETE_ANNOTATION: &str = "orglink.dev/on-delete";

@@ -154,7 +154,11 @@ pub struct UnknownRegion(pub String);
 
 /// The valid region codes, comma separated, for error messages.
 pub fn valid_codes() -> String {
-    REGIONS.iter().map(|r| r.code).collect::<Vec<_>>().join(", ")
+    REGIONS
+        .iter()
+        .map(|r| r.code)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl FromStr for Region {
@@ -183,13 +187,22 @@ mod tests {
 
     #[test]
     fn hosts_follow_the_sdk_tables() {
-        assert_eq!(Region::UsEast1.api_base_url(), "https://api.mypurecloud.com");
+        assert_eq!(
+            Region::UsEast1.api_base_url(),
+            "https://api.mypurecloud.com"
+        );
         assert_eq!(
             Region::UsEast1.token_url(),
             "https://login.mypurecloud.com/oauth/token"
         );
-        assert_eq!(Region::UsEast2.info().api_host(), "api.use2.us-gov-pure.cloud");
-        assert_eq!(Region::ApNortheast1.info().login_host(), "login.mypurecloud.jp");
+        assert_eq!(
+            Region::UsEast2.info().api_host(),
+            "api.use2.us-gov-pure.cloud"
+        );
+        assert_eq!(
+            Region::ApNortheast1.info().login_host(),
+            "login.mypurecloud.jp"
+        );
         assert_eq!(Region::ApSoutheast2.info().domain, "mypurecloud.com.au");
         assert_eq!(Region::EuscDeEast1.info().domain, "edee1.eusc-pure.cloud");
     }

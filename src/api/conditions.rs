@@ -1,0 +1,200 @@
+//! Condition types, reasons and the one function that sets a condition.
+//!
+//! Conditions use the `metav1.Condition` shape so `kubectl wait --for=condition=Ready`,
+//! Flux and Argo CD understand them. [`set_condition`] keeps `lastTransitionTime` when the
+//! status does not change, so a resync that finds nothing new writes nothing new.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::jiff::Timestamp;
+
+/// Condition types.
+pub mod types {
+    pub const READY: &str = "Ready";
+    pub const LINKED: &str = "Linked";
+    pub const AUTHORIZED: &str = "Authorized";
+    pub const ROLES_ASSIGNED: &str = "RolesAssigned";
+}
+
+/// Condition reasons (api.md). CamelCase, as `metav1.Condition` requires.
+pub mod reasons {
+    // Organization `Ready`.
+    pub const CONNECTED: &str = "Connected";
+    pub const CREDENTIALS_MISSING: &str = "CredentialsMissing";
+    pub const CREDENTIALS_REJECTED: &str = "CredentialsRejected";
+    pub const REGION_MISMATCH: &str = "RegionMismatch";
+    pub const API_UNAVAILABLE: &str = "ApiUnavailable";
+    pub const RATE_LIMITED: &str = "RateLimited";
+    // OrgLink `Linked` / `Ready`.
+    pub const LINKED: &str = "Linked";
+    pub const REQUESTING: &str = "Requesting";
+    pub const WAITING_FOR_CONFIRMATION: &str = "WaitingForConfirmation";
+    pub const REJECTED_BY_PEER: &str = "RejectedByPeer";
+    pub const UNLINKED_BY_PEER: &str = "UnlinkedByPeer";
+    pub const DECLINED: &str = "Declined";
+    pub const ORGANIZATION_NOT_READY: &str = "OrganizationNotReady";
+    pub const API_ERROR: &str = "ApiError";
+    pub const CLEANUP_FAILED: &str = "CleanupFailed";
+    pub const DELETING: &str = "Deleting";
+    // OrgPairing `Authorized` / `RolesAssigned`.
+    pub const AUTHORIZED: &str = "Authorized";
+    pub const DISABLED: &str = "Disabled";
+    pub const REVOKED: &str = "Revoked";
+    pub const EXPIRED: &str = "Expired";
+    pub const PAIRING_NOT_FOUND: &str = "PairingNotFound";
+    pub const PAIRING_FROM_OTHER_ORGANIZATION: &str = "PairingFromOtherOrganization";
+    pub const ROLES_ASSIGNED: &str = "RolesAssigned";
+    pub const NO_ROLES: &str = "NoRoles";
+    pub const UNKNOWN_ROLE: &str = "UnknownRole";
+    pub const UP_TO_DATE: &str = "UpToDate";
+}
+
+/// `status` of a condition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    True,
+    False,
+    Unknown,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::True => "True",
+            Status::False => "False",
+            Status::Unknown => "Unknown",
+        }
+    }
+
+    pub fn from_bool(b: bool) -> Status {
+        if b { Status::True } else { Status::False }
+    }
+}
+
+/// A condition as a decision function states it: no timestamps, no generation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredCondition {
+    pub type_: &'static str,
+    pub status: Status,
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl DesiredCondition {
+    pub fn new(
+        type_: &'static str,
+        status: Status,
+        reason: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            type_,
+            status,
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
+/// Sets `desired` in `conditions`: replaces the condition of the same type, keeping its
+/// `lastTransitionTime` when the status is unchanged, or appends it. Returns true when
+/// anything changed.
+pub fn set_condition(
+    conditions: &mut Vec<Condition>,
+    desired: &DesiredCondition,
+    observed_generation: Option<i64>,
+    now: Timestamp,
+) -> bool {
+    let status = desired.status.as_str();
+    match conditions.iter_mut().find(|c| c.type_ == desired.type_) {
+        Some(existing) => {
+            let transition = existing.status != status;
+            let changed = transition
+                || existing.reason != desired.reason
+                || existing.message != desired.message
+                || existing.observed_generation != observed_generation;
+            if transition {
+                existing.last_transition_time = Time(now);
+            }
+            existing.status = status.to_string();
+            existing.reason = desired.reason.to_string();
+            existing.message = desired.message.clone();
+            existing.observed_generation = observed_generation;
+            changed
+        }
+        None => {
+            conditions.push(Condition {
+                type_: desired.type_.to_string(),
+                status: status.to_string(),
+                reason: desired.reason.to_string(),
+                message: desired.message.clone(),
+                last_transition_time: Time(now),
+                observed_generation,
+            });
+            true
+        }
+    }
+}
+
+/// Applies every desired condition; conditions of types not in `desired` are left alone.
+pub fn set_conditions(
+    conditions: &mut Vec<Condition>,
+    desired: &[DesiredCondition],
+    observed_generation: Option<i64>,
+    now: Timestamp,
+) -> bool {
+    let mut changed = false;
+    for d in desired {
+        changed |= set_condition(conditions, d, observed_generation, now);
+    }
+    changed
+}
+
+/// The condition of the given type, if present.
+pub fn find<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Condition> {
+    conditions.iter().find(|c| c.type_ == type_)
+}
+
+/// True when the condition of the given type has status `True`.
+pub fn is_true(conditions: &[Condition], type_: &str) -> bool {
+    find(conditions, type_).is_some_and(|c| c.status == "True")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: i64) -> Timestamp {
+        Timestamp::from_second(s).unwrap()
+    }
+
+    #[test]
+    fn keeps_transition_time_when_status_is_unchanged() {
+        let mut c = Vec::new();
+        let d = DesiredCondition::new(
+            types::READY,
+            Status::False,
+            reasons::WAITING_FOR_CONFIRMATION,
+            "a",
+        );
+        assert!(set_condition(&mut c, &d, Some(1), ts(100)));
+        let d2 = DesiredCondition::new(
+            types::READY,
+            Status::False,
+            reasons::WAITING_FOR_CONFIRMATION,
+            "b",
+        );
+        assert!(set_condition(&mut c, &d2, Some(2), ts(200)));
+        assert_eq!(c[0].last_transition_time, Time(ts(100)));
+        assert_eq!(c[0].message, "b");
+        assert_eq!(c[0].observed_generation, Some(2));
+        assert!(
+            !set_condition(&mut c, &d2, Some(2), ts(300)),
+            "same condition is no change"
+        );
+        let d3 = DesiredCondition::new(types::READY, Status::True, reasons::LINKED, "ok");
+        assert!(set_condition(&mut c, &d3, Some(2), ts(400)));
+        assert_eq!(c[0].last_transition_time, Time(ts(400)));
+        assert_eq!(c.len(), 1);
+        assert!(is_true(&c, types::READY));
+    }
+}

@@ -1,0 +1,210 @@
+//! `OrgPairing` (short name `opair`): this org's side of one authorized-organization
+//! pairing. Exactly one of `request` (we are the trustee) or `grant` (we are the trustor).
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{PeerRef, UUID_PATTERN};
+
+/// Genesys Cloud allows at most this many authorized users per pairing.
+pub const MAX_USERS: usize = 25;
+
+/// One authorized-organization pairing, seen from the referenced Organization.
+#[derive(CustomResource, Clone, Debug, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[kube(
+    group = "orglink.dev",
+    version = "v1alpha1",
+    kind = "OrgPairing",
+    namespaced,
+    status = "OrgPairingStatus",
+    shortname = "opair",
+    category = "genesys",
+    derive = "PartialEq",
+    doc = "This organization's side of a Genesys Cloud authorized-organization pairing.",
+    printcolumn(name = "Organization", type_ = "string", json_path = ".spec.organizationRef"),
+    printcolumn(name = "Side", type_ = "string", json_path = ".status.side"),
+    printcolumn(name = "Peer", type_ = "string", json_path = ".spec.peer.organizationId"),
+    printcolumn(name = "Pairing", type_ = "string", json_path = ".status.pairingId", priority = "1"),
+    printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    validation = Rule::new("has(self.spec.request) != has(self.spec.grant)").message("exactly one of spec.request (this org is the trustee asking for access) or spec.grant (this org is the trustor granting access) must be set")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgPairingSpec {
+    /// Name of the Organization (in this namespace) whose side this is. Immutable.
+    #[schemars(length(min = 1, max = 253))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("spec.organizationRef is immutable: delete this OrgPairing and create a new one to pair another Organization"))]
+    pub organization_ref: String,
+    /// The org at the other end; it must be in the same region. Immutable.
+    #[x_kube(validation = Rule::new("self == oldSelf").message("spec.peer is immutable: delete this OrgPairing and create a new one for another peer"))]
+    pub peer: PeerRef,
+    /// Trustee side: ask the peer for access for some of our users and groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<PairingRequest>,
+    /// Trustor side: accept the peer's pairing and give its users and groups our roles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant: Option<PairingGrant>,
+}
+
+/// The trustee's request: which of our users and groups need access to the peer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("(has(self.users) ? size(self.users) : 0) + (has(self.groups) ? size(self.groups) : 0) > 0").message("spec.request names no users and no groups: list at least one user ID in spec.request.users or one group ID in spec.request.groups"))]
+pub struct PairingRequest {
+    /// IDs of our users who need access (at most 25).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 25), inner(regex(pattern = UUID_PATTERN)), extend("x-kubernetes-list-type" = "set"))]
+    pub users: Vec<String>,
+    /// IDs of our groups who need access.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 100), inner(regex(pattern = UUID_PATTERN)), extend("x-kubernetes-list-type" = "set"))]
+    pub groups: Vec<String>,
+}
+
+/// The trustor's grant: accept a pairing and assign our roles.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("(has(self.users) ? size(self.users) : 0) + (has(self.groups) ? size(self.groups) : 0) > 0").message("spec.grant names no users and no groups: list at least one trustee user in spec.grant.users or group in spec.grant.groups"))]
+pub struct PairingGrant {
+    /// The pairing ID the trustee handed over; checked to come from `peer`.
+    #[schemars(length(min = 1, max = 128))]
+    pub pairing_id: String,
+    /// `false` turns access off while keeping the roles.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// When the trust ends (RFC 3339). Optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Time>,
+    /// Trustee users and the roles of ours they get (at most 25).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 25), extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["id"]))]
+    pub users: Vec<GrantSubject>,
+    /// Trustee groups and the roles of ours they get.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 100), extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["id"]))]
+    pub groups: Vec<GrantSubject>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// A trustee user or group and the roles it gets in our org.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantSubject {
+    /// The trustee org's user or group ID.
+    #[schemars(regex(pattern = UUID_PATTERN))]
+    pub id: String,
+    /// Roles of our org, by name or ID. None: authorized, but can do nothing here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 50))]
+    pub roles: Vec<RoleRef>,
+}
+
+/// A role of the trustor org, by exactly one of name or ID.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("has(self.name) != has(self.id)").message("a role names exactly one of name (e.g. {name: Supervisor}) or id (e.g. {id: <role uuid>})"))]
+pub struct RoleRef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 256))]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = UUID_PATTERN))]
+    pub id: Option<String>,
+}
+
+/// Which side of the pairing this object is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum PairingSide {
+    /// We asked for access (`spec.request`).
+    Trustee,
+    /// We grant access (`spec.grant`).
+    Trustor,
+}
+
+/// Where the pairing stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum OrgPairingPhase {
+    Requesting,
+    WaitingForConfirmation,
+    Authorized,
+    Disabled,
+    Revoked,
+    Expired,
+    Error,
+}
+
+/// Kind of a granted subject.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+pub enum SubjectKind {
+    User,
+    Group,
+}
+
+/// What a trustee user or group holds in our org.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubjectStatus {
+    pub kind: SubjectKind,
+    pub id: String,
+    /// Role IDs granted (in all divisions).
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Division scope of the roles; Genesys grants pairing roles in all divisions.
+    pub divisions: String,
+}
+
+/// What the operator observed and did for this pairing.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgPairingStatus {
+    /// The `metadata.generation` this status was computed for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<OrgPairingPhase>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub side: Option<PairingSide>,
+    /// Trustee side: the pairing ID to hand to the trustor (also on an Event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pairing_id: Option<String>,
+    /// Trustee side: when the pairing was created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pairing_created_at: Option<Time>,
+    /// Trustee side: when the pairing request expires (48 h after creation) unless accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pairing_expires_at: Option<Time>,
+    /// Trustee side: what the trustor granted, once authorized.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<String>,
+    /// Trustor side: the trustee org's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trustee_name: Option<String>,
+    /// Trustee side: the trustor org's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trustor_name: Option<String>,
+    /// Trustor side: the roles each trustee user and group holds in our org.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subjects: Vec<SubjectStatus>,
+    /// `Ready`, `Authorized` and (trustor side) `RolesAssigned`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+}
+
+impl OrgPairingSpec {
+    /// The side this spec declares (`None` only for an invalid spec with both or neither).
+    pub fn side(&self) -> Option<PairingSide> {
+        match (&self.request, &self.grant) {
+            (Some(_), None) => Some(PairingSide::Trustee),
+            (None, Some(_)) => Some(PairingSide::Trustor),
+            _ => None,
+        }
+    }
+}
