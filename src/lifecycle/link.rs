@@ -345,3 +345,341 @@ pub fn next_status(
         conditions,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{PeerRef, Region};
+    use LinkAction::*;
+    use OrgLinkPhase::*;
+    use RemoteLink as R;
+
+    const ME: &str = "3f1c2a9e-5b7d-4e2a-9c41-7a0d2b6e8f10";
+    const PEER: &str = "0b6c4a1e-2d3f-4a5b-8c7d-9e0f1a2b3c4d";
+
+    fn spec(decision: LinkDecision, attempt: i64) -> OrgLinkSpec {
+        OrgLinkSpec {
+            organization_ref: "acme-prod".into(),
+            peer: PeerRef {
+                organization_id: PEER.into(),
+                region: Region::UsEast1,
+            },
+            decision,
+            attempt,
+        }
+    }
+
+    fn status(phase: OrgLinkPhase, attempt: i64) -> OrgLinkStatus {
+        OrgLinkStatus {
+            phase: Some(phase),
+            observed_attempt: Some(attempt),
+            ..Default::default()
+        }
+    }
+
+    fn run(
+        decision: LinkDecision,
+        attempt: i64,
+        prev: Option<OrgLinkStatus>,
+        remote: RemoteLink,
+    ) -> LinkDecisionOut {
+        decide(LinkInput {
+            spec: &spec(decision, attempt),
+            status: prev.as_ref(),
+            remote,
+        })
+    }
+
+    fn cond<'a>(d: &'a LinkDecisionOut, t: &str) -> &'a DesiredCondition {
+        d.conditions.iter().find(|c| c.type_ == t).unwrap()
+    }
+
+    // The table of api.md, Accept column.
+
+    #[test]
+    fn accept_nothing_sends_a_request_and_waits() {
+        let d = run(LinkDecision::Accept, 0, None, R::None);
+        assert_eq!(d.actions, vec![Request]);
+        assert_eq!(d.phase, WaitingForConfirmation);
+        assert_eq!(d.direction, Some(LinkDirection::Outgoing));
+        assert_eq!(d.observed_attempt, Some(0));
+        assert_eq!(
+            cond(&d, types::LINKED).reason,
+            reasons::WAITING_FOR_CONFIRMATION
+        );
+        assert_eq!(cond(&d, types::READY).status, Status::Unknown);
+        assert_eq!(d.requeue, Requeue::Soon);
+    }
+
+    #[test]
+    fn accept_our_request_pending_waits() {
+        let d = run(
+            LinkDecision::Accept,
+            0,
+            Some(status(WaitingForConfirmation, 0)),
+            R::OutgoingPending,
+        );
+        assert!(d.actions.is_empty());
+        assert_eq!(d.phase, WaitingForConfirmation);
+        assert_eq!(cond(&d, types::LINKED).status, Status::False);
+    }
+
+    #[test]
+    fn accept_their_request_pending_approves() {
+        let d = run(LinkDecision::Accept, 0, None, R::IncomingPending);
+        assert_eq!(d.actions, vec![Approve]);
+        assert_eq!(d.phase, Linked);
+        assert_eq!(d.direction, Some(LinkDirection::Incoming));
+        assert!(d.linked);
+        assert_eq!(cond(&d, types::LINKED).status, Status::True);
+        assert_eq!(cond(&d, types::READY).status, Status::True);
+    }
+
+    #[test]
+    fn accept_approved_is_linked_in_either_direction() {
+        for dir in [LinkDirection::Outgoing, LinkDirection::Incoming] {
+            let d = run(
+                LinkDecision::Accept,
+                0,
+                Some(status(WaitingForConfirmation, 0)),
+                R::Approved { direction: dir },
+            );
+            assert!(d.actions.is_empty());
+            assert_eq!(d.phase, Linked);
+            assert_eq!(d.direction, Some(dir));
+            assert_eq!(d.requeue, Requeue::Resync);
+        }
+    }
+
+    #[test]
+    fn accept_our_request_rejected_is_rejected_by_peer_until_attempt_changes() {
+        let d = run(
+            LinkDecision::Accept,
+            0,
+            Some(status(WaitingForConfirmation, 0)),
+            R::OutgoingRejected,
+        );
+        assert!(d.actions.is_empty());
+        assert_eq!(d.phase, RejectedByPeer);
+        assert_eq!(cond(&d, types::LINKED).reason, reasons::REJECTED_BY_PEER);
+        assert!(cond(&d, types::LINKED).message.contains("spec.attempt"));
+        // Still rejected on the next look, with or without the record.
+        let again = run(
+            LinkDecision::Accept,
+            0,
+            Some(status(RejectedByPeer, 0)),
+            R::OutgoingRejected,
+        );
+        assert!(again.actions.is_empty());
+        let gone = run(
+            LinkDecision::Accept,
+            0,
+            Some(status(RejectedByPeer, 0)),
+            R::None,
+        );
+        assert!(gone.actions.is_empty());
+        assert_eq!(gone.phase, RejectedByPeer);
+        // Bumping attempt asks again.
+        let retry = run(
+            LinkDecision::Accept,
+            1,
+            Some(status(RejectedByPeer, 0)),
+            R::OutgoingRejected,
+        );
+        assert_eq!(retry.actions, vec![Request]);
+        assert_eq!(retry.observed_attempt, Some(1));
+        assert_eq!(retry.phase, WaitingForConfirmation);
+    }
+
+    #[test]
+    fn accept_pending_request_that_vanished_counts_as_refused() {
+        let d = run(
+            LinkDecision::Accept,
+            0,
+            Some(status(WaitingForConfirmation, 0)),
+            R::None,
+        );
+        assert!(d.actions.is_empty());
+        assert_eq!(d.phase, RejectedByPeer);
+    }
+
+    #[test]
+    fn accept_link_gone_after_linked_is_unlinked_by_peer_until_attempt_changes() {
+        let d = run(LinkDecision::Accept, 0, Some(status(Linked, 0)), R::None);
+        assert!(d.actions.is_empty());
+        assert_eq!(d.phase, UnlinkedByPeer);
+        assert_eq!(cond(&d, types::READY).reason, reasons::UNLINKED_BY_PEER);
+        let again = run(
+            LinkDecision::Accept,
+            0,
+            Some(status(UnlinkedByPeer, 0)),
+            R::None,
+        );
+        assert!(again.actions.is_empty());
+        assert_eq!(again.phase, UnlinkedByPeer);
+        let retry = run(
+            LinkDecision::Accept,
+            3,
+            Some(status(UnlinkedByPeer, 0)),
+            R::None,
+        );
+        assert_eq!(retry.actions, vec![Request]);
+        assert_eq!(retry.observed_attempt, Some(3));
+    }
+
+    #[test]
+    fn accept_rejection_from_before_this_object_asks_again() {
+        let d = run(LinkDecision::Accept, 0, None, R::OutgoingRejected);
+        assert_eq!(d.actions, vec![Request]);
+    }
+
+    #[test]
+    fn accept_after_decline_requests() {
+        let d = run(LinkDecision::Accept, 0, Some(status(Declined, 0)), R::None);
+        assert_eq!(d.actions, vec![Request]);
+    }
+
+    // The Decline column.
+
+    #[test]
+    fn decline_rows() {
+        let rows = [
+            (R::None, vec![]),
+            (R::OutgoingPending, vec![Delete]),
+            (R::IncomingPending, vec![Reject]),
+            (
+                R::Approved {
+                    direction: LinkDirection::Incoming,
+                },
+                vec![Delete],
+            ),
+            (
+                R::Approved {
+                    direction: LinkDirection::Outgoing,
+                },
+                vec![Delete],
+            ),
+            (R::OutgoingRejected, vec![]),
+        ];
+        for (remote, actions) in rows {
+            for prev in [
+                None,
+                Some(status(Linked, 0)),
+                Some(status(WaitingForConfirmation, 0)),
+            ] {
+                let d = run(LinkDecision::Decline, 0, prev, remote);
+                assert_eq!(d.actions, actions, "{remote:?}");
+                assert_eq!(d.phase, Declined);
+                assert!(!d.linked);
+                assert_eq!(cond(&d, types::LINKED).reason, reasons::DECLINED);
+                assert_eq!(cond(&d, types::READY).status, Status::True);
+            }
+        }
+    }
+
+    // Deletion.
+
+    #[test]
+    fn deletion_severs_withdraws_or_rejects_unless_orphaned() {
+        assert_eq!(
+            decide_deletion(
+                R::Approved {
+                    direction: LinkDirection::Outgoing
+                },
+                false
+            ),
+            vec![Delete]
+        );
+        assert_eq!(decide_deletion(R::OutgoingPending, false), vec![Delete]);
+        assert_eq!(decide_deletion(R::IncomingPending, false), vec![Reject]);
+        assert_eq!(decide_deletion(R::None, false), vec![]);
+        assert_eq!(decide_deletion(R::OutgoingRejected, false), vec![]);
+        assert_eq!(
+            decide_deletion(
+                R::Approved {
+                    direction: LinkDirection::Incoming
+                },
+                true
+            ),
+            vec![]
+        );
+        assert_eq!(decide_deletion(R::OutgoingPending, true), vec![]);
+    }
+
+    // Errors keep the memory that blocks a re-request.
+
+    #[test]
+    fn api_error_keeps_phase_and_attempt() {
+        let prev = status(RejectedByPeer, 4);
+        let e = api_error(Some(&prev), "boom");
+        assert_eq!(e.phase, RejectedByPeer);
+        assert_eq!(e.observed_attempt, Some(4));
+        assert_eq!(cond(&e, types::READY).reason, reasons::API_ERROR);
+        let fresh = api_error(None, "boom");
+        assert_eq!(fresh.phase, Error);
+        let nr = organization_not_ready(None, "no secret");
+        assert_eq!(nr.phase, Requesting);
+        assert_eq!(
+            cond(&nr, types::LINKED).reason,
+            reasons::ORGANIZATION_NOT_READY
+        );
+        // After the error, a rejected link is still not re-requested.
+        let s = next_status(Some(&prev), &e, None, Some(1), Timestamp::UNIX_EPOCH);
+        let d = run(LinkDecision::Accept, 4, Some(s), R::None);
+        assert!(d.actions.is_empty());
+    }
+
+    #[test]
+    fn classify_reads_both_directions() {
+        assert_eq!(classify(ME, ME, PEER, "Pending"), Some(R::OutgoingPending));
+        assert_eq!(classify(ME, PEER, ME, "Pending"), Some(R::IncomingPending));
+        assert_eq!(
+            classify(ME, PEER, ME, "ApprovalPending"),
+            Some(R::IncomingPending)
+        );
+        assert_eq!(
+            classify(ME, ME, PEER, "Approved"),
+            Some(R::Approved {
+                direction: LinkDirection::Outgoing
+            })
+        );
+        assert_eq!(
+            classify(ME, PEER, ME, "Approved"),
+            Some(R::Approved {
+                direction: LinkDirection::Incoming
+            })
+        );
+        assert_eq!(
+            classify(ME, ME, PEER, "Rejected"),
+            Some(R::OutgoingRejected)
+        );
+        assert_eq!(classify(ME, PEER, ME, "Rejected"), Some(R::None));
+        assert_eq!(classify(ME, ME, PEER, "Exploded"), None);
+        assert_eq!(classify(ME, PEER, PEER, "Approved"), None);
+    }
+
+    #[test]
+    fn next_status_stamps_linked_at_once_and_keeps_transition_times() {
+        let t1 = Timestamp::from_second(1000).unwrap();
+        let t2 = Timestamp::from_second(2000).unwrap();
+        let d = run(LinkDecision::Accept, 0, None, R::IncomingPending);
+        let s1 = next_status(None, &d, Some("Acme DR".into()), Some(1), t1);
+        assert_eq!(s1.linked_at, Some(Time(t1)));
+        assert_eq!(s1.peer_name.as_deref(), Some("Acme DR"));
+        let d2 = run(
+            LinkDecision::Accept,
+            0,
+            Some(s1.clone()),
+            R::Approved {
+                direction: LinkDirection::Incoming,
+            },
+        );
+        let s2 = next_status(Some(&s1), &d2, None, Some(1), t2);
+        assert_eq!(s2.linked_at, Some(Time(t1)));
+        assert_eq!(
+            s2.conditions, s1.conditions,
+            "nothing changed, nothing rewritten"
+        );
+        assert_eq!(s2.peer_name.as_deref(), Some("Acme DR"));
+    }
+}
