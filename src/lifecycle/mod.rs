@@ -17,6 +17,11 @@ pub mod pairing;
 pub mod trustee;
 pub mod trustor;
 
+#[cfg(test)]
+mod properties;
+#[cfg(test)]
+mod testkit;
+
 /// When the controller should look again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Requeue {

@@ -242,3 +242,181 @@ pub fn decide_deletion(trust_exists: bool, orphan: bool) -> Vec<TrusteeAction> {
         vec![]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::conditions::DesiredCondition;
+    use crate::lifecycle::testkit::*;
+    use TrusteeAction::*;
+
+    fn decide_with(
+        req: &PairingRequest,
+        prev: Option<OrgPairingStatus>,
+        pairing: PairingLookup,
+        trust: Option<ObservedTrustor>,
+        now: Timestamp,
+    ) -> TrusteeDecision {
+        decide(TrusteeInput {
+            request: req,
+            peer_org_id: TRUSTOR,
+            status: prev.as_ref(),
+            pairing,
+            trust,
+            now,
+        })
+    }
+
+    fn cond<'a>(d: &'a TrusteeDecision, t: &str) -> &'a DesiredCondition {
+        d.conditions.iter().find(|c| c.type_ == t).unwrap()
+    }
+
+    fn prev(phase: OrgPairingPhase) -> Option<OrgPairingStatus> {
+        Some(OrgPairingStatus {
+            phase: Some(phase),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn first_look_creates_the_pairing() {
+        let req = request(&[U1, U2], &[G1]);
+        let d = decide_with(&req, None, PairingLookup::NotLooked, None, t(0));
+        assert_eq!(
+            d.actions,
+            vec![CreatePairing {
+                users: vec![U1.into(), U2.into()],
+                groups: vec![G1.into()]
+            }]
+        );
+        assert_eq!(d.phase, OrgPairingPhase::WaitingForConfirmation);
+        assert_eq!(
+            cond(&d, types::AUTHORIZED).reason,
+            reasons::WAITING_FOR_CONFIRMATION
+        );
+    }
+
+    #[test]
+    fn a_live_pairing_is_kept_until_48_hours() {
+        let req = request(&[U1], &[]);
+        let p = pairing("p-1", TRUSTEE, t(0), &[U1], &[]);
+        let d = decide_with(
+            &req,
+            prev(OrgPairingPhase::WaitingForConfirmation),
+            PairingLookup::Found(p.clone()),
+            None,
+            t(47),
+        );
+        assert!(d.actions.is_empty());
+        assert!(cond(&d, types::AUTHORIZED).message.contains("p-1"));
+        let d = decide_with(
+            &req,
+            prev(OrgPairingPhase::WaitingForConfirmation),
+            PairingLookup::Found(p),
+            None,
+            t(48),
+        );
+        assert_eq!(d.actions.len(), 1, "renewed at 48 h");
+        assert!(matches!(d.actions[0], CreatePairing { .. }));
+        assert!(cond(&d, types::AUTHORIZED).message.contains("expired"));
+    }
+
+    #[test]
+    fn a_missing_pairing_or_a_changed_request_makes_a_new_one() {
+        let req = request(&[U1, U2], &[]);
+        let d = decide_with(
+            &req,
+            prev(OrgPairingPhase::WaitingForConfirmation),
+            PairingLookup::NotFound,
+            None,
+            t(1),
+        );
+        assert!(matches!(d.actions[..], [CreatePairing { .. }]));
+        let old = pairing("p-1", TRUSTEE, t(0), &[U1], &[]);
+        let d = decide_with(
+            &req,
+            prev(OrgPairingPhase::WaitingForConfirmation),
+            PairingLookup::Found(old),
+            None,
+            t(1),
+        );
+        assert!(matches!(d.actions[..], [CreatePairing { .. }]));
+        assert!(cond(&d, types::AUTHORIZED).message.contains("changed"));
+    }
+
+    #[test]
+    fn an_enabled_trust_is_authorized_and_membership_converges() {
+        let req = request(&[U1, U2], &[G1]);
+        let trust = ObservedTrustor {
+            enabled: true,
+            name: Some("Acme Prod".into()),
+            permissions: vec!["routing:queue:view".into()],
+            users: set(&[U1, U3]),
+            groups: set(&[]),
+        };
+        let d = decide_with(
+            &req,
+            prev(OrgPairingPhase::WaitingForConfirmation),
+            PairingLookup::NotLooked,
+            Some(trust),
+            t(1),
+        );
+        assert_eq!(d.phase, OrgPairingPhase::Authorized);
+        assert_eq!(
+            d.actions,
+            vec![
+                AddUser(U2.into()),
+                RemoveUser(U3.into()),
+                AddGroup(G1.into())
+            ]
+        );
+        assert_eq!(d.permissions, vec!["routing:queue:view".to_string()]);
+        assert_eq!(d.peer_name.as_deref(), Some("Acme Prod"));
+        assert_eq!(cond(&d, types::AUTHORIZED).status, Status::True);
+        assert_eq!(cond(&d, types::READY).status, Status::True);
+    }
+
+    #[test]
+    fn a_disabled_trust_is_disabled_with_no_permissions() {
+        let req = request(&[U1], &[]);
+        let trust = ObservedTrustor {
+            enabled: false,
+            permissions: vec!["x".into()],
+            users: set(&[U1]),
+            ..Default::default()
+        };
+        let d = decide_with(
+            &req,
+            prev(OrgPairingPhase::Authorized),
+            PairingLookup::NotLooked,
+            Some(trust),
+            t(1),
+        );
+        assert_eq!(d.phase, OrgPairingPhase::Disabled);
+        assert!(d.actions.is_empty());
+        assert!(d.permissions.is_empty());
+        assert_eq!(cond(&d, types::AUTHORIZED).reason, reasons::DISABLED);
+    }
+
+    #[test]
+    fn a_trust_that_disappears_is_revoked_and_not_re_requested() {
+        let req = request(&[U1], &[]);
+        for phase in [
+            OrgPairingPhase::Authorized,
+            OrgPairingPhase::Disabled,
+            OrgPairingPhase::Revoked,
+        ] {
+            let d = decide_with(&req, prev(phase), PairingLookup::NotFound, None, t(100));
+            assert_eq!(d.phase, OrgPairingPhase::Revoked);
+            assert!(d.actions.is_empty());
+            assert_eq!(cond(&d, types::AUTHORIZED).reason, reasons::REVOKED);
+        }
+    }
+
+    #[test]
+    fn deletion_revokes_unless_orphaned() {
+        assert_eq!(decide_deletion(true, false), vec![DeleteTrust]);
+        assert_eq!(decide_deletion(true, true), vec![]);
+        assert_eq!(decide_deletion(false, false), vec![]);
+    }
+}

@@ -513,3 +513,277 @@ fn describe(subjects: &[(SubjectKind, String)]) -> String {
 fn same_second(a: Option<Timestamp>, b: Option<Timestamp>) -> bool {
     a.map(|t| t.as_second()) == b.map(|t| t.as_second())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::conditions::DesiredCondition;
+    use crate::lifecycle::testkit::*;
+    use TrustorAction::*;
+
+    fn decide_with(
+        g: &PairingGrant,
+        prev: Option<OrgPairingStatus>,
+        pairing: PairingLookup,
+        trust: Option<ObservedTrustee>,
+        now: Timestamp,
+    ) -> TrustorDecision {
+        let roles = roles();
+        decide(TrustorInput {
+            grant: g,
+            peer_org_id: TRUSTEE,
+            status: prev.as_ref(),
+            pairing,
+            trust,
+            role_ids_by_name: &roles,
+            now,
+        })
+    }
+
+    fn cond<'a>(d: &'a TrustorDecision, t: &str) -> &'a DesiredCondition {
+        d.conditions.iter().find(|c| c.type_ == t).unwrap()
+    }
+
+    fn prev(phase: OrgPairingPhase) -> Option<OrgPairingStatus> {
+        Some(OrgPairingStatus {
+            phase: Some(phase),
+            ..Default::default()
+        })
+    }
+
+    fn held(users: &[(&str, &[&str])], enabled: bool) -> ObservedTrustee {
+        ObservedTrustee {
+            enabled,
+            expires_at: None,
+            name: Some("MSP Prod".into()),
+            users: users
+                .iter()
+                .map(|(id, r)| (id.to_string(), set(r)))
+                .collect(),
+            groups: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn accepts_a_pairing_from_the_peer_with_roles_by_name_and_id() {
+        let g = grant(
+            vec![grant_subject(
+                U1,
+                vec![by_name("Supervisor"), by_id(ARCHITECT_ID)],
+            )],
+            vec![grant_subject(G1, vec![by_name("Architect access")])],
+        );
+        let p = pairing("p-1", TRUSTEE, t(0), &[U1], &[G1]);
+        let d = decide_with(&g, None, PairingLookup::Found(p), None, t(1));
+        assert_eq!(
+            d.actions,
+            vec![CreateTrust {
+                pairing_id: "p-1".into(),
+                enabled: true,
+                expires_at: None,
+                users: vec![Member {
+                    id: U1.into(),
+                    role_ids: vec![SUPERVISOR_ID.into(), ARCHITECT_ID.into()]
+                }],
+                groups: vec![Member {
+                    id: G1.into(),
+                    role_ids: vec![ARCHITECT_ID.into()]
+                }],
+            }]
+        );
+        assert_eq!(d.phase, OrgPairingPhase::Authorized);
+        assert_eq!(cond(&d, types::ROLES_ASSIGNED).status, Status::True);
+        assert_eq!(cond(&d, types::READY).status, Status::True);
+        assert_eq!(d.subjects.len(), 2);
+        assert_eq!(d.subjects[0].divisions, "all");
+        assert_eq!(d.peer_name.as_deref(), Some("MSP Prod"));
+    }
+
+    #[test]
+    fn refuses_a_pairing_from_another_org() {
+        let g = grant(vec![grant_subject(U1, vec![by_name("Supervisor")])], vec![]);
+        let other = "c5d2e8f1-7a3b-4c6d-9e0f-1a2b3c4d5e6f";
+        let p = pairing("p-1", other, t(0), &[U1], &[]);
+        let d = decide_with(&g, None, PairingLookup::Found(p), None, t(1));
+        assert!(d.actions.is_empty());
+        assert_eq!(
+            cond(&d, types::AUTHORIZED).reason,
+            reasons::PAIRING_FROM_OTHER_ORGANIZATION
+        );
+        assert!(cond(&d, types::AUTHORIZED).message.contains(other));
+    }
+
+    #[test]
+    fn missing_and_expired_pairings_are_reported() {
+        let g = grant(vec![grant_subject(U1, vec![by_name("Supervisor")])], vec![]);
+        let d = decide_with(&g, None, PairingLookup::NotFound, None, t(1));
+        assert!(d.actions.is_empty());
+        assert_eq!(
+            cond(&d, types::AUTHORIZED).reason,
+            reasons::PAIRING_NOT_FOUND
+        );
+        let p = pairing("p-1", TRUSTEE, t(0), &[U1], &[]);
+        let d = decide_with(&g, None, PairingLookup::Found(p), None, t(49));
+        assert!(d.actions.is_empty());
+        assert_eq!(d.phase, OrgPairingPhase::Expired);
+        assert_eq!(cond(&d, types::AUTHORIZED).reason, reasons::EXPIRED);
+    }
+
+    #[test]
+    fn an_unknown_role_name_blocks_acceptance_and_is_named() {
+        let g = grant(vec![grant_subject(U1, vec![by_name("Supervisr")])], vec![]);
+        let p = pairing("p-1", TRUSTEE, t(0), &[U1], &[]);
+        let d = decide_with(&g, None, PairingLookup::Found(p), None, t(1));
+        assert!(d.actions.is_empty());
+        let c = cond(&d, types::ROLES_ASSIGNED);
+        assert_eq!((c.status, c.reason), (Status::False, reasons::UNKNOWN_ROLE));
+        assert!(c.message.contains("\"Supervisr\""), "{}", c.message);
+        assert_eq!(cond(&d, types::READY).status, Status::False);
+    }
+
+    #[test]
+    fn subjects_without_roles_are_named_by_no_roles() {
+        let g = grant(
+            vec![
+                grant_subject(U1, vec![by_name("Supervisor")]),
+                grant_subject(U2, vec![]),
+            ],
+            vec![],
+        );
+        let p = pairing("p-1", TRUSTEE, t(0), &[U1, U2], &[]);
+        let d = decide_with(&g, None, PairingLookup::Found(p), None, t(1));
+        assert_eq!(d.actions.len(), 1);
+        let c = cond(&d, types::ROLES_ASSIGNED);
+        assert_eq!((c.status, c.reason), (Status::False, reasons::NO_ROLES));
+        assert!(
+            c.message.contains(U2) && !c.message.contains(U1),
+            "{}",
+            c.message
+        );
+        assert_eq!(
+            cond(&d, types::READY).status,
+            Status::True,
+            "what the grant asks for"
+        );
+    }
+
+    #[test]
+    fn drift_in_roles_is_put_back_and_unlisted_members_lose_their_roles() {
+        let g = grant(vec![grant_subject(U1, vec![by_name("Supervisor")])], vec![]);
+        let trust = held(&[(U1, &[]), (U3, &[ARCHITECT_ID])], true);
+        let d = decide_with(
+            &g,
+            prev(OrgPairingPhase::Authorized),
+            PairingLookup::NotLooked,
+            Some(trust),
+            t(5),
+        );
+        assert_eq!(
+            d.actions,
+            vec![
+                SetUserRoles(Member {
+                    id: U1.into(),
+                    role_ids: vec![SUPERVISOR_ID.into()]
+                }),
+                SetUserRoles(Member {
+                    id: U3.into(),
+                    role_ids: vec![]
+                }),
+            ]
+        );
+        let c = cond(&d, types::ROLES_ASSIGNED);
+        assert_eq!(c.reason, reasons::NO_ROLES);
+        assert!(c.message.contains(U3));
+    }
+
+    #[test]
+    fn enabled_and_expiry_converge() {
+        let mut g = grant(vec![grant_subject(U1, vec![by_name("Supervisor")])], vec![]);
+        g.enabled = false;
+        let trust = held(&[(U1, &[SUPERVISOR_ID])], true);
+        let d = decide_with(
+            &g,
+            prev(OrgPairingPhase::Authorized),
+            PairingLookup::NotLooked,
+            Some(trust),
+            t(5),
+        );
+        assert_eq!(
+            d.actions,
+            vec![UpdateTrust {
+                enabled: false,
+                expires_at: None
+            }]
+        );
+        assert_eq!(d.phase, OrgPairingPhase::Disabled);
+        assert_eq!(cond(&d, types::AUTHORIZED).reason, reasons::DISABLED);
+        assert_eq!(
+            cond(&d, types::ROLES_ASSIGNED).status,
+            Status::True,
+            "disabling keeps roles"
+        );
+    }
+
+    #[test]
+    fn a_grant_past_its_expiry_is_expired() {
+        let mut g = grant(vec![grant_subject(U1, vec![by_name("Supervisor")])], vec![]);
+        g.expires_at = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(t(2)));
+        let d = decide_with(
+            &g,
+            prev(OrgPairingPhase::Authorized),
+            PairingLookup::NotLooked,
+            Some(held(&[(U1, &[SUPERVISOR_ID])], true)),
+            t(3),
+        );
+        assert_eq!(d.phase, OrgPairingPhase::Expired);
+        assert!(d.actions.is_empty());
+    }
+
+    #[test]
+    fn a_trust_removed_by_the_trustee_is_revoked_not_recreated() {
+        let g = grant(vec![grant_subject(U1, vec![by_name("Supervisor")])], vec![]);
+        let p = pairing("p-1", TRUSTEE, t(0), &[U1], &[]);
+        let d = decide_with(
+            &g,
+            prev(OrgPairingPhase::Authorized),
+            PairingLookup::Found(p),
+            None,
+            t(2),
+        );
+        assert_eq!(d.phase, OrgPairingPhase::Revoked);
+        assert!(d.actions.is_empty());
+    }
+
+    #[test]
+    fn subjects_the_pairing_does_not_name_are_left_out_and_reported() {
+        let g = grant(
+            vec![
+                grant_subject(U1, vec![by_name("Supervisor")]),
+                grant_subject(U3, vec![by_name("Supervisor")]),
+            ],
+            vec![],
+        );
+        let p = pairing("p-1", TRUSTEE, t(0), &[U1], &[]);
+        let d = decide_with(&g, None, PairingLookup::Found(p), None, t(1));
+        let TrustorAction::CreateTrust { users, .. } = &d.actions[0] else {
+            panic!("{:?}", d.actions)
+        };
+        assert_eq!(
+            users.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+            vec![U1]
+        );
+        assert!(cond(&d, types::AUTHORIZED).message.contains(U3));
+    }
+
+    #[test]
+    fn role_names_lists_each_name_once() {
+        let g = grant(
+            vec![grant_subject(
+                U1,
+                vec![by_name("Supervisor"), by_id(ARCHITECT_ID)],
+            )],
+            vec![grant_subject(G1, vec![by_name("Supervisor")])],
+        );
+        assert_eq!(role_names(&g), set(&["Supervisor"]));
+    }
+}
