@@ -225,7 +225,9 @@ impl Entry<'_> {
     }
 
     fn region(&self, field: &str, value: &str) -> Result<Region, SeedError> {
-        value.parse::<Region>().map_err(|e| self.err(field, e.to_string()))
+        value
+            .parse::<Region>()
+            .map_err(|e| self.err(field, e.to_string()))
     }
 }
 
@@ -362,7 +364,10 @@ mod tests {
     fn invalid(yaml: &str) -> (String, String) {
         match parse_seed(yaml, "test.yaml").unwrap_err() {
             SeedError::Invalid {
-                field, problem, org, ..
+                field,
+                problem,
+                org,
+                ..
             } => (field, format!("{org} {problem}")),
             other => panic!("expected Invalid, got {other}"),
         }
@@ -439,9 +444,8 @@ mod tests {
             one_org("")
         );
         assert_eq!(invalid(&yaml).0, "clientId");
-        let roles = format!(
-            "  roles:\n  - {{id: {USER}, name: Sup}}\n  - {{id: {ORG_B}, name: Sup}}\n"
-        );
+        let roles =
+            format!("  roles:\n  - {{id: {USER}, name: Sup}}\n  - {{id: {ORG_B}, name: Sup}}\n");
         assert_eq!(invalid(&one_org(&roles)).0, "roles[1].name");
     }
 
@@ -462,7 +466,10 @@ mod tests {
             parse_seed(&one_org("  colour: blue\n"), "t"),
             Err(SeedError::Syntax { .. })
         ));
-        assert!(matches!(parse_seed("[]", "t"), Err(SeedError::Empty { .. })));
+        assert!(matches!(
+            parse_seed("[]", "t"),
+            Err(SeedError::Empty { .. })
+        ));
     }
 
     #[test]

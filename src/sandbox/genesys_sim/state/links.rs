@@ -300,7 +300,10 @@ mod tests {
         assert_eq!(view.target_organization_id, id(DR));
         assert_eq!(view.target_name, "Acme DR");
         assert_eq!(statuses(&s, ACME), [(id(DR), LinkViewStatus::Pending)]);
-        assert_eq!(statuses(&s, DR), [(id(ACME), LinkViewStatus::ApprovalPending)]);
+        assert_eq!(
+            statuses(&s, DR),
+            [(id(ACME), LinkViewStatus::ApprovalPending)]
+        );
         let dr_view = &s.links_of(id(DR)).unwrap()[0];
         assert_eq!(dr_view.target_name, "Acme Prod");
         assert_eq!(dr_view.source_organization_id, id(DR));
@@ -350,7 +353,9 @@ mod tests {
             .unwrap();
         s.answer_link(id(DR), id(ACME), true, t0()).unwrap();
         for (caller, other) in [(DR, ACME), (ACME, DR)] {
-            let err = s.answer_link(id(caller), id(other), false, t0()).unwrap_err();
+            let err = s
+                .answer_link(id(caller), id(other), false, t0())
+                .unwrap_err();
             assert_eq!(err.status, StatusCode::CONFLICT);
         }
         assert_eq!(statuses(&s, DR), [(id(ACME), LinkViewStatus::Approved)]);
@@ -418,7 +423,10 @@ mod tests {
         // Now the former target asks instead.
         s.request_link(id(DR), id(ACME), Region::UsEast1, t0())
             .unwrap();
-        assert_eq!(statuses(&s, ACME), [(id(DR), LinkViewStatus::ApprovalPending)]);
+        assert_eq!(
+            statuses(&s, ACME),
+            [(id(DR), LinkViewStatus::ApprovalPending)]
+        );
         assert_eq!(statuses(&s, DR), [(id(ACME), LinkViewStatus::Pending)]);
     }
 
@@ -450,7 +458,10 @@ mod tests {
             .request_link(id(ACME), id(ACME), Region::UsEast1, t0())
             .unwrap_err();
         assert_eq!(err.status, StatusCode::BAD_REQUEST);
-        assert_eq!(err.details[0].field_name.as_deref(), Some("targetOrganizationId"));
+        assert_eq!(
+            err.details[0].field_name.as_deref(),
+            Some("targetOrganizationId")
+        );
     }
 
     #[test]
@@ -468,8 +479,14 @@ mod tests {
         assert!(err.message.contains("us-east-1"));
         s.request_link(id(ACME), id(EU), Region::EuWest1, t0())
             .unwrap();
-        assert_eq!(statuses(&s, EU), [(id(ACME), LinkViewStatus::ApprovalPending)]);
-        assert_eq!(s.links_of(id(EU)).unwrap()[0].target_region, Region::UsEast1);
+        assert_eq!(
+            statuses(&s, EU),
+            [(id(ACME), LinkViewStatus::ApprovalPending)]
+        );
+        assert_eq!(
+            s.links_of(id(EU)).unwrap()[0].target_region,
+            Region::UsEast1
+        );
     }
 
     #[test]
@@ -481,7 +498,11 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.status, StatusCode::BAD_REQUEST);
         assert_eq!(err.details[0].field_name.as_deref(), Some("targetRegion"));
-        assert!(err.message.contains("eu-west-1, eu-central-1"), "{}", err.message);
+        assert!(
+            err.message.contains("eu-west-1, eu-central-1"),
+            "{}",
+            err.message
+        );
         assert!(statuses(&s, ACME).is_empty());
     }
 

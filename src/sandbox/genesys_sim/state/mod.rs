@@ -126,7 +126,7 @@ impl SimState {
         let mut roles: Vec<&Role> = org
             .roles
             .iter()
-            .filter(|r| names.is_empty() || names.iter().any(|n| *n == r.name))
+            .filter(|r| names.is_empty() || names.contains(&r.name))
             .collect();
         roles.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
         Ok(roles)
@@ -178,7 +178,10 @@ pub(crate) mod fixtures {
                 SeedRole {
                     id: id(base + 0x200 + 1),
                     name: "Supervisor".into(),
-                    permissions: vec!["routing:queue:view".into(), "quality:evaluation:view".into()],
+                    permissions: vec![
+                        "routing:queue:view".into(),
+                        "quality:evaluation:view".into(),
+                    ],
                 },
                 SeedRole {
                     id: id(base + 0x200 + 2),
@@ -230,7 +233,6 @@ pub(crate) mod fixtures {
 #[cfg(test)]
 mod tests {
     use super::fixtures::*;
-    use super::*;
 
     #[test]
     fn roles_filter_by_exact_name_and_sort() {
@@ -241,7 +243,11 @@ mod tests {
         let sup = s.roles(id(ACME), &["Supervisor".into()]).unwrap();
         assert_eq!(sup.len(), 1);
         assert_eq!(sup[0].id, role(ACME, 1));
-        assert!(s.roles(id(ACME), &["supervisor".into()]).unwrap().is_empty());
+        assert!(
+            s.roles(id(ACME), &["supervisor".into()])
+                .unwrap()
+                .is_empty()
+        );
         assert!(s.roles(id(ACME), &["Super".into()]).unwrap().is_empty());
     }
 

@@ -105,7 +105,9 @@ impl SimState {
             ));
         }
         check_ids("userIds", user_ids, "user", |u| trustee.user(u).is_some())?;
-        check_ids("groupIds", group_ids, "group", |g| trustee.group(g).is_some())?;
+        check_ids("groupIds", group_ids, "group", |g| {
+            trustee.group(g).is_some()
+        })?;
         let pairing = Pairing {
             id,
             trustee: caller,
@@ -113,7 +115,8 @@ impl SimState {
             groups: group_ids.to_vec(),
             created_at: now,
         };
-        Ok(self.pairings.entry(id).insert_entry(pairing).into_mut())
+        self.pairings.insert(id, pairing);
+        Ok(&self.pairings[&id])
     }
 
     /// `GET /api/v2/orgauthorization/pairings/{pairingId}`.
@@ -137,6 +140,11 @@ impl SimState {
             ));
         }
         Ok(pairing)
+    }
+
+    /// Every pairing, expired ones included (for admin inspection and tests).
+    pub fn all_pairings(&self) -> impl Iterator<Item = &Pairing> {
+        self.pairings.values()
     }
 
     /// The pairing a trustor names in `POST /trustees`, if it may be used by `trustor`.
@@ -273,7 +281,10 @@ mod tests {
     fn unknown_pairings_and_other_regions_are_not_found() {
         let mut s = state();
         let err = s.pairing(id(ACME), id(P), t0()).unwrap_err();
-        assert_eq!((err.status, err.code.as_ref()), (StatusCode::NOT_FOUND, "not.found"));
+        assert_eq!(
+            (err.status, err.code.as_ref()),
+            (StatusCode::NOT_FOUND, "not.found")
+        );
         s.create_pairing(id(MSP), &[user(MSP, 1)], &[], id(P), t0())
             .unwrap();
         let err = s.pairing(id(EU), id(P), t0()).unwrap_err();

@@ -260,11 +260,8 @@ impl SimState {
             users: grants(&input.users),
             groups: grants(&input.groups),
         };
-        Ok(self
-            .trusts
-            .entry((caller, trustee))
-            .insert_entry(trust)
-            .into_mut())
+        self.trusts.insert((caller, trustee), trust);
+        Ok(&self.trusts[&(caller, trustee)])
     }
 
     /// `GET /trustees`: the trusts the trustor `caller` granted, oldest first.
@@ -475,7 +472,11 @@ impl SimState {
     }
 
     /// The union of the permissions of `roles` of `org`, sorted.
-    pub fn role_permissions(&self, org: Uuid, roles: impl IntoIterator<Item = Uuid>) -> Vec<String> {
+    pub fn role_permissions(
+        &self,
+        org: Uuid,
+        roles: impl IntoIterator<Item = Uuid>,
+    ) -> Vec<String> {
         let Some(org) = self.orgs.get(&org) else {
             return Vec::new();
         };
@@ -618,7 +619,11 @@ mod tests {
     fn trustor_and_trustee_must_share_a_region() {
         let mut s = paired();
         let err = s
-            .create_trust(id(EU), &create(vec![member(user(MSP, 1), &[])], vec![]), t0())
+            .create_trust(
+                id(EU),
+                &create(vec![member(user(MSP, 1), &[])], vec![]),
+                t0(),
+            )
             .unwrap_err();
         assert_eq!(err.status, StatusCode::BAD_REQUEST);
         assert!(err.message.contains("same region"), "{}", err.message);
@@ -629,12 +634,20 @@ mod tests {
     fn one_trust_per_pair() {
         let mut s = trusted();
         let err = s
-            .create_trust(id(ACME), &create(vec![member(user(MSP, 2), &[])], vec![]), t0())
+            .create_trust(
+                id(ACME),
+                &create(vec![member(user(MSP, 2), &[])], vec![]),
+                t0(),
+            )
             .unwrap_err();
         assert_eq!(err.status, StatusCode::CONFLICT);
         // Another trustor may use the same pairing.
-        s.create_trust(id(DR), &create(vec![member(user(MSP, 2), &[])], vec![]), t0())
-            .unwrap();
+        s.create_trust(
+            id(DR),
+            &create(vec![member(user(MSP, 2), &[])], vec![]),
+            t0(),
+        )
+        .unwrap();
         assert_eq!(s.trusts_granted_to(id(MSP), t0()).unwrap().len(), 2);
     }
 
@@ -645,14 +658,21 @@ mod tests {
         let err = s
             .create_trust(
                 id(ACME),
-                &create(vec![member(user(MSP, 1), &[]), member(user(MSP, 4), &[])], vec![]),
+                &create(
+                    vec![member(user(MSP, 1), &[]), member(user(MSP, 4), &[])],
+                    vec![],
+                ),
                 t0(),
             )
             .unwrap_err();
         assert_eq!(err.status, StatusCode::BAD_REQUEST);
         assert!(err.message.starts_with("users[1].id:"), "{}", err.message);
         let err = s
-            .create_trust(id(ACME), &create(vec![], vec![member(group(MSP, 2), &[])]), t0())
+            .create_trust(
+                id(ACME),
+                &create(vec![], vec![member(group(MSP, 2), &[])]),
+                t0(),
+            )
             .unwrap_err();
         assert!(err.message.starts_with("groups[0].id:"), "{}", err.message);
         let err = s
@@ -662,7 +682,10 @@ mod tests {
         let err = s
             .create_trust(
                 id(ACME),
-                &create(vec![member(user(MSP, 1), &[]), member(user(MSP, 1), &[])], vec![]),
+                &create(
+                    vec![member(user(MSP, 1), &[]), member(user(MSP, 1), &[])],
+                    vec![],
+                ),
                 t0(),
             )
             .unwrap_err();
@@ -676,12 +699,19 @@ mod tests {
         let err = s
             .create_trust(
                 id(ACME),
-                &create(vec![member(user(MSP, 1), &[role(ACME, 1), role(MSP, 1)])], vec![]),
+                &create(
+                    vec![member(user(MSP, 1), &[role(ACME, 1), role(MSP, 1)])],
+                    vec![],
+                ),
                 t0(),
             )
             .unwrap_err();
         assert_eq!(err.status, StatusCode::BAD_REQUEST);
-        assert!(err.message.starts_with("users[0].roleIds[1]:"), "{}", err.message);
+        assert!(
+            err.message.starts_with("users[0].roleIds[1]:"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
@@ -697,8 +727,15 @@ mod tests {
     fn no_permissions_until_roles_are_set() {
         let mut s = trusted();
         assert!(permissions(&mut s).is_empty());
-        s.set_member_roles(id(ACME), id(MSP), MemberKind::User, user(MSP, 1), &[role(ACME, 1)], t0())
-            .unwrap();
+        s.set_member_roles(
+            id(ACME),
+            id(MSP),
+            MemberKind::User,
+            user(MSP, 1),
+            &[role(ACME, 1)],
+            t0(),
+        )
+        .unwrap();
         assert_eq!(
             permissions(&mut s),
             ["quality:evaluation:view", "routing:queue:view"]
@@ -715,27 +752,49 @@ mod tests {
         .unwrap();
         assert_eq!(
             permissions(&mut s),
-            ["architect:flow:view", "quality:evaluation:view", "routing:queue:view"]
+            [
+                "architect:flow:view",
+                "quality:evaluation:view",
+                "routing:queue:view"
+            ]
         );
         // Clearing roles removes the permissions again.
         s.set_member_roles(id(ACME), id(MSP), MemberKind::User, user(MSP, 1), &[], t0())
             .unwrap();
-        s.set_member_roles(id(ACME), id(MSP), MemberKind::Group, group(MSP, 1), &[], t0())
-            .unwrap();
+        s.set_member_roles(
+            id(ACME),
+            id(MSP),
+            MemberKind::Group,
+            group(MSP, 1),
+            &[],
+            t0(),
+        )
+        .unwrap();
         assert!(permissions(&mut s).is_empty());
     }
 
     #[test]
     fn disabling_keeps_roles_but_grants_nothing() {
         let mut s = trusted();
-        s.set_member_roles(id(ACME), id(MSP), MemberKind::User, user(MSP, 1), &[role(ACME, 1)], t0())
+        s.set_member_roles(
+            id(ACME),
+            id(MSP),
+            MemberKind::User,
+            user(MSP, 1),
+            &[role(ACME, 1)],
+            t0(),
+        )
+        .unwrap();
+        s.update_trust(id(ACME), id(MSP), false, None, t0())
             .unwrap();
-        s.update_trust(id(ACME), id(MSP), false, None, t0()).unwrap();
         assert!(permissions(&mut s).is_empty());
         let m = s
             .member(id(ACME), id(MSP), MemberKind::User, user(MSP, 1), t0())
             .unwrap();
-        assert_eq!(m.role_ids.iter().copied().collect::<Vec<_>>(), [role(ACME, 1)]);
+        assert_eq!(
+            m.role_ids.iter().copied().collect::<Vec<_>>(),
+            [role(ACME, 1)]
+        );
         s.update_trust(id(ACME), id(MSP), true, None, t0()).unwrap();
         assert_eq!(permissions(&mut s).len(), 2);
     }
@@ -760,8 +819,12 @@ mod tests {
     fn a_trust_past_its_expiry_behaves_as_revoked() {
         let mut s = trusted();
         let at = t0() + Duration::days(7);
-        s.update_trust(id(ACME), id(MSP), true, Some(at), t0()).unwrap();
-        assert!(s.trust(id(ACME), id(MSP), at - Duration::seconds(1)).is_ok());
+        s.update_trust(id(ACME), id(MSP), true, Some(at), t0())
+            .unwrap();
+        assert!(
+            s.trust(id(ACME), id(MSP), at - Duration::seconds(1))
+                .is_ok()
+        );
         assert_eq!(
             s.trust(id(ACME), id(MSP), at).unwrap_err().status,
             StatusCode::NOT_FOUND
@@ -779,15 +842,25 @@ mod tests {
     fn updating_replaces_enabled_and_expiry() {
         let mut s = trusted();
         let at = t0() + Duration::days(1);
-        let t = s.update_trust(id(ACME), id(MSP), false, Some(at), t0()).unwrap();
+        let t = s
+            .update_trust(id(ACME), id(MSP), false, Some(at), t0())
+            .unwrap();
         assert_eq!((t.enabled, t.date_expired), (false, Some(at)));
         let t = s.update_trust(id(ACME), id(MSP), true, None, t0()).unwrap();
         assert_eq!((t.enabled, t.date_expired), (true, None));
         let err = s
-            .update_trust(id(ACME), id(MSP), true, Some(t0() - Duration::hours(1)), t0())
+            .update_trust(
+                id(ACME),
+                id(MSP),
+                true,
+                Some(t0() - Duration::hours(1)),
+                t0(),
+            )
             .unwrap_err();
         assert_eq!(err.status, StatusCode::BAD_REQUEST);
-        let err = s.update_trust(id(DR), id(MSP), true, None, t0()).unwrap_err();
+        let err = s
+            .update_trust(id(DR), id(MSP), true, None, t0())
+            .unwrap_err();
         assert_eq!(err.status, StatusCode::NOT_FOUND);
     }
 
