@@ -7,6 +7,7 @@
 //! - [`controller`]: kube-runtime controllers that run the decisions against the client.
 //! - [`webhook`]: the validating admission webhook.
 //! - [`sandbox`]: the embedded control plane (etcd + kube-apiserver) and simulated Genesys Cloud.
+//! - [`plugin`]: the `kubectl orglink` plugin's rendering and object building.
 //! - [`cli`]: the subcommands of the `orglink-operator` binary.
 
 pub mod api;
@@ -14,5 +15,6 @@ pub mod cli;
 pub mod controller;
 pub mod genesys;
 pub mod lifecycle;
+pub mod plugin;
 pub mod sandbox;
 pub mod webhook;

@@ -1,5 +1,9 @@
 //! `Organization` (short name `gcorg`): one Genesys Cloud org this cluster manages.
 
+// kube's `printcolumn(...)` repeats `type_ = ...` once per column, which clippy takes for
+// a duplicated attribute.
+#![allow(clippy::duplicated_attributes)]
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};

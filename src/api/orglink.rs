@@ -3,6 +3,10 @@
 //! The same kind serves both ends: declaring an OrgLink to a peer that has already
 //! requested a link *is* the approval.
 
+// kube's `printcolumn(...)` repeats `type_ = ...` once per column, which clippy takes for
+// a duplicated attribute.
+#![allow(clippy::duplicated_attributes)]
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;

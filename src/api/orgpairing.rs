@@ -1,6 +1,10 @@
 //! `OrgPairing` (short name `opair`): this org's side of one authorized-organization
 //! pairing. Exactly one of `request` (we are the trustee) or `grant` (we are the trustor).
 
+// kube's `printcolumn(...)` repeats `type_ = ...` once per column, which clippy takes for
+// a duplicated attribute.
+#![allow(clippy::duplicated_attributes)]
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;

@@ -1,1 +1,32 @@
-//! TODO(owner): module lifecycle.
+//! Pure decision functions: given the spec, the last status and the observed remote
+//! state, return the actions to take and the status to write. No I/O, no kube client,
+//! no clock (the caller passes `now`), so every row of api.md's tables is a unit test.
+//!
+//! Contract with the controllers:
+//! - The observation must be at least as fresh as the last action performed: after a
+//!   write to Genesys Cloud the controller re-reads (or invalidates its shared snapshot)
+//!   before deciding again. The functions use the previous status as memory (was the
+//!   link active? which `attempt` was last sent?) and would otherwise misread a stale
+//!   list as the peer's answer.
+//! - The returned status describes the state *after* the actions succeed. When an action
+//!   fails, the controller writes an error status instead ([`link::api_error`],
+//!   [`pairing::api_error`]).
+
+pub mod link;
+pub mod pairing;
+pub mod trustee;
+pub mod trustor;
+
+#[cfg(test)]
+mod properties;
+#[cfg(test)]
+mod testkit;
+
+/// When the controller should look again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Requeue {
+    /// Waiting on the peer or on a just-made change: look again soon.
+    Soon,
+    /// Settled: look again at the Organization's resync interval.
+    Resync,
+}

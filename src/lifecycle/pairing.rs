@@ -1,0 +1,206 @@
+//! What both sides of an OrgPairing share: the pairing's 48 h lifetime, what a pairing
+//! looks like once read, the error statuses and the status builder.
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+
+use crate::api::conditions::{DesiredCondition, Status, reasons, set_conditions, types};
+use crate::api::orgpairing::SubjectStatus;
+use crate::api::{OrgPairingPhase, OrgPairingStatus, PairingSide};
+
+use super::Requeue;
+
+/// "There is a 48 hour expiration on all requests" (TrustRequest, genesys-api.md §4.4).
+pub const PAIRING_LIFETIME: SignedDuration = SignedDuration::from_hours(48);
+
+/// When a pairing created at `created` stops being usable.
+pub fn pairing_expires_at(created: Timestamp) -> Timestamp {
+    created
+        .checked_add(PAIRING_LIFETIME)
+        .expect("a pairing creation time is far from the end of time")
+}
+
+/// True when the pairing can no longer be accepted.
+pub fn pairing_expired(created: Timestamp, now: Timestamp) -> bool {
+    now >= pairing_expires_at(created)
+}
+
+/// A pairing as `GET /orgauthorization/pairings/{id}` returned it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObservedPairing {
+    pub id: String,
+    /// The org that created it (the trustee).
+    pub trustee_org_id: String,
+    pub trustee_name: Option<String>,
+    pub created_at: Timestamp,
+    pub users: BTreeSet<String>,
+    pub groups: BTreeSet<String>,
+}
+
+/// The result of looking a pairing up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PairingLookup {
+    /// Not looked up: there is no pairing ID to look up, or the trust exists and the
+    /// pairing no longer matters.
+    NotLooked,
+    Found(ObservedPairing),
+    /// 404: unknown, or gone.
+    NotFound,
+}
+
+/// The decision for either side: calls to make, then the status once they succeeded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PairingDecision<A> {
+    pub actions: Vec<A>,
+    pub side: PairingSide,
+    pub phase: OrgPairingPhase,
+    pub conditions: Vec<DesiredCondition>,
+    /// Trustee side: permissions the trustor granted.
+    pub permissions: Vec<String>,
+    /// Trustor side: what each trustee user and group holds once the actions succeeded.
+    pub subjects: Vec<SubjectStatus>,
+    /// The other org's name, when known.
+    pub peer_name: Option<String>,
+    pub requeue: Requeue,
+}
+
+impl<A> PairingDecision<A> {
+    pub(crate) fn new(side: PairingSide, phase: OrgPairingPhase, requeue: Requeue) -> Self {
+        Self {
+            actions: vec![],
+            side,
+            phase,
+            conditions: vec![],
+            permissions: vec![],
+            subjects: vec![],
+            peer_name: None,
+            requeue,
+        }
+    }
+
+    pub(crate) fn condition(
+        mut self,
+        type_: &'static str,
+        status: Status,
+        reason: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        self.conditions
+            .push(DesiredCondition::new(type_, status, reason, message));
+        self
+    }
+}
+
+/// The status when the Organization cannot be used: nothing is called; the last phase
+/// is kept because it is the memory that tells a revocation from a fresh start.
+pub fn organization_not_ready<A>(
+    side: PairingSide,
+    prev: Option<&OrgPairingStatus>,
+    message: &str,
+) -> PairingDecision<A> {
+    held(
+        side,
+        prev,
+        reasons::ORGANIZATION_NOT_READY,
+        message,
+        OrgPairingPhase::Requesting,
+    )
+}
+
+/// The status when a call to Genesys Cloud failed (see [`organization_not_ready`]).
+pub fn api_error<A>(
+    side: PairingSide,
+    prev: Option<&OrgPairingStatus>,
+    message: &str,
+) -> PairingDecision<A> {
+    held(
+        side,
+        prev,
+        reasons::API_ERROR,
+        message,
+        OrgPairingPhase::Error,
+    )
+}
+
+fn held<A>(
+    side: PairingSide,
+    prev: Option<&OrgPairingStatus>,
+    reason: &'static str,
+    message: &str,
+    fresh: OrgPairingPhase,
+) -> PairingDecision<A> {
+    let phase = prev
+        .and_then(|s| s.phase)
+        .filter(|p| *p != OrgPairingPhase::Error);
+    let mut d = PairingDecision::new(side, phase.unwrap_or(fresh), Requeue::Soon).condition(
+        types::READY,
+        Status::False,
+        reason,
+        message,
+    );
+    if let Some(prev) = prev {
+        d.permissions = prev.permissions.clone();
+        d.subjects = prev.subjects.clone();
+    }
+    d
+}
+
+/// Trustee-side facts the controller learns from performing the actions (a new pairing's
+/// ID and creation time); `None` keeps what the previous status had.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PairingRecord {
+    pub pairing_id: Option<String>,
+    pub created_at: Option<Timestamp>,
+}
+
+/// Builds the status to write from the previous one and a decision.
+pub fn next_status<A>(
+    prev: Option<&OrgPairingStatus>,
+    d: &PairingDecision<A>,
+    record: PairingRecord,
+    generation: Option<i64>,
+    now: Timestamp,
+) -> OrgPairingStatus {
+    let mut conditions = prev.map(|s| s.conditions.clone()).unwrap_or_default();
+    set_conditions(&mut conditions, &d.conditions, generation, now);
+    let (pairing_id, created_at) = match d.side {
+        PairingSide::Trustee => (
+            record
+                .pairing_id
+                .or_else(|| prev.and_then(|s| s.pairing_id.clone())),
+            record
+                .created_at
+                .or_else(|| prev.and_then(|s| s.pairing_created_at.as_ref().map(|t| t.0))),
+        ),
+        PairingSide::Trustor => (None, None),
+    };
+    let (trustee_name, trustor_name) = match d.side {
+        PairingSide::Trustee => (
+            None,
+            d.peer_name
+                .clone()
+                .or_else(|| prev.and_then(|s| s.trustor_name.clone())),
+        ),
+        PairingSide::Trustor => (
+            d.peer_name
+                .clone()
+                .or_else(|| prev.and_then(|s| s.trustee_name.clone())),
+            None,
+        ),
+    };
+    OrgPairingStatus {
+        observed_generation: generation,
+        phase: Some(d.phase),
+        side: Some(d.side),
+        pairing_id,
+        pairing_created_at: created_at.map(Time),
+        pairing_expires_at: created_at.map(|c| Time(pairing_expires_at(c))),
+        permissions: d.permissions.clone(),
+        trustee_name,
+        trustor_name,
+        subjects: d.subjects.clone(),
+        conditions,
+    }
+}

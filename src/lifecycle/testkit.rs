@@ -1,0 +1,93 @@
+//! Builders shared by the lifecycle tests.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+
+use crate::api::orgpairing::{GrantSubject, RoleRef};
+use crate::api::{PairingGrant, PairingRequest};
+
+use super::pairing::ObservedPairing;
+
+pub const TRUSTEE: &str = "96fe284b-6172-47f7-bd08-b439e763686c";
+pub const TRUSTOR: &str = "3f1c2a9e-5b7d-4e2a-9c41-7a0d2b6e8f10";
+pub const U1: &str = "11111111-1111-4111-8111-111111111111";
+pub const U2: &str = "22222222-2222-4222-8222-222222222222";
+pub const U3: &str = "33333333-3333-4333-8333-333333333333";
+pub const G1: &str = "44444444-4444-4444-8444-444444444444";
+pub const SUPERVISOR_ID: &str = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
+pub const ARCHITECT_ID: &str = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
+
+pub fn t(hours: i64) -> Timestamp {
+    Timestamp::from_second(1_800_000_000).unwrap() + SignedDuration::from_hours(hours)
+}
+
+pub fn set(ids: &[&str]) -> BTreeSet<String> {
+    ids.iter().map(|s| s.to_string()).collect()
+}
+
+pub fn request(users: &[&str], groups: &[&str]) -> PairingRequest {
+    PairingRequest {
+        users: users.iter().map(|s| s.to_string()).collect(),
+        groups: groups.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+pub fn pairing(
+    id: &str,
+    trustee: &str,
+    created: Timestamp,
+    users: &[&str],
+    groups: &[&str],
+) -> ObservedPairing {
+    ObservedPairing {
+        id: id.into(),
+        trustee_org_id: trustee.into(),
+        trustee_name: Some("MSP Prod".into()),
+        created_at: created,
+        users: set(users),
+        groups: set(groups),
+    }
+}
+
+pub fn by_name(name: &str) -> RoleRef {
+    RoleRef {
+        name: Some(name.into()),
+        id: None,
+    }
+}
+
+pub fn by_id(id: &str) -> RoleRef {
+    RoleRef {
+        name: None,
+        id: Some(id.into()),
+    }
+}
+
+pub fn grant_subject(id: &str, roles: Vec<RoleRef>) -> GrantSubject {
+    GrantSubject {
+        id: id.into(),
+        roles,
+    }
+}
+
+pub fn grant(users: Vec<GrantSubject>, groups: Vec<GrantSubject>) -> PairingGrant {
+    PairingGrant {
+        pairing_id: "p-1".into(),
+        enabled: true,
+        expires_at: None,
+        users,
+        groups,
+    }
+}
+
+/// The roles of the trustor org, by name.
+pub fn roles() -> BTreeMap<String, Option<String>> {
+    BTreeMap::from([
+        ("Supervisor".to_string(), Some(SUPERVISOR_ID.to_string())),
+        (
+            "Architect access".to_string(),
+            Some(ARCHITECT_ID.to_string()),
+        ),
+    ])
+}

@@ -1,0 +1,422 @@
+//! The trustee side of an OrgPairing (`spec.request`): create the pairing, keep its ID,
+//! renew it after the 48 h expiry or a 404, keep the trust's membership equal to the
+//! request, and report Authorized / Disabled / Revoked.
+//!
+//! Membership belongs to the trustee (who needs access); roles belong to the trustor
+//! (what they may do). Each side converges only what it owns, so two controllers with
+//! different specs never undo each other's writes.
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::jiff::Timestamp;
+
+use crate::api::conditions::{Status, reasons, types};
+use crate::api::{OrgPairingPhase, OrgPairingStatus, PairingRequest, PairingSide};
+
+use super::Requeue;
+use super::pairing::{PairingDecision, PairingLookup, pairing_expired};
+
+/// The trust as the trustee sees it: `GET /orgauthorization/trustors/{peer}` with its
+/// users and groups.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObservedTrustor {
+    pub enabled: bool,
+    pub name: Option<String>,
+    pub permissions: Vec<String>,
+    pub users: BTreeSet<String>,
+    pub groups: BTreeSet<String>,
+}
+
+/// A call the trustee makes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TrusteeAction {
+    /// `POST /orgauthorization/pairings` with these users and groups.
+    CreatePairing {
+        users: Vec<String>,
+        groups: Vec<String>,
+    },
+    /// `PUT /trustors/{peer}/users/{id}`.
+    AddUser(String),
+    /// `DELETE /trustors/{peer}/users/{id}`.
+    RemoveUser(String),
+    /// `PUT /trustors/{peer}/groups/{id}`.
+    AddGroup(String),
+    /// `DELETE /trustors/{peer}/groups/{id}`.
+    RemoveGroup(String),
+    /// `DELETE /trustors/{peer}`: revoke.
+    DeleteTrust,
+}
+
+/// Everything the trustee decision needs.
+#[derive(Clone, Debug)]
+pub struct TrusteeInput<'a> {
+    pub request: &'a PairingRequest,
+    pub peer_org_id: &'a str,
+    pub status: Option<&'a OrgPairingStatus>,
+    /// The pairing named by `status.pairingId` (`NotLooked` when there is none).
+    pub pairing: PairingLookup,
+    /// The trust, when the trustor has accepted.
+    pub trust: Option<ObservedTrustor>,
+    pub now: Timestamp,
+}
+
+pub type TrusteeDecision = PairingDecision<TrusteeAction>;
+
+/// Decides the next step for a live (not deleting) trustee-side OrgPairing.
+pub fn decide(input: TrusteeInput<'_>) -> TrusteeDecision {
+    let peer = input.peer_org_id;
+    let prev_phase = input.status.and_then(|s| s.phase);
+    let wanted_users: BTreeSet<String> = input.request.users.iter().cloned().collect();
+    let wanted_groups: BTreeSet<String> = input.request.groups.iter().cloned().collect();
+
+    if let Some(trust) = input.trust {
+        let mut actions = Vec::new();
+        actions.extend(
+            wanted_users
+                .difference(&trust.users)
+                .cloned()
+                .map(TrusteeAction::AddUser),
+        );
+        actions.extend(
+            trust
+                .users
+                .difference(&wanted_users)
+                .cloned()
+                .map(TrusteeAction::RemoveUser),
+        );
+        actions.extend(
+            wanted_groups
+                .difference(&trust.groups)
+                .cloned()
+                .map(TrusteeAction::AddGroup),
+        );
+        actions.extend(
+            trust
+                .groups
+                .difference(&wanted_groups)
+                .cloned()
+                .map(TrusteeAction::RemoveGroup),
+        );
+        let mut d = if trust.enabled {
+            let msg = format!(
+                "organization {peer} authorized {} users and {} groups; {} permissions granted",
+                wanted_users.len(),
+                wanted_groups.len(),
+                trust.permissions.len()
+            );
+            TrusteeDecision::new(
+                PairingSide::Trustee,
+                OrgPairingPhase::Authorized,
+                Requeue::Resync,
+            )
+            .condition(
+                types::AUTHORIZED,
+                Status::True,
+                reasons::AUTHORIZED,
+                msg.clone(),
+            )
+            .condition(types::READY, Status::True, reasons::AUTHORIZED, msg)
+        } else {
+            let msg = format!(
+                "organization {peer} has disabled access: our users keep their roles there but cannot use them"
+            );
+            TrusteeDecision::new(
+                PairingSide::Trustee,
+                OrgPairingPhase::Disabled,
+                Requeue::Resync,
+            )
+            .condition(
+                types::AUTHORIZED,
+                Status::False,
+                reasons::DISABLED,
+                msg.clone(),
+            )
+            .condition(types::READY, Status::False, reasons::DISABLED, msg)
+        };
+        d.actions = actions;
+        d.permissions = if trust.enabled {
+            trust.permissions
+        } else {
+            vec![]
+        };
+        d.peer_name = trust.name;
+        return d;
+    }
+
+    // No trust. If there was one, the trustor (or an expiry) removed it.
+    if matches!(
+        prev_phase,
+        Some(OrgPairingPhase::Authorized | OrgPairingPhase::Disabled | OrgPairingPhase::Revoked)
+    ) {
+        let msg = format!(
+            "organization {peer} removed the trust; our users have no access there. Delete and re-create this OrgPairing to ask again"
+        );
+        return TrusteeDecision::new(
+            PairingSide::Trustee,
+            OrgPairingPhase::Revoked,
+            Requeue::Resync,
+        )
+        .condition(
+            types::AUTHORIZED,
+            Status::False,
+            reasons::REVOKED,
+            msg.clone(),
+        )
+        .condition(types::READY, Status::False, reasons::REVOKED, msg);
+    }
+
+    let create = |why: String| {
+        let msg =
+            format!("{why}; hand the new pairing ID (status.pairingId) to organization {peer}");
+        let mut d = TrusteeDecision::new(
+            PairingSide::Trustee,
+            OrgPairingPhase::WaitingForConfirmation,
+            Requeue::Soon,
+        )
+        .condition(
+            types::AUTHORIZED,
+            Status::False,
+            reasons::WAITING_FOR_CONFIRMATION,
+            msg.clone(),
+        )
+        .condition(
+            types::READY,
+            Status::Unknown,
+            reasons::WAITING_FOR_CONFIRMATION,
+            msg,
+        );
+        d.actions = vec![TrusteeAction::CreatePairing {
+            users: wanted_users.iter().cloned().collect(),
+            groups: wanted_groups.iter().cloned().collect(),
+        }];
+        d
+    };
+
+    match input.pairing {
+        PairingLookup::NotLooked => create("pairing requested".to_string()),
+        PairingLookup::NotFound => {
+            create("the previous pairing no longer exists, so a new one was requested".to_string())
+        }
+        PairingLookup::Found(p) if pairing_expired(p.created_at, input.now) => create(format!(
+            "pairing {} expired 48 h after creation, so a new one was requested",
+            p.id
+        )),
+        PairingLookup::Found(p) if p.users != wanted_users || p.groups != wanted_groups => {
+            create(format!(
+                "spec.request changed since pairing {} was made, so a new one was requested",
+                p.id
+            ))
+        }
+        PairingLookup::Found(p) => {
+            let msg = format!(
+                "pairing {} waits for organization {peer} to accept it (it expires 48 h after creation and is then renewed)",
+                p.id
+            );
+            TrusteeDecision::new(
+                PairingSide::Trustee,
+                OrgPairingPhase::WaitingForConfirmation,
+                Requeue::Soon,
+            )
+            .condition(
+                types::AUTHORIZED,
+                Status::False,
+                reasons::WAITING_FOR_CONFIRMATION,
+                msg.clone(),
+            )
+            .condition(
+                types::READY,
+                Status::Unknown,
+                reasons::WAITING_FOR_CONFIRMATION,
+                msg,
+            )
+        }
+    }
+}
+
+/// What deleting a trustee-side OrgPairing must do: revoke the trust if there is one
+/// (a pairing cannot be deleted; it lapses after 48 h), unless `orphan`.
+pub fn decide_deletion(trust_exists: bool, orphan: bool) -> Vec<TrusteeAction> {
+    if trust_exists && !orphan {
+        vec![TrusteeAction::DeleteTrust]
+    } else {
+        vec![]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::conditions::DesiredCondition;
+    use crate::lifecycle::testkit::*;
+    use TrusteeAction::*;
+
+    fn decide_with(
+        req: &PairingRequest,
+        prev: Option<OrgPairingStatus>,
+        pairing: PairingLookup,
+        trust: Option<ObservedTrustor>,
+        now: Timestamp,
+    ) -> TrusteeDecision {
+        decide(TrusteeInput {
+            request: req,
+            peer_org_id: TRUSTOR,
+            status: prev.as_ref(),
+            pairing,
+            trust,
+            now,
+        })
+    }
+
+    fn cond<'a>(d: &'a TrusteeDecision, t: &str) -> &'a DesiredCondition {
+        d.conditions.iter().find(|c| c.type_ == t).unwrap()
+    }
+
+    fn prev(phase: OrgPairingPhase) -> Option<OrgPairingStatus> {
+        Some(OrgPairingStatus {
+            phase: Some(phase),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn first_look_creates_the_pairing() {
+        let req = request(&[U1, U2], &[G1]);
+        let d = decide_with(&req, None, PairingLookup::NotLooked, None, t(0));
+        assert_eq!(
+            d.actions,
+            vec![CreatePairing {
+                users: vec![U1.into(), U2.into()],
+                groups: vec![G1.into()]
+            }]
+        );
+        assert_eq!(d.phase, OrgPairingPhase::WaitingForConfirmation);
+        assert_eq!(
+            cond(&d, types::AUTHORIZED).reason,
+            reasons::WAITING_FOR_CONFIRMATION
+        );
+    }
+
+    #[test]
+    fn a_live_pairing_is_kept_until_48_hours() {
+        let req = request(&[U1], &[]);
+        let p = pairing("p-1", TRUSTEE, t(0), &[U1], &[]);
+        let d = decide_with(
+            &req,
+            prev(OrgPairingPhase::WaitingForConfirmation),
+            PairingLookup::Found(p.clone()),
+            None,
+            t(47),
+        );
+        assert!(d.actions.is_empty());
+        assert!(cond(&d, types::AUTHORIZED).message.contains("p-1"));
+        let d = decide_with(
+            &req,
+            prev(OrgPairingPhase::WaitingForConfirmation),
+            PairingLookup::Found(p),
+            None,
+            t(48),
+        );
+        assert_eq!(d.actions.len(), 1, "renewed at 48 h");
+        assert!(matches!(d.actions[0], CreatePairing { .. }));
+        assert!(cond(&d, types::AUTHORIZED).message.contains("expired"));
+    }
+
+    #[test]
+    fn a_missing_pairing_or_a_changed_request_makes_a_new_one() {
+        let req = request(&[U1, U2], &[]);
+        let d = decide_with(
+            &req,
+            prev(OrgPairingPhase::WaitingForConfirmation),
+            PairingLookup::NotFound,
+            None,
+            t(1),
+        );
+        assert!(matches!(d.actions[..], [CreatePairing { .. }]));
+        let old = pairing("p-1", TRUSTEE, t(0), &[U1], &[]);
+        let d = decide_with(
+            &req,
+            prev(OrgPairingPhase::WaitingForConfirmation),
+            PairingLookup::Found(old),
+            None,
+            t(1),
+        );
+        assert!(matches!(d.actions[..], [CreatePairing { .. }]));
+        assert!(cond(&d, types::AUTHORIZED).message.contains("changed"));
+    }
+
+    #[test]
+    fn an_enabled_trust_is_authorized_and_membership_converges() {
+        let req = request(&[U1, U2], &[G1]);
+        let trust = ObservedTrustor {
+            enabled: true,
+            name: Some("Acme Prod".into()),
+            permissions: vec!["routing:queue:view".into()],
+            users: set(&[U1, U3]),
+            groups: set(&[]),
+        };
+        let d = decide_with(
+            &req,
+            prev(OrgPairingPhase::WaitingForConfirmation),
+            PairingLookup::NotLooked,
+            Some(trust),
+            t(1),
+        );
+        assert_eq!(d.phase, OrgPairingPhase::Authorized);
+        assert_eq!(
+            d.actions,
+            vec![
+                AddUser(U2.into()),
+                RemoveUser(U3.into()),
+                AddGroup(G1.into())
+            ]
+        );
+        assert_eq!(d.permissions, vec!["routing:queue:view".to_string()]);
+        assert_eq!(d.peer_name.as_deref(), Some("Acme Prod"));
+        assert_eq!(cond(&d, types::AUTHORIZED).status, Status::True);
+        assert_eq!(cond(&d, types::READY).status, Status::True);
+    }
+
+    #[test]
+    fn a_disabled_trust_is_disabled_with_no_permissions() {
+        let req = request(&[U1], &[]);
+        let trust = ObservedTrustor {
+            enabled: false,
+            permissions: vec!["x".into()],
+            users: set(&[U1]),
+            ..Default::default()
+        };
+        let d = decide_with(
+            &req,
+            prev(OrgPairingPhase::Authorized),
+            PairingLookup::NotLooked,
+            Some(trust),
+            t(1),
+        );
+        assert_eq!(d.phase, OrgPairingPhase::Disabled);
+        assert!(d.actions.is_empty());
+        assert!(d.permissions.is_empty());
+        assert_eq!(cond(&d, types::AUTHORIZED).reason, reasons::DISABLED);
+    }
+
+    #[test]
+    fn a_trust_that_disappears_is_revoked_and_not_re_requested() {
+        let req = request(&[U1], &[]);
+        for phase in [
+            OrgPairingPhase::Authorized,
+            OrgPairingPhase::Disabled,
+            OrgPairingPhase::Revoked,
+        ] {
+            let d = decide_with(&req, prev(phase), PairingLookup::NotFound, None, t(100));
+            assert_eq!(d.phase, OrgPairingPhase::Revoked);
+            assert!(d.actions.is_empty());
+            assert_eq!(cond(&d, types::AUTHORIZED).reason, reasons::REVOKED);
+        }
+    }
+
+    #[test]
+    fn deletion_revokes_unless_orphaned() {
+        assert_eq!(decide_deletion(true, false), vec![DeleteTrust]);
+        assert_eq!(decide_deletion(true, true), vec![]);
+        assert_eq!(decide_deletion(false, false), vec![]);
+    }
+}
