@@ -222,7 +222,7 @@ async fn tokens_work_only_in_the_clients_region() {
         let a = token_request(&http, &sim.region_url(region), id, secret).await;
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{a:?}");
         assert_eq!(a.body["error"], "invalid_client");
-        assert!(!a.body.to_string().contains(secret) || secret == "wrong");
+        assert!(!a.body.to_string().contains(acme.client_secret.expose()));
     }
 
     let no_grant = answer(

@@ -56,6 +56,7 @@
 pub mod admin;
 pub mod auth;
 pub mod clock;
+pub mod cluster;
 pub mod conn;
 pub mod error;
 pub mod faults;
