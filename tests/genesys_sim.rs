@@ -1087,3 +1087,74 @@ async fn shutdown_stops_the_server() {
     let fresh = reqwest::Client::builder().build().unwrap();
     assert!(fresh.get(&url).send().await.is_err());
 }
+
+#[tokio::test]
+async fn member_roles_by_division_grants_and_the_25_user_cap_from_the_trustee_side() {
+    let sim = start().await;
+    let msp = Org::login(&sim, "MSP Prod").await;
+    let acme = Org::login(&sim, "Acme Prod").await;
+    let p = msp
+        .post(&format!("{OA}/pairings"), json!({"userIds": [msp.user(0)]}))
+        .await;
+    let trust = acme
+        .post(
+            &format!("{OA}/trustees"),
+            json!({"pairingId": p.body["id"], "enabled": true,
+                   "users": [{"id": msp.user(0), "roleDivisions": {"grants": [
+                       {"roleId": acme.role("Architect access"), "divisionId": "*"}]}}]}),
+        )
+        .await;
+    assert_eq!(trust.status, StatusCode::OK, "{trust:?}");
+    let roles = format!("{OA}/trustees/{}/users/{}/roles", msp.id(), msp.user(0));
+    let got = acme.get(&roles).await;
+    assert_eq!(got.body["roles"][0]["name"], "Architect access");
+
+    let divisions = format!(
+        "{OA}/trustees/{}/users/{}/roledivisions",
+        msp.id(),
+        msp.user(0)
+    );
+    let set = acme
+        .put(
+            &divisions,
+            json!({"grants": [{"roleId": acme.role("Supervisor"), "divisionId": "*"}]}),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{set:?}");
+    assert_eq!(set.body["roles"][0]["name"], "Supervisor");
+    assert_eq!(acme.delete(&roles).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(acme.get(&roles).await.body["roles"], json!([]));
+    let trustor = format!("{OA}/trustors/{}", acme.id());
+    assert_eq!(
+        msp.get(&trustor).await.body["authorization"]["permissions"],
+        json!([])
+    );
+
+    // The trustee promotes its own users up to 25 in the trust; the 26th is refused.
+    for n in 1..25 {
+        let a = msp
+            .put(&format!("{trustor}/users/{}", msp.user(n)), json!(null))
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{a:?}");
+    }
+    let a = msp
+        .put(&format!("{trustor}/users/{}", msp.user(25)), json!(null))
+        .await;
+    assert_error(&a, StatusCode::BAD_REQUEST, "bad.request");
+    let users = acme
+        .get(&format!(
+            "{OA}/trustees/{}/users?pageSize=10&pageNumber=3",
+            msp.id()
+        ))
+        .await;
+    assert_eq!(users.body["total"], 25);
+    assert_eq!(users.body["pageCount"], 3);
+    assert_eq!(users.body["entities"].as_array().unwrap().len(), 5);
+    // Another org's user, and a member that is not in the trust.
+    let a = msp
+        .put(&format!("{trustor}/users/{}", acme.user(0)), json!(null))
+        .await;
+    assert_error(&a, StatusCode::BAD_REQUEST, "bad.request");
+    let a = msp.get(&format!("{trustor}/groups/{}", msp.group(2))).await;
+    assert_error(&a, StatusCode::NOT_FOUND, "not.found");
+}

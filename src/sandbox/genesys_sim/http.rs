@@ -190,7 +190,16 @@ async fn pipeline(
         return ApiError::too_many_requests(retry_after).into_response();
     }
     req.extensions_mut().insert(Caller { org, region });
-    next.run(req).await
+    let response = next.run(req).await;
+    tracing::debug!(
+        target: "genesys_sim",
+        %region,
+        %org,
+        endpoint,
+        status = response.status().as_u16(),
+        "simulated Genesys Cloud request"
+    );
+    response
 }
 
 /// A JSON request body whose problems are answered as Genesys 400s.
