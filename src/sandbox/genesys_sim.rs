@@ -1,1 +1,0 @@
-//! The simulated Genesys Cloud (owned by the simulator work).

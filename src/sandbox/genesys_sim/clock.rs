@@ -1,0 +1,84 @@
+//! The simulated clock: wall time plus an offset that tests move forward.
+//!
+//! Everything in the simulator that Genesys measures in wall-clock time reads this clock:
+//! pairing expiry (48 h), trust `dateExpired`, `dateCreated` stamps and access-token
+//! lifetimes. Advancing it by 49 h therefore expires pairings *and* the tokens issued
+//! before the jump, exactly as 49 real hours would. Rate-limit windows and injected
+//! latency are deliberately *not* on this clock: a client waits them out in real time
+//! (`Retry-After`), so they use the monotonic clock.
+
+use chrono::{DateTime, Duration, Utc};
+use parking_lot::Mutex;
+
+/// Wall time shifted by an offset that only grows.
+#[derive(Debug, Default)]
+pub struct SimClock {
+    offset: Mutex<Duration>,
+}
+
+/// Why the clock refused to move.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClockError {
+    /// Time only moves forward: a pairing that expired must stay expired.
+    #[error("the simulated clock only moves forward; got a negative advance of {0}")]
+    Backwards(Duration),
+}
+
+impl SimClock {
+    /// A clock that starts at the current wall time.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The simulated now.
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now() + *self.offset.lock()
+    }
+
+    /// How far the clock has been moved ahead of wall time in total.
+    pub fn offset(&self) -> Duration {
+        *self.offset.lock()
+    }
+
+    /// Moves the clock forward by `by` and returns the new simulated now.
+    pub fn advance(&self, by: Duration) -> Result<DateTime<Utc>, ClockError> {
+        if by < Duration::zero() {
+            return Err(ClockError::Backwards(by));
+        }
+        let mut offset = self.offset.lock();
+        *offset += by;
+        Ok(Utc::now() + *offset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advancing_moves_now_forward_by_at_least_the_amount() {
+        let clock = SimClock::new();
+        let before = clock.now();
+        let after = clock.advance(Duration::hours(49)).unwrap();
+        assert!(after - before >= Duration::hours(49));
+        assert!(clock.now() >= after);
+        assert_eq!(clock.offset(), Duration::hours(49));
+    }
+
+    #[test]
+    fn offsets_accumulate() {
+        let clock = SimClock::new();
+        clock.advance(Duration::hours(1)).unwrap();
+        clock.advance(Duration::minutes(30)).unwrap();
+        assert_eq!(clock.offset(), Duration::minutes(90));
+    }
+
+    #[test]
+    fn going_backwards_is_refused_and_changes_nothing() {
+        let clock = SimClock::new();
+        let err = clock.advance(Duration::seconds(-5)).unwrap_err();
+        assert!(matches!(err, ClockError::Backwards(_)));
+        assert!(err.to_string().contains("only moves forward"));
+        assert_eq!(clock.offset(), Duration::zero());
+    }
+}

@@ -1,0 +1,52 @@
+//! `GET /api/v2/organizations/me` and `GET /api/v2/authorization/roles`.
+//!
+//! Roles: a paged `OrganizationRole` listing of the caller's roles sorted by name;
+//! `name` (repeatable) keeps only roles with exactly that name.
+
+use axum::Json;
+use axum::extract::{Extension, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+
+use super::organization;
+use crate::sandbox::genesys_sim::error::ApiError;
+use crate::sandbox::genesys_sim::http::{Caller, Shared, query_pairs};
+use crate::sandbox::genesys_sim::paging::{PageRequest, paginate};
+use crate::sandbox::genesys_sim::wire;
+
+pub async fn me(
+    State(sim): State<Shared>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, ApiError> {
+    let state = sim.state.lock();
+    Ok(Json(organization(state.caller(caller.org)?)).into_response())
+}
+
+pub async fn roles(
+    State(sim): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let pairs = query_pairs(query.as_deref());
+    let page = PageRequest::from_query(&pairs)?;
+    let names: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "name")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let state = sim.state.lock();
+    let roles: Vec<wire::OrganizationRole> = state
+        .roles(caller.org, &names)?
+        .into_iter()
+        .map(|r| wire::OrganizationRole {
+            id: r.id.to_string(),
+            name: r.name.clone(),
+            permissions: r.permissions.clone(),
+            default: false,
+            base: false,
+            user_count: 0,
+            self_uri: format!("/api/v2/authorization/roles/{}", r.id),
+        })
+        .collect();
+    let extra: Vec<(String, String)> = names.into_iter().map(|n| ("name".into(), n)).collect();
+    Ok(Json(paginate(roles, page, "/api/v2/authorization/roles", &extra)).into_response())
+}
