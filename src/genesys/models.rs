@@ -672,7 +672,7 @@ mod tests {
         assert_eq!(org.third_party_org_name.as_deref(), Some("acme-prod"));
         assert_eq!(org.third_party_uri.as_deref(), Some("https://acme.example"));
         assert_eq!(org.support_uri.as_deref(), Some("https://support.example"));
-        assert_eq!(org.features.as_ref().unwrap()["purecloud"], true);
+        assert!(org.features.as_ref().unwrap()["purecloud"]);
         assert_eq!(org.version, Some(12));
         assert_eq!(org.voicemail_enabled, Some(true));
         // Round trip keeps the odd URI spellings.
