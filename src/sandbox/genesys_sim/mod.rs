@@ -67,7 +67,6 @@ pub mod routes;
 pub mod seed;
 pub mod state;
 pub mod stats;
-pub mod wire;
 
 use std::net::SocketAddr;
 use std::path::Path;
