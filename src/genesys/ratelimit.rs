@@ -117,14 +117,22 @@ impl RateLimiter {
         self.config
     }
 
-    /// Waits for the next slot; returns how long it waited.
+    /// Waits for the next slot; returns how long it waited. A caller that wakes up
+    /// inside a pause set meanwhile (another call got a 429) takes a new slot after the
+    /// pause instead of going at once, so a pause never turns into a burst.
     pub async fn acquire(&self) -> Duration {
-        let now = Instant::now();
-        let slot = self.bucket.lock().reserve(now);
-        if slot > now {
-            tokio::time::sleep_until(slot).await;
+        let start = Instant::now();
+        let mut now = start;
+        loop {
+            let slot = self.bucket.lock().reserve(now);
+            if slot > now {
+                tokio::time::sleep_until(slot).await;
+            }
+            now = Instant::now();
+            if self.bucket.lock().paused_until() <= now {
+                return slot - start;
+            }
         }
-        slot - now
     }
 
     /// Holds every request of this org for `delay` from now.
