@@ -1158,3 +1158,121 @@ async fn member_roles_by_division_grants_and_the_25_user_cap_from_the_trustee_si
     let a = msp.get(&format!("{trustor}/groups/{}", msp.group(2))).await;
     assert_error(&a, StatusCode::NOT_FOUND, "not.found");
 }
+
+/// Every body the simulator sends decodes as the shared wire model the client uses.
+#[tokio::test]
+async fn responses_decode_as_the_shared_models() {
+    use orglink_operator::genesys::models;
+    fn decode<T: serde::de::DeserializeOwned>(a: &Answer) -> T {
+        assert!(a.status.is_success(), "{a:?}");
+        serde_json::from_value(a.body.clone()).unwrap_or_else(|e| panic!("{e}: {a:?}"))
+    }
+    let sim = start().await;
+    let acme = Org::login(&sim, "Acme Prod").await;
+    let msp = Org::login(&sim, "MSP Prod").await;
+
+    let token = token_request(
+        &acme.http,
+        &acme.base,
+        &acme.seed.client_id,
+        acme.seed.client_secret.expose(),
+    )
+    .await;
+    let token: models::TokenResponse = decode(&token);
+    assert_eq!(token.expires_in, Some(86400));
+
+    let me: models::Organization = decode(&acme.get("/api/v2/organizations/me").await);
+    assert_eq!(me.name.as_deref(), Some("Acme Prod"));
+    let roles: models::Listing<models::OrganizationRole> =
+        decode(&acme.get("/api/v2/authorization/roles").await);
+    assert_eq!(roles.total, Some(acme.seed.roles.len() as u64));
+
+    let link: models::OrganizationLink = decode(
+        &acme
+            .post(
+                LINK,
+                json!({"targetOrganizationId": msp.id(), "targetRegion": "us-east-1"}),
+            )
+            .await,
+    );
+    assert_eq!(link.status, Some(models::LinkStatus::Pending));
+    let links: Vec<models::OrganizationLinkResponse> = decode(&msp.get(LINK).await);
+    assert_eq!(links[0].status, Some(models::LinkStatus::ApprovalPending));
+    let regions: Vec<models::RegionResponse> = decode(&msp.get(&format!("{LINK}/regions")).await);
+    assert!(!regions.is_empty());
+
+    let pairing: models::TrustRequest = decode(
+        &msp.post(
+            &format!("{OA}/pairings"),
+            json!({"userIds": [msp.user(0)], "groupIds": [msp.group(0)]}),
+        )
+        .await,
+    );
+    assert!(pairing.date_created.is_some());
+    let _: models::TrustRequest = decode(&acme.get(&format!("{OA}/pairings/{}", pairing.id)).await);
+    let create = models::TrustCreate {
+        pairing_id: Some(pairing.id.clone()),
+        enabled: true,
+        users: vec![models::TrustMemberCreate {
+            id: msp.user(0),
+            role_ids: vec![acme.role("Supervisor")],
+            role_divisions: None,
+        }],
+        groups: vec![models::TrustMemberCreate {
+            id: msp.group(0),
+            ..Default::default()
+        }],
+        date_expired: None,
+    };
+    let trustee: models::Trustee = decode(
+        &acme
+            .post(
+                &format!("{OA}/trustees"),
+                serde_json::to_value(&create).unwrap(),
+            )
+            .await,
+    );
+    assert_eq!(trustee.id, msp.id());
+    let _: models::Listing<models::Trustee> = decode(&acme.get(&format!("{OA}/trustees")).await);
+    let users: models::Listing<models::TrustUser> =
+        decode(&acme.get(&format!("{OA}/trustees/{}/users", msp.id())).await);
+    assert_eq!(users.entities[0].id, msp.user(0));
+    let groups: models::Listing<models::TrustGroup> = decode(
+        &acme
+            .get(&format!("{OA}/trustees/{}/groups", msp.id()))
+            .await,
+    );
+    assert_eq!(groups.entities[0].id, msp.group(0));
+    let auth: models::UserAuthorization = decode(
+        &acme
+            .get(&format!(
+                "{OA}/trustees/{}/users/{}/roles",
+                msp.id(),
+                msp.user(0)
+            ))
+            .await,
+    );
+    assert_eq!(auth.role_ids(), [acme.role("Supervisor")]);
+    let trustor: models::Trustor = decode(&msp.get(&format!("{OA}/trustors/{}", acme.id())).await);
+    assert!(!trustor.authorization.unwrap().permissions.is_empty());
+    let _: models::Listing<models::Trustor> = decode(&msp.get(&format!("{OA}/trustors")).await);
+    let update = models::TrustUpdate {
+        enabled: false,
+        date_expired: Some(sim.now() + chrono::Duration::days(30)),
+    };
+    let updated: models::Trustee = decode(
+        &acme
+            .put(
+                &format!("{OA}/trustees/{}", msp.id()),
+                serde_json::to_value(&update).unwrap(),
+            )
+            .await,
+    );
+    assert_eq!(updated.date_expired, update.date_expired);
+
+    let error = acme.get(&format!("{OA}/trustees/{}", acme.id())).await;
+    let body: models::ErrorBody = serde_json::from_value(error.body.clone()).unwrap();
+    assert_eq!(body.code.as_deref(), Some("not.found"));
+    assert_eq!(body.status, Some(404));
+    assert_eq!(body.context_id, error.correlation);
+}

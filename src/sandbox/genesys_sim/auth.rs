@@ -16,12 +16,12 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
 use parking_lot::Mutex;
-use serde::Serialize;
 use uuid::Uuid;
 
 use super::error::ApiError;
 use super::seed::{Secret, SeedOrg};
 use crate::api::Region;
+use crate::genesys::models::TokenResponse;
 
 /// Token lifetime when nothing overrides it: Genesys's default of 24 h.
 pub const DEFAULT_TOKEN_LIFETIME_SECS: u64 = 86_400;
@@ -38,14 +38,6 @@ pub struct TokenInfo {
     pub org: Uuid,
     pub region: Region,
     pub expires_at: DateTime<Utc>,
-}
-
-/// A successful token response (the JSON the token endpoint returns).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct IssuedToken {
-    pub access_token: String,
-    pub token_type: &'static str,
-    pub expires_in: u64,
 }
 
 /// An OAuth error (`{"error", "description", "error_description"}`), with its status.
@@ -81,13 +73,14 @@ impl OAuthError {
         ))
     }
 
-    /// The JSON body.
-    pub fn body(&self) -> serde_json::Value {
-        serde_json::json!({
-            "error": self.error,
-            "description": self.description,
-            "error_description": self.description,
-        })
+    /// The JSON body: Genesys's `description` and the RFC 6749 `error_description`.
+    pub fn body(&self) -> TokenResponse {
+        TokenResponse {
+            error: Some(self.error.to_string()),
+            description: Some(self.description.clone()),
+            error_description: Some(self.description.clone()),
+            ..TokenResponse::default()
+        }
     }
 }
 
@@ -135,7 +128,7 @@ impl TokenService {
         grant_type: Option<&str>,
         now: DateTime<Utc>,
         lifetime_secs: u64,
-    ) -> Result<(Uuid, IssuedToken), OAuthError> {
+    ) -> Result<(Uuid, TokenResponse), OAuthError> {
         let (client_id, secret) = authorization
             .and_then(parse_basic)
             .ok_or_else(OAuthError::invalid_client)?;
@@ -172,10 +165,11 @@ impl TokenService {
         tokens.insert(token.clone(), info);
         Ok((
             client.org,
-            IssuedToken {
-                access_token: token,
-                token_type: "bearer",
-                expires_in: lifetime_secs,
+            TokenResponse {
+                access_token: Some(token),
+                token_type: Some("bearer".to_string()),
+                expires_in: Some(lifetime_secs),
+                ..TokenResponse::default()
             },
         ))
     }
@@ -261,15 +255,16 @@ mod tests {
             )
             .unwrap();
         assert_eq!(org, fixtures::id(fixtures::ACME));
-        assert_eq!(issued.expires_in, 600);
-        assert_eq!(issued.token_type, "bearer");
-        let header = format!("Bearer {}", issued.access_token);
+        assert_eq!(issued.expires_in, Some(600));
+        assert_eq!(issued.token_type.as_deref(), Some("bearer"));
+        let token = issued.access_token.unwrap();
+        let header = format!("Bearer {token}");
         assert_eq!(
             s.authenticate(Region::UsEast1, Some(&header), t0())
                 .unwrap(),
             org
         );
-        assert_eq!(s.peek(&issued.access_token), Some(org));
+        assert_eq!(s.peek(&token), Some(org));
     }
 
     #[test]
@@ -320,7 +315,7 @@ mod tests {
                 60,
             )
             .unwrap();
-        let header = format!("Bearer {}", issued.access_token);
+        let header = format!("Bearer {}", issued.access_token.unwrap());
         assert!(
             s.authenticate(Region::UsEast1, Some(&header), t0() + Duration::seconds(59))
                 .is_ok()

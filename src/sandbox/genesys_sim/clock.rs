@@ -7,7 +7,7 @@
 //! latency are deliberately *not* on this clock: a client waits them out in real time
 //! (`Retry-After`), so they use the monotonic clock.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use parking_lot::Mutex;
 
 /// Wall time shifted by an offset that only grows.
@@ -30,9 +30,9 @@ impl SimClock {
         Self::default()
     }
 
-    /// The simulated now.
+    /// The simulated now, to the millisecond (as Genesys timestamps are).
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now() + *self.offset.lock()
+        (Utc::now() + *self.offset.lock()).trunc_subsecs(3)
     }
 
     /// How far the clock has been moved ahead of wall time in total.
@@ -45,9 +45,8 @@ impl SimClock {
         if by < Duration::zero() {
             return Err(ClockError::Backwards(by));
         }
-        let mut offset = self.offset.lock();
-        *offset += by;
-        Ok(Utc::now() + *offset)
+        *self.offset.lock() += by;
+        Ok(self.now())
     }
 }
 
@@ -63,6 +62,11 @@ mod tests {
         assert!(after - before >= Duration::hours(49));
         assert!(clock.now() >= after);
         assert_eq!(clock.offset(), Duration::hours(49));
+        assert_eq!(
+            after.timestamp_subsec_nanos() % 1_000_000,
+            0,
+            "millisecond precision"
+        );
     }
 
     #[test]

@@ -44,18 +44,7 @@ pub fn current_correlation_id() -> String {
         .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string())
 }
 
-/// One entry of `ErrorBody.details`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ErrorDetail {
-    pub error_code: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub entity_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub entity_name: Option<String>,
-}
+pub use crate::genesys::models::ErrorDetail;
 
 /// A Genesys-style API error: HTTP status, dotted code, human message and details.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,7 +96,7 @@ impl ApiError {
         let field = field.into();
         let message = message.into();
         Self::bad_request(format!("{field}: {message}")).with_detail(ErrorDetail {
-            error_code: "invalid.value".into(),
+            error_code: Some("invalid.value".into()),
             field_name: Some(field),
             entity_id: None,
             entity_name: None,
@@ -185,7 +174,7 @@ impl ApiError {
     /// Adds a detail naming the entity the error is about.
     pub fn with_entity(mut self, id: impl Into<String>, name: Option<String>) -> Self {
         self.details.push(ErrorDetail {
-            error_code: self.code.to_string(),
+            error_code: Some(self.code.to_string()),
             field_name: None,
             entity_id: Some(id.into()),
             entity_name: name,
@@ -206,7 +195,9 @@ impl ApiError {
     }
 }
 
-/// The serialized `ErrorBody` (only the fields the simulator fills).
+/// The serialized `ErrorBody` (only the fields the simulator fills). Not the shared
+/// [`crate::genesys::models::ErrorBody`]: that one omits empty `details` and `errors`,
+/// while Genesys sends them as `[]` (see the normalized 429 body in genesys-api.md §6.2).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBodyOut<'a> {

@@ -215,10 +215,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::bad_request("a JSON request body is required"));
         }
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|e| ApiError::bad_request(format!("the request body is invalid: {e}")))
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+            let message = format!("the request body is invalid: {e}");
+            match serde_field(&e.to_string()) {
+                Some(field) => ApiError::bad_field(field, message),
+                None => ApiError::bad_request(message),
+            }
+        })
     }
+}
+
+/// The field a serde error names (`missing field `x``, `unknown field `x``), so that the
+/// 400 carries it in `details[0].fieldName` as Genesys does.
+fn serde_field(message: &str) -> Option<String> {
+    ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|prefix| message.split_once(prefix))
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(field, _)| field.to_string())
 }
 
 /// Named path parameters.
@@ -242,4 +256,21 @@ pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
     url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .into_owned()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_errors_name_their_field() {
+        assert_eq!(
+            serde_field("missing field `approval` at line 1 column 2").as_deref(),
+            Some("approval")
+        );
+        assert_eq!(
+            serde_field("invalid type: string \"x\", expected a boolean"),
+            None
+        );
+    }
 }

@@ -18,7 +18,10 @@
 //! | [`limits`] | 300 requests/minute per token, 429 + `Retry-After` |
 //! | [`faults`] | injected 5xx, latency, dropped connections, token lifetime |
 //! | [`stats`] | request counters per org and endpoint |
+//! | [`paging`] | `pageSize`/`pageNumber` listings |
 //! | [`http`], [`routes`], [`admin`] | the axum server, API handlers and `/_sim` endpoints |
+//! | [`conn`] | the listener whose connections the drop fault can cut |
+//! | [`launch`], [`cluster`] | `orglink-operator sandbox`: start, `DIR/genesys-url`, `--with-organizations` |
 //!
 //! # URLs
 //!
@@ -61,13 +64,13 @@ pub mod conn;
 pub mod error;
 pub mod faults;
 pub mod http;
+pub mod launch;
 pub mod limits;
 pub mod paging;
 pub mod routes;
 pub mod seed;
 pub mod state;
 pub mod stats;
-pub mod wire;
 
 use std::net::SocketAddr;
 use std::path::Path;

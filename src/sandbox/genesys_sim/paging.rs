@@ -4,11 +4,11 @@
 //! `previousUri` links out. Links are paths below the region (`/api/v2/...?pageSize=..`),
 //! as Genesys returns them; `nextUri` is absent on the last page. A page past the end is
 //! empty rather than an error. A `pageSize` or `pageNumber` that is not a positive
-//! integer, or a `pageSize` above 100, is 400 naming the parameter.
-
-use serde::Serialize;
+//! integer, or a `pageSize` above 100, is 400 naming the parameter. The page is the
+//! shared [`Listing`] model.
 
 use super::error::ApiError;
+use crate::genesys::models::Listing;
 
 pub const DEFAULT_PAGE_SIZE: usize = 25;
 pub const MAX_PAGE_SIZE: usize = 100;
@@ -60,24 +60,6 @@ impl PageRequest {
     }
 }
 
-/// One page of a listing, in the wire shape of `*EntityListing`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Page<T> {
-    pub entities: Vec<T>,
-    pub page_size: usize,
-    pub page_number: usize,
-    pub total: usize,
-    pub page_count: usize,
-    pub first_uri: String,
-    pub self_uri: String,
-    pub last_uri: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_uri: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub previous_uri: Option<String>,
-}
-
 /// Cuts `items` (already in listing order) into the requested page. `path` is the
 /// listing's path below the region; `extra` are other query parameters to keep in links.
 pub fn paginate<T>(
@@ -85,7 +67,7 @@ pub fn paginate<T>(
     req: PageRequest,
     path: &str,
     extra: &[(String, String)],
-) -> Page<T> {
+) -> Listing<T> {
     let total = items.len();
     let page_count = total.div_ceil(req.size);
     let uri = |number: usize| {
@@ -102,15 +84,16 @@ pub fn paginate<T>(
         .skip((req.number - 1).saturating_mul(req.size))
         .take(req.size)
         .collect();
-    Page {
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    Listing {
         entities,
-        page_size: req.size,
-        page_number: req.number,
-        total,
-        page_count,
-        first_uri: uri(1),
-        self_uri: uri(req.number),
-        last_uri: uri(page_count.max(1)),
+        page_size: Some(count(req.size)),
+        page_number: Some(count(req.number)),
+        total: Some(total as u64),
+        page_count: Some(count(page_count)),
+        first_uri: Some(uri(1)),
+        self_uri: Some(uri(req.number)),
+        last_uri: Some(uri(page_count.max(1))),
         next_uri: (req.number < page_count).then(|| uri(req.number + 1)),
         previous_uri: (req.number > 1).then(|| uri((req.number - 1).min(page_count.max(1)))),
     }
@@ -159,13 +142,16 @@ mod tests {
         let req = |number| PageRequest { size: 3, number };
         let p1 = paginate(items.clone(), req(1), "/api/v2/x", &[]);
         assert_eq!(p1.entities, [1, 2, 3]);
-        assert_eq!((p1.total, p1.page_count), (7, 3));
+        assert_eq!((p1.total, p1.page_count), (Some(7), Some(3)));
         assert_eq!(
             p1.next_uri.as_deref(),
             Some("/api/v2/x?pageSize=3&pageNumber=2")
         );
         assert_eq!(p1.previous_uri, None);
-        assert_eq!(p1.last_uri, "/api/v2/x?pageSize=3&pageNumber=3");
+        assert_eq!(
+            p1.last_uri.as_deref(),
+            Some("/api/v2/x?pageSize=3&pageNumber=3")
+        );
         let p3 = paginate(items.clone(), req(3), "/api/v2/x", &[]);
         assert_eq!(p3.entities, [7]);
         assert_eq!(p3.next_uri, None);
@@ -186,10 +172,10 @@ mod tests {
             "/api/v2/authorization/roles",
             &q(&[("name", "Read only")]),
         );
-        assert_eq!((p.total, p.page_count), (0, 0));
+        assert_eq!((p.total, p.page_count), (Some(0), Some(0)));
         assert_eq!(
-            p.self_uri,
-            "/api/v2/authorization/roles?name=Read+only&pageSize=25&pageNumber=1"
+            p.self_uri.as_deref(),
+            Some("/api/v2/authorization/roles?name=Read+only&pageSize=25&pageNumber=1")
         );
         assert_eq!(p.next_uri, None);
     }

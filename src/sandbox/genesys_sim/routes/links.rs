@@ -15,19 +15,23 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::api::Region;
+use crate::genesys::models::{self, LinkStatus};
 use crate::sandbox::genesys_sim::error::ApiError;
 use crate::sandbox::genesys_sim::http::{Caller, JsonBody, PathParams, Shared, body_id, path_id};
 use crate::sandbox::genesys_sim::state::LinkView;
-use crate::sandbox::genesys_sim::wire;
 
-fn response(v: LinkView) -> wire::OrganizationLinkResponse {
-    wire::OrganizationLinkResponse {
-        source_organization_id: v.source_organization_id.to_string(),
-        target_organization_id: v.target_organization_id.to_string(),
-        source_region: v.source_region.code().to_string(),
-        target_region: v.target_region.code().to_string(),
-        target_name: v.target_name,
-        status: v.status.as_str().to_string(),
+fn status(v: &LinkView) -> LinkStatus {
+    LinkStatus::from(v.status.as_str().to_string())
+}
+
+fn response(v: LinkView) -> models::OrganizationLinkResponse {
+    models::OrganizationLinkResponse {
+        source_organization_id: Some(v.source_organization_id.to_string()),
+        target_organization_id: Some(v.target_organization_id.to_string()),
+        source_region: Some(v.source_region.code().to_string()),
+        target_region: Some(v.target_region.code().to_string()),
+        status: Some(status(&v)),
+        target_name: Some(v.target_name),
     }
 }
 
@@ -43,18 +47,11 @@ pub async fn list(
 pub async fn create(
     State(sim): State<Shared>,
     Extension(caller): Extension<Caller>,
-    JsonBody(body): JsonBody<wire::CreateOrganizationLink>,
+    JsonBody(body): JsonBody<models::CreateOrganizationLink>,
 ) -> Result<Response, ApiError> {
-    let target = body
-        .target_organization_id
-        .as_deref()
-        .ok_or_else(|| ApiError::bad_field("targetOrganizationId", "required"))?;
-    let target = body_id("targetOrganizationId", target)?;
+    let target = body_id("targetOrganizationId", &body.target_organization_id)?;
     let region = body
         .target_region
-        .as_deref()
-        .ok_or_else(|| ApiError::bad_field("targetRegion", "required"))?;
-    let region = region
         .parse::<Region>()
         .map_err(|e| ApiError::bad_field("targetRegion", e.to_string()))?;
     let now = sim.clock.now();
@@ -62,12 +59,12 @@ pub async fn create(
         .state
         .lock()
         .request_link(caller.org, target, region, now)?;
-    Ok(Json(wire::OrganizationLink {
+    Ok(Json(models::OrganizationLink {
         source_organization_id: view.source_organization_id.to_string(),
         target_organization_id: view.target_organization_id.to_string(),
         source_region: view.source_region.code().to_string(),
         target_region: view.target_region.code().to_string(),
-        status: view.status.as_str().to_string(),
+        status: Some(status(&view)),
     })
     .into_response())
 }
@@ -76,12 +73,10 @@ pub async fn approve(
     State(sim): State<Shared>,
     Extension(caller): Extension<Caller>,
     params: PathParams,
-    JsonBody(body): JsonBody<wire::OrganizationLinkApprovalRequest>,
+    JsonBody(body): JsonBody<models::OrganizationLinkApprovalRequest>,
 ) -> Result<Response, ApiError> {
     let requester = path_id(&params, "requestingOrganizationId")?;
-    let approval = body
-        .approval
-        .ok_or_else(|| ApiError::bad_field("approval", "required: true approves, false rejects"))?;
+    let approval = body.approval;
     let now = sim.clock.now();
     sim.state
         .lock()
@@ -106,8 +101,8 @@ pub async fn regions(
     let regions = sim.state.lock().linkable_regions(caller.org)?;
     let body: Vec<_> = regions
         .into_iter()
-        .map(|r| wire::RegionResponse {
-            region_name: r.code().to_string(),
+        .map(|r| models::RegionResponse {
+            region_name: Some(r.code().to_string()),
         })
         .collect();
     Ok(Json(body).into_response())

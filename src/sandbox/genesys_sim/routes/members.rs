@@ -27,6 +27,7 @@ use uuid::Uuid;
 use super::{
     grant_role_ids, member_authorization, member_input, role_ids, trust_group, trust_user,
 };
+use crate::genesys::models;
 use crate::sandbox::genesys_sim::error::ApiError;
 use crate::sandbox::genesys_sim::http::{
     Caller, JsonBody, PathParams, Shared, path_id, query_pairs,
@@ -36,7 +37,6 @@ use crate::sandbox::genesys_sim::state::trusts::AddedBy;
 use crate::sandbox::genesys_sim::state::{
     MemberGrant, MemberKind, SimState, Trust, TrustMemberInput,
 };
-use crate::sandbox::genesys_sim::wire;
 
 /// Which side of the trust the caller is on.
 pub trait Side: Send + Sync + 'static {
@@ -96,16 +96,16 @@ pub struct Groups;
 
 impl Kind for Users {
     const KIND: MemberKind = MemberKind::User;
-    type View = wire::TrustUser;
-    fn view(state: &SimState, trust: &Trust, grant: &MemberGrant) -> wire::TrustUser {
+    type View = models::TrustUser;
+    fn view(state: &SimState, trust: &Trust, grant: &MemberGrant) -> models::TrustUser {
         trust_user(state, trust, grant)
     }
 }
 
 impl Kind for Groups {
     const KIND: MemberKind = MemberKind::Group;
-    type View = wire::TrustGroup;
-    fn view(state: &SimState, trust: &Trust, grant: &MemberGrant) -> wire::TrustGroup {
+    type View = models::TrustGroup;
+    fn view(state: &SimState, trust: &Trust, grant: &MemberGrant) -> models::TrustGroup {
         trust_group(state, trust, grant)
     }
 }
@@ -238,7 +238,7 @@ async fn add_by_trustor<S: Side, K: Kind>(
     State(sim): State<Shared>,
     Extension(caller): Extension<Caller>,
     params: PathParams,
-    JsonBody(body): JsonBody<wire::TrustMemberCreate>,
+    JsonBody(body): JsonBody<models::TrustMemberCreate>,
 ) -> Result<Response, ApiError> {
     let t = target::<S, K>(&caller, &params)?;
     let input = member_input("", &body)?;
@@ -319,7 +319,7 @@ async fn put_role_divisions<S: Side, K: Kind>(
     State(sim): State<Shared>,
     Extension(caller): Extension<Caller>,
     params: PathParams,
-    JsonBody(body): JsonBody<wire::RoleDivisionGrants>,
+    JsonBody(body): JsonBody<models::RoleDivisionGrants>,
 ) -> Result<Response, ApiError> {
     let t = target::<S, K>(&caller, &params)?;
     let id = member_id::<S, K>(&params)?;

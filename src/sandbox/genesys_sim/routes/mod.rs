@@ -1,5 +1,5 @@
-//! The axum handlers, one file per API area, and the renderings of state records as
-//! wire models they share.
+//! The axum handlers, one file per API area, and the renderings of state records as the
+//! shared wire models ([`crate::genesys::models`]).
 //!
 //! Success statuses: 200 with a body for reads, creations and updates (Genesys answers
 //! its POSTs with 200), 204 without a body for deletes and for the link approval PATCH
@@ -19,87 +19,74 @@ use uuid::Uuid;
 use super::error::ApiError;
 use super::http::body_id;
 use super::state::{MemberGrant, MemberKind, Org, Pairing, SimState, Trust, TrustMemberInput};
-use super::wire;
+use crate::genesys::models;
 
-/// Timestamps as Genesys writes them: ISO-8601, UTC, milliseconds, `Z`.
+/// Timestamps as Genesys writes them: ISO-8601, UTC, milliseconds, `Z` (admin answers).
 pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// Parses an ISO-8601 date of a request body; 400 naming the field otherwise.
-pub fn parse_timestamp(field: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
-    DateTime::parse_from_rfc3339(raw)
-        .map(|d| d.with_timezone(&Utc))
-        .map_err(|_| {
-            ApiError::bad_field(
-                field,
-                format!("{raw:?} is not an ISO-8601 date-time (e.g. 2026-12-31T00:00:00.000Z)"),
-            )
-        })
-}
-
-pub fn organization(org: &Org) -> wire::Organization {
-    wire::Organization {
+pub fn organization(org: &Org) -> models::Organization {
+    models::Organization {
         id: org.id.to_string(),
-        name: org.name.clone(),
-        default_language: "en-us".into(),
-        default_country_code: "US".into(),
-        third_party_org_name: org.short_name(),
-        domain: org.region.info().domain.to_string(),
-        version: 1,
-        state: "active".into(),
-        voicemail_enabled: true,
-        product_platform: "PureCloud".into(),
-        features: serde_json::Map::new(),
-        self_uri: format!("/api/v2/organizations/{}", org.id),
+        name: Some(org.name.clone()),
+        default_language: Some("en-us".into()),
+        default_country_code: Some("US".into()),
+        third_party_org_name: Some(org.short_name()),
+        domain: Some(org.region.info().domain.to_string()),
+        features: Some(Default::default()),
+        version: Some(1),
+        state: Some("active".into()),
+        voicemail_enabled: Some(true),
+        product_platform: Some("PureCloud".into()),
+        self_uri: Some(format!("/api/v2/organizations/{}", org.id)),
+        ..models::Organization::default()
     }
 }
 
 /// The organization `id` (which exists: trusts and pairings only name seeded orgs).
-fn org_of(state: &SimState, id: Uuid) -> wire::Organization {
+fn org_of(state: &SimState, id: Uuid) -> models::Organization {
     state
         .org(id)
         .map(organization)
-        .unwrap_or_else(|| wire::Organization {
+        .unwrap_or_else(|| models::Organization {
             id: id.to_string(),
-            name: String::new(),
-            default_language: String::new(),
-            default_country_code: String::new(),
-            third_party_org_name: String::new(),
-            domain: String::new(),
-            version: 1,
-            state: "deleted".into(),
-            voicemail_enabled: false,
-            product_platform: String::new(),
-            features: serde_json::Map::new(),
-            self_uri: format!("/api/v2/organizations/{id}"),
+            ..models::Organization::default()
         })
 }
 
-pub fn trustee_view(state: &SimState, trust: &Trust) -> wire::Trustee {
-    wire::Trustee {
+pub fn trustee_view(state: &SimState, trust: &Trust) -> models::Trustee {
+    models::Trustee {
         id: trust.trustee.to_string(),
         enabled: trust.enabled,
-        uses_default_role: false,
-        has_full_access: false,
-        is_trusted_user: false,
-        date_created: timestamp(trust.created_at),
-        date_expired: trust.date_expired.map(timestamp),
-        organization: org_of(state, trust.trustee),
-        self_uri: format!("/api/v2/orgauthorization/trustees/{}", trust.trustee),
+        uses_default_role: Some(false),
+        has_full_access: Some(false),
+        is_trusted_user: Some(false),
+        date_created: Some(trust.created_at),
+        date_expired: trust.date_expired,
+        created_by: None,
+        organization: Some(org_of(state, trust.trustee)),
+        self_uri: Some(format!(
+            "/api/v2/orgauthorization/trustees/{}",
+            trust.trustee
+        )),
     }
 }
 
-pub fn trustor_view(state: &SimState, trust: &Trust) -> wire::Trustor {
-    wire::Trustor {
+pub fn trustor_view(state: &SimState, trust: &Trust) -> models::Trustor {
+    models::Trustor {
         id: trust.trustor.to_string(),
         enabled: trust.enabled,
-        date_created: timestamp(trust.created_at),
-        organization: org_of(state, trust.trustor),
-        authorization: wire::TrusteeAuthorization {
+        date_created: Some(trust.created_at),
+        created_by: None,
+        organization: Some(org_of(state, trust.trustor)),
+        authorization: Some(models::TrusteeAuthorization {
             permissions: state.trust_permissions(trust),
-        },
-        self_uri: format!("/api/v2/orgauthorization/trustors/{}", trust.trustor),
+        }),
+        self_uri: Some(format!(
+            "/api/v2/orgauthorization/trustors/{}",
+            trust.trustor
+        )),
     }
 }
 
@@ -108,15 +95,15 @@ pub fn member_authorization(
     state: &SimState,
     trust: &Trust,
     grant: &MemberGrant,
-) -> wire::UserAuthorization {
+) -> models::UserAuthorization {
     let trustor = state.org(trust.trustor);
     let roles = grant
         .role_ids
         .iter()
         .filter_map(|id| trustor.and_then(|o| o.role(*id)))
-        .map(|r| wire::DomainRole {
+        .map(|r| models::DomainRole {
             id: r.id.to_string(),
-            name: r.name.clone(),
+            name: Some(r.name.clone()),
         })
         .collect();
     let permissions = if trust.enabled {
@@ -124,14 +111,14 @@ pub fn member_authorization(
     } else {
         Vec::new()
     };
-    wire::UserAuthorization {
+    models::UserAuthorization {
         roles,
-        unused_roles: Vec::new(),
         permissions,
+        ..models::UserAuthorization::default()
     }
 }
 
-fn member_name(state: &SimState, org: Uuid, kind: MemberKind, id: Uuid) -> String {
+fn member_name(state: &SimState, org: Uuid, kind: MemberKind, id: Uuid) -> Option<String> {
     state
         .org(org)
         .and_then(|o| match kind {
@@ -139,55 +126,59 @@ fn member_name(state: &SimState, org: Uuid, kind: MemberKind, id: Uuid) -> Strin
             MemberKind::Group => o.group(id),
         })
         .map(|m| m.name.clone())
-        .unwrap_or_default()
 }
 
-pub fn trust_user(state: &SimState, trust: &Trust, grant: &MemberGrant) -> wire::TrustUser {
-    wire::TrustUser {
+pub fn trust_user(state: &SimState, trust: &Trust, grant: &MemberGrant) -> models::TrustUser {
+    models::TrustUser {
         id: grant.id.to_string(),
         name: member_name(state, trust.trustee, MemberKind::User, grant.id),
-        state: "active".into(),
-        version: 1,
-        authorization: member_authorization(state, trust, grant),
-        trust_user_details: wire::TrustUserDetails {
-            date_created: timestamp(grant.added_at),
-        },
-        self_uri: format!("/api/v2/users/{}", grant.id),
+        state: Some("active".into()),
+        version: Some(1),
+        authorization: Some(member_authorization(state, trust, grant)),
+        trust_user_details: Some(models::TrustUserDetails {
+            date_created: Some(grant.added_at),
+            created_by: None,
+        }),
+        self_uri: Some(format!("/api/v2/users/{}", grant.id)),
+        ..models::TrustUser::default()
     }
 }
 
-fn group(state: &SimState, org: Uuid, id: Uuid, added: DateTime<Utc>) -> wire::TrustGroup {
-    wire::TrustGroup {
+fn group(state: &SimState, org: Uuid, id: Uuid, added: DateTime<Utc>) -> models::TrustGroup {
+    models::TrustGroup {
         id: id.to_string(),
         name: member_name(state, org, MemberKind::Group, id),
-        kind: "official".into(),
-        rules_visible: true,
-        visibility: "public".into(),
-        state: "active".into(),
-        version: 1,
-        date_created: timestamp(added),
-        self_uri: format!("/api/v2/groups/{id}"),
+        kind: Some("official".into()),
+        rules_visible: Some(true),
+        visibility: Some("public".into()),
+        state: Some("active".into()),
+        version: Some(1),
+        date_created: Some(added),
+        self_uri: Some(format!("/api/v2/groups/{id}")),
+        ..models::TrustGroup::default()
     }
 }
 
-pub fn trust_group(state: &SimState, trust: &Trust, grant: &MemberGrant) -> wire::TrustGroup {
+pub fn trust_group(state: &SimState, trust: &Trust, grant: &MemberGrant) -> models::TrustGroup {
     group(state, trust.trustee, grant.id, grant.added_at)
 }
 
-pub fn pairing_view(state: &SimState, pairing: &Pairing) -> wire::TrustRequest {
-    wire::TrustRequest {
+pub fn pairing_view(state: &SimState, pairing: &Pairing) -> models::TrustRequest {
+    models::TrustRequest {
         id: pairing.id.to_string(),
-        date_created: timestamp(pairing.created_at),
-        trustee: org_of(state, pairing.trustee),
+        created_by: None,
+        date_created: Some(pairing.created_at),
+        trustee: Some(org_of(state, pairing.trustee)),
         users: pairing
             .users
             .iter()
-            .map(|u| wire::OrgUser {
+            .map(|u| models::OrgUser {
                 id: u.to_string(),
                 name: member_name(state, pairing.trustee, MemberKind::User, *u),
-                state: "active".into(),
-                version: 1,
-                self_uri: format!("/api/v2/users/{u}"),
+                state: Some("active".into()),
+                version: Some(1),
+                self_uri: Some(format!("/api/v2/users/{u}")),
+                ..models::OrgUser::default()
             })
             .collect(),
         groups: pairing
@@ -195,7 +186,7 @@ pub fn pairing_view(state: &SimState, pairing: &Pairing) -> wire::TrustRequest {
             .iter()
             .map(|g| group(state, pairing.trustee, *g, pairing.created_at))
             .collect(),
-        self_uri: format!("/api/v2/orgauthorization/pairings/{}", pairing.id),
+        self_uri: Some(format!("/api/v2/orgauthorization/pairings/{}", pairing.id)),
     }
 }
 
@@ -211,7 +202,7 @@ pub fn role_ids(field: &str, raw: &[String]) -> Result<Vec<Uuid>, ApiError> {
 /// granted in all divisions), but each pair must be well formed.
 pub fn grant_role_ids(
     field: &str,
-    grants: &wire::RoleDivisionGrants,
+    grants: &models::RoleDivisionGrants,
 ) -> Result<Vec<Uuid>, ApiError> {
     let mut ids = Vec::new();
     for (i, g) in grants.grants.iter().enumerate() {
@@ -232,18 +223,14 @@ pub fn grant_role_ids(
 /// A `TrustMemberCreate` as rule input; `field` is its place in the body (e.g. `users[2]`).
 pub fn member_input(
     field: &str,
-    raw: &wire::TrustMemberCreate,
+    raw: &models::TrustMemberCreate,
 ) -> Result<TrustMemberInput, ApiError> {
     let prefix = if field.is_empty() {
         String::new()
     } else {
         format!("{field}.")
     };
-    let id = raw
-        .id
-        .as_deref()
-        .ok_or_else(|| ApiError::bad_field(format!("{prefix}id"), "required"))?;
-    let id = body_id(&format!("{prefix}id"), id)?;
+    let id = body_id(&format!("{prefix}id"), &raw.id)?;
     let mut roles = role_ids(&format!("{prefix}roleIds"), &raw.role_ids)?;
     if let Some(grants) = &raw.role_divisions {
         for r in grant_role_ids(&format!("{prefix}roleDivisions"), grants)? {

@@ -8,10 +8,10 @@ use axum::extract::{Extension, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 
 use super::organization;
+use crate::genesys::models;
 use crate::sandbox::genesys_sim::error::ApiError;
 use crate::sandbox::genesys_sim::http::{Caller, Shared, query_pairs};
 use crate::sandbox::genesys_sim::paging::{PageRequest, paginate};
-use crate::sandbox::genesys_sim::wire;
 
 pub async fn me(
     State(sim): State<Shared>,
@@ -34,17 +34,18 @@ pub async fn roles(
         .map(|(_, v)| v.clone())
         .collect();
     let state = sim.state.lock();
-    let roles: Vec<wire::OrganizationRole> = state
+    let roles: Vec<models::OrganizationRole> = state
         .roles(caller.org, &names)?
         .into_iter()
-        .map(|r| wire::OrganizationRole {
+        .map(|r| models::OrganizationRole {
             id: r.id.to_string(),
             name: r.name.clone(),
             permissions: r.permissions.clone(),
-            default: false,
-            base: false,
-            user_count: 0,
-            self_uri: format!("/api/v2/authorization/roles/{}", r.id),
+            default: Some(false),
+            base: Some(false),
+            user_count: Some(0),
+            self_uri: Some(format!("/api/v2/authorization/roles/{}", r.id)),
+            ..models::OrganizationRole::default()
         })
         .collect();
     let extra: Vec<(String, String)> = names.into_iter().map(|n| ("name".into(), n)).collect();

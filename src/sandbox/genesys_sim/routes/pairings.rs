@@ -13,9 +13,9 @@ use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
 use super::pairing_view;
+use crate::genesys::models;
 use crate::sandbox::genesys_sim::error::ApiError;
 use crate::sandbox::genesys_sim::http::{Caller, JsonBody, PathParams, Shared, body_id, path_id};
-use crate::sandbox::genesys_sim::wire;
 
 fn ids(field: &str, raw: &[String]) -> Result<Vec<Uuid>, ApiError> {
     raw.iter()
@@ -27,7 +27,7 @@ fn ids(field: &str, raw: &[String]) -> Result<Vec<Uuid>, ApiError> {
 pub async fn create(
     State(sim): State<Shared>,
     Extension(caller): Extension<Caller>,
-    JsonBody(body): JsonBody<wire::TrustRequestCreate>,
+    JsonBody(body): JsonBody<models::TrustRequestCreate>,
 ) -> Result<Response, ApiError> {
     let users = ids("userIds", &body.user_ids)?;
     let groups = ids("groupIds", &body.group_ids)?;

@@ -17,14 +17,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::members::{Groups, Users, trustor_routes};
-use super::{member_input, parse_timestamp, trustee_view};
+use super::{member_input, trustee_view};
+use crate::genesys::models;
 use crate::sandbox::genesys_sim::error::ApiError;
 use crate::sandbox::genesys_sim::http::{
     Caller, JsonBody, PathParams, Shared, body_id, path_id, query_pairs,
 };
 use crate::sandbox::genesys_sim::paging::{PageRequest, paginate};
 use crate::sandbox::genesys_sim::state::{Trust, TrustCreate};
-use crate::sandbox::genesys_sim::wire;
 
 /// The routes below `{prefix}/trustees`.
 pub fn routes(prefix: &str) -> axum::Router<Shared> {
@@ -62,16 +62,13 @@ async fn list(
     .into_response())
 }
 
-fn parse_create(body: &wire::TrustCreate) -> Result<TrustCreate, ApiError> {
+fn parse_create(body: &models::TrustCreate) -> Result<TrustCreate, ApiError> {
     let pairing_id = body
         .pairing_id
         .as_deref()
         .map(|p| body_id("pairingId", p))
         .transpose()?;
-    let enabled = body
-        .enabled
-        .ok_or_else(|| ApiError::bad_field("enabled", "required"))?;
-    let members = |list: &str, raw: &[wire::TrustMemberCreate]| {
+    let members = |list: &str, raw: &[models::TrustMemberCreate]| {
         raw.iter()
             .enumerate()
             .map(|(i, m)| member_input(&format!("{list}[{i}]"), m))
@@ -79,21 +76,17 @@ fn parse_create(body: &wire::TrustCreate) -> Result<TrustCreate, ApiError> {
     };
     Ok(TrustCreate {
         pairing_id,
-        enabled,
+        enabled: body.enabled,
         users: members("users", &body.users)?,
         groups: members("groups", &body.groups)?,
-        date_expired: body
-            .date_expired
-            .as_deref()
-            .map(|d| parse_timestamp("dateExpired", d))
-            .transpose()?,
+        date_expired: body.date_expired,
     })
 }
 
 async fn create(
     State(sim): State<Shared>,
     Extension(caller): Extension<Caller>,
-    JsonBody(body): JsonBody<wire::TrustCreate>,
+    JsonBody(body): JsonBody<models::TrustCreate>,
 ) -> Result<Response, ApiError> {
     let input = parse_create(&body)?;
     let now = sim.clock.now();
@@ -118,17 +111,10 @@ async fn update(
     State(sim): State<Shared>,
     Extension(caller): Extension<Caller>,
     params: PathParams,
-    JsonBody(body): JsonBody<wire::TrustUpdate>,
+    JsonBody(body): JsonBody<models::TrustUpdate>,
 ) -> Result<Response, ApiError> {
     let trustee = path_id(&params, "trusteeOrgId")?;
-    let enabled = body
-        .enabled
-        .ok_or_else(|| ApiError::bad_field("enabled", "required"))?;
-    let date_expired = body
-        .date_expired
-        .as_deref()
-        .map(|d| parse_timestamp("dateExpired", d))
-        .transpose()?;
+    let (enabled, date_expired) = (body.enabled, body.date_expired);
     let now = sim.clock.now();
     let mut state = sim.state.lock();
     let trust = state
