@@ -932,20 +932,22 @@ async fn short_lived_tokens_are_replaced_before_they_expire() {
 #[tokio::test]
 async fn the_token_endpoint_rate_limit_is_retried() {
     let sim = start().await;
-    // One token request per 1 s window per client.
+    // One token request per 5 s window per OAuth client (the window starts at the
+    // first request).
     sim.set_rate_limit(SimRateLimit {
         token_requests_per_window: Some(1),
-        window_seconds: 1,
+        window_seconds: 5,
         ..SimRateLimit::default()
     })
     .unwrap();
-    let c = client(&sim, ACME);
-    c.organization_me().await.unwrap();
-    sim.expire_all_tokens();
-    // The refresh hits the token limit (400 invalid_request "rate limit exceeded"),
-    // waits and succeeds.
-    c.organization_me().await.unwrap();
-    assert!(c.token_requests() >= 3, "{}", c.token_requests());
+    // Two clients with the same credentials (separate token caches): the second token
+    // request hits the limit (HTTP 400 invalid_request "rate limit exceeded"), waits
+    // and succeeds.
+    let first = client(&sim, ACME);
+    let second = client(&sim, ACME);
+    first.authenticate().await.unwrap();
+    second.organization_me().await.unwrap();
+    assert!(second.token_requests() >= 2, "{}", second.token_requests());
     assert!(sim.stats().rate_limited >= 1);
 }
 
@@ -955,7 +957,8 @@ async fn the_token_endpoint_rate_limit_is_retried() {
 
 /// The k-th send (0-based, in time order) must not be earlier than the bucket allows:
 /// `first + (k - burst + 1) * interval`. Delays only move sends later, so this holds on
-/// any machine.
+/// any machine; the tolerance covers the observer's estimate of the send time (taken
+/// from the attempt's duration), far below one interval.
 fn assert_within_bucket(sends: &mut [Instant], rate: RateLimitConfig) {
     sends.sort();
     let interval = rate.interval();
@@ -964,7 +967,7 @@ fn assert_within_bucket(sends: &mut [Instant], rate: RateLimitConfig) {
         let ahead = (k as u32 + 1).saturating_sub(rate.burst);
         let earliest = first + interval * ahead;
         assert!(
-            *sent + Duration::from_millis(2) >= earliest,
+            *sent + Duration::from_millis(50) >= earliest,
             "send {k} went {:?} before its slot",
             earliest - *sent
         );

@@ -244,3 +244,54 @@ impl GenesysClient {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::genesys::credentials::Credentials;
+    use crate::genesys::models::{TrustCreate, TrustUpdate};
+
+    fn assert_send<F: Send>(_: F) {}
+
+    #[test]
+    fn the_client_and_its_futures_can_cross_threads() {
+        fn assert_shareable<T: Clone + Send + Sync + 'static>() {}
+        assert_shareable::<GenesysClient>();
+        let c = GenesysClient::new(GenesysConfig::new(
+            Region::UsEast1,
+            Credentials::new("id", "secret"),
+        ))
+        .unwrap();
+        // Controllers spawn these on tokio: they must be Send. (Never polled here.)
+        assert_send(c.organization_me());
+        assert_send(c.list_links());
+        assert_send(c.create_trust(&TrustCreate::default()));
+        assert_send(c.update_trustee("x", &TrustUpdate::default()));
+        assert_send(c.list_trustee_users("x"));
+        assert_send(c.resolve_role_names(&Default::default()));
+    }
+
+    #[test]
+    fn new_refuses_bad_settings_naming_the_field() {
+        let err = GenesysClient::new(GenesysConfig::new(
+            Region::UsEast1,
+            Credentials::new("id", ""),
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(&err, GenesysError::Config(m) if m.contains("clientSecret")),
+            "{err}"
+        );
+        let c = GenesysClient::new(
+            GenesysConfig::new(Region::EuWest1, Credentials::new("id", "s"))
+                .with_label("team-a/acme"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.endpoints().token_url(),
+            "https://login.mypurecloud.ie/oauth/token"
+        );
+        assert_eq!(c.label(), "team-a/acme");
+        assert!(!format!("{c:?}").contains("\"s\""));
+    }
+}
