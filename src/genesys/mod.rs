@@ -1,7 +1,49 @@
 //! The Genesys Cloud Platform API client the operator uses (genesys-api.md).
 //!
+//! One [`GenesysClient`] per org (per `Organization` resource), built from a
+//! [`GenesysConfig`]: region (or `apiBaseUrl`), OAuth client credentials, rate limit,
+//! timeout and retry settings. Clones share the connection pool, the token and the rate
+//! limiter.
+//!
 //! | module | holds |
 //! |---|---|
 //! | [`models`] | the JSON models with their exact wire names |
+//! | [`config`] | settings, region → hosts, URL building |
+//! | [`credentials`] | the OAuth client and secret redaction |
+//! | [`auth`] | client-credentials tokens: cache, refresh, token-endpoint errors |
+//! | [`retry`] | the retry policy, pure |
+//! | [`ratelimit`] | the per-org token bucket |
+//! | [`transport`] | one request: bucket, token, send, retry |
+//! | [`http`], [`tls`] | reqwest client, answers, transport error kinds, rustls provider |
+//! | [`paging`] | following paged listings |
+//! | [`metrics`] | the per-call observer hook |
+//! | [`error`] | [`GenesysError`] |
+//! | [`client`] | [`GenesysClient`] and `organizations/me` |
+//! | [`links`], [`pairings`], [`trustees`], [`trustors`], [`roles`] | the typed calls by area |
 
+pub mod auth;
+pub mod client;
+pub mod config;
+pub mod credentials;
+pub mod error;
+pub mod http;
+pub mod links;
+pub mod metrics;
 pub mod models;
+pub mod paging;
+pub mod pairings;
+pub mod ratelimit;
+pub mod retry;
+pub mod roles;
+pub mod tls;
+pub mod transport;
+pub mod trustees;
+pub mod trustors;
+
+pub use client::{GenesysClient, Removal};
+pub use config::GenesysConfig;
+pub use credentials::{Credentials, Secret};
+pub use error::{ApiError, GenesysError};
+pub use metrics::{CallObserver, CallOutcome, CallRecord};
+pub use ratelimit::RateLimitConfig;
+pub use retry::RetryConfig;

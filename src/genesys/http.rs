@@ -1,0 +1,218 @@
+//! The HTTP plumbing shared by the token endpoint and the API: building the reqwest
+//! client, reading an answer (status, correlation ID, `Retry-After`, body), classifying
+//! transport failures and reporting each attempt to the observer.
+
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+
+use super::config::GenesysConfig;
+use super::error::{CORRELATION_HEADER, GenesysError};
+use super::metrics::{CallOutcome, CallRecord, SharedObserver};
+use super::retry::{TransportKind, parse_retry_after};
+use super::tls::ensure_crypto_provider;
+
+/// The `User-Agent` of every request.
+pub const USER_AGENT: &str = concat!("orglink-operator/", env!("CARGO_PKG_VERSION"));
+
+/// One reqwest client (one connection pool) per org client; clones share it.
+pub fn build_http_client(config: &GenesysConfig) -> Result<reqwest::Client, GenesysError> {
+    ensure_crypto_provider();
+    reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .timeout(config.timeout)
+        .connect_timeout(config.connect_timeout)
+        .pool_idle_timeout(Duration::from_secs(90))
+        // Genesys never redirects API calls; a redirect would carry the bearer token to
+        // an unknown place.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| GenesysError::Config(format!("cannot build the HTTP client: {e}")))
+}
+
+/// An HTTP answer, read in full.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub correlation_id: Option<String>,
+    pub retry_after: Option<Duration>,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// Sends `request` and reads the whole answer (the client's timeout covers both).
+pub async fn send(request: reqwest::RequestBuilder) -> Result<Answer, reqwest::Error> {
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    let (correlation_id, retry_after) = read_headers(response.headers());
+    let body = response.bytes().await?.to_vec();
+    Ok(Answer {
+        status,
+        correlation_id,
+        retry_after,
+        body,
+    })
+}
+
+fn read_headers(headers: &HeaderMap) -> (Option<String>, Option<Duration>) {
+    let correlation_id = headers
+        .get(CORRELATION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let retry_after = headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+    (correlation_id, retry_after)
+}
+
+/// What kind of transport failure `error` is (see [`TransportKind`]).
+pub fn classify_transport(error: &reqwest::Error) -> TransportKind {
+    if error.is_builder() {
+        TransportKind::Builder
+    } else if error.is_redirect() {
+        TransportKind::Redirect
+    } else if error.is_timeout() {
+        TransportKind::Timeout
+    } else if is_certificate_error(error) {
+        TransportKind::Certificate
+    } else if error.is_connect() {
+        TransportKind::Connect
+    } else {
+        TransportKind::Other
+    }
+}
+
+/// True when a rustls certificate error is somewhere in the source chain.
+fn is_certificate_error(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        let rustls_error = e.downcast_ref::<rustls::Error>().or_else(|| {
+            e.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if matches!(
+            rustls_error,
+            Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented)
+        ) {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
+/// Reports attempts to the configured observer, under the client's label.
+#[derive(Clone)]
+pub struct Recorder {
+    pub label: std::sync::Arc<str>,
+    pub observer: Option<SharedObserver>,
+}
+
+impl Recorder {
+    pub fn record(
+        &self,
+        method: &str,
+        endpoint: &'static str,
+        attempt: u32,
+        duration: Duration,
+        result: Result<&Answer, TransportKind>,
+        rate_limited: bool,
+    ) {
+        let Some(observer) = &self.observer else {
+            return;
+        };
+        let (status, outcome) = match result {
+            Ok(a) if a.is_success() => (Some(a.status), CallOutcome::Success),
+            Ok(a) if rate_limited || a.status == 429 => (Some(a.status), CallOutcome::RateLimited),
+            Ok(a) => (Some(a.status), CallOutcome::HttpError),
+            Err(TransportKind::Timeout) => (None, CallOutcome::Timeout),
+            Err(_) => (None, CallOutcome::TransportError),
+        };
+        observer.on_call(&CallRecord {
+            client: &self.label,
+            method,
+            endpoint,
+            status,
+            outcome,
+            attempt,
+            duration,
+        });
+    }
+}
+
+/// The first `max` characters of a non-JSON body, for an error message.
+pub fn body_excerpt(body: &[u8], max: usize) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let mut excerpt: String = text.chars().take(max).collect();
+    if text.chars().count() > max {
+        excerpt.push('…');
+    }
+    Some(excerpt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn headers_give_correlation_and_retry_after() {
+        let mut h = HeaderMap::new();
+        h.insert("inin-correlation-id", HeaderValue::from_static("abc-123"));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(
+            read_headers(&h),
+            (Some("abc-123".into()), Some(Duration::from_secs(7)))
+        );
+        assert_eq!(read_headers(&HeaderMap::new()), (None, None));
+    }
+
+    #[test]
+    fn excerpts_are_trimmed_and_bounded() {
+        assert_eq!(body_excerpt(b"  \n", 10), None);
+        assert_eq!(
+            body_excerpt(b"<html>bad gateway</html>", 6).unwrap(),
+            "<html>…"
+        );
+        assert_eq!(body_excerpt(b"short", 10).unwrap(), "short");
+    }
+
+    #[test]
+    fn certificate_errors_are_found_in_the_chain() {
+        let io = std::io::Error::other(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownIssuer,
+        ));
+        assert!(is_certificate_error(&io));
+        let other = std::io::Error::other("connection reset");
+        assert!(!is_certificate_error(&other));
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_a_retryable_connect_error() {
+        // Bind then drop a listener: its port now refuses connections.
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        ensure_crypto_provider();
+        let err = reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/"))
+            .send()
+            .await
+            .unwrap_err();
+        let kind = classify_transport(&err);
+        assert_eq!(kind, TransportKind::Connect);
+        assert!(kind.is_retryable());
+    }
+}
