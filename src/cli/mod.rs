@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod crdgen;
+pub mod sandbox;
 
 /// Manage Genesys Cloud organization links and pairings from Kubernetes.
 #[derive(Debug, Parser)]
@@ -16,11 +17,14 @@ pub struct Cli {
 pub enum Command {
     /// Print the CustomResourceDefinitions of all three kinds as one multi-document YAML.
     Crdgen,
+    /// Run the embedded sandbox (today: the simulated Genesys Cloud, with --genesys-only).
+    Sandbox(sandbox::SandboxArgs),
 }
 
 /// Runs the chosen subcommand.
 pub fn main(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Crdgen => crdgen::run(),
+        Command::Sandbox(args) => sandbox::run(args),
     }
 }

