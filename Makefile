@@ -3,7 +3,7 @@ TOOLS_BIN ?= $(CURDIR)/.tools/bin
 SHARED_TOOLS ?= $(CURDIR)/../shared/tools/install-k8s-tools
 export PATH := $(TOOLS_BIN):$(PATH)
 
-.PHONY: demo test tools lint crds
+.PHONY: demo test tools kube-assets lint crds
 
 ## demo: start the sandbox (today: the simulated Genesys Cloud with the seeded orgs).
 demo:
@@ -15,8 +15,13 @@ tools:
 	  if [ -x "$(SHARED_TOOLS)" ]; then "$(SHARED_TOOLS)" "$(TOOLS_BIN)"; \
 	  else echo "helm is missing and $(SHARED_TOOLS) is not there: install helm (https://helm.sh) and re-run" >&2; exit 1; fi; }
 
+## kube-assets: etcd, kube-apiserver and kubectl for the sandbox, built once from their
+## Go modules into ~/.cache/orglink/kube-assets (skipped when KUBEBUILDER_ASSETS is set).
+kube-assets:
+	@scripts/kube-assets.sh >/dev/null
+
 ## test: build what the tests need if missing, then run every test.
-test: tools
+test: tools kube-assets
 	cargo test --all-targets
 
 ## lint: formatting and clippy, as CI checks them.

@@ -1,16 +1,20 @@
 //! `orglink-operator sandbox`: the embedded sandbox for the demo and for trying the
 //! operator without a cluster or a Genesys Cloud account.
 //!
-//! Today it runs the simulated Genesys Cloud (`--genesys-only`). The control plane
-//! (etcd + kube-apiserver) and the operator join this command in later work; their
-//! flags are accepted by the parser so scripts stay stable, and asking for what is not
-//! there yet fails with a message that says so instead of being ignored.
+//! It starts a real Kubernetes control plane (etcd + kube-apiserver, see
+//! [`crate::sandbox::control_plane`]), installs the CRDs, writes `DIR/kubeconfig`,
+//! starts the simulated Genesys Cloud (unless `--no-genesys`) and keeps running
+//! until Ctrl-C or SIGTERM, when everything it started is stopped and removed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
 
+use crate::sandbox::control_plane::{ControlPlane, ControlPlaneOptions};
+use crate::sandbox::crds::install_crds;
+use crate::sandbox::genesys_sim::cluster::register_organizations;
 use crate::sandbox::genesys_sim::launch::{SeedSource, describe, start_for_sandbox};
 
 /// Options of `orglink-operator sandbox`.
@@ -25,14 +29,14 @@ pub struct SandboxArgs {
     /// Seed file of the simulated orgs (default examples/sandbox/genesys-orgs.yaml).
     #[arg(long)]
     pub genesys_orgs: Option<PathBuf>,
-    /// Run only the simulated Genesys Cloud.
-    #[arg(long)]
+    /// Run only the simulated Genesys Cloud (no control plane).
+    #[arg(long, conflicts_with_all = ["no_genesys", "port", "with_organizations", "demo"])]
     pub genesys_only: bool,
     /// Leave out the simulated Genesys Cloud.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["with_organizations", "demo"])]
     pub no_genesys: bool,
     /// Leave out the operator.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "demo")]
     pub no_operator: bool,
     /// Create a namespace, Secret and Organization for each seeded org.
     #[arg(long)]
@@ -42,33 +46,105 @@ pub struct SandboxArgs {
     pub demo: bool,
 }
 
-const NOT_YET: &str = "the sandbox's Kubernetes control plane (etcd + kube-apiserver) and the operator are not available in this build yet; run `orglink-operator sandbox --genesys-only` for the simulated Genesys Cloud alone";
-
-/// Runs the sandbox until Ctrl-C.
+/// Runs the sandbox until Ctrl-C or SIGTERM.
 pub fn run(args: SandboxArgs) -> anyhow::Result<()> {
-    if !args.genesys_only
-        || args.no_genesys
-        || args.with_organizations
-        || args.demo
-        || args.port.is_some()
-    {
-        bail!(NOT_YET);
-    }
     std::fs::create_dir_all(&args.state_dir)
         .with_context(|| format!("creating --state-dir {}", args.state_dir.display()))?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let seed = SeedSource::from_flag(args.genesys_orgs.clone());
-        let handle = start_for_sandbox(&args.state_dir, &seed).await?;
-        for line in describe(&handle) {
-            println!("{line}");
+        if args.genesys_only {
+            return run_genesys_only(&args).await;
         }
-        println!(
-            "URL written to {}/genesys-url. Press Ctrl-C to stop.",
-            args.state_dir.display()
-        );
-        tokio::signal::ctrl_c().await?;
-        drop(handle);
-        Ok(())
+        if args.demo || !args.no_operator {
+            bail!(
+                "the operator does not run inside the sandbox in this build yet; start the sandbox with --no-operator"
+            );
+        }
+        run_cluster(&args).await
     })
+}
+
+async fn run_genesys_only(args: &SandboxArgs) -> anyhow::Result<()> {
+    let seed = SeedSource::from_flag(args.genesys_orgs.clone());
+    let handle = start_for_sandbox(&args.state_dir, &seed).await?;
+    for line in describe(&handle) {
+        println!("{line}");
+    }
+    println!(
+        "URL written to {}/genesys-url. Press Ctrl-C to stop.",
+        args.state_dir.display()
+    );
+    shutdown_signal().await?;
+    handle.shutdown().await;
+    Ok(())
+}
+
+async fn run_cluster(args: &SandboxArgs) -> anyhow::Result<()> {
+    eprintln!("Starting the sandbox control plane (etcd + kube-apiserver)...");
+    let control_plane = ControlPlane::start(ControlPlaneOptions {
+        api_port: args.port,
+        ..ControlPlaneOptions::default()
+    })
+    .await?;
+    let client = control_plane.client().await?;
+    install_crds(client.clone(), Duration::from_secs(60)).await?;
+    let kubeconfig = args.state_dir.join("kubeconfig");
+    control_plane
+        .write_kubeconfig(&kubeconfig)
+        .with_context(|| format!("writing {}", kubeconfig.display()))?;
+
+    let sim = if args.no_genesys {
+        None
+    } else {
+        let seed = SeedSource::from_flag(args.genesys_orgs.clone());
+        Some(start_for_sandbox(&args.state_dir, &seed).await?)
+    };
+    if args.with_organizations
+        && let Some(sim) = &sim
+    {
+        let applied = register_organizations(client.clone(), sim).await?;
+        eprintln!(
+            "Registered {} organizations (a namespace, Secret and Organization each).",
+            applied.len()
+        );
+    }
+
+    print_banner(&control_plane, &kubeconfig, sim.as_ref().map(describe));
+    shutdown_signal().await?;
+    eprintln!("Stopping the sandbox...");
+    if let Some(sim) = sim {
+        sim.shutdown().await;
+    }
+    drop(control_plane);
+    Ok(())
+}
+
+fn print_banner(control_plane: &ControlPlane, kubeconfig: &Path, genesys: Option<Vec<String>>) {
+    let kubeconfig = std::fs::canonicalize(kubeconfig).unwrap_or_else(|_| kubeconfig.into());
+    println!(
+        "Kubernetes API server {} ready in {:.1} s, CRDs installed.",
+        control_plane.url(),
+        control_plane.started_in().as_secs_f64()
+    );
+    println!("  export KUBECONFIG={}", kubeconfig.display());
+    println!(
+        "  kubectl ({} matching the API server): {}",
+        crate::sandbox::control_plane::KUBE_VERSION,
+        control_plane.kubectl_path().display()
+    );
+    println!("  try: kubectl get crds; kubectl get genesys -A");
+    for line in genesys.unwrap_or_default() {
+        println!("{line}");
+    }
+    println!("Press Ctrl-C to stop; everything the sandbox started is stopped and removed.");
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+pub async fn shutdown_signal() -> anyhow::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result?,
+        _ = term.recv() => {}
+    }
+    Ok(())
 }

@@ -2,4 +2,7 @@
 //! Genesys Cloud, for the demo and the end-to-end tests.
 
 pub mod control_plane;
+pub mod crds;
 pub mod genesys_sim;
+
+pub use control_plane::{ControlPlane, ControlPlaneError, ControlPlaneOptions};

@@ -1,1 +1,0 @@
-//! The envtest-style control plane launcher (owned by the control-plane work).

@@ -1,0 +1,449 @@
+//! A real Kubernetes control plane for the sandbox and the end-to-end tests: the
+//! upstream `etcd` and `kube-apiserver` as child processes, the way
+//! controller-runtime's envtest runs them. No scheduler, controller-manager or
+//! nodes: the operator needs none.
+//!
+//! [`ControlPlane::start`] picks free loopback ports, generates a fresh PKI,
+//! starts etcd (data in a temporary directory, `--unsafe-no-fsync`), then the
+//! API server, waits for `/readyz` and writes a kubeconfig for an admin client
+//! certificate. Dropping the handle stops both processes and removes the data;
+//! see [`process`] for Ctrl-C, panics and handles kept in statics.
+
+pub mod assets;
+pub mod kubeconfig;
+pub mod pki;
+pub mod process;
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+pub use assets::{AssetsError, KUBE_VERSION, KubeAssets};
+use pki::ClusterPki;
+use process::Supervised;
+
+/// How the control plane is started.
+#[derive(Debug, Clone)]
+pub struct ControlPlaneOptions {
+    /// The binaries; `None` locates them ([`KubeAssets::locate`]).
+    pub assets: Option<KubeAssets>,
+    /// The API server's port; `None` picks a free one.
+    pub api_port: Option<u16>,
+    /// How long to wait for `/readyz` before giving up.
+    pub start_timeout: Duration,
+}
+
+impl Default for ControlPlaneOptions {
+    fn default() -> Self {
+        Self {
+            assets: None,
+            api_port: None,
+            // Seconds on an idle machine; generous for a loaded 2-core CI runner.
+            start_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Why the control plane did not come up.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlPlaneError {
+    #[error(transparent)]
+    Assets(#[from] AssetsError),
+    #[error("generating the sandbox certificates: {0}")]
+    Pki(#[from] rcgen::Error),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{process} exited during start-up ({status}); last lines of its log:\n{log_tail}")]
+    ExitedEarly {
+        process: &'static str,
+        status: String,
+        log_tail: String,
+    },
+    #[error(
+        "{process} did not become ready within {timeout:?}; last lines of its log:\n{log_tail}"
+    )]
+    NotReady {
+        process: &'static str,
+        timeout: Duration,
+        log_tail: String,
+    },
+    #[error("the sandbox kubeconfig is not usable: {0}")]
+    Kubeconfig(String),
+}
+
+fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> ControlPlaneError {
+    let context = context.into();
+    move |source| ControlPlaneError::Io { context, source }
+}
+
+/// A running etcd + kube-apiserver. Dropping it stops both and removes their data.
+pub struct ControlPlane {
+    // Field order is drop order: the API server stops before its etcd.
+    apiserver: Supervised,
+    etcd: Supervised,
+    assets: KubeAssets,
+    pki: ClusterPki,
+    api_port: u16,
+    etcd_port: u16,
+    kubeconfig_path: PathBuf,
+    started_in: Duration,
+    dir: tempfile::TempDir,
+}
+
+impl std::fmt::Debug for ControlPlane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ControlPlane")
+            .field("url", &self.url())
+            .field("etcd_port", &self.etcd_port)
+            .field("dir", &self.dir.path())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How often a start is retried when a randomly chosen port was taken meanwhile.
+const PORT_RACE_ATTEMPTS: usize = 3;
+
+impl ControlPlane {
+    /// Starts etcd and kube-apiserver and waits until the API server is ready.
+    pub async fn start(options: ControlPlaneOptions) -> Result<Self, ControlPlaneError> {
+        let assets = match options.assets.clone() {
+            Some(assets) => assets,
+            None => KubeAssets::locate()?,
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match Self::start_once(&assets, &options).await {
+                Err(ControlPlaneError::ExitedEarly { ref log_tail, .. })
+                    if attempt < PORT_RACE_ATTEMPTS
+                        && log_tail.contains("address already in use") =>
+                {
+                    tracing::info!("a sandbox port was taken during start-up; retrying");
+                }
+                result => return result,
+            }
+        }
+    }
+
+    async fn start_once(
+        assets: &KubeAssets,
+        options: &ControlPlaneOptions,
+    ) -> Result<Self, ControlPlaneError> {
+        let began = Instant::now();
+        let dir = tempfile::Builder::new()
+            .prefix("orglink-sandbox-")
+            .tempdir()
+            .map_err(io_err("creating the sandbox's temporary directory"))?;
+        // Removed at exit too, for control planes held in statics (never dropped).
+        process::remove_at_exit(dir.path().to_path_buf());
+        let pki = ClusterPki::generate()?;
+        let files = PkiFiles::write(dir.path(), &pki)?;
+
+        let etcd_port = free_port()?;
+        let etcd_peer_port = free_port()?;
+        let etcd = start_etcd(assets, dir.path(), etcd_port, etcd_peer_port)?;
+        let mut etcd = wait_for_port(etcd, "etcd", etcd_port, options.start_timeout).await?;
+
+        let api_port = match options.api_port {
+            Some(port) => port,
+            None => free_port()?,
+        };
+        let apiserver = start_apiserver(assets, dir.path(), &files, api_port, etcd_port)?;
+
+        let kubeconfig_path = dir.path().join("kubeconfig");
+        let yaml = kubeconfig::render(&format!("https://127.0.0.1:{api_port}"), &pki);
+        std::fs::write(&kubeconfig_path, &yaml).map_err(io_err("writing the kubeconfig"))?;
+
+        let mut control_plane = Self {
+            apiserver,
+            etcd: {
+                // Surface an etcd that died while the API server was starting.
+                if let Some(status) = etcd.exited() {
+                    return Err(ControlPlaneError::ExitedEarly {
+                        process: "etcd",
+                        status: status.to_string(),
+                        log_tail: etcd.log_tail(30),
+                    });
+                }
+                etcd
+            },
+            assets: assets.clone(),
+            pki,
+            api_port,
+            etcd_port,
+            kubeconfig_path,
+            started_in: Duration::ZERO,
+            dir,
+        };
+        control_plane.wait_ready(options.start_timeout).await?;
+        control_plane.started_in = began.elapsed();
+        tracing::info!(
+            url = %control_plane.url(),
+            seconds = control_plane.started_in.as_secs_f64(),
+            "sandbox control plane ready"
+        );
+        Ok(control_plane)
+    }
+
+    /// Polls `/readyz` until it answers `ok`, one of the processes exits, or the
+    /// timeout passes.
+    async fn wait_ready(&mut self, timeout: Duration) -> Result<(), ControlPlaneError> {
+        let client = self.client().await?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            for (name, proc) in [("kube-apiserver", &mut self.apiserver), ("etcd", &mut self.etcd)] {
+                if let Some(status) = proc.exited() {
+                    return Err(ControlPlaneError::ExitedEarly {
+                        process: name,
+                        status: status.to_string(),
+                        log_tail: proc.log_tail(30),
+                    });
+                }
+            }
+            let request = http::Request::get("/readyz")
+                .body(Vec::new())
+                .expect("static request");
+            let probe = tokio::time::timeout(Duration::from_secs(5), client.request_text(request));
+            if let Ok(Ok(body)) = probe.await
+                && body.trim() == "ok"
+            {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(ControlPlaneError::NotReady {
+                    process: "kube-apiserver",
+                    timeout,
+                    log_tail: self.apiserver.log_tail(30),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// `https://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.api_port)
+    }
+
+    pub fn api_port(&self) -> u16 {
+        self.api_port
+    }
+
+    /// The CA that signed the API server's certificate (PEM).
+    pub fn ca_cert_pem(&self) -> &str {
+        &self.pki.ca_cert
+    }
+
+    /// The admin kubeconfig (inside the temporary directory).
+    pub fn kubeconfig_path(&self) -> &Path {
+        &self.kubeconfig_path
+    }
+
+    /// The admin kubeconfig as YAML.
+    pub fn kubeconfig_yaml(&self) -> String {
+        kubeconfig::render(&self.url(), &self.pki)
+    }
+
+    /// Writes the admin kubeconfig to `path` (mode 0600: it holds the admin key).
+    pub fn write_kubeconfig(&self, path: &Path) -> std::io::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)?;
+        file.write_all(self.kubeconfig_yaml().as_bytes())
+    }
+
+    /// A kube client configuration for the admin identity.
+    pub async fn kube_config(&self) -> Result<kube::Config, ControlPlaneError> {
+        let kubeconfig = Kubeconfig::from_yaml(&self.kubeconfig_yaml())
+            .map_err(|e| ControlPlaneError::Kubeconfig(e.to_string()))?;
+        kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+            .await
+            .map_err(|e| ControlPlaneError::Kubeconfig(e.to_string()))
+    }
+
+    /// A kube client for the admin identity, bound to the calling tokio runtime.
+    pub async fn client(&self) -> Result<kube::Client, ControlPlaneError> {
+        crate::genesys::tls::ensure_crypto_provider();
+        let config = self.kube_config().await?;
+        kube::Client::try_from(config).map_err(|e| ControlPlaneError::Kubeconfig(e.to_string()))
+    }
+
+    /// The path of the matching kubectl.
+    pub fn kubectl_path(&self) -> PathBuf {
+        self.assets.kubectl()
+    }
+
+    /// A `kubectl` command already pointed at this control plane.
+    pub fn kubectl(&self) -> Command {
+        let mut command = Command::new(self.kubectl_path());
+        command.arg("--kubeconfig").arg(&self.kubeconfig_path);
+        command
+    }
+
+    /// PIDs of etcd and kube-apiserver, for checks that nothing is left behind.
+    pub fn pids(&self) -> [u32; 2] {
+        [self.etcd.pid(), self.apiserver.pid()]
+    }
+
+    /// Time from `start` to a ready API server.
+    pub fn started_in(&self) -> Duration {
+        self.started_in
+    }
+
+    /// Where the processes' data and logs are (`etcd.log`, `kube-apiserver.log`).
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Whether both processes are still running.
+    pub fn is_running(&mut self) -> bool {
+        self.apiserver.exited().is_none() && self.etcd.exited().is_none()
+    }
+
+    /// The last lines of the API server's log (for diagnosing a failed test).
+    pub fn apiserver_log_tail(&self, lines: usize) -> String {
+        self.apiserver.log_tail(lines)
+    }
+}
+
+/// The PKI written to disk for the API server's flags.
+struct PkiFiles {
+    ca_cert: PathBuf,
+    serving_cert: PathBuf,
+    serving_key: PathBuf,
+    service_account_key: PathBuf,
+    service_account_public_key: PathBuf,
+}
+
+impl PkiFiles {
+    fn write(dir: &Path, pki: &ClusterPki) -> Result<Self, ControlPlaneError> {
+        let pki_dir = dir.join("pki");
+        std::fs::create_dir_all(&pki_dir).map_err(io_err("creating the PKI directory"))?;
+        let write = |name: &str, content: &str| -> Result<PathBuf, ControlPlaneError> {
+            let path = pki_dir.join(name);
+            std::fs::write(&path, content).map_err(io_err(format!("writing {name}")))?;
+            Ok(path)
+        };
+        Ok(Self {
+            ca_cert: write("ca.crt", &pki.ca_cert)?,
+            serving_cert: write("apiserver.crt", &pki.serving_cert)?,
+            serving_key: write("apiserver.key", &pki.serving_key)?,
+            service_account_key: write("sa.key", &pki.service_account_key)?,
+            service_account_public_key: write("sa.pub", &pki.service_account_public_key)?,
+        })
+    }
+}
+
+fn start_etcd(
+    assets: &KubeAssets,
+    dir: &Path,
+    client_port: u16,
+    peer_port: u16,
+) -> Result<Supervised, ControlPlaneError> {
+    let client_url = format!("http://127.0.0.1:{client_port}");
+    let peer_url = format!("http://127.0.0.1:{peer_port}");
+    let mut command = Command::new(assets.etcd());
+    command
+        .arg("--name=sandbox")
+        .arg(format!("--data-dir={}", dir.join("etcd").display()))
+        .arg(format!("--listen-client-urls={client_url}"))
+        .arg(format!("--advertise-client-urls={client_url}"))
+        .arg(format!("--listen-peer-urls={peer_url}"))
+        .arg(format!("--initial-advertise-peer-urls={peer_url}"))
+        .arg(format!("--initial-cluster=sandbox={peer_url}"))
+        // Throw-away data: durability buys nothing and costs seconds per test.
+        .arg("--unsafe-no-fsync")
+        .arg("--log-level=warn");
+    Supervised::spawn("etcd", command, &dir.join("etcd.log"))
+        .map_err(io_err(format!("starting {}", assets.etcd().display())))
+}
+
+fn start_apiserver(
+    assets: &KubeAssets,
+    dir: &Path,
+    files: &PkiFiles,
+    port: u16,
+    etcd_port: u16,
+) -> Result<Supervised, ControlPlaneError> {
+    let mut command = Command::new(assets.kube_apiserver());
+    command
+        .arg("--advertise-address=127.0.0.1")
+        // No nodes or kube-proxy: the `kubernetes` Service needs no endpoints (as envtest).
+        .arg("--endpoint-reconciler-type=none")
+        .arg("--bind-address=127.0.0.1")
+        .arg(format!("--secure-port={port}"))
+        .arg(format!("--etcd-servers=http://127.0.0.1:{etcd_port}"))
+        .arg(format!("--cert-dir={}", dir.join("apiserver-certs").display()))
+        .arg(format!("--tls-cert-file={}", files.serving_cert.display()))
+        .arg(format!("--tls-private-key-file={}", files.serving_key.display()))
+        .arg(format!("--client-ca-file={}", files.ca_cert.display()))
+        .arg(format!("--service-account-issuer=https://127.0.0.1:{port}"))
+        .arg(format!(
+            "--service-account-key-file={}",
+            files.service_account_public_key.display()
+        ))
+        .arg(format!(
+            "--service-account-signing-key-file={}",
+            files.service_account_key.display()
+        ))
+        .arg("--service-cluster-ip-range=10.0.0.0/24")
+        .arg("--authorization-mode=RBAC")
+        .arg("--allow-privileged=true")
+        .arg("--profiling=false");
+    Supervised::spawn("kube-apiserver", command, &dir.join("kube-apiserver.log"))
+        .map_err(io_err(format!("starting {}", assets.kube_apiserver().display())))
+}
+
+/// Waits until `port` accepts TCP connections, or the process exits.
+async fn wait_for_port(
+    mut proc: Supervised,
+    name: &'static str,
+    port: u16,
+    timeout: Duration,
+) -> Result<Supervised, ControlPlaneError> {
+    let deadline = Instant::now() + timeout;
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    loop {
+        if let Some(status) = proc.exited() {
+            return Err(ControlPlaneError::ExitedEarly {
+                process: name,
+                status: status.to_string(),
+                log_tail: proc.log_tail(30),
+            });
+        }
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(proc);
+        }
+        if Instant::now() >= deadline {
+            return Err(ControlPlaneError::NotReady {
+                process: name,
+                timeout,
+                log_tail: proc.log_tail(30),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A loopback port that was free a moment ago (the envtest approach; a lost race
+/// is retried by [`ControlPlane::start`]).
+pub fn free_port() -> Result<u16, ControlPlaneError> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .map_err(io_err("finding a free loopback port"))?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(io_err("finding a free loopback port"))
+}

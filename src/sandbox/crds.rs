@@ -1,0 +1,71 @@
+//! Installs the project's CRDs in a cluster and waits until they are served.
+
+use std::time::{Duration, Instant};
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, Patch, PatchParams};
+
+/// The field manager of the applied CRDs.
+pub const FIELD_MANAGER: &str = "orglink-sandbox";
+
+/// Why the CRDs could not be installed.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallCrdsError {
+    #[error("applying CRD {name}: {source}")]
+    Apply { name: String, source: kube::Error },
+    #[error("CRD {name} was not Established within {timeout:?} (last conditions: {conditions})")]
+    NotEstablished {
+        name: String,
+        timeout: Duration,
+        conditions: String,
+    },
+}
+
+/// Server-side applies every CRD of [`crate::api::crds`] and waits until each is
+/// `Established`, so objects of the kinds can be created right after.
+pub async fn install_crds(client: kube::Client, timeout: Duration) -> Result<(), InstallCrdsError> {
+    let api: Api<CustomResourceDefinition> = Api::all(client);
+    let params = PatchParams::apply(FIELD_MANAGER).force();
+    let crds = crate::api::crds();
+    for crd in &crds {
+        let name = crd.metadata.name.clone().unwrap_or_default();
+        api.patch(&name, &params, &Patch::Apply(crd))
+            .await
+            .map_err(|source| InstallCrdsError::Apply {
+                name: name.clone(),
+                source,
+            })?;
+    }
+    let deadline = Instant::now() + timeout;
+    for crd in &crds {
+        let name = crd.metadata.name.clone().unwrap_or_default();
+        loop {
+            let current = api.get_opt(&name).await.ok().flatten();
+            let conditions = current
+                .as_ref()
+                .and_then(|c| c.status.as_ref())
+                .and_then(|s| s.conditions.clone())
+                .unwrap_or_default();
+            if conditions
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True")
+            {
+                break;
+            }
+            if Instant::now() >= deadline {
+                let conditions = conditions
+                    .iter()
+                    .map(|c| format!("{}={} {}", c.type_, c.status, c.message.clone().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                return Err(InstallCrdsError::NotEstablished {
+                    name,
+                    timeout,
+                    conditions,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    Ok(())
+}
