@@ -55,7 +55,14 @@ pub async fn install_crds(client: kube::Client, timeout: Duration) -> Result<(),
             if Instant::now() >= deadline {
                 let conditions = conditions
                     .iter()
-                    .map(|c| format!("{}={} {}", c.type_, c.status, c.message.clone().unwrap_or_default()))
+                    .map(|c| {
+                        format!(
+                            "{}={} {}",
+                            c.type_,
+                            c.status,
+                            c.message.clone().unwrap_or_default()
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("; ");
                 return Err(InstallCrdsError::NotEstablished {

@@ -51,9 +51,7 @@ impl KubeAssets {
             }
             return Ok(assets);
         }
-        let assets = Self {
-            dir: default_dir(),
-        };
+        let assets = Self { dir: default_dir() };
         for binary in ["etcd", "kube-apiserver", "kubectl"] {
             if !is_executable(&assets.dir.join(binary)) {
                 return Err(AssetsError::NotBuilt {

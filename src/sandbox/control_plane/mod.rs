@@ -198,7 +198,10 @@ impl ControlPlane {
         let client = self.client().await?;
         let deadline = Instant::now() + timeout;
         loop {
-            for (name, proc) in [("kube-apiserver", &mut self.apiserver), ("etcd", &mut self.etcd)] {
+            for (name, proc) in [
+                ("kube-apiserver", &mut self.apiserver),
+                ("etcd", &mut self.etcd),
+            ] {
                 if let Some(status) = proc.exited() {
                     return Err(ControlPlaneError::ExitedEarly {
                         process: name,
@@ -385,9 +388,15 @@ fn start_apiserver(
         .arg("--bind-address=127.0.0.1")
         .arg(format!("--secure-port={port}"))
         .arg(format!("--etcd-servers=http://127.0.0.1:{etcd_port}"))
-        .arg(format!("--cert-dir={}", dir.join("apiserver-certs").display()))
+        .arg(format!(
+            "--cert-dir={}",
+            dir.join("apiserver-certs").display()
+        ))
         .arg(format!("--tls-cert-file={}", files.serving_cert.display()))
-        .arg(format!("--tls-private-key-file={}", files.serving_key.display()))
+        .arg(format!(
+            "--tls-private-key-file={}",
+            files.serving_key.display()
+        ))
         .arg(format!("--client-ca-file={}", files.ca_cert.display()))
         .arg(format!("--service-account-issuer=https://127.0.0.1:{port}"))
         .arg(format!(
@@ -402,8 +411,9 @@ fn start_apiserver(
         .arg("--authorization-mode=RBAC")
         .arg("--allow-privileged=true")
         .arg("--profiling=false");
-    Supervised::spawn("kube-apiserver", command, &dir.join("kube-apiserver.log"))
-        .map_err(io_err(format!("starting {}", assets.kube_apiserver().display())))
+    Supervised::spawn("kube-apiserver", command, &dir.join("kube-apiserver.log")).map_err(io_err(
+        format!("starting {}", assets.kube_apiserver().display()),
+    ))
 }
 
 /// Waits until `port` accepts TCP connections, or the process exits.

@@ -161,16 +161,29 @@ extern "C" fn stop_all_at_exit() {
     }
     let deadline = Instant::now() + STOP_GRACE;
     for &pid in &live {
+        let mut reaped = false;
         loop {
             let mut status = 0;
             // SAFETY: waitpid on our own child; WNOHANG never blocks.
-            let reaped = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, libc::WNOHANG) };
-            if reaped != 0 || Instant::now() >= deadline {
+            let result = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, libc::WNOHANG) };
+            if result != 0 {
+                reaped = true;
+                break;
+            }
+            if Instant::now() >= deadline {
                 break;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        signal(pid, libc::SIGKILL);
+        if !reaped {
+            signal(pid, libc::SIGKILL);
+            // Reap it, so it is gone (not merely signalled) when this process exits.
+            let mut status = 0;
+            // SAFETY: blocking waitpid on our own child, which SIGKILL has ended.
+            unsafe {
+                libc::waitpid(pid as libc::pid_t, &mut status, 0);
+            }
+        }
     }
     if let Ok(dirs) = cleanup_dirs().try_lock() {
         for dir in dirs.iter() {
@@ -230,7 +243,7 @@ mod tests {
         let log = dir.path().join("sleep.log");
         let mut cmd = Command::new("sh");
         cmd.args(["-c", "echo started; exec sleep 600"]);
-        let mut proc = Supervised::spawn("sleep", cmd, &log).unwrap();
+        let proc = Supervised::spawn("sleep", cmd, &log).unwrap();
         let pid = proc.pid();
         assert!(is_running(pid));
         let deadline = Instant::now() + Duration::from_secs(30);
