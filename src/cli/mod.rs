@@ -3,6 +3,9 @@
 use clap::{Parser, Subcommand};
 
 pub mod crdgen;
+pub mod demo;
+pub mod logging;
+pub mod run;
 pub mod sandbox;
 
 /// Manage Genesys Cloud organization links and pairings from Kubernetes.
@@ -17,7 +20,10 @@ pub struct Cli {
 pub enum Command {
     /// Print the CustomResourceDefinitions of all three kinds as one multi-document YAML.
     Crdgen,
-    /// Run the embedded sandbox (today: the simulated Genesys Cloud, with --genesys-only).
+    /// Run the operator: controllers, leader election, metrics and health endpoints.
+    Run(run::RunArgs),
+    /// Run the embedded sandbox: a real Kubernetes control plane, the simulated Genesys
+    /// Cloud and the operator, on this machine.
     Sandbox(sandbox::SandboxArgs),
 }
 
@@ -25,6 +31,7 @@ pub enum Command {
 pub fn main(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Crdgen => crdgen::run(),
+        Command::Run(args) => run::run(args),
         Command::Sandbox(args) => sandbox::run(args),
     }
 }

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
 
 use crate::sandbox::control_plane::{ControlPlane, ControlPlaneOptions};
@@ -55,11 +55,6 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<()> {
         if args.genesys_only {
             return run_genesys_only(&args).await;
         }
-        if args.demo || !args.no_operator {
-            bail!(
-                "the operator does not run inside the sandbox in this build yet; start the sandbox with --no-operator"
-            );
-        }
         run_cluster(&args).await
     })
 }
@@ -99,7 +94,7 @@ async fn run_cluster(args: &SandboxArgs) -> anyhow::Result<()> {
         let seed = SeedSource::from_flag(args.genesys_orgs.clone());
         Some(start_for_sandbox(&args.state_dir, &seed).await?)
     };
-    if args.with_organizations
+    if (args.with_organizations || args.demo)
         && let Some(sim) = &sim
     {
         let applied = register_organizations(client.clone(), sim).await?;
@@ -109,9 +104,48 @@ async fn run_cluster(args: &SandboxArgs) -> anyhow::Result<()> {
         );
     }
 
-    print_banner(&control_plane, &kubeconfig, sim.as_ref().map(describe));
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let operator = if args.no_operator {
+        None
+    } else {
+        let run_args = operator_args();
+        let client = client.clone();
+        let stop = shutdown.clone();
+        Some(tokio::spawn(async move {
+            if let Err(error) = super::run::run_operator(client, run_args, stop).await {
+                eprintln!("the operator stopped: {error:#}");
+            }
+        }))
+    };
+
+    if args.demo {
+        let result = match &sim {
+            Some(sim) => super::demo::run(client.clone(), sim).await,
+            None => Err(anyhow::anyhow!("--demo needs the simulated Genesys Cloud")),
+        };
+        shutdown.cancel();
+        if let Some(operator) = operator {
+            let _ = operator.await;
+        }
+        if let Some(sim) = sim {
+            sim.shutdown().await;
+        }
+        drop(control_plane);
+        return result;
+    }
+
+    print_banner(
+        &control_plane,
+        &kubeconfig,
+        sim.as_ref().map(describe),
+        operator.is_some(),
+    );
     shutdown_signal().await?;
     eprintln!("Stopping the sandbox...");
+    shutdown.cancel();
+    if let Some(operator) = operator {
+        let _ = operator.await;
+    }
     if let Some(sim) = sim {
         sim.shutdown().await;
     }
@@ -119,7 +153,29 @@ async fn run_cluster(args: &SandboxArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_banner(control_plane: &ControlPlane, kubeconfig: &Path, genesys: Option<Vec<String>>) {
+/// The operator as the sandbox runs it: every namespace, no leader election (one
+/// replica), probes and metrics on free loopback ports.
+fn operator_args() -> super::run::RunArgs {
+    super::run::RunArgs {
+        namespace: None,
+        leader_elect: false,
+        lease_name: "orglink-operator".into(),
+        lease_namespace: None,
+        metrics_addr: "127.0.0.1:0".parse().expect("static address"),
+        health_addr: "127.0.0.1:0".parse().expect("static address"),
+        webhook_addr: "127.0.0.1:0".parse().expect("static address"),
+        webhook_cert_dir: std::env::temp_dir(),
+        no_webhook: true,
+        log_format: super::logging::LogFormat::Text,
+    }
+}
+
+fn print_banner(
+    control_plane: &ControlPlane,
+    kubeconfig: &Path,
+    genesys: Option<Vec<String>>,
+    operator: bool,
+) {
     let kubeconfig = std::fs::canonicalize(kubeconfig).unwrap_or_else(|_| kubeconfig.into());
     println!(
         "Kubernetes API server {} ready in {:.1} s, CRDs installed.",
@@ -135,6 +191,9 @@ fn print_banner(control_plane: &ControlPlane, kubeconfig: &Path, genesys: Option
     println!("  try: kubectl get crds; kubectl get genesys -A");
     for line in genesys.unwrap_or_default() {
         println!("{line}");
+    }
+    if operator {
+        println!("The operator is running in this process (logs below; RUST_LOG=debug for more).");
     }
     println!("Press Ctrl-C to stop; everything the sandbox started is stopped and removed.");
 }

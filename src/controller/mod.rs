@@ -1,1 +1,256 @@
-//! TODO(owner): module controller.
+//! The operator: kube-runtime controllers for Organization, OrgLink and OrgPairing,
+//! sharing one [`Context`].
+//!
+//! Each reconcile is small: find the acting org's session, read its shared snapshot,
+//! run the pure decision of [`crate::lifecycle`], perform the calls, write the status
+//! with server-side apply, emit Events. Errors become a status condition and an
+//! exponential backoff, never a hot loop.
+
+pub mod context;
+pub mod error;
+pub mod leader;
+pub mod metrics;
+pub mod organization;
+pub mod orglink;
+pub mod orgpairing;
+pub mod probes;
+pub mod scope;
+pub mod sessions;
+pub mod status;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::channel::mpsc;
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::Api;
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::Reporter;
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::{Resource, ResourceExt};
+
+pub use context::{Context, ContextParts, Settings};
+pub use error::Error;
+pub use metrics::Metrics;
+pub use scope::Scope;
+
+use crate::api::{OrgLink, OrgPairing, Organization};
+use scope::{Stores, Wakers};
+
+/// How to run the controllers.
+#[derive(Clone, Debug)]
+pub struct OperatorOptions {
+    pub scope: Scope,
+    pub settings: Settings,
+    /// The Event reporter's instance (the pod name).
+    pub instance: Option<String>,
+}
+
+fn api_in<K>(client: &kube::Client, partition: &Option<String>) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+{
+    match partition {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+fn error_policy<K>(kind: &'static str) -> impl Fn(Arc<K>, &Error, Arc<Context>) -> Action
+where
+    K: Resource<DynamicType = ()>,
+{
+    move |obj, error, ctx| {
+        let key = format!(
+            "{kind}/{}/{}",
+            obj.meta().namespace.clone().unwrap_or_default(),
+            obj.meta().name.clone().unwrap_or_default()
+        );
+        ctx.metrics.observe_error(kind, error.class());
+        let delay = ctx.backoff_after_failure(&key);
+        tracing::warn!(%error, object = %key, retry_in = ?delay, "reconcile failed");
+        Action::requeue(delay)
+    }
+}
+
+/// Runs the three controllers until `shutdown` resolves. `ready` is called once every
+/// cache has done its first list (the readiness probe).
+pub async fn run(
+    client: kube::Client,
+    options: OperatorOptions,
+    metrics: Arc<Metrics>,
+    shutdown: tokio_util::sync::CancellationToken,
+    ready: impl FnOnce() + Send + 'static,
+) -> anyhow::Result<()> {
+    let wc = watcher::Config::default().any_semantic();
+    let partitions = options.scope.partitions();
+
+    let mut org_controllers = Vec::new();
+    let mut link_controllers = Vec::new();
+    let mut pairing_controllers = Vec::new();
+    let (mut org_wakers, mut link_wakers, mut pairing_wakers) =
+        (HashMap::new(), HashMap::new(), HashMap::new());
+    for partition in &partitions {
+        let orgs = Controller::new(api_in::<Organization>(&client, partition), wc.clone());
+        let links = Controller::new(api_in::<OrgLink>(&client, partition), wc.clone());
+        let pairings = Controller::new(api_in::<OrgPairing>(&client, partition), wc.clone());
+        let (tx, rx) = mpsc::unbounded();
+        org_wakers.insert(partition.clone(), tx);
+        org_controllers.push((partition.clone(), orgs, rx));
+        let (tx, rx) = mpsc::unbounded();
+        link_wakers.insert(partition.clone(), tx);
+        link_controllers.push((partition.clone(), links, rx));
+        let (tx, rx) = mpsc::unbounded();
+        pairing_wakers.insert(partition.clone(), tx);
+        pairing_controllers.push((partition.clone(), pairings, rx));
+    }
+    let organizations = Stores::new(org_controllers.iter().map(|(_, c, _)| c.store()).collect());
+    let links = Stores::new(link_controllers.iter().map(|(_, c, _)| c.store()).collect());
+    let pairings = Stores::new(
+        pairing_controllers
+            .iter()
+            .map(|(_, c, _)| c.store())
+            .collect(),
+    );
+    let ctx = Arc::new(Context::new(ContextParts {
+        client: client.clone(),
+        metrics,
+        reporter: Reporter {
+            controller: "orglink-operator".into(),
+            instance: options.instance.clone(),
+        },
+        settings: options.settings.clone(),
+        organizations: organizations.clone(),
+        links: links.clone(),
+        pairings: pairings.clone(),
+        wake_links: Wakers::new(link_wakers),
+        wake_pairings: Wakers::new(pairing_wakers),
+        wake_organizations: Wakers::new(org_wakers),
+    }));
+
+    let mut tasks: Vec<BoxFuture<'static, ()>> = Vec::new();
+    for (partition, controller, wake) in org_controllers {
+        let by_secret = organizations.clone();
+        let controller = controller
+            // A rotated credential takes effect at once.
+            .watches(
+                api_in::<Secret>(&client, &partition),
+                watcher::Config::default(),
+                move |secret: Secret| {
+                    let ns = secret.namespace();
+                    let name = secret.name_any();
+                    by_secret
+                        .state()
+                        .into_iter()
+                        .filter(|o| {
+                            o.namespace() == ns && o.spec.credentials_secret_ref.name == name
+                        })
+                        .map(|o| ObjectRef::from_obj(o.as_ref()))
+                        .collect::<Vec<_>>()
+                },
+            )
+            // The status lists follow the org's links and pairings.
+            .watches(
+                api_in::<OrgLink>(&client, &partition),
+                wc.clone(),
+                |link: OrgLink| {
+                    let ns = link.namespace().unwrap_or_default();
+                    Some(ObjectRef::<Organization>::new(&link.spec.organization_ref).within(&ns))
+                },
+            )
+            .watches(
+                api_in::<OrgPairing>(&client, &partition),
+                wc.clone(),
+                |p: OrgPairing| {
+                    let ns = p.namespace().unwrap_or_default();
+                    Some(ObjectRef::<Organization>::new(&p.spec.organization_ref).within(&ns))
+                },
+            )
+            .reconcile_on(wake)
+            .graceful_shutdown_on(shutdown.clone().cancelled_owned());
+        tasks.push(
+            controller
+                .run(
+                    organization::reconcile,
+                    error_policy(organization::KIND),
+                    ctx.clone(),
+                )
+                .for_each(|_| futures::future::ready(()))
+                .boxed(),
+        );
+    }
+    for (partition, controller, wake) in link_controllers {
+        let links_of_org = links.clone();
+        let controller = controller
+            // An Organization becoming Ready (or changing) wakes its links.
+            .watches(
+                api_in::<Organization>(&client, &partition),
+                wc.clone(),
+                move |org: Organization| {
+                    let ns = org.namespace();
+                    let name = org.name_any();
+                    links_of_org
+                        .state()
+                        .into_iter()
+                        .filter(|l| l.namespace() == ns && l.spec.organization_ref == name)
+                        .map(|l| ObjectRef::from_obj(l.as_ref()))
+                        .collect::<Vec<_>>()
+                },
+            )
+            .reconcile_on(wake)
+            .graceful_shutdown_on(shutdown.clone().cancelled_owned());
+        tasks.push(
+            controller
+                .run(orglink::reconcile, error_policy(orglink::KIND), ctx.clone())
+                .for_each(|_| futures::future::ready(()))
+                .boxed(),
+        );
+    }
+    for (partition, controller, wake) in pairing_controllers {
+        let pairings_of_org = pairings.clone();
+        let controller = controller
+            .watches(
+                api_in::<Organization>(&client, &partition),
+                wc.clone(),
+                move |org: Organization| {
+                    let ns = org.namespace();
+                    let name = org.name_any();
+                    pairings_of_org
+                        .state()
+                        .into_iter()
+                        .filter(|p| p.namespace() == ns && p.spec.organization_ref == name)
+                        .map(|p| ObjectRef::from_obj(p.as_ref()))
+                        .collect::<Vec<_>>()
+                },
+            )
+            .reconcile_on(wake)
+            .graceful_shutdown_on(shutdown.clone().cancelled_owned());
+        tasks.push(
+            controller
+                .run(
+                    orgpairing::reconcile,
+                    error_policy(orgpairing::KIND),
+                    ctx.clone(),
+                )
+                .for_each(|_| futures::future::ready(()))
+                .boxed(),
+        );
+    }
+    let readiness = {
+        let (o, l, p) = (organizations.clone(), links.clone(), pairings.clone());
+        async move {
+            o.wait_until_ready().await;
+            l.wait_until_ready().await;
+            p.wait_until_ready().await;
+            ready();
+        }
+    };
+    tokio::spawn(readiness);
+    tracing::info!(scope = ?options.scope, "controllers started");
+    futures::future::join_all(tasks).await;
+    tracing::info!("controllers stopped");
+    Ok(())
+}

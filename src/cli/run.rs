@@ -1,0 +1,150 @@
+//! `orglink-operator run`: the operator. Controllers for the three kinds, leader
+//! election on a Lease, `/metrics`, `/healthz` and `/readyz`, graceful shutdown on
+//! SIGTERM or Ctrl-C.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Args;
+use tokio_util::sync::CancellationToken;
+
+use super::logging::{LogFormat, init};
+use crate::controller::leader::{LeaseConfig, acquire, default_identity};
+use crate::controller::probes::{Readiness, health_router, metrics_router, serve};
+use crate::controller::{Metrics, OperatorOptions, Scope, Settings};
+
+/// Options of `orglink-operator run`.
+#[derive(Clone, Debug, Args)]
+pub struct RunArgs {
+    /// Namespaces to watch, comma-separated (default: all).
+    #[arg(long, env = "ORGLINK_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Hold a Lease so that of several replicas only one acts.
+    #[arg(long)]
+    pub leader_elect: bool,
+    /// Name of the Lease.
+    #[arg(long, default_value = "orglink-operator")]
+    pub lease_name: String,
+    /// Namespace of the Lease (default: POD_NAMESPACE, else `default`).
+    #[arg(long, env = "POD_NAMESPACE")]
+    pub lease_namespace: Option<String>,
+    /// Address of `/metrics`.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    pub metrics_addr: SocketAddr,
+    /// Address of `/healthz` and `/readyz`.
+    #[arg(long, default_value = "0.0.0.0:8081")]
+    pub health_addr: SocketAddr,
+    /// Address of the validating webhook (HTTPS).
+    #[arg(long, default_value = "0.0.0.0:9443")]
+    pub webhook_addr: SocketAddr,
+    /// Directory with the webhook's `tls.crt` and `tls.key`.
+    #[arg(long, default_value = "/tmp/k8s-webhook-server/serving-certs")]
+    pub webhook_cert_dir: std::path::PathBuf,
+    /// Do not serve the validating webhook.
+    #[arg(long)]
+    pub no_webhook: bool,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// Runs the operator until SIGTERM or Ctrl-C.
+pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    init(args.log_format);
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        crate::genesys::tls::ensure_crypto_provider();
+        let client = kube::Client::try_default()
+            .await
+            .context("no Kubernetes configuration: set KUBECONFIG or run in a cluster")?;
+        let shutdown = CancellationToken::new();
+        {
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                let _ = super::sandbox::shutdown_signal().await;
+                tracing::info!("shutting down");
+                shutdown.cancel();
+            });
+        }
+        run_operator(client, args, shutdown).await
+    })
+}
+
+/// The operator on an existing client, until `shutdown` (used by `run` and the sandbox).
+pub async fn run_operator(
+    client: kube::Client,
+    args: RunArgs,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    if !args.no_webhook {
+        anyhow::bail!(
+            "the validating webhook is not part of this build yet; start the operator with --no-webhook"
+        );
+    }
+    let metrics = Arc::new(Metrics::new());
+    let readiness = Readiness::default();
+    let bound = serve(
+        args.metrics_addr,
+        metrics_router(metrics.clone()),
+        shutdown.clone(),
+    )
+    .await?;
+    tracing::info!(addr = %bound, "serving /metrics");
+    let bound = serve(
+        args.health_addr,
+        health_router(readiness.clone()),
+        shutdown.clone(),
+    )
+    .await?;
+    tracing::info!(addr = %bound, "serving /healthz and /readyz");
+
+    let identity = default_identity();
+    let leadership = if args.leader_elect {
+        let namespace = args
+            .lease_namespace
+            .clone()
+            .unwrap_or_else(|| "default".to_string());
+        let config = LeaseConfig::new(namespace, args.lease_name.clone(), identity.clone());
+        tracing::info!(%identity, lease = %args.lease_name, "waiting to become the leader");
+        // A standby is ready: it serves probes and takes over when the leader goes.
+        readiness.set_ready();
+        match acquire(client.clone(), config, shutdown.clone()).await {
+            Some(leadership) => Some(leadership),
+            None => return Ok(()),
+        }
+    } else {
+        None
+    };
+    let controllers_stop = shutdown.child_token();
+    if let Some(leadership) = &leadership {
+        let lost = leadership.lost();
+        let stop = controllers_stop.clone();
+        tokio::spawn(async move {
+            lost.cancelled().await;
+            stop.cancel();
+        });
+    }
+    let options = OperatorOptions {
+        scope: Scope::parse(args.namespace.as_deref()),
+        settings: Settings::default(),
+        instance: Some(identity),
+    };
+    let ready = readiness.clone();
+    crate::controller::run(
+        client,
+        options,
+        metrics,
+        controllers_stop.clone(),
+        move || ready.set_ready(),
+    )
+    .await?;
+    if let Some(leadership) = leadership {
+        let lost = leadership.lost().is_cancelled();
+        leadership.release().await;
+        if lost && !shutdown.is_cancelled() {
+            anyhow::bail!("leadership lost; exiting so that a restart rejoins as a standby");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! What every reconcile shares: the kube client, the per-org Genesys sessions, the
+//! read-only caches of the three kinds, metrics, the Event recorder, and the channels
+//! that wake a locally managed peer at once (fast handshakes).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::Resource;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use parking_lot::Mutex;
+
+use super::metrics::Metrics;
+use super::scope::{Stores, Wakers};
+use super::sessions::{OrgKey, Sessions};
+use crate::api::{OrgLink, OrgPairing, Organization};
+use crate::genesys::{RateLimitConfig, RetryConfig};
+
+/// The field manager of every status the operator writes.
+pub const FIELD_MANAGER: &str = "orglink-operator";
+
+/// Tunables of the controllers.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// How soon to look again while waiting on a peer or after a change.
+    pub soon: Duration,
+    /// First retry after an error; doubles per consecutive failure.
+    pub error_backoff: Duration,
+    /// Cap of the error backoff.
+    pub max_error_backoff: Duration,
+    /// Client-side rate limit per org.
+    pub rate_limit: RateLimitConfig,
+    /// Retries of the Genesys client.
+    pub retry: RetryConfig,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            soon: Duration::from_secs(10),
+            error_backoff: Duration::from_secs(2),
+            max_error_backoff: Duration::from_secs(300),
+            rate_limit: RateLimitConfig::default(),
+            retry: RetryConfig::default(),
+        }
+    }
+}
+
+/// Shared by all reconciles.
+pub struct Context {
+    pub client: kube::Client,
+    pub sessions: Sessions,
+    pub metrics: Arc<Metrics>,
+    pub recorder: Recorder,
+    pub settings: Settings,
+    pub organizations: Stores<Organization>,
+    pub links: Stores<OrgLink>,
+    pub pairings: Stores<OrgPairing>,
+    pub wake_links: Wakers<OrgLink>,
+    pub wake_pairings: Wakers<OrgPairing>,
+    pub wake_organizations: Wakers<Organization>,
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context").finish_non_exhaustive()
+    }
+}
+
+/// The parts a [`Context`] is built from.
+pub struct ContextParts {
+    pub client: kube::Client,
+    pub metrics: Arc<Metrics>,
+    pub reporter: Reporter,
+    pub settings: Settings,
+    pub organizations: Stores<Organization>,
+    pub links: Stores<OrgLink>,
+    pub pairings: Stores<OrgPairing>,
+    pub wake_links: Wakers<OrgLink>,
+    pub wake_pairings: Wakers<OrgPairing>,
+    pub wake_organizations: Wakers<Organization>,
+}
+
+impl Context {
+    pub fn new(parts: ContextParts) -> Self {
+        Self {
+            recorder: Recorder::new(parts.client.clone(), parts.reporter),
+            client: parts.client,
+            sessions: Sessions::default(),
+            metrics: parts.metrics,
+            settings: parts.settings,
+            organizations: parts.organizations,
+            links: parts.links,
+            pairings: parts.pairings,
+            wake_links: parts.wake_links,
+            wake_pairings: parts.wake_pairings,
+            wake_organizations: parts.wake_organizations,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Publishes an Event about `obj`; a failure to publish is logged, never fatal.
+    pub async fn event<K>(&self, obj: &K, type_: EventType, reason: &str, note: String)
+    where
+        K: Resource<DynamicType = ()>,
+    {
+        let event = Event {
+            type_,
+            reason: reason.to_string(),
+            note: Some(note),
+            action: "Reconcile".to_string(),
+            secondary: None,
+        };
+        if let Err(error) = self.recorder.publish(&event, &obj.object_ref(&())).await {
+            tracing::warn!(%error, reason, "could not publish an Event");
+        }
+    }
+
+    /// The delay before retrying `key` after its `n`-th consecutive failure.
+    pub fn backoff_after_failure(&self, key: &str) -> Duration {
+        let mut failures = self.failures.lock();
+        let n = failures.entry(key.to_string()).or_insert(0);
+        *n = n.saturating_add(1);
+        let exp = (*n - 1).min(16);
+        let base = self
+            .settings
+            .error_backoff
+            .saturating_mul(1u32 << exp)
+            .min(self.settings.max_error_backoff);
+        // Up to 20% jitter so objects failing together do not retry together.
+        let jitter = base.mul_f64(rand::random::<f64>() * 0.2);
+        base + jitter
+    }
+
+    /// Forgets the failures of `key` after a successful reconcile.
+    pub fn reset_failures(&self, key: &str) {
+        self.failures.lock().remove(key);
+    }
+
+    /// Wakes the objects of locally managed orgs that have `peer_org_id` as their org
+    /// ID and `my_org_id` as their peer: their snapshot is marked stale and they are
+    /// reconciled at once, instead of at their next resync.
+    pub fn wake_peer(&self, my_org_id: &str, peer_org_id: &str) {
+        for org in self.organizations.state() {
+            let is_peer = org
+                .status
+                .as_ref()
+                .and_then(|s| s.organization_id.as_deref())
+                == Some(peer_org_id);
+            if !is_peer {
+                continue;
+            }
+            let key = org_key(&org);
+            if let Some(session) = self.sessions.get(&key) {
+                session.invalidate();
+            }
+            self.wake_organizations.wake(org.as_ref());
+            for link in self.links.state() {
+                if link.metadata.namespace.as_deref() == Some(key.namespace.as_str())
+                    && link.spec.organization_ref == key.name
+                    && link.spec.peer.organization_id == my_org_id
+                {
+                    self.wake_links.wake(link.as_ref());
+                }
+            }
+            for pairing in self.pairings.state() {
+                if pairing.metadata.namespace.as_deref() == Some(key.namespace.as_str())
+                    && pairing.spec.organization_ref == key.name
+                    && pairing.spec.peer.organization_id == my_org_id
+                {
+                    self.wake_pairings.wake(pairing.as_ref());
+                }
+            }
+        }
+    }
+}
+
+/// The key of an Organization object.
+pub fn org_key(org: &Organization) -> OrgKey {
+    OrgKey {
+        namespace: org.metadata.namespace.clone().unwrap_or_default(),
+        name: org.metadata.name.clone().unwrap_or_default(),
+    }
+}

@@ -1,0 +1,42 @@
+//! Why a reconcile failed. Each variant has a short class for metrics and logs.
+
+use crate::genesys::GenesysError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("Genesys Cloud API: {0}")]
+    Genesys(#[from] GenesysError),
+    #[error("finalizer: {0}")]
+    Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
+    /// Deletion waits for something else (dependents, a failing cleanup).
+    #[error("{0}")]
+    Blocked(String),
+    #[error("object has no {0}")]
+    MissingField(&'static str),
+}
+
+impl Error {
+    /// A bounded label for metrics.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Error::Kube(_) => "kube",
+            Error::Genesys(e) if e.is_rate_limited() => "genesys_rate_limited",
+            Error::Genesys(_) => "genesys",
+            Error::Finalizer(_) => "finalizer",
+            Error::Blocked(_) => "blocked",
+            Error::MissingField(_) => "invalid_object",
+        }
+    }
+}
+
+impl From<kube::runtime::finalizer::Error<Error>> for Error {
+    fn from(error: kube::runtime::finalizer::Error<Error>) -> Self {
+        match error {
+            kube::runtime::finalizer::Error::ApplyFailed(e)
+            | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
+            other => Error::Finalizer(Box::new(other)),
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! What the operator watches: every namespace, or a list of them (`--namespace a,b`).
+//!
+//! A list is served by one set of controllers per namespace sharing one [`Context`]
+//! (super::context::Context): a reflector over several namespaces' watch streams
+//! cannot be one store, since each stream's re-list replaces the whole store. So the
+//! lookups go through [`Stores`] (all the per-namespace caches) and wake-ups through
+//! [`Wakers`] (routed to the controller of the object's namespace).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::channel::mpsc::UnboundedSender;
+use kube::Resource;
+use kube::runtime::reflector::{ObjectRef, Store};
+
+/// Namespaces watched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Namespaces(Vec<String>),
+}
+
+impl Scope {
+    /// From `--namespace`: empty means all; otherwise a comma-separated list.
+    pub fn parse(flag: Option<&str>) -> Self {
+        let list: Vec<String> = flag
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        if list.is_empty() {
+            Scope::All
+        } else {
+            Scope::Namespaces(list)
+        }
+    }
+
+    /// `None` for all namespaces, else each namespace.
+    pub fn partitions(&self) -> Vec<Option<String>> {
+        match self {
+            Scope::All => vec![None],
+            Scope::Namespaces(list) => list.iter().cloned().map(Some).collect(),
+        }
+    }
+}
+
+/// The read-only caches of one kind, one per watched partition.
+pub struct Stores<K: Resource<DynamicType = ()> + Clone + 'static> {
+    stores: Vec<Store<K>>,
+}
+
+impl<K: Resource<DynamicType = ()> + Clone + 'static> Clone for Stores<K> {
+    fn clone(&self) -> Self {
+        Self {
+            stores: self.stores.clone(),
+        }
+    }
+}
+
+impl<K: Resource<DynamicType = ()> + Clone + 'static> Stores<K> {
+    pub fn new(stores: Vec<Store<K>>) -> Self {
+        Self { stores }
+    }
+
+    pub fn get(&self, key: &ObjectRef<K>) -> Option<Arc<K>> {
+        self.stores.iter().find_map(|s| s.get(key))
+    }
+
+    pub fn state(&self) -> Vec<Arc<K>> {
+        self.stores.iter().flat_map(|s| s.state()).collect()
+    }
+
+    /// Waits until every cache has done its first list.
+    pub async fn wait_until_ready(&self) {
+        for store in &self.stores {
+            let _ = store.wait_until_ready().await;
+        }
+    }
+}
+
+/// Senders that make a controller reconcile an object now.
+pub struct Wakers<K: Resource<DynamicType = ()>> {
+    by_partition: HashMap<Option<String>, UnboundedSender<ObjectRef<K>>>,
+}
+
+impl<K: Resource<DynamicType = ()>> Wakers<K> {
+    pub fn new(by_partition: HashMap<Option<String>, UnboundedSender<ObjectRef<K>>>) -> Self {
+        Self { by_partition }
+    }
+
+    /// Wakes `obj` through the controller that watches its namespace.
+    pub fn wake(&self, obj: &K) {
+        let target = ObjectRef::from_obj(obj);
+        let sender = self
+            .by_partition
+            .get(&obj.meta().namespace)
+            .or_else(|| self.by_partition.get(&None));
+        if let Some(sender) = sender {
+            let _ = sender.unbounded_send(target);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_namespace_flag() {
+        assert_eq!(Scope::parse(None), Scope::All);
+        assert_eq!(Scope::parse(Some("")), Scope::All);
+        assert_eq!(
+            Scope::parse(Some("team-a, team-b,")),
+            Scope::Namespaces(vec!["team-a".into(), "team-b".into()])
+        );
+        assert_eq!(
+            Scope::parse(Some("x")).partitions(),
+            vec![Some("x".to_string())]
+        );
+    }
+}
