@@ -80,3 +80,133 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The operator of this test binary, running against [`control_plane`] on a runtime of
+/// its own, started on first use. Returns the address of its metrics endpoint.
+pub fn operator() -> std::net::SocketAddr {
+    static OPERATOR: OnceLock<std::net::SocketAddr> = OnceLock::new();
+    *OPERATOR.get_or_init(|| {
+        let cp = control_plane();
+        let metrics_port = orglink_operator::sandbox::control_plane::free_port().unwrap();
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{metrics_port}").parse().unwrap();
+        let kubeconfig = cp.kubeconfig_yaml();
+        std::thread::Builder::new()
+            .name("operator".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+                rt.block_on(async move {
+                    let client = client_from(&kubeconfig).await;
+                    let args = orglink_operator::cli::run::RunArgs {
+                        namespace: None,
+                        leader_elect: false,
+                        lease_name: "orglink-operator".into(),
+                        lease_namespace: None,
+                        metrics_addr: addr,
+                        health_addr: "127.0.0.1:0".parse().unwrap(),
+                        webhook_addr: "127.0.0.1:0".parse().unwrap(),
+                        webhook_cert_dir: std::env::temp_dir(),
+                        no_webhook: true,
+                        log_format: orglink_operator::cli::logging::LogFormat::Text,
+                    };
+                    let token = tokio_util::sync::CancellationToken::new();
+                    if let Err(e) =
+                        orglink_operator::cli::run::run_operator(client, args, token).await
+                    {
+                        panic!("operator stopped: {e:#}");
+                    }
+                });
+            })
+            .unwrap();
+        addr
+    })
+}
+
+async fn client_from(kubeconfig: &str) -> kube::Client {
+    orglink_operator::genesys::tls::ensure_crypto_provider();
+    let kc = kube::config::Kubeconfig::from_yaml(kubeconfig).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .unwrap();
+    kube::Client::try_from(config).unwrap()
+}
+
+/// One test's world: its own simulated Genesys Cloud (fresh state) and, per seeded
+/// org, a namespace + Secret + Organization pointing at it.
+pub struct World {
+    pub client: kube::Client,
+    pub sim: orglink_operator::sandbox::genesys_sim::SimHandle,
+    /// Namespace (= Organization name) of each seeded org, by org name.
+    pub namespaces: std::collections::BTreeMap<String, String>,
+}
+
+impl World {
+    /// Starts the world; `resync` is every Organization's resyncInterval.
+    pub async fn new(prefix: &str, resync: &str) -> Self {
+        use kube::api::{Patch, PatchParams};
+        use orglink_operator::api::Organization;
+        use orglink_operator::sandbox::genesys_sim::cluster::{org_objects, slug};
+        use orglink_operator::sandbox::genesys_sim::{GenesysSim, SimConfig};
+
+        operator();
+        let client = client().await;
+        let seed = orglink_operator::sandbox::genesys_sim::seed::default_seed();
+        let sim = GenesysSim::start(SimConfig::new(seed))
+            .await
+            .expect("simulator");
+        let suffix = &uuid::Uuid::new_v4().simple().to_string()[..6];
+        let mut namespaces = std::collections::BTreeMap::new();
+        let params = PatchParams::apply("orglink-tests").force();
+        for org in sim.orgs().to_vec() {
+            let name = format!("{prefix}-{}-{suffix}", slug(&org.name));
+            let mut objects = org_objects(&org, &name, &sim.region_url(org.region));
+            objects.organization.spec.resync_interval = Some(resync.to_string());
+            Api::<Namespace>::all(client.clone())
+                .patch(&name, &params, &Patch::Apply(&objects.namespace))
+                .await
+                .unwrap();
+            Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), &name)
+                .patch(
+                    &objects.secret.metadata.name.clone().unwrap(),
+                    &params,
+                    &Patch::Apply(&objects.secret),
+                )
+                .await
+                .unwrap();
+            Api::<Organization>::namespaced(client.clone(), &name)
+                .patch(&name, &params, &Patch::Apply(&objects.organization))
+                .await
+                .unwrap();
+            namespaces.insert(org.name.clone(), name);
+        }
+        Self {
+            client,
+            sim,
+            namespaces,
+        }
+    }
+
+    pub fn ns(&self, org: &str) -> &str {
+        &self.namespaces[org]
+    }
+
+    pub fn org(&self, name: &str) -> orglink_operator::sandbox::genesys_sim::seed::SeedOrg {
+        self.sim.org_by_name(name).unwrap().clone()
+    }
+
+    /// Waits until `org`'s Organization is Ready.
+    pub async fn ready(&self, org: &str) {
+        use orglink_operator::api::Organization;
+        let api: Api<Organization> = Api::namespaced(self.client.clone(), self.ns(org));
+        let name = self.ns(org).to_string();
+        eventually(
+            &format!("Organization {name} Ready"),
+            Duration::from_secs(60),
+            || async {
+                let o = api.get_opt(&name).await.ok().flatten()?;
+                let conds = o.status?.conditions;
+                orglink_operator::api::conditions::is_true(&conds, "Ready").then_some(())
+            },
+        )
+        .await
+    }
+}

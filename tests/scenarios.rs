@@ -1,0 +1,500 @@
+//! End-to-end scenarios: the real kube-apiserver, the operator's controllers, the
+//! simulated Genesys Cloud. One control plane and one operator per test binary; each
+//! test has its own simulator and namespaces, so tests run in parallel.
+
+mod support;
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use orglink_operator::api::conditions::{find, is_true};
+use orglink_operator::api::orgpairing::{GrantSubject, RoleRef};
+use orglink_operator::api::{
+    LinkDecision, OrgLink, OrgLinkPhase, OrgLinkSpec, OrgPairing, OrgPairingPhase, OrgPairingSpec,
+    Organization, PairingGrant, PairingRequest, PeerRef,
+};
+use orglink_operator::sandbox::genesys_sim::seed::SeedOrg;
+use support::{World, eventually};
+
+const WAIT: Duration = Duration::from_secs(90);
+
+fn link(
+    name: &str,
+    org_ref: &str,
+    peer: &SeedOrg,
+    decision: LinkDecision,
+    attempt: i64,
+) -> OrgLink {
+    OrgLink::new(
+        name,
+        OrgLinkSpec {
+            organization_ref: org_ref.to_string(),
+            peer: PeerRef {
+                organization_id: peer.id.to_string(),
+                region: peer.region,
+            },
+            decision,
+            attempt,
+        },
+    )
+}
+
+async fn apply<K>(client: &kube::Client, ns: &str, obj: &K)
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), ns);
+    let name = obj.meta().name.clone().unwrap();
+    api.patch(
+        &name,
+        &PatchParams::apply("scenario").force(),
+        &Patch::Apply(obj),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("applying {name}: {e}"));
+}
+
+async fn link_phase(client: &kube::Client, ns: &str, name: &str, phase: OrgLinkPhase) -> OrgLink {
+    let api: Api<OrgLink> = Api::namespaced(client.clone(), ns);
+    eventually(&format!("OrgLink {ns}/{name} {phase:?}"), WAIT, || async {
+        let l = api.get_opt(name).await.ok().flatten()?;
+        (l.status.as_ref()?.phase? == phase).then_some(l)
+    })
+    .await
+}
+
+async fn pairing_phase(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+    phase: OrgPairingPhase,
+) -> OrgPairing {
+    let api: Api<OrgPairing> = Api::namespaced(client.clone(), ns);
+    eventually(
+        &format!("OrgPairing {ns}/{name} {phase:?}"),
+        WAIT,
+        || async {
+            let p = api.get_opt(name).await.ok().flatten()?;
+            (p.status.as_ref()?.phase? == phase).then_some(p)
+        },
+    )
+    .await
+}
+
+async fn event_reasons(client: &kube::Client, ns: &str, name: &str) -> Vec<String> {
+    let api: Api<Event> = Api::namespaced(client.clone(), ns);
+    api.list(&ListParams::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+        .filter_map(|e| e.reason)
+        .collect()
+}
+
+#[tokio::test]
+async fn two_managed_orgs_link_within_seconds_whatever_the_resync_interval() {
+    // resyncInterval 1h: only the fast handshake can make this converge in time.
+    let w = World::new("link", "1h").await;
+    let (prod, dr) = (w.org("Acme Prod"), w.org("Acme DR"));
+    w.ready("Acme Prod").await;
+    w.ready("Acme DR").await;
+    apply(
+        &w.client,
+        w.ns("Acme Prod"),
+        &link("to-dr", w.ns("Acme Prod"), &dr, LinkDecision::Accept, 0),
+    )
+    .await;
+    link_phase(
+        &w.client,
+        w.ns("Acme Prod"),
+        "to-dr",
+        OrgLinkPhase::WaitingForConfirmation,
+    )
+    .await;
+    apply(
+        &w.client,
+        w.ns("Acme DR"),
+        &link("to-prod", w.ns("Acme DR"), &prod, LinkDecision::Accept, 0),
+    )
+    .await;
+
+    let ours = link_phase(&w.client, w.ns("Acme Prod"), "to-dr", OrgLinkPhase::Linked).await;
+    let theirs = link_phase(&w.client, w.ns("Acme DR"), "to-prod", OrgLinkPhase::Linked).await;
+    let status = ours.status.unwrap();
+    assert_eq!(
+        status.direction,
+        Some(orglink_operator::api::LinkDirection::Outgoing)
+    );
+    assert_eq!(status.peer_name.as_deref(), Some("Acme DR"));
+    assert!(status.linked_at.is_some());
+    let linked = find(&status.conditions, "Linked").unwrap();
+    assert_eq!(linked.status, "True");
+    assert_eq!(linked.observed_generation, ours.metadata.generation);
+    assert_eq!(
+        theirs.status.unwrap().direction,
+        Some(orglink_operator::api::LinkDirection::Incoming)
+    );
+
+    // The Organization's lists follow, with the peer's name.
+    let orgs: Api<Organization> = Api::namespaced(w.client.clone(), w.ns("Acme Prod"));
+    let name = w.ns("Acme Prod").to_string();
+    eventually("Acme Prod lists Acme DR as linked", WAIT, || async {
+        let s = orgs.get(&name).await.ok()?.status?;
+        s.linked_organizations
+            .iter()
+            .any(|l| l.organization_id == dr.id.to_string() && l.name.as_deref() == Some("Acme DR"))
+            .then_some(())
+    })
+    .await;
+
+    // Events on the phase changes, and kubectl wait understands the condition.
+    let reasons = event_reasons(&w.client, w.ns("Acme Prod"), "to-dr").await;
+    assert!(reasons.iter().any(|r| r == "Requested"), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r == "Linked"), "{reasons:?}");
+    let out = support::control_plane()
+        .kubectl()
+        .args([
+            "wait",
+            "--for=condition=Linked",
+            "--timeout=30s",
+            "-n",
+            w.ns("Acme Prod"),
+            "olink/to-dr",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn a_declined_request_is_not_repeated_until_attempt_changes() {
+    let w = World::new("decline", "1h").await;
+    let (prod, dr) = (w.org("Acme Prod"), w.org("Acme DR"));
+    w.ready("Acme Prod").await;
+    w.ready("Acme DR").await;
+    apply(
+        &w.client,
+        w.ns("Acme DR"),
+        &link("no-prod", w.ns("Acme DR"), &prod, LinkDecision::Decline, 0),
+    )
+    .await;
+    link_phase(
+        &w.client,
+        w.ns("Acme DR"),
+        "no-prod",
+        OrgLinkPhase::Declined,
+    )
+    .await;
+    apply(
+        &w.client,
+        w.ns("Acme Prod"),
+        &link("to-dr", w.ns("Acme Prod"), &dr, LinkDecision::Accept, 0),
+    )
+    .await;
+    let rejected = link_phase(
+        &w.client,
+        w.ns("Acme Prod"),
+        "to-dr",
+        OrgLinkPhase::RejectedByPeer,
+    )
+    .await;
+    assert_eq!(rejected.status.as_ref().unwrap().observed_attempt, Some(0));
+    let reasons = event_reasons(&w.client, w.ns("Acme Prod"), "to-dr").await;
+    assert!(reasons.iter().any(|r| r == "RejectedByPeer"), "{reasons:?}");
+
+    // A new attempt asks again (and is refused again by the peer's Decline).
+    apply(
+        &w.client,
+        w.ns("Acme Prod"),
+        &link("to-dr", w.ns("Acme Prod"), &dr, LinkDecision::Accept, 1),
+    )
+    .await;
+    let api: Api<OrgLink> = Api::namespaced(w.client.clone(), w.ns("Acme Prod"));
+    eventually("attempt 1 refused", WAIT, || async {
+        let s = api.get("to-dr").await.ok()?.status?;
+        (s.observed_attempt == Some(1) && s.phase == Some(OrgLinkPhase::RejectedByPeer))
+            .then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn deleting_an_orglink_unlinks_and_the_peer_sees_unlinked_by_peer() {
+    let w = World::new("unlink", "1h").await;
+    let (prod, dr) = (w.org("Acme Prod"), w.org("Acme DR"));
+    w.ready("Acme Prod").await;
+    w.ready("Acme DR").await;
+    apply(
+        &w.client,
+        w.ns("Acme Prod"),
+        &link("to-dr", w.ns("Acme Prod"), &dr, LinkDecision::Accept, 0),
+    )
+    .await;
+    apply(
+        &w.client,
+        w.ns("Acme DR"),
+        &link("to-prod", w.ns("Acme DR"), &prod, LinkDecision::Accept, 0),
+    )
+    .await;
+    link_phase(&w.client, w.ns("Acme Prod"), "to-dr", OrgLinkPhase::Linked).await;
+    link_phase(&w.client, w.ns("Acme DR"), "to-prod", OrgLinkPhase::Linked).await;
+
+    let api: Api<OrgLink> = Api::namespaced(w.client.clone(), w.ns("Acme DR"));
+    api.delete("to-prod", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("DR's OrgLink gone after its cleanup", WAIT, || async {
+        api.get_opt("to-prod").await.ok()?.is_none().then_some(())
+    })
+    .await;
+    link_phase(
+        &w.client,
+        w.ns("Acme Prod"),
+        "to-dr",
+        OrgLinkPhase::UnlinkedByPeer,
+    )
+    .await;
+    let state = w.sim.state();
+    assert!(
+        state.links_of(prod.id).unwrap().is_empty(),
+        "the remote link is severed"
+    );
+}
+
+#[tokio::test]
+async fn the_orphan_annotation_leaves_the_remote_request_alone() {
+    let w = World::new("orphan", "1h").await;
+    let dr = w.org("Acme DR");
+    let prod = w.org("Acme Prod");
+    w.ready("Acme Prod").await;
+    let mut obj = link("to-dr", w.ns("Acme Prod"), &dr, LinkDecision::Accept, 0);
+    obj.metadata.annotations =
+        Some([("orglink.dev/on-delete".to_string(), "orphan".to_string())].into());
+    apply(&w.client, w.ns("Acme Prod"), &obj).await;
+    link_phase(
+        &w.client,
+        w.ns("Acme Prod"),
+        "to-dr",
+        OrgLinkPhase::WaitingForConfirmation,
+    )
+    .await;
+    let api: Api<OrgLink> = Api::namespaced(w.client.clone(), w.ns("Acme Prod"));
+    api.delete("to-dr", &DeleteParams::default()).await.unwrap();
+    eventually("OrgLink gone", WAIT, || async {
+        api.get_opt("to-dr").await.ok()?.is_none().then_some(())
+    })
+    .await;
+    let views = w.sim.state().links_of(prod.id).unwrap();
+    assert_eq!(views.len(), 1, "the pending request stays in Genesys Cloud");
+}
+
+#[tokio::test]
+async fn a_pairing_is_authorized_with_roles_and_revoked_on_delete() {
+    let w = World::new("pair", "1h").await;
+    let (prod, msp) = (w.org("Acme Prod"), w.org("MSP Prod"));
+    w.ready("Acme Prod").await;
+    w.ready("MSP Prod").await;
+    let (u1, u2) = (msp.users[0].id.to_string(), msp.users[1].id.to_string());
+    let request = OrgPairing::new(
+        "into-acme",
+        OrgPairingSpec {
+            organization_ref: w.ns("MSP Prod").to_string(),
+            peer: PeerRef {
+                organization_id: prod.id.to_string(),
+                region: prod.region,
+            },
+            request: Some(PairingRequest {
+                users: vec![u1.clone(), u2.clone()],
+                groups: vec![],
+            }),
+            grant: None,
+        },
+    );
+    apply(&w.client, w.ns("MSP Prod"), &request).await;
+    let waiting = pairing_phase(
+        &w.client,
+        w.ns("MSP Prod"),
+        "into-acme",
+        OrgPairingPhase::WaitingForConfirmation,
+    )
+    .await;
+    let pairing_id = waiting
+        .status
+        .unwrap()
+        .pairing_id
+        .expect("pairing ID in status");
+    let reasons = event_reasons(&w.client, w.ns("MSP Prod"), "into-acme").await;
+    assert!(reasons.iter().any(|r| r == "PairingCreated"), "{reasons:?}");
+
+    let grant = OrgPairing::new(
+        "msp",
+        OrgPairingSpec {
+            organization_ref: w.ns("Acme Prod").to_string(),
+            peer: PeerRef {
+                organization_id: msp.id.to_string(),
+                region: msp.region,
+            },
+            request: None,
+            grant: Some(PairingGrant {
+                pairing_id,
+                enabled: true,
+                expires_at: None,
+                users: vec![
+                    GrantSubject {
+                        id: u1.clone(),
+                        roles: vec![RoleRef {
+                            name: Some("Supervisor".into()),
+                            id: None,
+                        }],
+                    },
+                    GrantSubject {
+                        id: u2.clone(),
+                        roles: vec![],
+                    },
+                ],
+                groups: vec![],
+            }),
+        },
+    );
+    apply(&w.client, w.ns("Acme Prod"), &grant).await;
+    let authorized = pairing_phase(
+        &w.client,
+        w.ns("Acme Prod"),
+        "msp",
+        OrgPairingPhase::Authorized,
+    )
+    .await;
+    let status = authorized.status.unwrap();
+    assert!(is_true(&status.conditions, "Authorized"));
+    let roles = find(&status.conditions, "RolesAssigned").expect("RolesAssigned");
+    assert_eq!(
+        (roles.status.as_str(), roles.reason.as_str()),
+        ("False", "NoRoles")
+    );
+    assert!(
+        roles.message.contains(&u2),
+        "names the subject without a role: {}",
+        roles.message
+    );
+    assert!(!roles.message.contains(&u1), "{}", roles.message);
+    pairing_phase(
+        &w.client,
+        w.ns("MSP Prod"),
+        "into-acme",
+        OrgPairingPhase::Authorized,
+    )
+    .await;
+
+    // Revoke: deleting the trustor side deletes the trust; the trustee sees Revoked.
+    let api: Api<OrgPairing> = Api::namespaced(w.client.clone(), w.ns("Acme Prod"));
+    api.delete("msp", &DeleteParams::default()).await.unwrap();
+    eventually("trustor OrgPairing gone", WAIT, || async {
+        api.get_opt("msp").await.ok()?.is_none().then_some(())
+    })
+    .await;
+    pairing_phase(
+        &w.client,
+        w.ns("MSP Prod"),
+        "into-acme",
+        OrgPairingPhase::Revoked,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn organization_credentials_missing_rejected_then_rotated() {
+    let w = World::new("creds", "1h").await;
+    let ns = w.ns("Initech West").to_string();
+    w.ready("Initech West").await;
+    let secrets: Api<Secret> = Api::namespaced(w.client.clone(), &ns);
+    let orgs: Api<Organization> = Api::namespaced(w.client.clone(), &ns);
+    let secret_name = format!("{ns}-oauth");
+    let reason = |wanted: &'static str| {
+        let orgs = orgs.clone();
+        let ns = ns.clone();
+        async move {
+            eventually(
+                &format!("Organization Ready reason {wanted}"),
+                WAIT,
+                || async {
+                    let s = orgs.get(&ns).await.ok()?.status?;
+                    let c = find(&s.conditions, "Ready")?;
+                    (c.reason == wanted).then(|| c.message.clone())
+                },
+            )
+            .await
+        }
+    };
+    // A wrong secret is rejected, and the message names the Secret but not its value.
+    let good = secrets.get(&secret_name).await.unwrap();
+    let mut bad = good.clone();
+    bad.metadata.managed_fields = None;
+    bad.data.as_mut().unwrap().insert(
+        "clientSecret".into(),
+        k8s_openapi::ByteString(b"not-the-secret".to_vec()),
+    );
+    secrets
+        .replace(&secret_name, &Default::default(), &bad)
+        .await
+        .unwrap();
+    let message = reason("CredentialsRejected").await;
+    assert!(message.contains(&secret_name), "{message}");
+    assert!(!message.contains("not-the-secret"), "{message}");
+    // Rotating back takes effect at once (the Secret is watched).
+    let mut fixed = secrets.get(&secret_name).await.unwrap();
+    fixed.data = good.data.clone();
+    secrets
+        .replace(&secret_name, &Default::default(), &fixed)
+        .await
+        .unwrap();
+    reason("Connected").await;
+    // A missing Secret says which one and what keys it needs.
+    secrets
+        .delete(&secret_name, &DeleteParams::default())
+        .await
+        .unwrap();
+    let message = reason("CredentialsMissing").await;
+    assert!(
+        message.contains("clientId") && message.contains("clientSecret"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_reconciles_and_genesys_calls() {
+    let w = World::new("metrics", "1h").await;
+    w.ready("Acme Prod").await;
+    let addr = support::operator();
+    let body = eventually("metrics served", WAIT, || async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .ok()?;
+        let mut text = String::new();
+        stream.read_to_string(&mut text).await.ok()?;
+        Some(text)
+    })
+    .await;
+    assert!(
+        body.contains("orglink_reconciles_total{kind=\"Organization\"}"),
+        "{body}"
+    );
+    assert!(body.contains("orglink_genesys_api_calls_total"), "{body}");
+    assert!(
+        body.contains("endpoint=\"/api/v2/organizations/me\""),
+        "{body}"
+    );
+}
