@@ -77,10 +77,17 @@ pub async fn run_operator(
     args: RunArgs,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let scope = Scope::parse(args.namespace.as_deref());
     if !args.no_webhook {
-        anyhow::bail!(
-            "the validating webhook is not part of this build yet; start the operator with --no-webhook"
-        );
+        // Every replica serves the webhook, leader or not.
+        let cache = crate::webhook::cache::CacheView::start(client.clone(), &scope);
+        crate::webhook::server::serve(
+            args.webhook_addr,
+            &args.webhook_cert_dir,
+            cache,
+            shutdown.clone(),
+        )
+        .await?;
     }
     let metrics = Arc::new(Metrics::new());
     let readiness = Readiness::default();
@@ -126,7 +133,7 @@ pub async fn run_operator(
         });
     }
     let options = OperatorOptions {
-        scope: Scope::parse(args.namespace.as_deref()),
+        scope,
         settings: Settings::default(),
         instance: Some(identity),
     };

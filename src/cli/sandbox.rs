@@ -108,14 +108,17 @@ async fn run_cluster(args: &SandboxArgs) -> anyhow::Result<()> {
     let operator = if args.no_operator {
         None
     } else {
-        let run_args = operator_args();
+        let run_args = register_webhook(&client, &args.state_dir).await?;
+        let webhook = (run_args.webhook_addr, run_args.webhook_cert_dir.clone());
         let client = client.clone();
         let stop = shutdown.clone();
-        Some(tokio::spawn(async move {
+        let handle = tokio::spawn(async move {
             if let Err(error) = super::run::run_operator(client, run_args, stop).await {
                 eprintln!("the operator stopped: {error:#}");
             }
-        }))
+        });
+        crate::sandbox::webhook::wait_ready(webhook.0, &webhook.1, Duration::from_secs(60)).await?;
+        Some(handle)
     };
 
     if args.demo {
@@ -151,6 +154,20 @@ async fn run_cluster(args: &SandboxArgs) -> anyhow::Result<()> {
     }
     drop(control_plane);
     Ok(())
+}
+
+/// The operator's arguments with the webhook served where the sandbox registered it.
+async fn register_webhook(
+    client: &kube::Client,
+    state_dir: &Path,
+) -> anyhow::Result<super::run::RunArgs> {
+    let registered =
+        crate::sandbox::webhook::register(client, &state_dir.join("webhook-certs")).await?;
+    let mut args = operator_args();
+    args.no_webhook = false;
+    args.webhook_addr = registered.addr;
+    args.webhook_cert_dir = registered.cert_dir;
+    Ok(args)
 }
 
 /// The operator as the sandbox runs it: every namespace, no leader election (one

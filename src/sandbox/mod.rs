@@ -4,5 +4,6 @@
 pub mod control_plane;
 pub mod crds;
 pub mod genesys_sim;
+pub mod webhook;
 
 pub use control_plane::{ControlPlane, ControlPlaneError, ControlPlaneOptions};

@@ -1,1 +1,13 @@
-//! TODO(owner): module webhook.
+//! The validating admission webhook: the admission rules of api.md at apply time.
+//!
+//! - [`rules`]: each rule a small pure function; [`review`]: AdmissionReview in/out.
+//! - [`cache`]: the read-only view of the cluster the rules consult.
+//! - [`server`]: HTTPS with certificate reload; [`certs`] and [`configuration`]: the
+//!   serving certificate and the ValidatingWebhookConfiguration.
+
+pub mod cache;
+pub mod certs;
+pub mod configuration;
+pub mod review;
+pub mod rules;
+pub mod server;

@@ -1,0 +1,402 @@
+//! The admission rules of api.md, each a small pure function over the object being
+//! written, the previous version (on UPDATE) and a read-only view of the cluster.
+//!
+//! Every denial names the field, the value and the fix. The CRD schema already holds
+//! the context-free rules with the webhook down; the webhook repeats them so the
+//! message is as good, and adds the ones that need the cluster's state.
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::jiff::Timestamp;
+
+use crate::api::common::is_canonical_uuid;
+use crate::api::orgpairing::MAX_USERS;
+use crate::api::regions::valid_codes;
+use crate::api::{OrgLink, OrgPairing, Organization, PeerRef, Region};
+
+/// What the rules may know about the cluster (backed by reflector caches in production).
+pub trait ClusterView {
+    fn organization(&self, namespace: &str, name: &str) -> Option<Organization>;
+    fn links(&self, namespace: &str) -> Vec<OrgLink>;
+    fn pairings(&self, namespace: &str) -> Vec<OrgPairing>;
+}
+
+/// The outcome of all rules: denied if any denial.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Verdict {
+    pub denials: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl Verdict {
+    pub fn allowed(&self) -> bool {
+        self.denials.is_empty()
+    }
+
+    fn deny(&mut self, message: impl Into<String>) {
+        self.denials.push(message.into());
+    }
+
+    fn extend(&mut self, denials: impl IntoIterator<Item = String>) {
+        self.denials.extend(denials);
+    }
+}
+
+/// The object of a CREATE or UPDATE, as JSON (the raw form is checked first, so an
+/// unknown region gets a message naming it rather than a deserialization error).
+pub struct Write<'a> {
+    pub kind: &'a str,
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub object: &'a serde_json::Value,
+    pub old: Option<&'a serde_json::Value>,
+}
+
+/// Runs every rule that applies to `write`.
+pub fn check(write: &Write<'_>, view: &dyn ClusterView, now: Timestamp) -> Verdict {
+    let mut verdict = Verdict::default();
+    let region_field = match write.kind {
+        "Organization" => "spec.region",
+        _ => "spec.peer.region",
+    };
+    if let Some(denial) = unknown_region(region_field, pointer(write.object, region_field)) {
+        verdict.deny(denial);
+        return verdict;
+    }
+    match write.kind {
+        "Organization" => {
+            if let Err(e) = serde_json::from_value::<Organization>(write.object.clone()) {
+                verdict.deny(format!("the Organization cannot be read: {e}"));
+            }
+        }
+        "OrgLink" => match serde_json::from_value::<OrgLink>(write.object.clone()) {
+            Ok(link) => {
+                let old = write
+                    .old
+                    .and_then(|o| serde_json::from_value::<OrgLink>(o.clone()).ok());
+                check_link(&mut verdict, write, &link, old.as_ref(), view);
+            }
+            Err(e) => verdict.deny(format!("the OrgLink cannot be read: {e}")),
+        },
+        "OrgPairing" => {
+            if let Some(denial) = request_xor_grant(write.object) {
+                verdict.deny(denial);
+                return verdict;
+            }
+            match serde_json::from_value::<OrgPairing>(write.object.clone()) {
+                Ok(pairing) => {
+                    let old = write
+                        .old
+                        .and_then(|o| serde_json::from_value::<OrgPairing>(o.clone()).ok());
+                    check_pairing(&mut verdict, write, &pairing, old.as_ref(), view, now);
+                }
+                Err(e) => verdict.deny(format!("the OrgPairing cannot be read: {e}")),
+            }
+        }
+        other => verdict.deny(format!("kind {other} is not served by this webhook")),
+    }
+    verdict
+}
+
+fn pointer<'a>(object: &'a serde_json::Value, field: &str) -> Option<&'a serde_json::Value> {
+    object.pointer(&format!("/{}", field.replace('.', "/")))
+}
+
+fn check_link(
+    v: &mut Verdict,
+    w: &Write<'_>,
+    link: &OrgLink,
+    old: Option<&OrgLink>,
+    view: &dyn ClusterView,
+) {
+    v.extend(peer_id(&link.spec.peer));
+    if let Some(old) = old {
+        v.extend(immutable(
+            "spec.organizationRef",
+            &old.spec.organization_ref,
+            &link.spec.organization_ref,
+        ));
+        v.extend(immutable_peer(&old.spec.peer, &link.spec.peer));
+    }
+    let org = view.organization(w.namespace, &link.spec.organization_ref);
+    match &org {
+        None => v.warnings.push(missing_organization(
+            w.namespace,
+            &link.spec.organization_ref,
+        )),
+        Some(org) => {
+            v.extend(peer_is_self(org, &link.spec.peer));
+            v.extend(link_region_not_linkable(org, &link.spec.peer));
+        }
+    }
+    let others: Vec<(String, String, String)> = view
+        .links(w.namespace)
+        .into_iter()
+        .map(|l| {
+            (
+                l.metadata.name.clone().unwrap_or_default(),
+                l.spec.organization_ref.clone(),
+                l.spec.peer.organization_id.clone(),
+            )
+        })
+        .collect();
+    v.extend(second_side(
+        "OrgLink",
+        w.name,
+        &link.spec.organization_ref,
+        &link.spec.peer.organization_id,
+        &others,
+    ));
+}
+
+fn check_pairing(
+    v: &mut Verdict,
+    w: &Write<'_>,
+    pairing: &OrgPairing,
+    old: Option<&OrgPairing>,
+    view: &dyn ClusterView,
+    now: Timestamp,
+) {
+    let spec = &pairing.spec;
+    v.extend(peer_id(&spec.peer));
+    if let Some(request) = &spec.request {
+        v.extend(empty_request(request.users.len(), request.groups.len()));
+        v.extend(too_many_users("spec.request.users", request.users.len()));
+        v.extend(ids(
+            "spec.request.users",
+            request.users.iter().map(String::as_str),
+        ));
+        v.extend(ids(
+            "spec.request.groups",
+            request.groups.iter().map(String::as_str),
+        ));
+    }
+    if let Some(grant) = &spec.grant {
+        v.extend(too_many_users("spec.grant.users", grant.users.len()));
+        v.extend(ids(
+            "spec.grant.users",
+            grant.users.iter().map(|s| s.id.as_str()),
+        ));
+        v.extend(ids(
+            "spec.grant.groups",
+            grant.groups.iter().map(|s| s.id.as_str()),
+        ));
+        let old_expiry = old
+            .and_then(|o| o.spec.grant.as_ref())
+            .and_then(|g| g.expires_at.as_ref());
+        if let Some(expires) = &grant.expires_at
+            && Some(expires) != old_expiry
+        {
+            v.extend(expires_in_past(expires.0, now));
+        }
+    }
+    if let Some(old) = old {
+        v.extend(immutable(
+            "spec.organizationRef",
+            &old.spec.organization_ref,
+            &spec.organization_ref,
+        ));
+        v.extend(immutable_peer(&old.spec.peer, &spec.peer));
+        v.extend(side_changed(
+            old.spec.request.is_some(),
+            spec.request.is_some(),
+        ));
+    }
+    match view.organization(w.namespace, &spec.organization_ref) {
+        None => v
+            .warnings
+            .push(missing_organization(w.namespace, &spec.organization_ref)),
+        Some(org) => {
+            v.extend(peer_is_self(&org, &spec.peer));
+            v.extend(pairing_across_regions(&org, &spec.peer));
+        }
+    }
+    let side = spec.request.is_some();
+    let others: Vec<(String, String, String)> = view
+        .pairings(w.namespace)
+        .into_iter()
+        .filter(|p| p.spec.request.is_some() == side)
+        .map(|p| {
+            (
+                p.metadata.name.clone().unwrap_or_default(),
+                p.spec.organization_ref.clone(),
+                p.spec.peer.organization_id.clone(),
+            )
+        })
+        .collect();
+    let kind = if side {
+        "OrgPairing (request side)"
+    } else {
+        "OrgPairing (grant side)"
+    };
+    v.extend(second_side(
+        kind,
+        w.name,
+        &spec.organization_ref,
+        &spec.peer.organization_id,
+        &others,
+    ));
+}
+
+// ---- the rules ----
+
+/// A region must be one of Genesys Cloud's regions.
+pub fn unknown_region(field: &str, value: Option<&serde_json::Value>) -> Option<String> {
+    let value = value?;
+    let code = value.as_str().unwrap_or_default();
+    if Region::from_code(code).is_some() {
+        return None;
+    }
+    Some(format!(
+        "{field}: unknown region {value}; use one of: {}",
+        valid_codes()
+    ))
+}
+
+/// The peer's org ID must be a canonical lower-case UUID.
+pub fn peer_id(peer: &PeerRef) -> Option<String> {
+    (!is_canonical_uuid(&peer.organization_id)).then(|| {
+        format!(
+            "spec.peer.organizationId: {:?} is not a canonical lower-case UUID; copy the org ID from Admin > Organization Settings (e.g. 0b6c4a1e-2d3f-4a5b-8c7d-9e0f1a2b3c4d)",
+            peer.organization_id
+        )
+    })
+}
+
+/// User and group IDs must be canonical UUIDs and listed once.
+pub fn ids<'a>(field: &str, values: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    let mut denials = Vec::new();
+    for (i, id) in values.enumerate() {
+        if !is_canonical_uuid(id) {
+            denials.push(format!("{field}[{i}]: {id:?} is not a canonical lower-case UUID; use the ID from Genesys Cloud"));
+        }
+        if !seen.insert(id) {
+            denials.push(format!(
+                "{field}[{i}]: {id} is listed more than once; list each ID once"
+            ));
+        }
+    }
+    denials
+}
+
+/// At most 25 users per pairing.
+pub fn too_many_users(field: &str, count: usize) -> Option<String> {
+    (count > MAX_USERS).then(|| {
+        format!(
+            "{field}: {count} users listed; Genesys Cloud allows at most {MAX_USERS} authorized users per pairing (use groups for more people)"
+        )
+    })
+}
+
+/// Exactly one of request and grant (checked on the raw object, before typing).
+pub fn request_xor_grant(object: &serde_json::Value) -> Option<String> {
+    let has = |f: &str| {
+        object
+            .pointer(&format!("/spec/{f}"))
+            .is_some_and(|v| !v.is_null())
+    };
+    match (has("request"), has("grant")) {
+        (true, true) => Some("spec: both request and grant are set; set request on the trustee side (asking for access) or grant on the trustor side (giving it), not both".into()),
+        (false, false) => Some("spec: neither request nor grant is set; set request (we ask the peer for access) or grant (we give the peer's pairing access)".into()),
+        _ => None,
+    }
+}
+
+/// A request must name someone.
+pub fn empty_request(users: usize, groups: usize) -> Option<String> {
+    (users == 0 && groups == 0).then(|| {
+        "spec.request: no users and no groups; list at least one user or group ID that needs access".to_string()
+    })
+}
+
+/// organizationRef and peer cannot change.
+pub fn immutable(field: &str, old: &str, new: &str) -> Option<String> {
+    (old != new).then(|| {
+        format!("{field}: changed from {old:?} to {new:?}; it is immutable: delete this object and create a new one")
+    })
+}
+
+pub fn immutable_peer(old: &PeerRef, new: &PeerRef) -> Option<String> {
+    (old != new).then(|| {
+        format!(
+            "spec.peer: changed from {}/{} to {}/{}; it is immutable: delete this object and create a new one",
+            old.organization_id, old.region, new.organization_id, new.region
+        )
+    })
+}
+
+/// The side (request or grant) of an OrgPairing cannot change.
+pub fn side_changed(old_is_request: bool, new_is_request: bool) -> Option<String> {
+    (old_is_request != new_is_request).then(|| {
+        "spec: an OrgPairing cannot switch between request and grant; delete it and create the other side as a new object".to_string()
+    })
+}
+
+/// No link or pairing with oneself.
+pub fn peer_is_self(org: &Organization, peer: &PeerRef) -> Option<String> {
+    let own = org.status.as_ref()?.organization_id.as_deref()?;
+    (own == peer.organization_id).then(|| {
+        format!(
+            "spec.peer.organizationId: {own} is the ID of Organization {} itself; name the other organization",
+            org.metadata.name.clone().unwrap_or_default()
+        )
+    })
+}
+
+/// An OrgLink's peer region must be linkable by the org, when that is known.
+pub fn link_region_not_linkable(org: &Organization, peer: &PeerRef) -> Option<String> {
+    let linkable = &org.status.as_ref()?.linkable_regions;
+    if linkable.is_empty() || linkable.iter().any(|r| r == peer.region.code()) {
+        return None;
+    }
+    Some(format!(
+        "spec.peer.region: Organization {} cannot link to region {}; it can link to: {}",
+        org.metadata.name.clone().unwrap_or_default(),
+        peer.region,
+        linkable.join(", ")
+    ))
+}
+
+/// Pairings only within one region.
+pub fn pairing_across_regions(org: &Organization, peer: &PeerRef) -> Option<String> {
+    (org.spec.region != peer.region).then(|| {
+        format!(
+            "spec.peer.region: {} differs from Organization {}'s region {}; authorized organizations must be in the same region",
+            peer.region,
+            org.metadata.name.clone().unwrap_or_default(),
+            org.spec.region
+        )
+    })
+}
+
+/// One object per org, peer (and pairing side).
+pub fn second_side(
+    kind: &str,
+    name: &str,
+    organization_ref: &str,
+    peer: &str,
+    others: &[(String, String, String)],
+) -> Option<String> {
+    let other = others
+        .iter()
+        .find(|(n, o, p)| n != name && o == organization_ref && p == peer)?;
+    Some(format!(
+        "spec.peer.organizationId: {kind} {} already manages {organization_ref}'s relationship with {peer}; edit that object instead of adding a second one",
+        other.0
+    ))
+}
+
+/// `expiresAt` must be in the future.
+pub fn expires_in_past(expires: Timestamp, now: Timestamp) -> Option<String> {
+    (expires <= now).then(|| {
+        format!("spec.grant.expiresAt: {expires} is in the past; set a future time, or remove it for no expiry")
+    })
+}
+
+/// The warning for an organizationRef that names nothing (GitOps may create it later).
+pub fn missing_organization(namespace: &str, name: &str) -> String {
+    format!(
+        "spec.organizationRef: no Organization {name} in namespace {namespace} yet; nothing happens until it exists"
+    )
+}
