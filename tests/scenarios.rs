@@ -498,3 +498,92 @@ async fn metrics_count_reconciles_and_genesys_calls() {
         "{body}"
     );
 }
+
+/// `kubectl apply` through the real API server and the operator's webhook.
+fn kubectl_apply(ns: &str, yaml: &str) -> (bool, String) {
+    use std::io::Write;
+    let mut child = support::control_plane()
+        .kubectl()
+        .args(["apply", "-n", ns, "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(yaml.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[tokio::test]
+async fn the_webhook_rejects_at_apply_time_what_can_never_work() {
+    let w = World::new("admit", "1h").await;
+    w.ready("Acme Prod").await;
+    w.ready("Acme DR").await;
+    let (prod_ns, globex, dr) = (
+        w.ns("Acme Prod").to_string(),
+        w.org("Globex EU"),
+        w.org("Acme DR"),
+    );
+
+    // A pairing across regions: the schema cannot know, the webhook does.
+    let across = format!(
+        "apiVersion: orglink.dev/v1alpha1\nkind: OrgPairing\nmetadata: {{name: eu}}\nspec:\n  organizationRef: {prod_ns}\n  peer: {{organizationId: {}, region: eu-west-1}}\n  request: {{users: [{}]}}\n",
+        globex.id,
+        w.org("Acme Prod").users[0].id
+    );
+    let (ok, out) = kubectl_apply(&prod_ns, &across);
+    assert!(!ok, "{out}");
+    assert!(out.contains("denied the request"), "{out}");
+    assert!(
+        out.contains("spec.peer.region: eu-west-1 differs from Organization"),
+        "{out}"
+    );
+    assert!(out.contains("same region"), "{out}");
+
+    // A link with oneself.
+    let own = w.org("Acme Prod").id;
+    let selfie = format!(
+        "apiVersion: orglink.dev/v1alpha1\nkind: OrgLink\nmetadata: {{name: me}}\nspec:\n  organizationRef: {prod_ns}\n  peer: {{organizationId: {own}, region: us-east-1}}\n"
+    );
+    let (ok, out) = kubectl_apply(&prod_ns, &selfie);
+    assert!(!ok && out.contains("is the ID of Organization"), "{out}");
+
+    // A second OrgLink for the same org and peer.
+    let first = format!(
+        "apiVersion: orglink.dev/v1alpha1\nkind: OrgLink\nmetadata: {{name: first}}\nspec:\n  organizationRef: {prod_ns}\n  peer: {{organizationId: {}, region: us-east-1}}\n",
+        dr.id
+    );
+    let (ok, out) = kubectl_apply(&prod_ns, &first);
+    assert!(ok, "{out}");
+    let api: Api<OrgLink> = Api::namespaced(w.client.clone(), &prod_ns);
+    eventually("webhook cache sees the first OrgLink", WAIT, || async {
+        let second = first.replace("name: first", "name: second");
+        let (ok, out) = kubectl_apply(&prod_ns, &second);
+        (!ok && out.contains("OrgLink first already manages")).then_some(())
+    })
+    .await;
+    assert!(api.get_opt("second").await.unwrap().is_none());
+
+    // A missing Organization is a warning, not a rejection (GitOps may create it later).
+    let later = first.replace("name: first", "name: later").replace(
+        &format!("organizationRef: {prod_ns}"),
+        "organizationRef: not-yet",
+    );
+    let (ok, out) = kubectl_apply(&prod_ns, &later);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("Warning: spec.organizationRef: no Organization not-yet"),
+        "{out}"
+    );
+}

@@ -90,12 +90,20 @@ pub fn operator() -> std::net::SocketAddr {
         let metrics_port = orglink_operator::sandbox::control_plane::free_port().unwrap();
         let addr: std::net::SocketAddr = format!("127.0.0.1:{metrics_port}").parse().unwrap();
         let kubeconfig = cp.kubeconfig_yaml();
+        let cert_dir = cp.data_dir().join("webhook-certs");
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("operator".into())
             .spawn(move || {
                 let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
                 rt.block_on(async move {
                     let client = client_from(&kubeconfig).await;
+                    // The webhook is registered like the sandbox does, so every write
+                    // in the tests goes through it.
+                    let registered =
+                        orglink_operator::sandbox::webhook::register(&client, &cert_dir)
+                            .await
+                            .expect("registering the webhook");
                     let args = orglink_operator::cli::run::RunArgs {
                         namespace: None,
                         leader_elect: false,
@@ -103,20 +111,34 @@ pub fn operator() -> std::net::SocketAddr {
                         lease_namespace: None,
                         metrics_addr: addr,
                         health_addr: "127.0.0.1:0".parse().unwrap(),
-                        webhook_addr: "127.0.0.1:0".parse().unwrap(),
-                        webhook_cert_dir: std::env::temp_dir(),
-                        no_webhook: true,
+                        webhook_addr: registered.addr,
+                        webhook_cert_dir: registered.cert_dir.clone(),
+                        no_webhook: false,
                         log_format: orglink_operator::cli::logging::LogFormat::Text,
                     };
                     let token = tokio_util::sync::CancellationToken::new();
-                    if let Err(e) =
-                        orglink_operator::cli::run::run_operator(client, args, token).await
-                    {
-                        panic!("operator stopped: {e:#}");
+                    let operator = tokio::spawn(orglink_operator::cli::run::run_operator(
+                        client, args, token,
+                    ));
+                    orglink_operator::sandbox::webhook::wait_ready(
+                        registered.addr,
+                        &registered.cert_dir,
+                        Duration::from_secs(60),
+                    )
+                    .await
+                    .expect("webhook ready");
+                    ready_tx.send(()).unwrap();
+                    match operator.await {
+                        Ok(Err(e)) => panic!("operator stopped: {e:#}"),
+                        Err(e) => panic!("operator task: {e}"),
+                        Ok(Ok(())) => {}
                     }
                 });
             })
             .unwrap();
+        ready_rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the operator and its webhook did not start");
         addr
     })
 }
