@@ -11,3 +11,6 @@ pub mod configuration;
 pub mod review;
 pub mod rules;
 pub mod server;
+
+#[cfg(test)]
+mod tests;

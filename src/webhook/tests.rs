@@ -1,0 +1,474 @@
+//! Each admission rule accepted and rejected through a whole AdmissionReview, and a
+//! property test against a reference predicate written separately from api.md.
+
+use k8s_openapi::jiff::Timestamp;
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+use super::review::{ReviewError, answer};
+use super::rules::ClusterView;
+use crate::api::{OrgLink, OrgPairing, Organization};
+
+const ME: &str = "f3c95789-ace1-4954-ac5d-6baed2eac902";
+const PEER: &str = "23cc390c-9354-40e3-8e1f-39485d23d1f3";
+const U: [&str; 3] = [
+    "cbf27734-ac10-4525-8b66-402800e03d2c",
+    "e0a3a91f-2346-4c13-bc27-ed12b10877a9",
+    "f1260ebc-7d56-4b56-b714-dc919b27dbdf",
+];
+
+#[derive(Default)]
+struct View {
+    orgs: Vec<Organization>,
+    links: Vec<OrgLink>,
+    pairings: Vec<OrgPairing>,
+}
+
+impl ClusterView for View {
+    fn organization(&self, ns: &str, name: &str) -> Option<Organization> {
+        self.orgs
+            .iter()
+            .find(|o| {
+                o.metadata.namespace.as_deref() == Some(ns)
+                    && o.metadata.name.as_deref() == Some(name)
+            })
+            .cloned()
+    }
+    fn links(&self, ns: &str) -> Vec<OrgLink> {
+        self.links
+            .iter()
+            .filter(|l| l.metadata.namespace.as_deref() == Some(ns))
+            .cloned()
+            .collect()
+    }
+    fn pairings(&self, ns: &str) -> Vec<OrgPairing> {
+        self.pairings
+            .iter()
+            .filter(|p| p.metadata.namespace.as_deref() == Some(ns))
+            .cloned()
+            .collect()
+    }
+}
+
+fn org(region: &str, linkable: &[&str]) -> Organization {
+    serde_json::from_value(json!({
+        "apiVersion": "orglink.dev/v1alpha1", "kind": "Organization",
+        "metadata": {"name": "acme", "namespace": "team"},
+        "spec": {"region": region, "credentialsSecretRef": {"name": "s"}},
+        "status": {"organizationId": ME, "linkableRegions": linkable}
+    }))
+    .unwrap()
+}
+
+fn view() -> View {
+    View {
+        orgs: vec![org("us-east-1", &["us-east-1", "us-west-2"])],
+        ..Default::default()
+    }
+}
+
+fn link(name: &str, peer: &str, region: &str) -> Value {
+    json!({
+        "apiVersion": "orglink.dev/v1alpha1", "kind": "OrgLink",
+        "metadata": {"name": name, "namespace": "team"},
+        "spec": {"organizationRef": "acme", "peer": {"organizationId": peer, "region": region}}
+    })
+}
+
+fn pairing(name: &str, spec: Value) -> Value {
+    json!({
+        "apiVersion": "orglink.dev/v1alpha1", "kind": "OrgPairing",
+        "metadata": {"name": name, "namespace": "team"},
+        "spec": spec
+    })
+}
+
+fn request(users: &[&str], groups: &[&str]) -> Value {
+    json!({"organizationRef": "acme", "peer": {"organizationId": PEER, "region": "us-east-1"},
+           "request": {"users": users, "groups": groups}})
+}
+
+fn review(kind: &str, op: &str, object: Option<Value>, old: Option<Value>) -> Vec<u8> {
+    let name = object
+        .as_ref()
+        .or(old.as_ref())
+        .and_then(|o| o["metadata"]["name"].as_str())
+        .unwrap_or("x")
+        .to_string();
+    serde_json::to_vec(&json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {
+            "uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
+            "kind": {"group": "orglink.dev", "version": "v1alpha1", "kind": kind},
+            "resource": {"group": "orglink.dev", "version": "v1alpha1", "resource": format!("{}s", kind.to_lowercase())},
+            "name": name, "namespace": "team", "operation": op,
+            "userInfo": {"username": "admin"},
+            "object": object, "oldObject": old, "dryRun": false
+        }
+    }))
+    .unwrap()
+}
+
+fn now() -> Timestamp {
+    "2026-11-24T12:00:00Z".parse().unwrap()
+}
+
+/// (allowed, message, warnings)
+fn run(
+    view: &View,
+    kind: &str,
+    op: &str,
+    object: Option<Value>,
+    old: Option<Value>,
+) -> (bool, String, Vec<String>) {
+    let out = answer(&review(kind, op, object, old), Some(view), now()).unwrap();
+    let r = out.response.unwrap();
+    (r.allowed, r.result.message, r.warnings.unwrap_or_default())
+}
+
+fn allowed(view: &View, kind: &str, object: Value) {
+    let (ok, msg, _) = run(view, kind, "CREATE", Some(object), None);
+    assert!(ok, "expected allowed, got: {msg}");
+}
+
+fn denied(view: &View, kind: &str, object: Value, old: Option<Value>) -> String {
+    let op = if old.is_some() { "UPDATE" } else { "CREATE" };
+    let (ok, msg, _) = run(view, kind, op, Some(object), old);
+    assert!(!ok, "expected a denial");
+    msg
+}
+
+#[test]
+fn unknown_region() {
+    allowed(&view(), "OrgLink", link("l", PEER, "us-east-1"));
+    let msg = denied(&view(), "OrgLink", link("l", PEER, "moon-1"), None);
+    assert!(
+        msg.starts_with("spec.peer.region: unknown region \"moon-1\"; use one of: "),
+        "{msg}"
+    );
+    assert!(msg.contains("eu-west-1"), "{msg}");
+}
+
+#[test]
+fn peer_is_not_a_canonical_uuid() {
+    let msg = denied(
+        &view(),
+        "OrgLink",
+        link("l", &PEER.to_uppercase(), "us-east-1"),
+        None,
+    );
+    assert!(
+        msg.starts_with("spec.peer.organizationId: \"23CC390C"),
+        "{msg}"
+    );
+    assert!(msg.contains("canonical lower-case UUID"), "{msg}");
+}
+
+#[test]
+fn peer_is_self() {
+    let msg = denied(&view(), "OrgLink", link("l", ME, "us-east-1"), None);
+    assert_eq!(
+        msg,
+        format!(
+            "spec.peer.organizationId: {ME} is the ID of Organization acme itself; name the other organization"
+        )
+    );
+}
+
+#[test]
+fn link_region_not_linkable() {
+    allowed(&view(), "OrgLink", link("l", PEER, "us-west-2"));
+    let msg = denied(&view(), "OrgLink", link("l", PEER, "eu-west-1"), None);
+    assert_eq!(
+        msg,
+        "spec.peer.region: Organization acme cannot link to region eu-west-1; it can link to: us-east-1, us-west-2"
+    );
+}
+
+#[test]
+fn pairing_across_regions() {
+    allowed(&view(), "OrgPairing", pairing("p", request(&U[..1], &[])));
+    let mut spec = request(&U[..1], &[]);
+    spec["peer"]["region"] = json!("eu-west-1");
+    let msg = denied(&view(), "OrgPairing", pairing("p", spec), None);
+    assert_eq!(
+        msg,
+        "spec.peer.region: eu-west-1 differs from Organization acme's region us-east-1; authorized organizations must be in the same region"
+    );
+}
+
+#[test]
+fn over_25_users() {
+    let ids: Vec<String> = (0..26)
+        .map(|i| format!("00000000-0000-4000-8000-{i:012}"))
+        .collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    allowed(
+        &view(),
+        "OrgPairing",
+        pairing("p", request(&refs[..25], &[])),
+    );
+    let msg = denied(
+        &view(),
+        "OrgPairing",
+        pairing("p", request(&refs, &[])),
+        None,
+    );
+    assert_eq!(
+        msg,
+        "spec.request.users: 26 users listed; Genesys Cloud allows at most 25 authorized users per pairing (use groups for more people)"
+    );
+}
+
+#[test]
+fn duplicate_ids() {
+    let msg = denied(
+        &view(),
+        "OrgPairing",
+        pairing("p", request(&[U[0], U[1], U[0]], &[])),
+        None,
+    );
+    assert_eq!(
+        msg,
+        format!(
+            "spec.request.users[2]: {} is listed more than once; list each ID once",
+            U[0]
+        )
+    );
+}
+
+#[test]
+fn both_or_neither_request_and_grant() {
+    let mut both = request(&U[..1], &[]);
+    both["grant"] = json!({"pairingId": "x"});
+    let msg = denied(&view(), "OrgPairing", pairing("p", both), None);
+    assert!(
+        msg.starts_with("spec: both request and grant are set"),
+        "{msg}"
+    );
+    let neither =
+        json!({"organizationRef": "acme", "peer": {"organizationId": PEER, "region": "us-east-1"}});
+    let msg = denied(&view(), "OrgPairing", pairing("p", neither), None);
+    assert!(
+        msg.starts_with("spec: neither request nor grant is set"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn empty_request() {
+    allowed(&view(), "OrgPairing", pairing("p", request(&[], &[U[2]])));
+    let msg = denied(&view(), "OrgPairing", pairing("p", request(&[], &[])), None);
+    assert_eq!(
+        msg,
+        "spec.request: no users and no groups; list at least one user or group ID that needs access"
+    );
+}
+
+#[test]
+fn second_orglink_for_the_same_peer() {
+    let mut v = view();
+    v.links
+        .push(serde_json::from_value(link("first", PEER, "us-east-1")).unwrap());
+    // The same object again (an update of itself) is fine.
+    allowed(&v, "OrgLink", link("first", PEER, "us-east-1"));
+    let msg = denied(&v, "OrgLink", link("second", PEER, "us-east-1"), None);
+    assert_eq!(
+        msg,
+        format!(
+            "spec.peer.organizationId: OrgLink first already manages acme's relationship with {PEER}; edit that object instead of adding a second one"
+        )
+    );
+}
+
+#[test]
+fn second_pairing_of_the_same_side_only() {
+    let mut v = view();
+    v.pairings
+        .push(serde_json::from_value(pairing("first", request(&U[..1], &[]))).unwrap());
+    let msg = denied(
+        &v,
+        "OrgPairing",
+        pairing("second", request(&U[1..2], &[])),
+        None,
+    );
+    assert!(
+        msg.contains("OrgPairing (request side) first already manages"),
+        "{msg}"
+    );
+    let grant = json!({"organizationRef": "acme", "peer": {"organizationId": PEER, "region": "us-east-1"},
+                       "grant": {"pairingId": "p1", "users": [{"id": U[0], "roles": [{"name": "Supervisor"}]}]}});
+    allowed(&v, "OrgPairing", pairing("grant-side", grant));
+}
+
+#[test]
+fn immutable_fields() {
+    let old = link("l", PEER, "us-east-1");
+    let mut new = old.clone();
+    new["spec"]["organizationRef"] = json!("other");
+    let msg = denied(&view(), "OrgLink", new, Some(old.clone()));
+    assert!(
+        msg.contains("spec.organizationRef: changed from \"acme\" to \"other\"; it is immutable"),
+        "{msg}"
+    );
+    let moved = link("l", U[0], "us-east-1");
+    let msg = denied(&view(), "OrgLink", moved, Some(old.clone()));
+    assert!(msg.starts_with("spec.peer: changed from"), "{msg}");
+    let (ok, msg, _) = run(&view(), "OrgLink", "UPDATE", Some(old.clone()), Some(old));
+    assert!(ok, "{msg}");
+}
+
+#[test]
+fn expires_at_in_the_past() {
+    let grant = |at: &str| {
+        json!({"organizationRef": "acme", "peer": {"organizationId": PEER, "region": "us-east-1"},
+               "grant": {"pairingId": "p1", "expiresAt": at, "users": [{"id": U[0]}]}})
+    };
+    allowed(
+        &view(),
+        "OrgPairing",
+        pairing("g", grant("2027-01-01T00:00:00Z")),
+    );
+    let msg = denied(
+        &view(),
+        "OrgPairing",
+        pairing("g", grant("2026-01-01T00:00:00Z")),
+        None,
+    );
+    assert_eq!(
+        msg,
+        "spec.grant.expiresAt: 2026-01-01T00:00:00Z is in the past; set a future time, or remove it for no expiry"
+    );
+    // An unchanged expiry that has since passed does not block other edits.
+    let old = pairing("g", grant("2026-01-01T00:00:00Z"));
+    let (ok, msg, _) = run(
+        &view(),
+        "OrgPairing",
+        "UPDATE",
+        Some(old.clone()),
+        Some(old),
+    );
+    assert!(ok, "{msg}");
+}
+
+#[test]
+fn missing_organization_is_a_warning() {
+    let (ok, msg, warnings) = run(
+        &View::default(),
+        "OrgLink",
+        "CREATE",
+        Some(link("l", PEER, "us-east-1")),
+        None,
+    );
+    assert!(ok, "{msg}");
+    assert_eq!(warnings, vec!["spec.organizationRef: no Organization acme in namespace team yet; nothing happens until it exists".to_string()]);
+}
+
+#[test]
+fn deletes_are_always_allowed() {
+    let (ok, _, _) = run(
+        &View::default(),
+        "OrgLink",
+        "DELETE",
+        None,
+        Some(link("l", ME, "moon")),
+    );
+    assert!(ok);
+}
+
+#[test]
+fn caches_not_synced_is_a_clear_denial() {
+    let out = answer(
+        &review(
+            "OrgLink",
+            "CREATE",
+            Some(link("l", PEER, "us-east-1")),
+            None,
+        ),
+        None,
+        now(),
+    )
+    .unwrap();
+    let r = out.response.unwrap();
+    assert!(!r.allowed);
+    assert!(
+        r.result.message.contains("still loading"),
+        "{}",
+        r.result.message
+    );
+}
+
+#[test]
+fn not_a_v1_review_is_an_error_not_a_panic() {
+    assert!(matches!(
+        answer(b"{not json", None, now()),
+        Err(ReviewError::NotJson(_))
+    ));
+    let v1beta1 = br#"{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview"}"#;
+    assert!(matches!(
+        answer(v1beta1, None, now()),
+        Err(ReviewError::WrongType { .. })
+    ));
+    let no_request = br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}"#;
+    assert!(matches!(
+        answer(no_request, None, now()),
+        Err(ReviewError::NoRequest(_))
+    ));
+}
+
+// ---- property test ----
+
+/// The reference predicate, written from api.md's rule list independently of the
+/// rules module: may this OrgPairing request be created in `view()`?
+fn reference_allows(users: &[String], groups: &[String], peer: &str, region: &str) -> bool {
+    let uuid = |s: &str| {
+        s.len() == 36
+            && s.chars().enumerate().all(|(i, c)| {
+                if [8, 13, 18, 23].contains(&i) {
+                    c == '-'
+                } else {
+                    c.is_ascii_digit() || ('a'..='f').contains(&c)
+                }
+            })
+    };
+    let unique =
+        |v: &[String]| v.iter().collect::<std::collections::BTreeSet<_>>().len() == v.len();
+    users.len() <= 25
+        && !(users.is_empty() && groups.is_empty())
+        && users.iter().chain(groups).all(|s| uuid(s))
+        && unique(users)
+        && unique(groups)
+        && uuid(peer)
+        && peer != ME
+        && region == "us-east-1"
+}
+
+fn id_strategy() -> impl Strategy<Value = String> {
+    prop_oneof![
+        8 => prop::sample::select(vec![U[0].to_string(), U[1].to_string(), U[2].to_string(), ME.to_string(), PEER.to_string()]),
+        2 => "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}",
+        1 => "[0-9A-Za-z-]{0,40}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn verdict_matches_the_reference_predicate(
+        users in prop::collection::vec(id_strategy(), 0..30),
+        groups in prop::collection::vec(id_strategy(), 0..4),
+        peer in id_strategy(),
+        region in prop::sample::select(vec!["us-east-1", "eu-west-1", "us-west-2", "nowhere"]),
+    ) {
+        let spec = json!({"organizationRef": "acme", "peer": {"organizationId": peer, "region": region},
+                          "request": {"users": users, "groups": groups}});
+        let (ok, msg, _) = run(&view(), "OrgPairing", "CREATE", Some(pairing("p", spec)), None);
+        prop_assert_eq!(ok, reference_allows(&users, &groups, &peer, region), "message: {}", msg);
+    }
+
+    #[test]
+    fn arbitrary_json_never_panics(body in prop::collection::vec(any::<u8>(), 0..512)) {
+        let _ = answer(&body, Some(&view()), now());
+    }
+}
