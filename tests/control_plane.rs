@@ -202,3 +202,77 @@ async fn missing_binaries_name_the_fix() {
     };
     assert!(not_built.to_string().contains("make kube-assets"));
 }
+
+mod leader_election {
+    use std::time::Duration;
+
+    use k8s_openapi::api::coordination::v1::Lease;
+    use kube::api::Api;
+    use orglink_operator::controller::leader::{LeaseConfig, acquire, try_acquire_or_renew};
+    use tokio_util::sync::CancellationToken;
+
+    fn config(ns: &str, identity: &str) -> LeaseConfig {
+        let mut c = LeaseConfig::new(ns, "orglink-test", identity);
+        c.lease_duration = Duration::from_secs(2);
+        c.retry_period = Duration::from_millis(200);
+        c
+    }
+
+    #[tokio::test]
+    async fn one_leader_at_a_time_and_a_standby_takes_over() {
+        let client = super::support::client().await;
+        let ns = super::support::namespace(&client, "lease").await;
+        let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
+        let a = acquire(client.clone(), config(&ns, "a"), CancellationToken::new())
+            .await
+            .expect("a leads");
+        // While a renews, b never gets the Lease.
+        for _ in 0..5 {
+            assert!(
+                !try_acquire_or_renew(&leases, &config(&ns, "b"))
+                    .await
+                    .unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        assert!(!a.lost().is_cancelled());
+        // a releases on shutdown: b takes over at once, one transition later.
+        a.release().await;
+        assert!(
+            try_acquire_or_renew(&leases, &config(&ns, "b"))
+                .await
+                .unwrap()
+        );
+        let spec = leases.get("orglink-test").await.unwrap().spec.unwrap();
+        assert_eq!(spec.holder_identity.as_deref(), Some("b"));
+        assert_eq!(spec.lease_transitions, Some(1));
+    }
+
+    #[tokio::test]
+    async fn a_leader_that_stops_renewing_is_replaced_after_the_lease_expires() {
+        let client = super::support::client().await;
+        let ns = super::support::namespace(&client, "lease").await;
+        let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
+        // a takes the Lease once and never renews it (a crashed leader).
+        assert!(
+            try_acquire_or_renew(&leases, &config(&ns, "a"))
+                .await
+                .unwrap()
+        );
+        let b = super::support::eventually("b takes over", Duration::from_secs(30), || async {
+            try_acquire_or_renew(&leases, &config(&ns, "b"))
+                .await
+                .ok()?
+                .then_some(())
+        });
+        b.await;
+        let spec = leases.get("orglink-test").await.unwrap().spec.unwrap();
+        assert_eq!(spec.holder_identity.as_deref(), Some("b"));
+        // And a, coming back, sees it has lost: it may not act.
+        assert!(
+            !try_acquire_or_renew(&leases, &config(&ns, "a"))
+                .await
+                .unwrap()
+        );
+    }
+}
