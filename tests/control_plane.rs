@@ -276,3 +276,70 @@ mod leader_election {
         );
     }
 }
+
+#[tokio::test]
+async fn webhook_certs_bootstrap_is_idempotent() {
+    use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
+    use kube::api::{Api, PostParams};
+    use orglink_operator::webhook::bootstrap::{Bootstrap, run};
+    use orglink_operator::webhook::configuration::{Endpoint, validating_webhook_configuration};
+
+    let client = support::client().await;
+    let ns = support::namespace(&client, "certs").await;
+    let config_name = format!("orglink-{ns}");
+    let mut config = validating_webhook_configuration(
+        &config_name,
+        Endpoint::Service {
+            namespace: ns.clone(),
+            name: "orglink".into(),
+            port: 443,
+        },
+        "",
+    );
+    // Scope it to a namespace label nobody has, so it never intercepts other tests.
+    config.webhooks.as_mut().unwrap()[0].namespace_selector = Some(
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
+            match_labels: Some([("orglink-test".to_string(), "never".to_string())].into()),
+            ..Default::default()
+        },
+    );
+    let configs: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
+    configs
+        .create(&PostParams::default(), &config)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bootstrap = || Bootstrap {
+        secret_name: "orglink-webhook-certs",
+        secret_namespace: &ns,
+        service_name: "orglink",
+        service_namespace: &ns,
+        webhook_config_name: &config_name,
+        cert_dir: dir.path(),
+    };
+    run(client.clone(), bootstrap()).await.unwrap();
+    let first = configs.get(&config_name).await.unwrap();
+    let ca = std::fs::read_to_string(dir.path().join("ca.crt")).unwrap();
+    let bundle = first.webhooks.as_ref().unwrap()[0]
+        .client_config
+        .ca_bundle
+        .clone()
+        .unwrap();
+    assert_eq!(bundle.0, ca.as_bytes());
+    assert!(dir.path().join("tls.key").exists());
+    // A second replica (or a restart) reuses the same CA and writes nothing.
+    run(client.clone(), bootstrap()).await.unwrap();
+    let second = configs.get(&config_name).await.unwrap();
+    assert_eq!(
+        first.metadata.resource_version,
+        second.metadata.resource_version
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("ca.crt")).unwrap(),
+        ca
+    );
+    configs
+        .delete(&config_name, &Default::default())
+        .await
+        .unwrap();
+}

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod logging;
 pub mod run;
 pub mod sandbox;
+pub mod webhook_certs;
 
 /// Manage Genesys Cloud organization links and pairings from Kubernetes.
 #[derive(Debug, Parser)]
@@ -25,6 +26,9 @@ pub enum Command {
     /// Run the embedded sandbox: a real Kubernetes control plane, the simulated Genesys
     /// Cloud and the operator, on this machine.
     Sandbox(sandbox::SandboxArgs),
+    /// Create or reuse the webhook's CA and serving certificate in a Secret, make the
+    /// ValidatingWebhookConfiguration trust it, and write tls.crt/tls.key (init container).
+    WebhookCerts(webhook_certs::WebhookCertsArgs),
 }
 
 /// Runs the chosen subcommand.
@@ -33,5 +37,6 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
         Command::Crdgen => crdgen::run(),
         Command::Run(args) => run::run(args),
         Command::Sandbox(args) => sandbox::run(args),
+        Command::WebhookCerts(args) => webhook_certs::run(args),
     }
 }

@@ -5,6 +5,7 @@
 //! - [`server`]: HTTPS with certificate reload; [`certs`] and [`configuration`]: the
 //!   serving certificate and the ValidatingWebhookConfiguration.
 
+pub mod bootstrap;
 pub mod cache;
 pub mod certs;
 pub mod configuration;

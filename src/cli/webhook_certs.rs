@@ -1,0 +1,53 @@
+//! `orglink-operator webhook-certs`: the Helm chart's init container when cert-manager
+//! is not used (see [`crate::webhook::bootstrap`]).
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use crate::webhook::bootstrap::{Bootstrap, run as bootstrap};
+
+#[derive(Clone, Debug, Args)]
+pub struct WebhookCertsArgs {
+    /// Secret holding the CA and serving certificate.
+    #[arg(long)]
+    pub secret_name: String,
+    #[arg(long, env = "POD_NAMESPACE")]
+    pub secret_namespace: String,
+    /// Service the API server dials (its DNS names go into the certificate).
+    #[arg(long)]
+    pub service_name: String,
+    #[arg(long, env = "POD_NAMESPACE")]
+    pub service_namespace: String,
+    /// ValidatingWebhookConfiguration whose caBundle is set.
+    #[arg(long)]
+    pub webhook_config_name: String,
+    /// Where tls.crt and tls.key are written for the operator's webhook server.
+    #[arg(long)]
+    pub cert_dir: PathBuf,
+}
+
+pub fn run(args: WebhookCertsArgs) -> anyhow::Result<()> {
+    super::logging::init(super::logging::LogFormat::Text);
+    tokio::runtime::Runtime::new()?.block_on(async {
+        crate::genesys::tls::ensure_crypto_provider();
+        let client = kube::Client::try_default()
+            .await
+            .context("no Kubernetes configuration: set KUBECONFIG or run in a cluster")?;
+        bootstrap(
+            client,
+            Bootstrap {
+                secret_name: &args.secret_name,
+                secret_namespace: &args.secret_namespace,
+                service_name: &args.service_name,
+                service_namespace: &args.service_namespace,
+                webhook_config_name: &args.webhook_config_name,
+                cert_dir: &args.cert_dir,
+            },
+        )
+        .await?;
+        println!("webhook certificates ready in {}", args.cert_dir.display());
+        Ok(())
+    })
+}

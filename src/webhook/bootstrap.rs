@@ -1,0 +1,170 @@
+//! `orglink-operator webhook-certs`: in-cluster certificate bootstrap when cert-manager
+//! is not used. Reuses the CA and serving certificate stored in a Secret when they fit
+//! the Service's DNS names (so replicas and restarts agree), creates them otherwise,
+//! makes the ValidatingWebhookConfiguration trust that CA (writing only when it differs,
+//! so a GitOps tool sees no churn), and writes `tls.crt`/`tls.key` for the server.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context;
+use k8s_openapi::ByteString;
+use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, ObjectMeta, PostParams};
+
+use super::certs::{WebhookCerts, service_dns_names};
+
+/// Annotation recording the DNS names a stored certificate was made for.
+pub const DNS_NAMES_ANNOTATION: &str = "orglink.dev/dns-names";
+
+/// The stored certificates, if the Secret holds a complete set for `dns_names`.
+pub fn reusable(secret: &Secret, dns_names: &[String]) -> Option<WebhookCerts> {
+    let annotations = secret.metadata.annotations.as_ref()?;
+    if annotations.get(DNS_NAMES_ANNOTATION)? != &dns_names.join(",") {
+        return None;
+    }
+    let data = secret.data.as_ref()?;
+    let text = |k: &str| -> Option<String> {
+        let v = String::from_utf8(data.get(k)?.0.clone()).ok()?;
+        (!v.trim().is_empty()).then_some(v)
+    };
+    Some(WebhookCerts {
+        ca_cert: text("ca.crt")?,
+        cert: text("tls.crt")?,
+        key: text("tls.key")?,
+    })
+}
+
+/// The Secret storing `certs` for `dns_names`.
+pub fn secret_for(
+    name: &str,
+    namespace: &str,
+    certs: &WebhookCerts,
+    dns_names: &[String],
+) -> Secret {
+    let bytes = |s: &str| ByteString(s.as_bytes().to_vec());
+    Secret {
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            namespace: Some(namespace.to_string()),
+            annotations: Some(BTreeMap::from([(
+                DNS_NAMES_ANNOTATION.to_string(),
+                dns_names.join(","),
+            )])),
+            ..Default::default()
+        },
+        type_: Some("kubernetes.io/tls".to_string()),
+        data: Some(BTreeMap::from([
+            ("ca.crt".to_string(), bytes(&certs.ca_cert)),
+            ("tls.crt".to_string(), bytes(&certs.cert)),
+            ("tls.key".to_string(), bytes(&certs.key)),
+        ])),
+        ..Default::default()
+    }
+}
+
+/// Sets every webhook's caBundle to `ca_pem`; returns whether anything changed.
+pub fn set_ca_bundle(config: &mut ValidatingWebhookConfiguration, ca_pem: &str) -> bool {
+    let mut changed = false;
+    for webhook in config.webhooks.iter_mut().flatten() {
+        let wanted = Some(ByteString(ca_pem.as_bytes().to_vec()));
+        if webhook.client_config.ca_bundle != wanted {
+            webhook.client_config.ca_bundle = wanted;
+            changed = true;
+        }
+    }
+    changed
+}
+
+/// Where and what to bootstrap.
+pub struct Bootstrap<'a> {
+    pub secret_name: &'a str,
+    pub secret_namespace: &'a str,
+    pub service_name: &'a str,
+    pub service_namespace: &'a str,
+    pub webhook_config_name: &'a str,
+    pub cert_dir: &'a Path,
+}
+
+/// Runs the bootstrap (idempotent).
+pub async fn run(client: kube::Client, b: Bootstrap<'_>) -> anyhow::Result<()> {
+    let dns_names = service_dns_names(b.service_name, b.service_namespace);
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), b.secret_namespace);
+    let existing = secrets
+        .get_opt(b.secret_name)
+        .await
+        .context("reading the webhook Secret")?;
+    let certs = match existing.as_ref().and_then(|s| reusable(s, &dns_names)) {
+        Some(certs) => certs,
+        None => {
+            let fresh = WebhookCerts::generate(&dns_names, &[])?;
+            let secret = secret_for(b.secret_name, b.secret_namespace, &fresh, &dns_names);
+            let written = match existing {
+                None => secrets.create(&PostParams::default(), &secret).await,
+                Some(old) => {
+                    let mut secret = secret;
+                    secret.metadata.resource_version = old.metadata.resource_version;
+                    secrets
+                        .replace(b.secret_name, &PostParams::default(), &secret)
+                        .await
+                }
+            };
+            match written {
+                Ok(_) => fresh,
+                // Another replica wrote first: use what it stored.
+                Err(kube::Error::Api(e)) if e.code == 409 => {
+                    let theirs = secrets.get(b.secret_name).await?;
+                    reusable(&theirs, &dns_names)
+                        .context("the webhook Secret written by another replica is incomplete")?
+                }
+                Err(e) => return Err(e).context("writing the webhook Secret"),
+            }
+        }
+    };
+    let configs: Api<ValidatingWebhookConfiguration> = Api::all(client);
+    let mut config = configs.get(b.webhook_config_name).await.with_context(|| {
+        format!(
+            "reading ValidatingWebhookConfiguration {}",
+            b.webhook_config_name
+        )
+    })?;
+    if set_ca_bundle(&mut config, &certs.ca_cert) {
+        configs
+            .replace(b.webhook_config_name, &PostParams::default(), &config)
+            .await
+            .context("updating the caBundle")?;
+    }
+    certs.write_to(b.cert_dir)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_set_is_reused_only_for_the_same_names() {
+        let names = service_dns_names("orglink", "ops");
+        let certs = WebhookCerts::generate(&names, &[]).unwrap();
+        let secret = secret_for("s", "ops", &certs, &names);
+        let again = reusable(&secret, &names).expect("reused");
+        assert_eq!(again.ca_cert, certs.ca_cert);
+        assert!(reusable(&secret, &service_dns_names("orglink", "other")).is_none());
+    }
+
+    #[test]
+    fn the_ca_bundle_is_written_only_when_it_differs() {
+        let mut config = super::super::configuration::validating_webhook_configuration(
+            "x",
+            super::super::configuration::Endpoint::Service {
+                namespace: "ops".into(),
+                name: "orglink".into(),
+                port: 443,
+            },
+            "OLD",
+        );
+        assert!(set_ca_bundle(&mut config, "NEW"));
+        assert!(!set_ca_bundle(&mut config, "NEW"));
+    }
+}
