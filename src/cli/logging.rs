@@ -11,9 +11,15 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the global subscriber; a second call is a no-op.
+/// Installs the global subscriber at level `info` unless `RUST_LOG` says otherwise; a
+/// second call is a no-op.
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    init_with_default(format, "info");
+}
+
+/// As [`init`], with another default level (the sandbox keeps its banner readable).
+pub fn init_with_default(format: LogFormat, default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -80,7 +80,8 @@ pub async fn run_operator(
     let scope = Scope::parse(args.namespace.as_deref());
     if !args.no_webhook {
         // Every replica serves the webhook, leader or not.
-        let cache = crate::webhook::cache::CacheView::start(client.clone(), &scope);
+        let cache =
+            crate::webhook::cache::CacheView::start(client.clone(), &scope, shutdown.clone());
         crate::webhook::server::serve(
             args.webhook_addr,
             &args.webhook_cert_dir,

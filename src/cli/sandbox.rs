@@ -48,6 +48,11 @@ pub struct SandboxArgs {
 
 /// Runs the sandbox until Ctrl-C or SIGTERM.
 pub fn run(args: SandboxArgs) -> anyhow::Result<()> {
+    // The control plane is polled while it starts; those failures are expected.
+    super::logging::init_with_default(
+        super::logging::LogFormat::Text,
+        "warn,kube_client::client::builder=off",
+    );
     std::fs::create_dir_all(&args.state_dir)
         .with_context(|| format!("creating --state-dir {}", args.state_dir.display()))?;
     let runtime = tokio::runtime::Runtime::new()?;

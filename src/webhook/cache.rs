@@ -11,6 +11,7 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
+use tokio_util::sync::CancellationToken;
 
 use super::rules::ClusterView;
 use crate::api::{OrgLink, OrgPairing, Organization};
@@ -26,11 +27,11 @@ pub struct CacheView {
 }
 
 impl CacheView {
-    /// Starts the watches (on the current runtime) for `scope`.
-    pub fn start(client: kube::Client, scope: &Scope) -> Self {
-        let organizations = Stores::new(start_kind::<Organization>(&client, scope));
-        let links = Stores::new(start_kind::<OrgLink>(&client, scope));
-        let pairings = Stores::new(start_kind::<OrgPairing>(&client, scope));
+    /// Starts the watches (on the current runtime) for `scope`, until `shutdown`.
+    pub fn start(client: kube::Client, scope: &Scope, shutdown: CancellationToken) -> Self {
+        let organizations = Stores::new(start_kind::<Organization>(&client, scope, &shutdown));
+        let links = Stores::new(start_kind::<OrgLink>(&client, scope, &shutdown));
+        let pairings = Stores::new(start_kind::<OrgPairing>(&client, scope, &shutdown));
         let ready = Arc::new(AtomicBool::new(false));
         {
             let (o, l, p, ready) = (
@@ -63,7 +64,11 @@ impl CacheView {
     }
 }
 
-fn start_kind<K>(client: &kube::Client, scope: &Scope) -> Vec<Store<K>>
+fn start_kind<K>(
+    client: &kube::Client,
+    scope: &Scope,
+    shutdown: &CancellationToken,
+) -> Vec<Store<K>>
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
         + Clone
@@ -90,11 +95,20 @@ where
                 })
                 .reflect(writer)
                 .applied_objects();
+            let shutdown = shutdown.clone();
             tokio::spawn(async move {
                 futures::pin_mut!(stream);
-                while let Some(event) = stream.next().await {
-                    if let Err(error) = event {
-                        tracing::warn!(%error, kind = K::kind(&()).as_ref(), "webhook watch error");
+                loop {
+                    let event = tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        event = stream.next() => event,
+                    };
+                    match event {
+                        None => return,
+                        Some(Err(error)) => {
+                            tracing::warn!(%error, kind = K::kind(&()).as_ref(), "webhook watch error")
+                        }
+                        Some(Ok(_)) => {}
                     }
                 }
             });

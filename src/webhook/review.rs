@@ -59,6 +59,14 @@ fn respond(
     if matches!(request.operation, Operation::Delete | Operation::Connect) {
         return response;
     }
+    // Metadata-only updates (finalizers, labels, annotations) change nothing the rules
+    // judge; letting them through keeps finalizers working while the caches sync.
+    if request.operation == Operation::Update
+        && let (Some(new), Some(old)) = (request.object.as_ref(), request.old_object.as_ref())
+        && new.data.get("spec") == old.data.get("spec")
+    {
+        return response;
+    }
     let Some(view) = view else {
         return deny(
             response,

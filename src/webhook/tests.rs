@@ -472,3 +472,17 @@ proptest! {
         let _ = answer(&body, Some(&view()), now());
     }
 }
+
+#[test]
+fn metadata_only_updates_pass_even_while_caches_sync() {
+    let old = link("l", PEER, "us-east-1");
+    let mut new = old.clone();
+    new["metadata"]["finalizers"] = json!(["orglink.dev/cleanup"]);
+    let out = answer(
+        &review("OrgLink", "UPDATE", Some(new), Some(old)),
+        None,
+        now(),
+    )
+    .unwrap();
+    assert!(out.response.unwrap().allowed);
+}
