@@ -56,12 +56,39 @@ impl CacheView {
         }
     }
 
+    /// A view over fixed objects, already synced (benchmarks, tests, dry runs).
+    pub fn from_objects(
+        organizations: Vec<Organization>,
+        links: Vec<OrgLink>,
+        pairings: Vec<OrgPairing>,
+    ) -> Self {
+        Self {
+            organizations: Stores::new(vec![fixed_store(organizations)]),
+            links: Stores::new(vec![fixed_store(links)]),
+            pairings: Stores::new(vec![fixed_store(pairings)]),
+            ready: Arc::new(AtomicBool::new(true)),
+        }
+    }
+
     /// The view, once the caches are synced.
     pub fn view(&self) -> Option<&dyn ClusterView> {
         self.ready
             .load(Ordering::Acquire)
             .then_some(self as &dyn ClusterView)
     }
+}
+
+fn fixed_store<K>(objects: Vec<K>) -> Store<K>
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    let (reader, mut writer) = reflector::store();
+    writer.apply_watcher_event(&watcher::Event::Init);
+    for object in objects {
+        writer.apply_watcher_event(&watcher::Event::InitApply(object));
+    }
+    writer.apply_watcher_event(&watcher::Event::InitDone);
+    reader
 }
 
 fn start_kind<K>(

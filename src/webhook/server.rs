@@ -121,3 +121,124 @@ async fn reload_on_change(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::webhook::certs::WebhookCerts;
+
+    async fn start(dir: &Path) -> (SocketAddr, CancellationToken) {
+        let certs =
+            WebhookCerts::generate(&["localhost".into()], &[Ipv4Addr::LOCALHOST.into()]).unwrap();
+        certs.write_to(dir).unwrap();
+        let shutdown = CancellationToken::new();
+        let cache = CacheView::from_objects(vec![], vec![], vec![]);
+        let addr = serve("127.0.0.1:0".parse().unwrap(), dir, cache, shutdown.clone())
+            .await
+            .unwrap();
+        (addr, shutdown)
+    }
+
+    fn client(ca_pem: &str) -> reqwest::Client {
+        reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap())
+            .build()
+            .unwrap()
+    }
+
+    fn review_body() -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {
+                "uid": "u1",
+                "kind": {"group": "orglink.dev", "version": "v1alpha1", "kind": "OrgLink"},
+                "resource": {"group": "orglink.dev", "version": "v1alpha1", "resource": "orglinks"},
+                "name": "l", "namespace": "team", "operation": "CREATE", "userInfo": {},
+                "object": {"apiVersion": "orglink.dev/v1alpha1", "kind": "OrgLink",
+                           "metadata": {"name": "l", "namespace": "team"},
+                           "spec": {"organizationRef": "acme", "peer": {"organizationId": "23cc390c-9354-40e3-8e1f-39485d23d1f3", "region": "us-east-1"}}}
+            }
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn answers_reviews_and_rejects_bad_bodies_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let (addr, shutdown) = start(dir.path()).await;
+        let ca = std::fs::read_to_string(dir.path().join("ca.crt")).unwrap();
+        let http = client(&ca);
+        let url = format!("https://127.0.0.1:{}/validate", addr.port());
+
+        let ok = http.post(&url).body(review_body()).send().await.unwrap();
+        assert_eq!(ok.status(), 200);
+        let review: serde_json::Value = ok.json().await.unwrap();
+        assert_eq!(review["response"]["uid"], "u1");
+        assert_eq!(review["response"]["allowed"], true);
+
+        let v1beta1 = http
+            .post(&url)
+            .body(r#"{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(v1beta1.status(), 400);
+        assert!(
+            v1beta1
+                .text()
+                .await
+                .unwrap()
+                .contains("admission.k8s.io/v1")
+        );
+
+        let garbage = http.post(&url).body("{{{").send().await.unwrap();
+        assert_eq!(garbage.status(), 400);
+
+        let huge = http
+            .post(&url)
+            .body(vec![b' '; MAX_BODY + 1])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(huge.status(), 413);
+
+        let health = http
+            .get(format!("https://127.0.0.1:{}/readyz", addr.port()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(health.status(), 200);
+        shutdown.cancel();
+    }
+
+    #[tokio::test]
+    async fn a_rotated_certificate_is_served_without_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let (addr, shutdown) = start(dir.path()).await;
+        let rotated =
+            WebhookCerts::generate(&["localhost".into()], &[Ipv4Addr::LOCALHOST.into()]).unwrap();
+        let only_new = client(&rotated.ca_cert);
+        let url = format!("https://127.0.0.1:{}/healthz", addr.port());
+        assert!(
+            only_new.get(&url).send().await.is_err(),
+            "the new CA does not trust the old certificate"
+        );
+        // Make the change visible to an mtime poll even on coarse-grained filesystems.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        rotated.write_to(dir.path()).unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if only_new.get(&url).send().await.is_ok() {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the rotated certificate was never served"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        shutdown.cancel();
+    }
+}
