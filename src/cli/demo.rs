@@ -1,180 +1,143 @@
-//! `orglink-operator sandbox --demo`: the scripted handshake on the sandbox, printed
-//! as it converges. The operator runs in the same process, the objects are applied
-//! through the real API server, and the simulated Genesys Cloud enforces its rules.
+//! `orglink-operator sandbox --demo`: applies `examples/quickstart/` on the sandbox
+//! and prints each phase change as it converges. The operator runs in the same
+//! process, the objects go through the real API server (and its webhook), and the
+//! simulated Genesys Cloud enforces its rules.
 //!
-//! 1. Acme Prod asks Acme DR for a voice link; Acme DR declares the link too, which is
-//!    the approval; both reach `Linked`.
-//! 2. MSP Prod (trustee) asks for access to Acme Prod for three of its users; Acme Prod
-//!    (trustor) accepts the pairing and gives them the Supervisor role; both sides
-//!    reach `Authorized`.
+//! 1. `link.yaml`: Acme Prod asks Acme DR for a voice link; Acme DR declares the link
+//!    too, which is the approval; both reach `Linked`.
+//! 2. `decline.yaml`: Initech West asks Acme Prod for a link and Acme Prod declines:
+//!    `RejectedByPeer` on one side, `Declined` on the other.
+//! 3. `pairing-request.yaml`: MSP Prod (trustee) asks Acme Prod for access for three of
+//!    its users and a group; the operator creates the pairing.
+//! 4. `pairing-grant.yaml`: Acme Prod (trustor) accepts that pairing ID and assigns its
+//!    roles; both sides reach `Authorized`, the trustor side `RolesAssigned`.
+//!
+//! The manifests are embedded, so the demo is exactly what the examples directory shows
+//! and runs from any working directory.
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, anyhow};
+use anyhow::{Context as _, anyhow, bail};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::ResourceExt;
-use kube::api::{Api, ObjectMeta, Patch, PatchParams};
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use serde::de::DeserializeOwned;
 
 use crate::api::conditions::{find, is_true, types};
-use crate::api::orgpairing::{GrantSubject, RoleRef};
-use crate::api::{
-    LinkDecision, OrgLink, OrgLinkSpec, OrgPairing, OrgPairingSpec, Organization, PairingGrant,
-    PairingRequest, PeerRef,
-};
+use crate::api::{OrgLink, OrgPairing, Organization};
 use crate::sandbox::genesys_sim::SimHandle;
 use crate::sandbox::genesys_sim::cluster::slug;
-use crate::sandbox::genesys_sim::seed::SeedOrg;
 
 const MANAGER: &str = "orglink-demo";
 const TIMEOUT: Duration = Duration::from_secs(120);
+/// What the trustor's grant carries until the trustee's pairing ID is known.
+const PAIRING_PLACEHOLDER: &str = "replace-with-the-pairing-id";
+
+const LINK: &str = include_str!("../../examples/quickstart/link.yaml");
+const DECLINE: &str = include_str!("../../examples/quickstart/decline.yaml");
+const PAIRING_REQUEST: &str = include_str!("../../examples/quickstart/pairing-request.yaml");
+const PAIRING_GRANT: &str = include_str!("../../examples/quickstart/pairing-grant.yaml");
+
+/// The seeded orgs the quickstart manifests name, by name.
+const ORGS: [&str; 4] = ["Acme Prod", "Acme DR", "MSP Prod", "Initech West"];
 
 pub async fn run(client: kube::Client, sim: &SimHandle) -> anyhow::Result<()> {
     let started = Instant::now();
-    let org = |name: &str| -> anyhow::Result<SeedOrg> {
-        sim.org_by_name(name).cloned().ok_or_else(|| {
-            anyhow!("the seed has no org named {name:?}; the demo needs the default seed")
-        })
-    };
-    let (prod, dr, msp) = (org("Acme Prod")?, org("Acme DR")?, org("MSP Prod")?);
-    for seed in [&prod, &dr, &msp] {
-        wait_org_ready(&client, seed).await?;
+    for name in ORGS {
+        let seed = sim.org_by_name(name).ok_or_else(|| {
+            anyhow!(
+                "the seed has no org named {name:?}; the demo applies examples/quickstart/, \
+                 which names the orgs of the default seed (examples/sandbox/genesys-orgs.yaml)"
+            )
+        })?;
+        wait_org_ready(&client, &slug(&seed.name), seed.region.code()).await?;
     }
 
-    println!("\n== Voice organization link: {} -> {}", prod.name, dr.name);
-    let request = link_object("to-acme-dr", &slug(&prod.name), &dr);
-    apply(&client, &slug(&prod.name), &request).await?;
-    println!(
-        "applied OrgLink {}/to-acme-dr (decision Accept)",
-        slug(&prod.name)
-    );
-    wait_link(
-        &client,
-        &slug(&prod.name),
-        "to-acme-dr",
-        "WaitingForConfirmation",
-    )
-    .await?;
-    let approval = link_object("from-acme-prod", &slug(&dr.name), &prod);
-    apply(&client, &slug(&dr.name), &approval).await?;
-    println!(
-        "applied OrgLink {}/from-acme-prod: declaring the link is the approval",
-        slug(&dr.name)
-    );
-    wait_link(&client, &slug(&dr.name), "from-acme-prod", "Linked").await?;
-    wait_link(&client, &slug(&prod.name), "to-acme-dr", "Linked").await?;
+    println!("\n== 1. Voice organization link: Acme Prod -> Acme DR (quickstart/link.yaml)");
+    let [to_dr, from_prod] = apply_all::<OrgLink, 2>(&client, LINK).await?;
+    wait_link(&client, &to_dr, "Linked").await?;
+    wait_link(&client, &from_prod, "Linked").await?;
+
+    println!("\n== 2. A declined link: Initech West -> Acme Prod (quickstart/decline.yaml)");
+    let [to_prod, from_initech] = apply_all::<OrgLink, 2>(&client, DECLINE).await?;
+    wait_link(&client, &to_prod, "RejectedByPeer").await?;
+    wait_link(&client, &from_initech, "Declined").await?;
 
     println!(
-        "\n== Authorized organization: {} users into {}",
-        msp.name, prod.name
+        "\n== 3. Authorized organization: MSP Prod users into Acme Prod (quickstart/pairing-request.yaml)"
     );
-    let users: Vec<String> = msp.users.iter().take(3).map(|u| u.id.to_string()).collect();
-    let trustee = OrgPairing::new(
-        "support-into-acme",
-        OrgPairingSpec {
-            organization_ref: slug(&msp.name),
-            peer: PeerRef {
-                organization_id: prod.id.to_string(),
-                region: prod.region,
-            },
-            request: Some(PairingRequest {
-                users: users.clone(),
-                groups: vec![],
-            }),
-            grant: None,
-        },
-    );
-    apply(&client, &slug(&msp.name), &trustee).await?;
-    println!(
-        "applied OrgPairing {}/support-into-acme (request: {} users)",
-        slug(&msp.name),
-        users.len()
-    );
-    let pairing_id = wait_pairing_id(&client, &slug(&msp.name), "support-into-acme").await?;
-    println!("  pairing {pairing_id} created; Acme Prod grants it the Supervisor role");
-    let trustor = OrgPairing::new(
-        "msp-support",
-        OrgPairingSpec {
-            organization_ref: slug(&prod.name),
-            peer: PeerRef {
-                organization_id: msp.id.to_string(),
-                region: msp.region,
-            },
-            request: None,
-            grant: Some(PairingGrant {
-                pairing_id,
-                enabled: true,
-                expires_at: None,
-                users: users
-                    .iter()
-                    .map(|id| GrantSubject {
-                        id: id.clone(),
-                        roles: vec![RoleRef {
-                            name: Some("Supervisor".into()),
-                            id: None,
-                        }],
-                    })
-                    .collect(),
-                groups: vec![],
-            }),
-        },
-    );
-    apply(&client, &slug(&prod.name), &trustor).await?;
-    println!(
-        "applied OrgPairing {}/msp-support (grant)",
-        slug(&prod.name)
-    );
-    wait_pairing(&client, &slug(&prod.name), "msp-support", "Authorized").await?;
-    wait_pairing(&client, &slug(&msp.name), "support-into-acme", "Authorized").await?;
+    let [request] = apply_all::<OrgPairing, 1>(&client, PAIRING_REQUEST).await?;
+    let pairing_id = wait_pairing_id(&client, &request).await?;
+    println!("  pairing {pairing_id} created; Acme Prod grants it its roles");
 
+    println!("\n== 4. Acme Prod accepts the pairing (quickstart/pairing-grant.yaml)");
+    let grant_yaml = PAIRING_GRANT.replace(PAIRING_PLACEHOLDER, &pairing_id);
+    let [grant] = apply_all::<OrgPairing, 1>(&client, &grant_yaml).await?;
+    wait_pairing(&client, &grant, "Authorized").await?;
+    wait_pairing(&client, &request, "Authorized").await?;
+    wait_condition::<OrgPairing>(&client, &grant, types::ROLES_ASSIGNED).await?;
+
+    println!("\n{}", table(&client).await?);
     println!(
-        "\nDemo complete in {:.1} s: link Linked on both sides, pairing Authorized with roles assigned.",
+        "Demo complete in {:.1} s: link Linked on both sides, the declined link refused, \
+         the pairing Authorized with roles assigned.",
         started.elapsed().as_secs_f64()
     );
     println!(
-        "Run `orglink-operator sandbox` (without --demo) to keep a sandbox up and try kubectl yourself."
+        "Run `orglink-operator sandbox --with-organizations` (without --demo) to keep a sandbox up and try kubectl yourself."
     );
     Ok(())
 }
 
-fn link_object(name: &str, org_ref: &str, peer: &SeedOrg) -> OrgLink {
-    OrgLink::new(
-        name,
-        OrgLinkSpec {
-            organization_ref: org_ref.to_string(),
-            peer: PeerRef {
-                organization_id: peer.id.to_string(),
-                region: peer.region,
-            },
-            decision: LinkDecision::Accept,
-            attempt: 0,
-        },
-    )
+/// Namespace and name of an applied object.
+#[derive(Clone, Debug)]
+struct Key {
+    ns: String,
+    name: String,
 }
 
-async fn apply<K>(client: &kube::Client, namespace: &str, obj: &K) -> anyhow::Result<()>
+impl std::fmt::Display for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.ns, self.name)
+    }
+}
+
+/// Server-side applies each document of `yaml` (all of kind `K`, each with its
+/// namespace) and returns their keys, in order.
+async fn apply_all<K, const N: usize>(client: &kube::Client, yaml: &str) -> anyhow::Result<[Key; N]>
 where
     K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
         + Clone
         + serde::Serialize
-        + serde::de::DeserializeOwned
+        + DeserializeOwned
         + std::fmt::Debug,
 {
-    let mut obj = obj.clone();
-    *obj.meta_mut() = ObjectMeta {
-        name: obj.meta().name.clone(),
-        namespace: Some(namespace.to_string()),
-        ..Default::default()
-    };
-    let api: Api<K> = Api::namespaced(client.clone(), namespace);
-    api.patch(
-        &obj.name_any(),
-        &PatchParams::apply(MANAGER).force(),
-        &Patch::Apply(&obj),
-    )
-    .await
-    .with_context(|| format!("applying {} {namespace}/{}", K::kind(&()), obj.name_any()))?;
-    Ok(())
+    let mut keys = Vec::with_capacity(N);
+    for document in serde_yaml::Deserializer::from_str(yaml) {
+        let obj: K = serde::Deserialize::deserialize(document)
+            .with_context(|| format!("a quickstart document is not a valid {}", K::kind(&())))?;
+        let key = Key {
+            ns: obj
+                .namespace()
+                .ok_or_else(|| anyhow!("{} {} has no namespace", K::kind(&()), obj.name_any()))?,
+            name: obj.name_any(),
+        };
+        Api::<K>::namespaced(client.clone(), &key.ns)
+            .patch(
+                &key.name,
+                &PatchParams::apply(MANAGER).force(),
+                &Patch::Apply(&obj),
+            )
+            .await
+            .with_context(|| format!("applying {} {key}", K::kind(&())))?;
+        println!("applied {} {key}", K::kind(&()));
+        keys.push(key);
+    }
+    keys.try_into()
+        .map_err(|keys: Vec<Key>| anyhow!("expected {N} documents, found {}", keys.len()))
 }
 
+/// Polls `check` every 200 ms until it yields a value, for at most [`TIMEOUT`].
 async fn poll<T, F, Fut>(what: &str, mut check: F) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
@@ -186,107 +149,223 @@ where
             return Ok(value);
         }
         if Instant::now() >= deadline {
-            return Err(anyhow!("timed out after {TIMEOUT:?} waiting for {what}"));
+            bail!("timed out after {TIMEOUT:?} waiting for {what}");
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
-async fn wait_org_ready(client: &kube::Client, seed: &SeedOrg) -> anyhow::Result<()> {
-    let ns = slug(&seed.name);
-    let api: Api<Organization> = Api::namespaced(client.clone(), &ns);
+async fn wait_org_ready(client: &kube::Client, ns: &str, region: &str) -> anyhow::Result<()> {
+    let api: Api<Organization> = Api::namespaced(client.clone(), ns);
     poll(&format!("Organization {ns}/{ns} to be Ready"), || async {
-        let org = api.get_opt(&ns).await?;
-        let conditions = org
+        let conditions = api
+            .get_opt(ns)
+            .await?
             .and_then(|o| o.status)
             .map(|s| s.conditions)
             .unwrap_or_default();
         Ok(is_true(&conditions, types::READY).then_some(()))
     })
     .await?;
-    println!(
-        "Organization {ns}/{ns} Ready ({} in {})",
-        seed.name, seed.region
-    );
+    println!("Organization {ns}/{ns} Ready ({region})");
     Ok(())
 }
 
-async fn wait_link(client: &kube::Client, ns: &str, name: &str, phase: &str) -> anyhow::Result<()> {
-    let api: Api<OrgLink> = Api::namespaced(client.clone(), ns);
-    let mut last = String::new();
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let status = api
-            .get_opt(name)
-            .await?
-            .and_then(|l| l.status)
-            .unwrap_or_default();
-        let now = status.phase.map(|p| format!("{p:?}")).unwrap_or_default();
-        if !now.is_empty() && now != last {
-            let message = find(&status.conditions, types::LINKED)
-                .map(|c| c.message.clone())
-                .unwrap_or_default();
-            println!("  OrgLink {ns}/{name}: {now} ({message})");
-            last = now.clone();
-        }
-        if now == phase {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            return Err(anyhow!(
-                "timed out after {TIMEOUT:?} waiting for OrgLink {ns}/{name} to reach {phase}"
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+/// What the demo prints of an object: its phase and the message of one condition.
+trait Phased: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+where
+    Self: Clone + DeserializeOwned + std::fmt::Debug,
+{
+    const CONDITION: &'static str;
+    fn phase(&self) -> Option<String>;
+    fn conditions(&self) -> &[Condition];
+}
+
+impl Phased for OrgLink {
+    const CONDITION: &'static str = types::LINKED;
+    fn phase(&self) -> Option<String> {
+        self.status.as_ref()?.phase.map(|p| format!("{p:?}"))
+    }
+    fn conditions(&self) -> &[Condition] {
+        self.status.as_ref().map_or(&[], |s| &s.conditions)
     }
 }
 
-async fn wait_pairing_id(client: &kube::Client, ns: &str, name: &str) -> anyhow::Result<String> {
-    let api: Api<OrgPairing> = Api::namespaced(client.clone(), ns);
-    poll(
-        &format!("OrgPairing {ns}/{name} to get a pairing ID"),
-        || async {
-            Ok(api
-                .get_opt(name)
-                .await?
-                .and_then(|p| p.status)
-                .and_then(|s| s.pairing_id))
-        },
-    )
+impl Phased for OrgPairing {
+    const CONDITION: &'static str = types::AUTHORIZED;
+    fn phase(&self) -> Option<String> {
+        self.status.as_ref()?.phase.map(|p| format!("{p:?}"))
+    }
+    fn conditions(&self) -> &[Condition] {
+        self.status.as_ref().map_or(&[], |s| &s.conditions)
+    }
+}
+
+/// Waits for `key` to reach `phase`, printing every phase it passes through.
+async fn wait_phase<K: Phased>(
+    client: &kube::Client,
+    key: &Key,
+    phase: &str,
+) -> anyhow::Result<()> {
+    let api: Api<K> = Api::namespaced(client.clone(), &key.ns);
+    // The phase printed last: shared by the polls, each of which borrows it in turn.
+    let last = std::cell::RefCell::new(String::new());
+    let kind = K::kind(&());
+    poll(&format!("{kind} {key} to reach {phase}"), || {
+        let (api, last, kind) = (&api, &last, &kind);
+        async move {
+            let Some(obj) = api.get_opt(&key.name).await? else {
+                return Ok(None);
+            };
+            let now = obj.phase().unwrap_or_default();
+            if !now.is_empty() && now != *last.borrow() {
+                let message = find(obj.conditions(), K::CONDITION)
+                    .map(|c| c.message.clone())
+                    .unwrap_or_default();
+                println!("  {kind} {key}: {now} ({message})");
+                *last.borrow_mut() = now.clone();
+            }
+            Ok((now == phase).then_some(()))
+        }
+    })
     .await
 }
 
-async fn wait_pairing(
+async fn wait_link(client: &kube::Client, key: &Key, phase: &str) -> anyhow::Result<()> {
+    wait_phase::<OrgLink>(client, key, phase).await
+}
+
+async fn wait_pairing(client: &kube::Client, key: &Key, phase: &str) -> anyhow::Result<()> {
+    wait_phase::<OrgPairing>(client, key, phase).await
+}
+
+/// Waits for condition `ty` of `key` to be True, and prints its message.
+async fn wait_condition<K: Phased>(
     client: &kube::Client,
-    ns: &str,
-    name: &str,
-    phase: &str,
+    key: &Key,
+    ty: &str,
 ) -> anyhow::Result<()> {
-    let api: Api<OrgPairing> = Api::namespaced(client.clone(), ns);
-    let mut last = String::new();
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let status = api
-            .get_opt(name)
+    let api: Api<K> = Api::namespaced(client.clone(), &key.ns);
+    let message = poll(&format!("{} {key} {ty}=True", K::kind(&())), || async {
+        let obj = api.get_opt(&key.name).await?;
+        Ok(obj.and_then(|o| {
+            find(o.conditions(), ty)
+                .filter(|c| c.status == "True")
+                .map(|c| c.message.clone())
+        }))
+    })
+    .await?;
+    println!("  {} {key}: {ty} ({message})", K::kind(&()));
+    Ok(())
+}
+
+async fn wait_pairing_id(client: &kube::Client, key: &Key) -> anyhow::Result<String> {
+    let api: Api<OrgPairing> = Api::namespaced(client.clone(), &key.ns);
+    poll(&format!("OrgPairing {key} to get a pairing ID"), || async {
+        Ok(api
+            .get_opt(&key.name)
             .await?
             .and_then(|p| p.status)
-            .unwrap_or_default();
-        let now = status.phase.map(|p| format!("{p:?}")).unwrap_or_default();
-        if !now.is_empty() && now != last {
-            let message = find(&status.conditions, types::AUTHORIZED)
-                .map(|c| c.message.clone())
-                .unwrap_or_default();
-            println!("  OrgPairing {ns}/{name}: {now} ({message})");
-            last = now.clone();
+            .and_then(|s| s.pairing_id))
+    })
+    .await
+}
+
+/// The final state, as `kubectl get olink,opair -A` would show it.
+async fn table(client: &kube::Client) -> anyhow::Result<String> {
+    let mut rows = vec![[
+        "NAMESPACE".to_string(),
+        "KIND".into(),
+        "NAME".into(),
+        "ORGANIZATION".into(),
+        "PEER".into(),
+        "PHASE".into(),
+        "READY".into(),
+    ]];
+    let ready = |conditions: &[Condition]| {
+        find(conditions, types::READY).map_or("Unknown".to_string(), |c| c.status.clone())
+    };
+    for l in Api::<OrgLink>::all(client.clone())
+        .list(&ListParams::default())
+        .await?
+    {
+        rows.push([
+            l.namespace().unwrap_or_default(),
+            "OrgLink".into(),
+            l.name_any(),
+            l.spec.organization_ref.clone(),
+            l.spec.peer.organization_id.clone(),
+            l.phase().unwrap_or_default(),
+            ready(l.conditions()),
+        ]);
+    }
+    for p in Api::<OrgPairing>::all(client.clone())
+        .list(&ListParams::default())
+        .await?
+    {
+        rows.push([
+            p.namespace().unwrap_or_default(),
+            "OrgPairing".into(),
+            p.name_any(),
+            p.spec.organization_ref.clone(),
+            p.spec.peer.organization_id.clone(),
+            p.phase().unwrap_or_default(),
+            ready(p.conditions()),
+        ]);
+    }
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0))
+        .collect();
+    Ok(rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .zip(&widths)
+                .map(|(cell, w)| format!("{cell:<w$}"))
+                .collect::<Vec<_>>()
+                .join("   ")
+                .trim_end()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn documents<K: DeserializeOwned>(yaml: &str) -> Vec<K> {
+        serde_yaml::Deserializer::from_str(yaml)
+            .map(|d| K::deserialize(d).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_quickstart_manifests_are_what_the_demo_expects() {
+        let links: Vec<OrgLink> = documents(LINK);
+        assert_eq!(links.len(), 2);
+        let declines: Vec<OrgLink> = documents(DECLINE);
+        assert_eq!(declines.len(), 2);
+        assert_eq!(declines[1].spec.decision, crate::api::LinkDecision::Decline);
+        let request: Vec<OrgPairing> = documents(PAIRING_REQUEST);
+        assert!(request[0].spec.request.is_some());
+        assert!(PAIRING_GRANT.contains(PAIRING_PLACEHOLDER));
+        let grant: Vec<OrgPairing> = documents(PAIRING_GRANT);
+        assert!(grant[0].spec.grant.is_some());
+        // Every object lives in the namespace of the Organization it names, which is
+        // where `--with-organizations` creates each seeded org.
+        for l in links.iter().chain(&declines) {
+            assert_eq!(
+                l.namespace().as_deref(),
+                Some(l.spec.organization_ref.as_str())
+            );
         }
-        if now == phase {
-            return Ok(());
+        for p in request.iter().chain(&grant) {
+            assert_eq!(
+                p.namespace().as_deref(),
+                Some(p.spec.organization_ref.as_str())
+            );
         }
-        if Instant::now() >= deadline {
-            return Err(anyhow!(
-                "timed out after {TIMEOUT:?} waiting for OrgPairing {ns}/{name} to reach {phase}"
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
