@@ -23,8 +23,8 @@ use super::error::Error;
 use super::status::apply_status;
 use crate::api::conditions::{DesiredCondition, Status, is_true, reasons, set_conditions, types};
 use crate::api::organization::{LinkedOrganization, PendingLink, TrustSummary};
-use crate::api::{FINALIZER, OrgLink, OrgPairing, Organization, OrganizationStatus};
-use crate::genesys::models::LinkStatus;
+use crate::api::{FINALIZER, OrgLink, OrgPairing, Organization, OrganizationStatus, Region};
+use crate::genesys::models::{LinkStatus, Organization as GenesysOrg, OrganizationLinkResponse};
 use crate::genesys::{Credentials, GenesysClient, GenesysConfig, GenesysError};
 
 use super::sessions::{OrgSession, Snapshot, fingerprint};
@@ -61,19 +61,42 @@ async fn apply(org: &Organization, ctx: &Context) -> Result<Action, Error> {
     let prev = org.status.clone().unwrap_or_default();
     let (desired, snapshot) = match connect(org, ctx).await {
         Ok(session) => match session.snapshot(resync).await {
-            Ok(snapshot) => (
-                DesiredCondition::new(
-                    types::READY,
-                    Status::True,
-                    reasons::CONNECTED,
-                    format!(
-                        "connected as {} ({}); remote state read",
-                        snapshot.me.name.as_deref().unwrap_or("?"),
-                        snapshot.me.id
+            Ok(snapshot) => match region_mismatch(org.spec.region, &snapshot.me, &snapshot.links) {
+                // The token works, but the org lives elsewhere: nothing read is published
+                // and its OrgLinks and OrgPairings wait, since their region checks would
+                // use the wrong region.
+                Some(actual) => (
+                    DesiredCondition::new(
+                        types::READY,
+                        Status::False,
+                        reasons::REGION_MISMATCH,
+                        format!(
+                            "the OAuth client of Secret {} is valid, but for organization {} ({}) in region {}, not spec.region {}; set spec.region to {}, or use the credentials of an org in {}",
+                            org.spec.credentials_secret_ref.name,
+                            snapshot.me.name.as_deref().unwrap_or("?"),
+                            snapshot.me.id,
+                            actual.code(),
+                            org.spec.region.code(),
+                            actual.code(),
+                            org.spec.region.code()
+                        ),
                     ),
+                    None,
                 ),
-                Some(snapshot),
-            ),
+                None => (
+                    DesiredCondition::new(
+                        types::READY,
+                        Status::True,
+                        reasons::CONNECTED,
+                        format!(
+                            "connected as {} ({}); remote state read",
+                            snapshot.me.name.as_deref().unwrap_or("?"),
+                            snapshot.me.id
+                        ),
+                    ),
+                    Some(snapshot),
+                ),
+            },
             Err(error) => {
                 let not_ready = classify_api_error(org, &error);
                 (
@@ -219,8 +242,39 @@ async fn connect(org: &Organization, ctx: &Context) -> Result<Arc<OrgSession>, N
         })
 }
 
+/// The region the org's own remote data places it in, when that is not `expected`: the
+/// `domain` of `organizations/me` is its region's domain (`mypurecloud.com` for
+/// us-east-1), and a link record with us as source carries our region as
+/// `sourceRegion`. `None` when they agree with `expected` or say nothing.
+pub fn region_mismatch(
+    expected: Region,
+    me: &GenesysOrg,
+    links: &[OrganizationLinkResponse],
+) -> Option<Region> {
+    let by_domain =
+        me.domain.as_deref().map(str::trim).and_then(|domain| {
+            Region::all().find(|r| r.info().domain.eq_ignore_ascii_case(domain))
+        });
+    let by_links = links
+        .iter()
+        .filter(|l| l.source_organization_id.as_deref() == Some(me.id.as_str()))
+        .find_map(|l| l.source_region.as_deref().and_then(Region::from_code));
+    by_domain.or(by_links).filter(|actual| *actual != expected)
+}
+
 fn classify_api_error(org: &Organization, error: &GenesysError) -> NotReady {
-    if error.is_credentials_rejected() || error.is_unauthorized() {
+    if error.is_unauthorized() {
+        // The login host issued a token that this region's API refuses even fresh: the
+        // token is valid, but for another region (see `GenesysError::is_unauthorized`).
+        NotReady {
+            reason: reasons::REGION_MISMATCH,
+            message: format!(
+                "Genesys Cloud issued a token for the OAuth client of Secret {}, but the API of region {} refuses it, so it is valid for another region: {error}. Check spec.region and spec.apiBaseUrl",
+                org.spec.credentials_secret_ref.name,
+                org.spec.region.code()
+            ),
+        }
+    } else if error.is_credentials_rejected() {
         NotReady {
             reason: reasons::CREDENTIALS_REJECTED,
             message: format!(
@@ -336,4 +390,116 @@ async fn cleanup(org: &Organization, ctx: &Context) -> Result<Action, Error> {
 /// `interval` plus up to 10% jitter, so orgs created together do not resync together.
 pub fn jittered(interval: Duration) -> Duration {
     interval + interval.mul_f64(rand::random::<f64>() * 0.1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::OrganizationSpec;
+    use crate::api::organization::CredentialsSecretRef;
+
+    const ME: &str = "f3c95789-ace1-4954-ac5d-6baed2eac902";
+
+    fn me(domain: Option<&str>) -> GenesysOrg {
+        GenesysOrg {
+            id: ME.into(),
+            name: Some("Acme Prod".into()),
+            domain: domain.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    fn outgoing(source_region: &str) -> OrganizationLinkResponse {
+        OrganizationLinkResponse {
+            source_organization_id: Some(ME.into()),
+            target_organization_id: Some("23cc390c-9354-40e3-8e1f-39485d23d1f3".into()),
+            source_region: Some(source_region.into()),
+            target_region: Some("us-east-1".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_region_of_the_token_is_compared_with_spec_region() {
+        // organizations/me names the region's domain.
+        let us_east = me(Some("mypurecloud.com"));
+        assert_eq!(region_mismatch(Region::UsEast1, &us_east, &[]), None);
+        assert_eq!(
+            region_mismatch(Region::UsWest2, &us_east, &[]),
+            Some(Region::UsEast1)
+        );
+        assert_eq!(
+            region_mismatch(Region::UsEast1, &me(Some("mypurecloud.ie")), &[]),
+            Some(Region::EuWest1)
+        );
+        // A link record with us as source names our region.
+        let quiet = me(None);
+        assert_eq!(
+            region_mismatch(Region::UsWest2, &quiet, &[outgoing("us-east-1")]),
+            Some(Region::UsEast1)
+        );
+        // Records of other orgs, an unknown domain or nothing at all say nothing.
+        let mut theirs = outgoing("eu-west-1");
+        theirs.source_organization_id = Some("7cefd5c5-6385-4768-ae5d-eaa1ef2cd05a".into());
+        assert_eq!(region_mismatch(Region::UsEast1, &quiet, &[theirs]), None);
+        assert_eq!(
+            region_mismatch(Region::UsEast1, &me(Some("acme.example")), &[]),
+            None
+        );
+        assert_eq!(region_mismatch(Region::UsEast1, &quiet, &[]), None);
+    }
+
+    fn org() -> Organization {
+        Organization::new(
+            "acme-prod",
+            OrganizationSpec {
+                region: Region::UsWest2,
+                credentials_secret_ref: CredentialsSecretRef {
+                    name: "acme-prod-oauth".into(),
+                    client_id_key: "clientId".into(),
+                    client_secret_key: "clientSecret".into(),
+                },
+                api_base_url: None,
+                resync_interval: None,
+            },
+        )
+    }
+
+    #[test]
+    fn a_token_refused_by_the_api_is_a_region_mismatch_and_a_refused_client_is_rejected() {
+        let refused: GenesysError = crate::genesys::ApiError {
+            method: "GET".into(),
+            endpoint: "/api/v2/organizations/me",
+            status: 401,
+            code: Some("bad.credentials".into()),
+            message: Some("Invalid login credentials.".into()),
+            correlation_id: None,
+            body: None,
+            retry_after: None,
+            attempts: 2,
+        }
+        .into();
+        let not_ready = classify_api_error(&org(), &refused);
+        assert_eq!(not_ready.reason, reasons::REGION_MISMATCH);
+        assert!(
+            not_ready.message.contains("us-west-2"),
+            "{}",
+            not_ready.message
+        );
+        let rejected = GenesysError::CredentialsRejected {
+            client_id: "acme-prod-client".into(),
+            token_url: "https://login.usw2.pure.cloud/oauth/token".into(),
+            status: 401,
+            error: "invalid_client".into(),
+            description: None,
+            correlation_id: None,
+        };
+        let not_ready = classify_api_error(&org(), &rejected);
+        assert_eq!(not_ready.reason, reasons::CREDENTIALS_REJECTED);
+        assert!(
+            not_ready.message.contains("acme-prod-oauth"),
+            "{}",
+            not_ready.message
+        );
+    }
 }
