@@ -343,3 +343,827 @@ async fn webhook_certs_bootstrap_is_idempotent() {
         .await
         .unwrap();
 }
+
+/// A finalizer of the tests' own (no operator runs in this binary to remove it).
+const TEST_FINALIZER: &str = "tests.orglink.dev/hold";
+
+/// An OrgLink from acme-prod to Acme DR, the shape of `examples/link-request/`.
+fn orglink(name: &str, peer_id: &str, decision: &str) -> String {
+    format!(
+        r#"
+apiVersion: orglink.dev/v1alpha1
+kind: OrgLink
+metadata: {{name: {name}}}
+spec:
+  organizationRef: acme-prod
+  peer: {{organizationId: {peer_id}, region: us-east-1}}
+  decision: {decision}
+"#
+    )
+}
+
+const ACME_DR: &str = "23cc390c-9354-40e3-8e1f-39485d23d1f3";
+const INITECH_WEST: &str = "3cee1c2b-48d7-4d4c-b348-c06afe63e227";
+
+fn orglink_object(name: &str, finalizers: &[&str]) -> orglink_operator::api::OrgLink {
+    let mut object: orglink_operator::api::OrgLink =
+        serde_yaml::from_str(&orglink(name, ACME_DR, "Accept")).unwrap();
+    if !finalizers.is_empty() {
+        object.metadata.finalizers = Some(finalizers.iter().map(|f| f.to_string()).collect());
+    }
+    object
+}
+
+/// Receives from `rx` until `pred` holds, panicking after 30 s with `what` and what
+/// was received instead.
+async fn expect_next<T: std::fmt::Debug>(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<T>,
+    what: &str,
+    mut pred: impl FnMut(&T) -> bool,
+) -> T {
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(item)) if pred(&item) => return item,
+            Ok(Some(item)) => seen.push(format!("{item:?}")),
+            Ok(None) => panic!("channel closed waiting for {what}; received: {seen:#?}"),
+            Err(_) => panic!("timed out waiting for {what}; received instead: {seen:#?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_kube_rs_controller_and_watcher_see_creates_updates_and_deletes() {
+    use std::sync::Arc;
+
+    use futures::StreamExt;
+    use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+    use kube::runtime::WatchStreamExt;
+    use kube::runtime::controller::{Action, Controller};
+    use kube::runtime::watcher::{self, Event};
+    use kube::{Resource, ResourceExt};
+    use orglink_operator::api::{LinkDecision, OrgLink};
+
+    /// What the reconciler saw of the object it was called for.
+    #[derive(Debug, PartialEq)]
+    struct Seen {
+        name: String,
+        generation: Option<i64>,
+        decision: LinkDecision,
+        deleting: bool,
+    }
+    struct Ctx {
+        api: Api<OrgLink>,
+        seen: tokio::sync::mpsc::UnboundedSender<Seen>,
+    }
+    async fn reconcile(link: Arc<OrgLink>, ctx: Arc<Ctx>) -> Result<Action, kube::Error> {
+        let deleting = link.meta().deletion_timestamp.is_some();
+        let _ = ctx.seen.send(Seen {
+            name: link.name_any(),
+            generation: link.meta().generation,
+            decision: link.spec.decision,
+            deleting,
+        });
+        if deleting && link.finalizers().iter().any(|f| f == TEST_FINALIZER) {
+            let remove = serde_json::json!({"metadata": {"finalizers": null}});
+            ctx.api
+                .patch(
+                    &link.name_any(),
+                    &PatchParams::default(),
+                    &Patch::Merge(&remove),
+                )
+                .await?;
+        }
+        Ok(Action::await_change())
+    }
+    fn error_policy(_: Arc<OrgLink>, error: &kube::Error, _: Arc<Ctx>) -> Action {
+        // Reported again on the controller's output stream, where the test fails on it.
+        eprintln!("reconcile failed: {error}");
+        Action::await_change()
+    }
+
+    let client = support::client().await;
+    let ns = support::namespace(&client, "cp-controller").await;
+    let api: Api<OrgLink> = Api::namespaced(client.clone(), &ns);
+
+    let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let watch = tokio::spawn({
+        let api = api.clone();
+        async move {
+            let mut stream = watcher::watcher(api, watcher::Config::default())
+                .default_backoff()
+                .boxed();
+            while let Some(event) = stream.next().await {
+                match event {
+                    Ok(event) => {
+                        if events_tx.send(event).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => eprintln!("watcher error (retried): {e}"),
+                }
+            }
+        }
+    });
+    let (seen_tx, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    let (results_tx, mut results) = tokio::sync::mpsc::unbounded_channel();
+    let controller = tokio::spawn(
+        Controller::new(api.clone(), watcher::Config::default())
+            .run(
+                reconcile,
+                error_policy,
+                Arc::new(Ctx {
+                    api: api.clone(),
+                    seen: seen_tx,
+                }),
+            )
+            .for_each(move |result| {
+                let _ = results_tx.send(result.map(|(object, _)| object.name));
+                futures::future::ready(())
+            }),
+    );
+
+    // The namespace is empty: the initial list ends with nothing in it.
+    expect_next(&mut events, "the initial list to finish", |e| {
+        assert!(!matches!(e, Event::InitApply(_) | Event::Apply(_)), "{e:?}");
+        matches!(e, Event::InitDone)
+    })
+    .await;
+
+    // Create: an Apply event, and one reconcile of generation 1.
+    api.create(
+        &PostParams::default(),
+        &orglink_object("watched", &[TEST_FINALIZER]),
+    )
+    .await
+    .unwrap();
+    let Event::Apply(created) = expect_next(
+        &mut events,
+        "the create",
+        |e| matches!(e, Event::Apply(o) if o.name_any() == "watched"),
+    )
+    .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(created.metadata.generation, Some(1));
+    assert_eq!(created.spec.decision, LinkDecision::Accept);
+    assert_eq!(created.spec.peer.organization_id, ACME_DR);
+    assert_eq!(
+        seen.recv().await.unwrap(),
+        Seen {
+            name: "watched".into(),
+            generation: Some(1),
+            decision: LinkDecision::Accept,
+            deleting: false,
+        }
+    );
+    assert_eq!(results.recv().await.unwrap().unwrap(), "watched");
+
+    // Update: an Apply event with generation 2, and a reconcile of it.
+    let decline = serde_json::json!({"spec": {"decision": "Decline"}});
+    api.patch("watched", &PatchParams::default(), &Patch::Merge(&decline))
+        .await
+        .unwrap();
+    let Event::Apply(updated) = expect_next(
+        &mut events,
+        "the update",
+        |e| matches!(e, Event::Apply(o) if o.metadata.generation == Some(2)),
+    )
+    .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(updated.spec.decision, LinkDecision::Decline);
+    expect_next(&mut seen, "the reconcile of generation 2", |s| {
+        s.generation == Some(2)
+    })
+    .await;
+
+    // Delete: held by the finalizer, the reconciler sees the deletion and releases it,
+    // then the watcher sees the object gone.
+    api.delete("watched", &DeleteParams::default())
+        .await
+        .unwrap();
+    let deleting = expect_next(&mut seen, "the reconcile of the deletion", |s| s.deleting).await;
+    assert_eq!(deleting.name, "watched");
+    assert_eq!(deleting.decision, LinkDecision::Decline);
+    let Event::Delete(gone) =
+        expect_next(&mut events, "the delete", |e| matches!(e, Event::Delete(_))).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(gone.name_any(), "watched");
+    assert!(gone.metadata.deletion_timestamp.is_some());
+    assert!(api.get_opt("watched").await.unwrap().is_none());
+    // The controller reports no reconcile error for the object (a deleted object is
+    // not reconciled again: it is no longer in the store).
+    while let Ok(result) = results.try_recv() {
+        match result {
+            Ok(name) => assert_eq!(name, "watched"),
+            Err(kube::runtime::controller::Error::ObjectNotFound(object)) => {
+                assert_eq!(object.name, "watched")
+            }
+            Err(e) => panic!("controller error: {e}"),
+        }
+    }
+    controller.abort();
+    watch.abort();
+}
+
+/// `kubectl apply` output lines, for exact comparisons.
+fn lines(out: &str) -> Vec<&str> {
+    out.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+#[tokio::test]
+async fn kubectl_applies_the_installed_crds_and_every_example() {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::api::Api;
+    use orglink_operator::api::{OrgLink, OrgPairing, Organization};
+
+    let client = support::client().await;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let names = [
+        "organizations.orglink.dev",
+        "orglinks.orglink.dev",
+        "orgpairings.orglink.dev",
+    ];
+    let mut generations = Vec::new();
+    for name in names {
+        generations.push(crds.get(name).await.unwrap().metadata.generation);
+    }
+    // The CRDs are installed (server-side, by the fixture): the first client-side apply
+    // only records its last-applied annotation, the second changes nothing.
+    let crd_dir = root.join("crds");
+    let crd_dir = crd_dir.to_str().unwrap();
+    let (ok, out, err) = kubectl(&["apply", "-f", crd_dir], None);
+    assert!(ok, "{err}");
+    for name in names {
+        let line = format!("customresourcedefinition.apiextensions.k8s.io/{name}");
+        assert!(
+            lines(&out).contains(&format!("{line} configured").as_str())
+                || lines(&out).contains(&format!("{line} unchanged").as_str()),
+            "{out}"
+        );
+    }
+    let (ok, out, err) = kubectl(&["apply", "-f", crd_dir], None);
+    assert!(ok, "{err}");
+    assert_eq!(
+        lines(&out),
+        names
+            .iter()
+            .map(|n| format!("customresourcedefinition.apiextensions.k8s.io/{n} unchanged"))
+            .collect::<Vec<_>>(),
+    );
+    // crds/ is exactly what was installed: the spec did not change.
+    for (name, generation) in names.iter().zip(generations) {
+        assert_eq!(
+            crds.get(name).await.unwrap().metadata.generation,
+            generation,
+            "{name}"
+        );
+    }
+
+    // Every manifest under examples/ (sandbox/ is the simulator's seed, not a
+    // manifest), directory by directory as the README applies them.
+    let examples = example_manifests(&root.join("examples"));
+    let kinds: std::collections::BTreeSet<&str> = examples
+        .iter()
+        .flat_map(|(_, files)| files.iter().flat_map(|(_, docs)| docs.iter()))
+        .map(|doc| doc.kind.as_str())
+        .collect();
+    for kind in ["Organization", "OrgLink", "OrgPairing"] {
+        assert!(kinds.contains(kind), "no {kind} example in {kinds:?}");
+    }
+    // The namespaces they name that no example creates are created here (as
+    // `sandbox --with-organizations` would). No other test of this binary uses them.
+    let declared: std::collections::BTreeSet<String> = examples
+        .iter()
+        .flat_map(|(_, files)| files.iter().flat_map(|(_, docs)| docs.iter()))
+        .filter(|doc| doc.kind == "Namespace")
+        .map(|doc| doc.name.clone())
+        .collect();
+    let needed: std::collections::BTreeSet<String> = examples
+        .iter()
+        .flat_map(|(_, files)| files.iter().flat_map(|(_, docs)| docs.iter()))
+        .filter_map(|doc| doc.namespace.clone())
+        .filter(|ns| !declared.contains(ns))
+        .collect();
+    for ns in &needed {
+        let (ok, out, err) = kubectl(&["create", "namespace", ns], None);
+        assert!(ok, "{err}");
+        assert_eq!(out.trim(), format!("namespace/{ns} created"));
+    }
+    // kubectl applies a directory's files in name order, each file's documents in
+    // order: the first apply of an object creates it, a later one configures it (or
+    // leaves it unchanged when it is the same).
+    let mut last: std::collections::BTreeMap<(String, Option<String>, String), serde_json::Value> =
+        Default::default();
+    for (dir, files) in &examples {
+        let path = root.join("examples").join(dir);
+        let (ok, out, err) = kubectl(&["apply", "-f", path.to_str().unwrap()], None);
+        assert!(ok, "examples/{dir}: {err}");
+        assert!(!err.contains("Warning"), "examples/{dir}: {err}");
+        let got = lines(&out);
+        let docs: Vec<&ExampleDoc> = files.iter().flat_map(|(_, docs)| docs.iter()).collect();
+        assert_eq!(got.len(), docs.len(), "examples/{dir}:\n{out}");
+        for (line, doc) in got.iter().zip(docs) {
+            let key = (doc.kind.clone(), doc.namespace.clone(), doc.name.clone());
+            let object = format!("{}/{}", doc.resource(), doc.name);
+            let expected: &[&str] = if last.contains_key(&key) {
+                &["configured", "unchanged"]
+            } else {
+                &["created"]
+            };
+            assert!(
+                expected
+                    .iter()
+                    .any(|verb| *line == format!("{object} {verb}")),
+                "examples/{dir}: {line:?}, expected {object} {expected:?}"
+            );
+            last.insert(key, doc.object.clone());
+        }
+    }
+
+    // What the API server holds is what the last manifest of each object says (both
+    // read through the Rust types, so defaults compare equal).
+    fn spec_of<K: serde::de::DeserializeOwned + serde::Serialize>(
+        object: serde_json::Value,
+        spec: impl Fn(&K) -> serde_json::Value,
+    ) -> serde_json::Value {
+        spec(&serde_json::from_value::<K>(object).unwrap())
+    }
+    for ((kind, ns, name), manifest) in &last {
+        let ns = ns.as_deref().unwrap_or_default();
+        let (stored, wanted) = match kind.as_str() {
+            "Organization" => {
+                let api = Api::<Organization>::namespaced(client.clone(), ns);
+                let spec = |o: &Organization| serde_json::to_value(&o.spec).unwrap();
+                let stored = serde_json::to_value(api.get(name).await.unwrap()).unwrap();
+                (spec_of(stored, spec), spec_of(manifest.clone(), spec))
+            }
+            "OrgLink" => {
+                let api = Api::<OrgLink>::namespaced(client.clone(), ns);
+                let spec = |o: &OrgLink| serde_json::to_value(&o.spec).unwrap();
+                let stored = serde_json::to_value(api.get(name).await.unwrap()).unwrap();
+                (spec_of(stored, spec), spec_of(manifest.clone(), spec))
+            }
+            "OrgPairing" => {
+                let api = Api::<OrgPairing>::namespaced(client.clone(), ns);
+                let spec = |o: &OrgPairing| serde_json::to_value(&o.spec).unwrap();
+                let stored = serde_json::to_value(api.get(name).await.unwrap()).unwrap();
+                (spec_of(stored, spec), spec_of(manifest.clone(), spec))
+            }
+            _ => {
+                let mut args = vec!["get", kind.as_str(), name.as_str()];
+                if !ns.is_empty() {
+                    args.extend(["-n", ns]);
+                }
+                let (ok, _, err) = kubectl(&args, None);
+                assert!(ok, "{kind} {ns}/{name}: {err}");
+                continue;
+            }
+        };
+        assert_eq!(stored, wanted, "{kind} {ns}/{name}");
+    }
+    // And kubectl lists exactly the examples' objects of the three kinds in the
+    // examples' namespaces.
+    let (ok, out, err) = kubectl(
+        &[
+            "get",
+            "gcorg,olink,opair",
+            "-A",
+            "-o",
+            "custom-columns=NS:.metadata.namespace,KIND:.kind,NAME:.metadata.name",
+            "--no-headers",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let namespaces: std::collections::BTreeSet<String> =
+        last.keys().filter_map(|(_, ns, _)| ns.clone()).collect();
+    let mut in_examples_namespaces: Vec<String> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|cols| cols.len() == 3 && namespaces.contains(cols[0]))
+        .map(|cols| format!("{} {} {}", cols[0], cols[1], cols[2]))
+        .collect();
+    in_examples_namespaces.sort();
+    let mut wanted: Vec<String> = last
+        .keys()
+        .filter(|(kind, _, _)| ["Organization", "OrgLink", "OrgPairing"].contains(&kind.as_str()))
+        .map(|(kind, ns, name)| format!("{} {kind} {name}", ns.as_deref().unwrap_or_default()))
+        .collect();
+    wanted.sort();
+    assert_eq!(in_examples_namespaces, wanted);
+}
+
+/// One document of an example manifest.
+#[derive(Debug)]
+struct ExampleDoc {
+    kind: String,
+    api_version: String,
+    namespace: Option<String>,
+    name: String,
+    object: serde_json::Value,
+}
+
+impl ExampleDoc {
+    /// The resource as kubectl names it in its output (`orglink.orglink.dev`, `secret`).
+    fn resource(&self) -> String {
+        let kind = self.kind.to_lowercase();
+        match self.api_version.rsplit_once('/') {
+            Some((group, _)) => format!("{kind}.{group}"),
+            None => kind,
+        }
+    }
+}
+
+/// The example directories (all but `sandbox/`), those that create a Namespace first,
+/// then by name; each with its manifest files in name order, as kubectl reads them.
+#[allow(clippy::type_complexity)]
+fn example_manifests(dir: &std::path::Path) -> Vec<(String, Vec<(String, Vec<ExampleDoc>)>)> {
+    use serde::Deserialize;
+    let mut dirs = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !entry.file_type().unwrap().is_dir() || name == "sandbox" {
+            continue;
+        }
+        let mut files = Vec::new();
+        for file in std::fs::read_dir(entry.path()).unwrap() {
+            let file = file.unwrap().path();
+            let file_name = file.file_name().unwrap().to_string_lossy().into_owned();
+            if !(file_name.ends_with(".yaml") || file_name.ends_with(".yml")) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap();
+            let docs: Vec<ExampleDoc> = serde_yaml::Deserializer::from_str(&text)
+                .map(|doc| serde_json::Value::deserialize(doc).unwrap())
+                .filter(|v| !v.is_null())
+                .map(|object| ExampleDoc {
+                    kind: object["kind"].as_str().unwrap().to_string(),
+                    api_version: object["apiVersion"].as_str().unwrap().to_string(),
+                    namespace: object["metadata"]["namespace"].as_str().map(String::from),
+                    name: object["metadata"]["name"].as_str().unwrap().to_string(),
+                    object,
+                })
+                .collect();
+            files.push((file_name, docs));
+        }
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        assert!(!files.is_empty(), "examples/{name} has no manifest");
+        dirs.push((name, files));
+    }
+    let creates_namespace = |files: &Vec<(String, Vec<ExampleDoc>)>| {
+        files
+            .iter()
+            .any(|(_, docs)| docs.iter().any(|d| d.kind == "Namespace"))
+    };
+    dirs.sort_by(|a, b| {
+        creates_namespace(&b.1)
+            .cmp(&creates_namespace(&a.1))
+            .then_with(|| a.0.cmp(&b.0))
+    });
+    dirs
+}
+
+/// `s` with every run of whitespace made one space (kubectl explain wraps text).
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[tokio::test]
+async fn kubectl_explain_shows_the_documented_fields() {
+    let (ok, out, err) = kubectl(&["explain", "orglink.spec"], None);
+    assert!(ok, "{err}");
+    let text = one_line(&out);
+    for expected in [
+        "GROUP: orglink.dev",
+        "KIND: OrgLink",
+        "VERSION: v1alpha1",
+        "FIELD: spec <Object>",
+        "One voice organization link between the referenced Organization and a peer org.",
+        "attempt <integer>",
+        "Bump to ask again after the peer rejected the request or unlinked.",
+        "decision <string>",
+        "`Accept` requests or approves the link; `Decline` rejects, withdraws or unlinks it.",
+        "organizationRef <string> -required-",
+        "Name of the Organization (in this namespace) whose side this is. Immutable.",
+        "peer <Object> -required-",
+        "The org at the other end. Immutable.",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing from:\n{out}");
+    }
+
+    let (ok, out, err) = kubectl(&["explain", "opair.spec.request"], None);
+    assert!(ok, "{err}");
+    let text = one_line(&out);
+    for expected in [
+        "KIND: OrgPairing",
+        "FIELD: request <Object>",
+        "Trustee side: ask the peer for access for some of our users and groups.",
+        "groups <[]string>",
+        "IDs of our groups who need access.",
+        "users <[]string>",
+        "IDs of our users who need access (at most 25).",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing from:\n{out}");
+    }
+}
+
+#[tokio::test]
+async fn kubectl_wait_returns_once_the_status_subresource_says_ready() {
+    use kube::api::{Api, Patch, PatchParams, PostParams};
+    use orglink_operator::api::OrgLink;
+
+    let client = support::client().await;
+    let ns = support::namespace(&client, "cp-wait").await;
+    let api: Api<OrgLink> = Api::namespaced(client.clone(), &ns);
+    api.create(&PostParams::default(), &orglink_object("waited", &[]))
+        .await
+        .unwrap();
+
+    // Not Ready yet: a short wait times out.
+    let (ok, _, err) = kubectl(
+        &[
+            "wait",
+            "-n",
+            &ns,
+            "--for=condition=Ready",
+            "olink/waited",
+            "--timeout=1s",
+        ],
+        None,
+    );
+    assert!(!ok, "no Ready condition yet");
+    assert!(err.contains("timed out waiting for the condition"), "{err}");
+
+    let mut wait = tokio::process::Command::from(support::control_plane().kubectl());
+    wait.args([
+        "wait",
+        "-n",
+        &ns,
+        "--for=condition=Ready",
+        "olink/waited",
+        "--timeout=60s",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .kill_on_drop(true);
+    let mut wait = wait.spawn().unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        wait.try_wait().unwrap().is_none(),
+        "kubectl wait returned before the condition was set"
+    );
+
+    let status = serde_json::json!({"status": {"conditions": [{
+        "type": "Ready",
+        "status": "True",
+        "reason": "Linked",
+        "message": "set by the test",
+        "lastTransitionTime": "2026-01-01T00:00:00Z",
+    }]}});
+    let patched = api
+        .patch_status("waited", &PatchParams::default(), &Patch::Merge(&status))
+        .await
+        .unwrap();
+    // Through the status subresource: the spec's generation did not move.
+    assert_eq!(patched.metadata.generation, Some(1));
+    assert!(orglink_operator::api::conditions::is_true(
+        &patched.status.unwrap().conditions,
+        "Ready"
+    ));
+
+    let out = tokio::time::timeout(Duration::from_secs(60), wait.wait_with_output())
+        .await
+        .expect("kubectl wait did not return")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.trim(), "orglink.orglink.dev/waited condition met");
+}
+
+#[tokio::test]
+async fn kubectl_delete_waits_for_the_finalizer() {
+    use kube::api::{Api, Patch, PatchParams, PostParams};
+    use orglink_operator::api::OrgLink;
+
+    let client = support::client().await;
+    let ns = support::namespace(&client, "cp-delete").await;
+    let api: Api<OrgLink> = Api::namespaced(client.clone(), &ns);
+    api.create(
+        &PostParams::default(),
+        &orglink_object("held", &[TEST_FINALIZER]),
+    )
+    .await
+    .unwrap();
+
+    let mut delete = tokio::process::Command::from(support::control_plane().kubectl());
+    delete
+        .args(["delete", "-n", &ns, "olink", "held", "--timeout=60s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut delete = delete.spawn().unwrap();
+    let marked = support::eventually("the deletionTimestamp", Duration::from_secs(30), || async {
+        let link = api.get_opt("held").await.ok().flatten()?;
+        link.metadata.deletion_timestamp.is_some().then_some(link)
+    })
+    .await;
+    assert_eq!(
+        marked.metadata.finalizers.as_deref(),
+        Some(&[TEST_FINALIZER.to_string()][..])
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        delete.try_wait().unwrap().is_none(),
+        "kubectl delete returned while the finalizer held the object"
+    );
+    assert!(api.get_opt("held").await.unwrap().is_some());
+
+    let remove = serde_json::json!({"metadata": {"finalizers": null}});
+    api.patch("held", &PatchParams::default(), &Patch::Merge(&remove))
+        .await
+        .unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(60), delete.wait_with_output())
+        .await
+        .expect("kubectl delete did not return")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with("orglink.orglink.dev \"held\" deleted"),
+        "{stdout}"
+    );
+    assert!(api.get_opt("held").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn kubectl_apply_is_refused_a_bad_uuid_and_a_changed_peer() {
+    use kube::api::Api;
+    use orglink_operator::api::OrgLink;
+
+    let client = support::client().await;
+    let ns = support::namespace(&client, "cp-invalid").await;
+
+    let (ok, _, err) = kubectl(
+        &["apply", "-n", &ns, "-f", "-"],
+        Some(&orglink(
+            "bad-uuid",
+            "23CC390C-9354-40E3-8E1F-39485D23D1F3",
+            "Accept",
+        )),
+    );
+    assert!(!ok, "an upper-case org ID must be rejected");
+    assert!(
+        err.contains(
+            r#"spec.peer.organizationId: Invalid value: "23CC390C-9354-40E3-8E1F-39485D23D1F3": spec.peer.organizationId in body should match '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'"#
+        ),
+        "{err}"
+    );
+    let api: Api<OrgLink> = Api::namespaced(client.clone(), &ns);
+    assert!(api.get_opt("bad-uuid").await.unwrap().is_none());
+
+    let (ok, out, err) = kubectl(
+        &["apply", "-n", &ns, "-f", "-"],
+        Some(&orglink("to-acme-dr", ACME_DR, "Accept")),
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "orglink.orglink.dev/to-acme-dr created");
+    let (ok, _, err) = kubectl(
+        &["apply", "-n", &ns, "-f", "-"],
+        Some(&orglink("to-acme-dr", INITECH_WEST, "Accept")),
+    );
+    assert!(!ok, "a changed peer must be rejected");
+    assert!(
+        err.contains(
+            "spec.peer: Invalid value: spec.peer is immutable: delete this OrgLink and create a new one for another peer"
+        ),
+        "{err}"
+    );
+    let stored = api.get("to-acme-dr").await.unwrap();
+    assert_eq!(stored.spec.peer.organization_id, ACME_DR);
+    assert_eq!(stored.metadata.generation, Some(1));
+    // A mutable field still changes.
+    let (ok, out, err) = kubectl(
+        &["apply", "-n", &ns, "-f", "-"],
+        Some(&orglink("to-acme-dr", ACME_DR, "Decline")),
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "orglink.orglink.dev/to-acme-dr configured");
+}
+
+#[tokio::test]
+async fn kubectl_server_side_apply_records_its_field_manager() {
+    use kube::api::Api;
+    use orglink_operator::api::{LinkDecision, OrgLink};
+
+    let client = support::client().await;
+    let ns = support::namespace(&client, "cp-ssa").await;
+    let (ok, out, err) = kubectl(
+        &["apply", "--server-side", "-n", &ns, "-f", "-"],
+        Some(&orglink("ssa", ACME_DR, "Accept")),
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "orglink.orglink.dev/ssa serverside-applied");
+
+    let (ok, out, err) = kubectl(
+        &[
+            "get",
+            "olink",
+            "ssa",
+            "-n",
+            &ns,
+            "-o",
+            "yaml",
+            "--show-managed-fields",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("manager: kubectl"), "{out}");
+    assert!(out.contains("operation: Apply"), "{out}");
+    let stored = Api::<OrgLink>::namespaced(client.clone(), &ns)
+        .get("ssa")
+        .await
+        .unwrap();
+    let managers: Vec<(String, String)> = stored
+        .metadata
+        .managed_fields
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| {
+            (
+                m.manager.unwrap_or_default(),
+                m.operation.unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(managers, [("kubectl".to_string(), "Apply".to_string())]);
+
+    // Another manager changing a field kubectl owns is a conflict naming both...
+    let (ok, _, err) = kubectl(
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager=someone-else",
+            "-n",
+            &ns,
+            "-f",
+            "-",
+        ],
+        Some(&orglink("ssa", ACME_DR, "Decline")),
+    );
+    assert!(!ok, "a conflicting server-side apply must fail");
+    assert!(
+        err.contains(r#"conflict with "kubectl": .spec.decision"#),
+        "{err}"
+    );
+    // ...until it forces the conflict and takes the field over.
+    let (ok, out, err) = kubectl(
+        &[
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "--field-manager=someone-else",
+            "-n",
+            &ns,
+            "-f",
+            "-",
+        ],
+        Some(&orglink("ssa", ACME_DR, "Decline")),
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "orglink.orglink.dev/ssa serverside-applied");
+    let stored = Api::<OrgLink>::namespaced(client.clone(), &ns)
+        .get("ssa")
+        .await
+        .unwrap();
+    assert_eq!(stored.spec.decision, LinkDecision::Decline);
+    assert!(
+        stored
+            .metadata
+            .managed_fields
+            .unwrap_or_default()
+            .iter()
+            .any(|m| m.manager.as_deref() == Some("someone-else")
+                && m.operation.as_deref() == Some("Apply"))
+    );
+}

@@ -19,12 +19,20 @@ pub enum InstallCrdsError {
         timeout: Duration,
         conditions: String,
     },
+    #[error("the OpenAPI schema of {kind} was not published at {path} within {timeout:?}")]
+    NotPublished {
+        kind: String,
+        path: String,
+        timeout: Duration,
+    },
 }
 
 /// Server-side applies every CRD of [`crate::api::crds`] and waits until each is
-/// `Established`, so objects of the kinds can be created right after.
+/// `Established`, so objects of the kinds can be created right after, and until its
+/// schema is published in the OpenAPI v3 document (a moment later), so `kubectl
+/// explain` knows the kinds too.
 pub async fn install_crds(client: kube::Client, timeout: Duration) -> Result<(), InstallCrdsError> {
-    let api: Api<CustomResourceDefinition> = Api::all(client);
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     let params = PatchParams::apply(FIELD_MANAGER).force();
     let crds = crate::api::crds();
     for crd in &crds {
@@ -69,6 +77,44 @@ pub async fn install_crds(client: kube::Client, timeout: Duration) -> Result<(),
                     name,
                     timeout,
                     conditions,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    for crd in &crds {
+        wait_published(&client, crd, deadline, timeout).await?;
+    }
+    Ok(())
+}
+
+/// Waits until the OpenAPI v3 document of `crd`'s group-version holds its kind's schema
+/// (component `dev.orglink.v1alpha1.OrgLink` for `orglink.dev/v1alpha1`, kind OrgLink).
+async fn wait_published(
+    client: &kube::Client,
+    crd: &CustomResourceDefinition,
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<(), InstallCrdsError> {
+    let group = &crd.spec.group;
+    let kind = &crd.spec.names.kind;
+    for version in crd.spec.versions.iter().filter(|v| v.served) {
+        let path = format!("/openapi/v3/apis/{group}/{}", version.name);
+        let reversed: Vec<&str> = group.split('.').rev().collect();
+        let component = format!("\"{}.{}.{kind}\"", reversed.join("."), version.name);
+        loop {
+            let request = http::Request::get(path.as_str()).body(Vec::new());
+            if let Ok(request) = request
+                && let Ok(document) = client.request_text(request).await
+                && document.contains(&component)
+            {
+                break;
+            }
+            if Instant::now() >= deadline {
+                return Err(InstallCrdsError::NotPublished {
+                    kind: kind.clone(),
+                    path,
+                    timeout,
                 });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
