@@ -1,0 +1,199 @@
+//! Memory: peak RSS of the operator process holding 10,000 OrgLinks.
+//!
+//! The operator runs as its own process (`orglink-operator run`, the release binary,
+//! webhook included, as a Deployment would run it) against the sandbox's real API
+//! server and the simulated Genesys Cloud. `ORGLINK_BENCH_ORGS` managed orgs (default
+//! 100) each declare `ORGLINK_BENCH_LINKS / ORGLINK_BENCH_ORGS` OrgLinks (default
+//! 10,000 in all) to as many unmanaged simulated orgs; every link is requested for
+//! real and waits for the peer's confirmation. Once every OrgLink reports
+//! `WaitingForConfirmation`, the process's peak RSS (`VmHWM`) and current RSS are read
+//! from `/proc`, with the RSS before the first OrgLink was applied, so the summary
+//! line gives the cost per OrgLink too.
+//!
+//! `cargo bench --bench memory`. Needs the kube assets (`make kube-assets`).
+
+#[path = "fixture.rs"]
+mod fixture;
+#[path = "report.rs"]
+mod report;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fixture::{apply, register_orgs, support, synthetic};
+use futures::StreamExt;
+use kube::api::{Api, ListParams};
+use orglink_operator::api::{LinkDecision, OrgLink, OrgLinkPhase, OrgLinkSpec, PeerRef};
+use orglink_operator::sandbox::control_plane::free_port;
+use orglink_operator::sandbox::genesys_sim::{GenesysSim, SimConfig};
+use report::{env_num, report};
+use serde_json::json;
+use uuid::Uuid;
+
+/// The operator child process, killed when dropped (also when the benchmark panics).
+struct Operator(Child);
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `VmHWM` (peak) and `VmRSS` (now) of `pid`, in KiB.
+fn rss_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|e| panic!("reading /proc/{pid}/status: {e}"));
+    let field = |name: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in /proc/{pid}/status"))
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+#[tokio::main]
+async fn main() {
+    let orgs_n = env_num("ORGLINK_BENCH_ORGS", 100) as usize;
+    let links_n = env_num("ORGLINK_BENCH_LINKS", 10_000) as usize;
+    let per_org = links_n.div_ceil(orgs_n);
+    let cp = support::control_plane();
+    let client = support::client().await;
+
+    // Managed orgs first, then one unmanaged peer per link slot: peer k of every
+    // managed org is the same simulated org, so each managed org has `per_org` peers.
+    let all = synthetic(orgs_n + per_org);
+    let (managed, peers) = all.split_at(orgs_n);
+    let sim = GenesysSim::start(SimConfig::new(all.to_vec()))
+        .await
+        .expect("simulator");
+
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    cp.write_kubeconfig(&kubeconfig).unwrap();
+    let registered =
+        orglink_operator::sandbox::webhook::register(&client, &dir.path().join("webhook-certs"))
+            .await
+            .expect("registering the webhook");
+    let free = || format!("127.0.0.1:{}", free_port().unwrap());
+    let operator = Operator(
+        Command::new(env!("CARGO_BIN_EXE_orglink-operator"))
+            .arg("run")
+            .args(["--metrics-addr", &free(), "--health-addr", &free()])
+            .args(["--webhook-addr", &registered.addr.to_string()])
+            .arg("--webhook-cert-dir")
+            .arg(&registered.cert_dir)
+            .env("KUBECONFIG", &kubeconfig)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("starting orglink-operator run"),
+    );
+    let pid = operator.0.id();
+    orglink_operator::sandbox::webhook::wait_ready(
+        registered.addr,
+        &registered.cert_dir,
+        Duration::from_secs(120),
+    )
+    .await
+    .expect("the operator's webhook did not become ready");
+
+    let run = &Uuid::new_v4().simple().to_string()[..6];
+    let ns = register_orgs(&client, &sim, managed, &format!("mem-{run}")).await;
+    let (_, rss_before) = rss_kib(pid);
+
+    let started = Instant::now();
+    let objects: Vec<(String, OrgLink)> = (0..links_n)
+        .map(|n| {
+            let (i, k) = (n / per_org, n % per_org);
+            let link = OrgLink::new(
+                &format!("to-peer-{k}"),
+                OrgLinkSpec {
+                    organization_ref: ns[i].clone(),
+                    peer: PeerRef {
+                        organization_id: peers[k].id.to_string(),
+                        region: peers[k].region,
+                    },
+                    decision: LinkDecision::Accept,
+                    attempt: 0,
+                },
+            );
+            (ns[i].clone(), link)
+        })
+        .collect();
+    futures::stream::iter(&objects)
+        .for_each_concurrent(32, |(ns, link)| {
+            let client = client.clone();
+            async move { apply(&client, ns, link).await }
+        })
+        .await;
+    let applied = started.elapsed();
+
+    let all_links: Api<OrgLink> = Api::all(client.clone());
+    support::eventually(
+        "every OrgLink WaitingForConfirmation",
+        Duration::from_secs(1200),
+        || async {
+            let waiting = all_links
+                .list(&ListParams::default())
+                .await
+                .ok()?
+                .items
+                .iter()
+                .filter(|l| {
+                    l.metadata
+                        .namespace
+                        .as_deref()
+                        .unwrap_or_default()
+                        .starts_with("mem-")
+                        && l.status.as_ref().and_then(|s| s.phase)
+                            == Some(OrgLinkPhase::WaitingForConfirmation)
+                })
+                .count();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            (waiting == links_n).then_some(())
+        },
+    )
+    .await;
+    let converged = started.elapsed();
+    // Let it settle: the Organizations' lists refresh after the phase changes.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    // VmHWM is the high-water mark since the process started: the peak, wherever it was.
+    let (peak, rss) = rss_kib(pid);
+    let per_link = (rss.saturating_sub(rss_before) as f64 * 1024.0) / links_n as f64;
+    let stats = sim.stats();
+    drop(operator);
+
+    report(
+        "memory",
+        &format!(
+            "memory: operator holding {links_n} OrgLinks ({orgs_n} orgs): peak RSS {:.1} MiB, RSS {:.1} MiB after convergence ({:.1} MiB before the OrgLinks, {per_link:.0} bytes per OrgLink); applied in {:.1} s, all WaitingForConfirmation in {:.1} s; {} Genesys API calls, {} rate-limited",
+            mib(peak),
+            mib(rss),
+            mib(rss_before),
+            applied.as_secs_f64(),
+            converged.as_secs_f64(),
+            stats.total,
+            stats.rate_limited,
+        ),
+        json!({
+            "orglinks": links_n,
+            "organizations": orgs_n,
+            "peak_rss_mib": mib(peak),
+            "rss_mib": mib(rss),
+            "rss_before_mib": mib(rss_before),
+            "bytes_per_orglink": per_link,
+            "applied_seconds": applied.as_secs_f64(),
+            "converged_seconds": converged.as_secs_f64(),
+            "genesys_calls": stats.total,
+            "rate_limited": stats.rate_limited,
+        }),
+    );
+}
