@@ -7,10 +7,13 @@
 //!   `static` (one control plane per test binary), which Rust never drops; the
 //!   test harness returns from `main` normally even when tests panic, so the hook
 //!   runs;
-//! - `PR_SET_PDEATHSIG`, so the kernel signals the children if this process dies
-//!   without running any code (SIGKILL, abort). The kernel ties that signal to the
-//!   *thread* that forked, so every child is forked from one spawner thread that
-//!   lives as long as the process.
+//! - `PR_SET_PDEATHSIG`, so the kernel kills the children if this process dies
+//!   without running any code (SIGKILL, SIGTERM's default action, abort). The signal
+//!   is SIGKILL: a kube-apiserver sent SIGTERM after its etcd went too drains its
+//!   requests for minutes, and a sandbox's data is temporary, so there is nothing to
+//!   shut down gracefully for. The kernel ties that signal to the *thread* that
+//!   forked, so every child is forked from one spawner thread that lives as long as
+//!   the process.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -45,7 +48,7 @@ impl Supervised {
         // async-signal-safe calls (prctl, getppid, _exit).
         unsafe {
             command.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                     return Err(io::Error::last_os_error());
                 }
                 // The parent may have died before prctl took effect.
