@@ -48,6 +48,10 @@ pub struct Metrics {
     pub genesys_calls: Family<CallLabels, Counter>,
     pub genesys_rate_limited: Counter,
     pub relationships: Family<PhaseLabels, Gauge>,
+    /// The phase each object was last reconciled into, so that the gauge counts every
+    /// object once: what the reconcile saw as the previous phase may be stale (a cache
+    /// behind the API server) or absent (an operator restart).
+    phases: parking_lot::Mutex<std::collections::HashMap<(&'static str, String), String>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -107,6 +111,7 @@ impl Metrics {
             genesys_calls,
             genesys_rate_limited,
             relationships,
+            phases: Default::default(),
         }
     }
 
@@ -132,9 +137,25 @@ impl Metrics {
             .inc();
     }
 
-    /// Moves one object from phase `from` to phase `to` in the relationships gauge.
-    pub fn move_phase(&self, kind: &'static str, from: Option<String>, to: Option<String>) {
-        if from == to {
+    /// Records `obj` (of `kind`) as being in `phase` (`None`: gone) in the
+    /// relationships gauge.
+    pub fn set_phase<K: kube::Resource>(&self, kind: &'static str, obj: &K, phase: Option<String>) {
+        let key = (
+            kind,
+            format!(
+                "{}/{}",
+                obj.meta().namespace.as_deref().unwrap_or_default(),
+                obj.meta().name.as_deref().unwrap_or_default()
+            ),
+        );
+        let from = {
+            let mut phases = self.phases.lock();
+            match &phase {
+                Some(p) => phases.insert(key, p.clone()),
+                None => phases.remove(&key),
+            }
+        };
+        if from == phase {
             return;
         }
         if let Some(from) = from {
@@ -142,7 +163,7 @@ impl Metrics {
                 .get_or_create(&PhaseLabels { kind, phase: from })
                 .dec();
         }
-        if let Some(to) = to {
+        if let Some(to) = phase {
             self.relationships
                 .get_or_create(&PhaseLabels { kind, phase: to })
                 .inc();
@@ -181,7 +202,18 @@ mod tests {
         let metrics = Arc::new(Metrics::new());
         metrics.observe_reconcile("OrgLink", Duration::from_millis(12));
         metrics.observe_error("OrgLink", "api");
-        metrics.move_phase("OrgLink", None, Some("Linked".into()));
+        let link = crate::api::OrgLink::new(
+            "to-dr",
+            serde_json::from_value(serde_json::json!({
+                "organizationRef": "acme",
+                "peer": {"organizationId": "0b6c4a1e-0000-4000-8000-00000000000a", "region": "us-east-1"},
+            }))
+            .unwrap(),
+        );
+        // Seen twice in one phase (a stale previous phase, a restart): counted once.
+        metrics.set_phase("OrgLink", &link, Some("WaitingForConfirmation".into()));
+        metrics.set_phase("OrgLink", &link, Some("Linked".into()));
+        metrics.set_phase("OrgLink", &link, Some("Linked".into()));
         let observer = metrics.call_observer();
         observer.on_call(&CallRecord {
             client: "ns/acme",
@@ -201,11 +233,18 @@ mod tests {
             text.contains("orglink_relationships{kind=\"OrgLink\",phase=\"Linked\"} 1"),
             "{text}"
         );
+        assert!(
+            text.contains(
+                "orglink_relationships{kind=\"OrgLink\",phase=\"WaitingForConfirmation\"} 0"
+            ),
+            "{text}"
+        );
         assert!(text.contains("code=\"429\""), "{text}");
         assert!(
             text.contains("orglink_genesys_api_rate_limited_total 1"),
             "{text}"
         );
         assert!(!text.contains("ns/acme"), "no object names as labels");
+        assert!(!text.contains("to-dr"), "no object names as labels");
     }
 }

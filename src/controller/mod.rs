@@ -10,6 +10,7 @@ pub mod context;
 pub mod error;
 pub mod leader;
 pub mod metrics;
+pub mod org_changes;
 pub mod organization;
 pub mod orglink;
 pub mod orgpairing;
@@ -184,18 +185,24 @@ pub async fn run(
     }
     for (partition, controller, wake) in link_controllers {
         let links_of_org = links.clone();
+        let views = org_changes::OrgViews::default();
         let controller = controller
-            // An Organization becoming Ready (or changing) wakes its links.
+            // An Organization becoming Ready (or changing) wakes the links it concerns.
             .watches(
                 api_in::<Organization>(&client, &partition),
                 wc.clone(),
                 move |org: Organization| {
+                    let concerns = views.observe(&org);
                     let ns = org.namespace();
                     let name = org.name_any();
                     links_of_org
                         .state()
                         .into_iter()
-                        .filter(|l| l.namespace() == ns && l.spec.organization_ref == name)
+                        .filter(|l| {
+                            l.namespace() == ns
+                                && l.spec.organization_ref == name
+                                && concerns.includes(&l.spec.peer.organization_id)
+                        })
                         .map(|l| ObjectRef::from_obj(l.as_ref()))
                         .collect::<Vec<_>>()
                 },
@@ -211,17 +218,24 @@ pub async fn run(
     }
     for (partition, controller, wake) in pairing_controllers {
         let pairings_of_org = pairings.clone();
+        let views = org_changes::OrgViews::default();
         let controller = controller
+            // Likewise for pairings: the trustee and trustor lists name the peer.
             .watches(
                 api_in::<Organization>(&client, &partition),
                 wc.clone(),
                 move |org: Organization| {
+                    let concerns = views.observe(&org);
                     let ns = org.namespace();
                     let name = org.name_any();
                     pairings_of_org
                         .state()
                         .into_iter()
-                        .filter(|p| p.namespace() == ns && p.spec.organization_ref == name)
+                        .filter(|p| {
+                            p.namespace() == ns
+                                && p.spec.organization_ref == name
+                                && concerns.includes(&p.spec.peer.organization_id)
+                        })
                         .map(|p| ObjectRef::from_obj(p.as_ref()))
                         .collect::<Vec<_>>()
                 },

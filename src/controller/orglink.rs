@@ -267,13 +267,10 @@ async fn write(
         };
         ctx.event(link, EventType::Normal, reason, note).await;
     }
+    ctx.metrics
+        .set_phase(KIND, link, status.phase.map(|p| format!("{p:?}")));
     let from = prev.and_then(|s| s.phase);
     if from != status.phase {
-        ctx.metrics.move_phase(
-            KIND,
-            from.map(|p| format!("{p:?}")),
-            status.phase.map(|p| format!("{p:?}")),
-        );
         if let Some(phase) = status.phase {
             let (type_, reason) = match phase {
                 OrgLinkPhase::Linked => (EventType::Normal, reasons::LINKED),
@@ -329,12 +326,7 @@ async fn cleanup(link: &OrgLink, ctx: &Context) -> Result<Action, Error> {
         acting.session.invalidate();
         ctx.wake_peer(&acting.org_id, peer);
     }
-    let prev_phase = link
-        .status
-        .as_ref()
-        .and_then(|s| s.phase)
-        .map(|p| format!("{p:?}"));
-    ctx.metrics.move_phase(KIND, prev_phase, None);
+    ctx.metrics.set_phase(KIND, link, None);
     Ok(Action::await_change())
 }
 

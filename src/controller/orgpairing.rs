@@ -485,13 +485,10 @@ async fn write<A>(
         ctx.event(pairing, EventType::Normal, reason, note.clone())
             .await;
     }
+    ctx.metrics
+        .set_phase(KIND, pairing, status.phase.map(|p| format!("{p:?}")));
     let from = prev.and_then(|s| s.phase);
     if from != status.phase {
-        ctx.metrics.move_phase(
-            KIND,
-            from.map(|p| format!("{p:?}")),
-            status.phase.map(|p| format!("{p:?}")),
-        );
         if let Some(phase) = status.phase {
             let warning = matches!(
                 phase,
@@ -555,12 +552,7 @@ async fn cleanup(pairing: &OrgPairing, ctx: &Context) -> Result<Action, Error> {
         return cleanup_failed(pairing, ctx, &format!("revoking the trust failed: {error}")).await;
     }
     ctx.wake_peer(&acting.org_id, peer);
-    let prev_phase = pairing
-        .status
-        .as_ref()
-        .and_then(|s| s.phase)
-        .map(|p| format!("{p:?}"));
-    ctx.metrics.move_phase(KIND, prev_phase, None);
+    ctx.metrics.set_phase(KIND, pairing, None);
     Ok(Action::await_change())
 }
 
