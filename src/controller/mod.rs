@@ -29,8 +29,8 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::Reporter;
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
 
 pub use context::{Context, ContextParts, Settings};
@@ -58,6 +58,28 @@ where
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     }
+}
+
+/// A controller for `api` whose cache keeps no `managedFields`: no reconcile reads
+/// them, and on an object written by several managers (the user's apply, our
+/// finalizer and status) they are often larger than the rest of it.
+fn controller_for<K>(api: Api<K>, wc: watcher::Config) -> Controller<K>
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let stream = watcher(api, wc)
+        .default_backoff()
+        .modify(|o: &mut K| o.meta_mut().managed_fields = None)
+        .reflect(writer)
+        .applied_objects();
+    Controller::for_stream(stream, reader)
 }
 
 fn error_policy<K>(kind: &'static str) -> impl Fn(Arc<K>, &Error, Arc<Context>) -> Action
@@ -95,9 +117,9 @@ pub async fn run(
     let (mut org_wakers, mut link_wakers, mut pairing_wakers) =
         (HashMap::new(), HashMap::new(), HashMap::new());
     for partition in &partitions {
-        let orgs = Controller::new(api_in::<Organization>(&client, partition), wc.clone());
-        let links = Controller::new(api_in::<OrgLink>(&client, partition), wc.clone());
-        let pairings = Controller::new(api_in::<OrgPairing>(&client, partition), wc.clone());
+        let orgs = controller_for(api_in::<Organization>(&client, partition), wc.clone());
+        let links = controller_for(api_in::<OrgLink>(&client, partition), wc.clone());
+        let pairings = controller_for(api_in::<OrgPairing>(&client, partition), wc.clone());
         let (tx, rx) = mpsc::unbounded();
         org_wakers.insert(partition.clone(), tx);
         org_controllers.push((partition.clone(), orgs, rx));
