@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kube::Resource;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::events::{Event, EventType, Reporter};
 use parking_lot::Mutex;
 
+use super::events::EventPublisher;
 use super::metrics::Metrics;
 use super::scope::{Stores, Wakers};
 use super::sessions::{OrgKey, Sessions};
@@ -51,7 +52,7 @@ pub struct Context {
     pub client: kube::Client,
     pub sessions: Sessions,
     pub metrics: Arc<Metrics>,
-    pub recorder: Recorder,
+    pub recorder: EventPublisher,
     pub settings: Settings,
     pub organizations: Stores<Organization>,
     pub links: Stores<OrgLink>,
@@ -85,7 +86,7 @@ pub struct ContextParts {
 impl Context {
     pub fn new(parts: ContextParts) -> Self {
         Self {
-            recorder: Recorder::new(parts.client.clone(), parts.reporter),
+            recorder: EventPublisher::new(parts.client.clone(), parts.reporter),
             client: parts.client,
             sessions: Sessions::default(),
             metrics: parts.metrics,

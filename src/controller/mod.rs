@@ -8,6 +8,7 @@
 
 pub mod context;
 pub mod error;
+pub mod events;
 pub mod leader;
 pub mod metrics;
 pub mod org_changes;

@@ -211,6 +211,16 @@ async fn run_trustee(
         trust,
         now: Timestamp::now(),
     });
+    // A pairing cannot be deleted or listed: its ID lives only in our status, and `prev`
+    // comes from the watch cache, which can lag behind our own last write (a reconcile
+    // that follows at once would make a second pairing). Confirm on a fresh read.
+    let creates = d
+        .actions
+        .iter()
+        .any(|a| matches!(a, TrusteeAction::CreatePairing { .. }));
+    if creates && !pairing_id_is_current(pairing, ctx).await? {
+        return Ok(Requeue::Soon);
+    }
     let mut record = PairingRecord::default();
     let mut done = Vec::new();
     for action in &d.actions {
@@ -276,6 +286,19 @@ async fn run_trustee(
         .await
         .map_err(|e| e.to_string())?;
     Ok(d.requeue)
+}
+
+/// True when the API server's `status.pairingId` is still the one this reconcile read
+/// (from the cache); when not, the watch brings the newer status and a new reconcile.
+async fn pairing_id_is_current(pairing: &OrgPairing, ctx: &Context) -> Result<bool, String> {
+    let namespace = pairing.namespace().unwrap_or_default();
+    let api: Api<OrgPairing> = Api::namespaced(ctx.client.clone(), &namespace);
+    let stored = api
+        .get_status(&pairing.name_any())
+        .await
+        .map_err(|e| format!("reading the status before creating a pairing: {e}"))?;
+    let id = |p: &OrgPairing| p.status.as_ref().and_then(|s| s.pairing_id.clone());
+    Ok(id(&stored) == id(pairing))
 }
 
 /// The trustor side: observe, decide, act, write.

@@ -1,0 +1,283 @@
+//! Publishing Kubernetes Events (`events.k8s.io/v1`) about our objects.
+//!
+//! kube-runtime's `Recorder` folds every Event of the same type, action and reason about
+//! one object (within 6 minutes) into the first one's series and keeps the first one's
+//! note. Our notes carry facts: a renewed pairing's `PairingCreated` would still show the
+//! expired pairing's ID, and of two `RolesAssigned` in one reconcile only the first
+//! member would be named. client-go's events/v1 recorder keys a series by the note as
+//! well; so does this one: an identical Event repeats as a series (`count`,
+//! `lastObservedTime`), an Event with another note is a new Event.
+
+use std::collections::HashMap;
+
+use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::api::events::v1::{Event as K8sEvent, EventSeries};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use kube::ResourceExt;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::runtime::events::{Event, EventType, Reporter};
+use parking_lot::Mutex;
+
+/// How long an Event may be continued as a series (kube-runtime's and client-go's value).
+const SERIES_WINDOW: SignedDuration = SignedDuration::from_mins(6);
+
+/// What makes two Events the same occurrence: everything but the time.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct EventKey {
+    type_: &'static str,
+    action: String,
+    reason: String,
+    note: Option<String>,
+    regarding: RefKey,
+    related: Option<RefKey>,
+}
+
+/// An object reference without its resourceVersion (which changes at every write).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct RefKey {
+    api_version: Option<String>,
+    kind: Option<String>,
+    namespace: Option<String>,
+    name: Option<String>,
+    uid: Option<String>,
+}
+
+impl From<&ObjectReference> for RefKey {
+    fn from(r: &ObjectReference) -> Self {
+        RefKey {
+            api_version: r.api_version.clone(),
+            kind: r.kind.clone(),
+            namespace: r.namespace.clone(),
+            name: r.name.clone(),
+            uid: r.uid.clone(),
+        }
+    }
+}
+
+fn type_name(t: EventType) -> &'static str {
+    match t {
+        EventType::Normal => "Normal",
+        EventType::Warning => "Warning",
+    }
+}
+
+fn key(ev: &Event, regarding: &ObjectReference) -> EventKey {
+    EventKey {
+        type_: type_name(ev.type_),
+        action: ev.action.clone(),
+        reason: ev.reason.clone(),
+        note: ev.note.clone(),
+        regarding: RefKey::from(regarding),
+        related: ev.secondary.as_ref().map(RefKey::from),
+    }
+}
+
+/// The Event to write for `ev` at `now`: the cached one continued as a series when it is
+/// the same occurrence seen within [`SERIES_WINDOW`], otherwise a new one. `true` = new.
+fn next_event(
+    cached: Option<&K8sEvent>,
+    ev: &Event,
+    regarding: &ObjectReference,
+    reporter: &Reporter,
+    now: Timestamp,
+) -> (K8sEvent, bool) {
+    if let Some(previous) = cached.filter(|e| last_seen(e).is_some_and(|t| t + SERIES_WINDOW > now))
+    {
+        let mut event = previous.clone();
+        event.series = Some(EventSeries {
+            count: previous.series.as_ref().map_or(2, |s| s.count + 1),
+            last_observed_time: MicroTime(now),
+        });
+        return (event, false);
+    }
+    let event = K8sEvent {
+        action: Some(ev.action.clone()),
+        reason: Some(ev.reason.clone()),
+        note: ev.note.clone(),
+        type_: Some(type_name(ev.type_).to_string()),
+        event_time: Some(MicroTime(now)),
+        regarding: Some(regarding.clone()),
+        related: ev.secondary.clone(),
+        reporting_controller: Some(reporter.controller.clone()),
+        reporting_instance: Some(
+            reporter
+                .instance
+                .clone()
+                .unwrap_or_else(|| reporter.controller.clone()),
+        ),
+        metadata: ObjectMeta {
+            namespace: regarding.namespace.clone(),
+            name: Some(format!(
+                "{}.{:x}",
+                regarding.name.as_deref().unwrap_or(&reporter.controller),
+                now.as_nanosecond()
+            )),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    (event, true)
+}
+
+fn last_seen(e: &K8sEvent) -> Option<Timestamp> {
+    e.series
+        .as_ref()
+        .map(|s| s.last_observed_time.0)
+        .or_else(|| e.event_time.as_ref().map(|t| t.0))
+}
+
+/// Publishes Events, continuing identical ones as series. Shared by all reconciles.
+pub struct EventPublisher {
+    client: kube::Client,
+    reporter: Reporter,
+    recent: Mutex<HashMap<EventKey, K8sEvent>>,
+}
+
+impl EventPublisher {
+    pub fn new(client: kube::Client, reporter: Reporter) -> Self {
+        Self {
+            client,
+            reporter,
+            recent: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Creates the Event, or continues the series of the same Event published lately.
+    pub async fn publish(
+        &self,
+        ev: &Event,
+        regarding: &ObjectReference,
+    ) -> Result<(), kube::Error> {
+        let now = Timestamp::now();
+        let key = key(ev, regarding);
+        let (event, new) = {
+            let mut recent = self.recent.lock();
+            recent.retain(|_, e| last_seen(e).is_some_and(|t| t + SERIES_WINDOW > now));
+            next_event(recent.get(&key), ev, regarding, &self.reporter, now)
+        };
+        let namespace = regarding.namespace.as_deref().unwrap_or("default");
+        let api: Api<K8sEvent> = Api::namespaced(self.client.clone(), namespace);
+        // What is cached is what we sent (no resourceVersion or managedFields), so the
+        // next merge patch of the series only says what we mean.
+        let written = if new {
+            api.create(&PostParams::default(), &event)
+                .await
+                .map(|_| event)
+        } else {
+            match api
+                .patch(
+                    &event.name_any(),
+                    &PatchParams::default(),
+                    &Patch::Merge(&event),
+                )
+                .await
+            {
+                Ok(_) => Ok(event),
+                // The Event was deleted meanwhile (TTL or by hand): start a new one.
+                Err(_) => {
+                    let (fresh, _) = next_event(None, ev, regarding, &self.reporter, now);
+                    api.create(&PostParams::default(), &fresh)
+                        .await
+                        .map(|_| fresh)
+                }
+            }
+        };
+        let mut recent = self.recent.lock();
+        match written {
+            Ok(sent) => {
+                recent.insert(key, sent);
+                Ok(())
+            }
+            Err(error) => {
+                recent.remove(&key);
+                Err(error)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reporter() -> Reporter {
+        Reporter {
+            controller: "orglink-operator".into(),
+            instance: None,
+        }
+    }
+
+    fn regarding() -> ObjectReference {
+        ObjectReference {
+            api_version: Some("orglink.dev/v1alpha1".into()),
+            kind: Some("OrgPairing".into()),
+            namespace: Some("team-msp".into()),
+            name: Some("into-acme".into()),
+            uid: Some("u-1".into()),
+            ..Default::default()
+        }
+    }
+
+    fn event(reason: &str, note: &str) -> Event {
+        Event {
+            type_: EventType::Normal,
+            reason: reason.into(),
+            note: Some(note.into()),
+            action: "Reconcile".into(),
+            secondary: None,
+        }
+    }
+
+    fn at(secs: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + secs).unwrap()
+    }
+
+    #[test]
+    fn the_note_tells_events_apart() {
+        let first = event("PairingCreated", "created pairing p-1");
+        let renewed = event("PairingCreated", "created pairing p-2");
+        assert_ne!(key(&first, &regarding()), key(&renewed, &regarding()));
+        assert_eq!(
+            key(&first, &regarding()),
+            key(
+                &event("PairingCreated", "created pairing p-1"),
+                &regarding()
+            )
+        );
+    }
+
+    #[test]
+    fn a_new_event_carries_its_own_note() {
+        let (e, new) = next_event(
+            None,
+            &event("PairingCreated", "created pairing p-2"),
+            &regarding(),
+            &reporter(),
+            at(0),
+        );
+        assert!(new);
+        assert_eq!(e.note.as_deref(), Some("created pairing p-2"));
+        assert_eq!(e.reason.as_deref(), Some("PairingCreated"));
+        assert_eq!(e.type_.as_deref(), Some("Normal"));
+        assert_eq!(e.metadata.namespace.as_deref(), Some("team-msp"));
+        assert!(e.metadata.name.unwrap().starts_with("into-acme."));
+        assert!(e.series.is_none());
+    }
+
+    #[test]
+    fn a_repeat_within_six_minutes_continues_the_series() {
+        let ev = event("ApiError", "GET failed");
+        let (first, _) = next_event(None, &ev, &regarding(), &reporter(), at(0));
+        let (second, new) = next_event(Some(&first), &ev, &regarding(), &reporter(), at(60));
+        assert!(!new);
+        assert_eq!(second.metadata.name, first.metadata.name);
+        assert_eq!(second.series.as_ref().unwrap().count, 2);
+        let (third, new) = next_event(Some(&second), &ev, &regarding(), &reporter(), at(400));
+        assert!(!new, "the window runs from the last occurrence");
+        assert_eq!(third.series.as_ref().unwrap().count, 3);
+        let (late, new) = next_event(Some(&third), &ev, &regarding(), &reporter(), at(800));
+        assert!(new, "a repeat after the window is a new Event");
+        assert!(late.series.is_none());
+    }
+}
