@@ -17,7 +17,7 @@ mod fixture;
 #[path = "report.rs"]
 mod report;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fixture::{apply, register_orgs, support, synthetic};
@@ -25,20 +25,11 @@ use futures::StreamExt;
 use kube::api::{Api, ListParams};
 use orglink_operator::api::{LinkDecision, OrgLink, OrgLinkPhase, OrgLinkSpec, PeerRef};
 use orglink_operator::sandbox::control_plane::free_port;
+use orglink_operator::sandbox::control_plane::process::Supervised;
 use orglink_operator::sandbox::genesys_sim::{GenesysSim, SimConfig};
 use report::{env_num, report};
 use serde_json::json;
 use uuid::Uuid;
-
-/// The operator child process, killed when dropped (also when the benchmark panics).
-struct Operator(Child);
-
-impl Drop for Operator {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// `VmHWM` (peak) and `VmRSS` (now) of `pid`, in KiB.
 fn rss_kib(pid: u32) -> (u64, u64) {
@@ -83,20 +74,21 @@ async fn main() {
             .await
             .expect("registering the webhook");
     let free = || format!("127.0.0.1:{}", free_port().unwrap());
-    let operator = Operator(
-        Command::new(env!("CARGO_BIN_EXE_orglink-operator"))
-            .arg("run")
-            .args(["--metrics-addr", &free(), "--health-addr", &free()])
-            .args(["--webhook-addr", &registered.addr.to_string()])
-            .arg("--webhook-cert-dir")
-            .arg(&registered.cert_dir)
-            .env("KUBECONFIG", &kubeconfig)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("starting orglink-operator run"),
-    );
-    let pid = operator.0.id();
+    let metrics_addr = free();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_orglink-operator"));
+    command
+        .arg("run")
+        .args(["--metrics-addr", &metrics_addr, "--health-addr", &free()])
+        .args(["--webhook-addr", &registered.addr.to_string()])
+        .arg("--webhook-cert-dir")
+        .arg(&registered.cert_dir)
+        .env("KUBECONFIG", &kubeconfig)
+        .env("RUST_LOG", "warn");
+    // Supervised: stopped on drop, at exit, and by the kernel if this process dies.
+    let log = dir.path().join("operator.log");
+    let operator = Supervised::spawn("orglink-operator", command, &log)
+        .expect("starting orglink-operator run");
+    let pid = operator.pid();
     orglink_operator::sandbox::webhook::wait_ready(
         registered.addr,
         &registered.cert_dir,
@@ -136,28 +128,50 @@ async fn main() {
         .await;
     let applied = started.elapsed();
 
+    // Progress comes from the operator's own gauge, which costs the API server nothing;
+    // listing 10,000 objects every second would load it more than the operator does.
+    let metrics_url = format!("http://{metrics_addr}/metrics");
+    let gauge = "orglink_relationships{kind=\"OrgLink\",phase=\"WaitingForConfirmation\"} ";
+    support::eventually(
+        "the operator to report every OrgLink WaitingForConfirmation",
+        Duration::from_secs(1800),
+        || async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let text = reqwest::get(&metrics_url).await.ok()?.text().await.ok()?;
+            let waiting: usize = text
+                .lines()
+                .find_map(|l| l.strip_prefix(gauge))
+                .and_then(|v| v.trim().parse().ok())?;
+            (waiting >= links_n).then_some(())
+        },
+    )
+    .await;
+    // And the API server agrees: every OrgLink's status says so (one paged list).
     let all_links: Api<OrgLink> = Api::all(client.clone());
     support::eventually(
-        "every OrgLink WaitingForConfirmation",
-        Duration::from_secs(1200),
+        "every OrgLink's status WaitingForConfirmation",
+        Duration::from_secs(300),
         || async {
-            let waiting = all_links
-                .list(&ListParams::default())
-                .await
-                .ok()?
-                .items
-                .iter()
-                .filter(|l| {
-                    l.metadata
-                        .namespace
-                        .as_deref()
-                        .unwrap_or_default()
-                        .starts_with("mem-")
-                        && l.status.as_ref().and_then(|s| s.phase)
+            let mut waiting = 0;
+            let mut params = ListParams::default().limit(500);
+            loop {
+                let page = all_links.list(&params).await.ok()?;
+                waiting += page
+                    .items
+                    .iter()
+                    .filter(|l| {
+                        l.status.as_ref().and_then(|s| s.phase)
                             == Some(OrgLinkPhase::WaitingForConfirmation)
-                })
-                .count();
-            tokio::time::sleep(Duration::from_secs(1)).await;
+                    })
+                    .count();
+                match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                    Some(token) => params = params.continue_token(&token),
+                    None => break,
+                }
+            }
+            if waiting < links_n {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
             (waiting == links_n).then_some(())
         },
     )

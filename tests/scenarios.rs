@@ -87,15 +87,32 @@ async fn pairing_phase(
     .await
 }
 
-async fn event_reasons(client: &kube::Client, ns: &str, name: &str) -> Vec<String> {
+/// Waits until an Event with each of `wanted` reasons is recorded about `name`: the
+/// controllers publish Events after writing the status that the tests wait on.
+async fn events_seen(client: &kube::Client, ns: &str, name: &str, wanted: &[&str]) {
     let api: Api<Event> = Api::namespaced(client.clone(), ns);
-    api.list(&ListParams::default())
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
-        .filter_map(|e| e.reason)
-        .collect()
+    let mut seen = Vec::new();
+    let found = tokio::time::timeout(WAIT, async {
+        loop {
+            seen = api
+                .list(&ListParams::default())
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+                .filter_map(|e| e.reason)
+                .collect::<Vec<_>>();
+            if wanted.iter().all(|w| seen.iter().any(|r| r == w)) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(
+        found.is_ok(),
+        "Events {wanted:?} about {ns}/{name}; seen {seen:?}"
+    );
 }
 
 #[tokio::test]
@@ -155,9 +172,13 @@ async fn two_managed_orgs_link_within_seconds_whatever_the_resync_interval() {
     .await;
 
     // Events on the phase changes, and kubectl wait understands the condition.
-    let reasons = event_reasons(&w.client, w.ns("Acme Prod"), "to-dr").await;
-    assert!(reasons.iter().any(|r| r == "Requested"), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r == "Linked"), "{reasons:?}");
+    events_seen(
+        &w.client,
+        w.ns("Acme Prod"),
+        "to-dr",
+        &["Requested", "Linked"],
+    )
+    .await;
     let out = support::control_plane()
         .kubectl()
         .args([
@@ -210,8 +231,7 @@ async fn a_declined_request_is_not_repeated_until_attempt_changes() {
     )
     .await;
     assert_eq!(rejected.status.as_ref().unwrap().observed_attempt, Some(0));
-    let reasons = event_reasons(&w.client, w.ns("Acme Prod"), "to-dr").await;
-    assert!(reasons.iter().any(|r| r == "RejectedByPeer"), "{reasons:?}");
+    events_seen(&w.client, w.ns("Acme Prod"), "to-dr", &["RejectedByPeer"]).await;
 
     // A new attempt asks again (and is refused again by the peer's Decline).
     apply(
@@ -334,8 +354,13 @@ async fn a_pairing_is_authorized_with_roles_and_revoked_on_delete() {
         .unwrap()
         .pairing_id
         .expect("pairing ID in status");
-    let reasons = event_reasons(&w.client, w.ns("MSP Prod"), "into-acme").await;
-    assert!(reasons.iter().any(|r| r == "PairingCreated"), "{reasons:?}");
+    events_seen(
+        &w.client,
+        w.ns("MSP Prod"),
+        "into-acme",
+        &["PairingCreated"],
+    )
+    .await;
 
     let grant = OrgPairing::new(
         "msp",

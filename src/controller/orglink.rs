@@ -270,25 +270,25 @@ async fn write(
     ctx.metrics
         .set_phase(KIND, link, status.phase.map(|p| format!("{p:?}")));
     let from = prev.and_then(|s| s.phase);
-    if from != status.phase {
-        if let Some(phase) = status.phase {
-            let (type_, reason) = match phase {
-                OrgLinkPhase::Linked => (EventType::Normal, reasons::LINKED),
-                OrgLinkPhase::RejectedByPeer => (EventType::Warning, reasons::REJECTED_BY_PEER),
-                OrgLinkPhase::UnlinkedByPeer => (EventType::Warning, reasons::UNLINKED_BY_PEER),
-                OrgLinkPhase::Declined => (EventType::Normal, reasons::DECLINED),
-                OrgLinkPhase::WaitingForConfirmation => {
-                    (EventType::Normal, reasons::WAITING_FOR_CONFIRMATION)
-                }
-                OrgLinkPhase::Error => (EventType::Warning, reasons::API_ERROR),
-                OrgLinkPhase::Requesting => (EventType::Normal, reasons::REQUESTING),
-            };
-            let note = find(&status.conditions, types::LINKED)
-                .or_else(|| find(&status.conditions, types::READY))
-                .map(|c| c.message.clone())
-                .unwrap_or_default();
-            ctx.event(link, type_, reason, note).await;
-        }
+    if from != status.phase
+        && let Some(phase) = status.phase
+    {
+        let (type_, reason) = match phase {
+            OrgLinkPhase::Linked => (EventType::Normal, reasons::LINKED),
+            OrgLinkPhase::RejectedByPeer => (EventType::Warning, reasons::REJECTED_BY_PEER),
+            OrgLinkPhase::UnlinkedByPeer => (EventType::Warning, reasons::UNLINKED_BY_PEER),
+            OrgLinkPhase::Declined => (EventType::Normal, reasons::DECLINED),
+            OrgLinkPhase::WaitingForConfirmation => {
+                (EventType::Normal, reasons::WAITING_FOR_CONFIRMATION)
+            }
+            OrgLinkPhase::Error => (EventType::Warning, reasons::API_ERROR),
+            OrgLinkPhase::Requesting => (EventType::Normal, reasons::REQUESTING),
+        };
+        let note = find(&status.conditions, types::LINKED)
+            .or_else(|| find(&status.conditions, types::READY))
+            .map(|c| c.message.clone())
+            .unwrap_or_default();
+        ctx.event(link, type_, reason, note).await;
     }
     Ok(())
 }

@@ -511,23 +511,23 @@ async fn write<A>(
     ctx.metrics
         .set_phase(KIND, pairing, status.phase.map(|p| format!("{p:?}")));
     let from = prev.and_then(|s| s.phase);
-    if from != status.phase {
-        if let Some(phase) = status.phase {
-            let warning = matches!(
-                phase,
-                OrgPairingPhase::Revoked | OrgPairingPhase::Expired | OrgPairingPhase::Error
-            );
-            let note = find(&status.conditions, types::AUTHORIZED)
-                .or_else(|| find(&status.conditions, types::READY))
-                .map(|c| c.message.clone())
-                .unwrap_or_default();
-            let type_ = if warning {
-                EventType::Warning
-            } else {
-                EventType::Normal
-            };
-            ctx.event(pairing, type_, &format!("{phase:?}"), note).await;
-        }
+    if from != status.phase
+        && let Some(phase) = status.phase
+    {
+        let warning = matches!(
+            phase,
+            OrgPairingPhase::Revoked | OrgPairingPhase::Expired | OrgPairingPhase::Error
+        );
+        let note = find(&status.conditions, types::AUTHORIZED)
+            .or_else(|| find(&status.conditions, types::READY))
+            .map(|c| c.message.clone())
+            .unwrap_or_default();
+        let type_ = if warning {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        };
+        ctx.event(pairing, type_, &format!("{phase:?}"), note).await;
     }
     Ok(())
 }
