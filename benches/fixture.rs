@@ -17,6 +17,8 @@ use uuid::Uuid;
 #[path = "../tests/support/mod.rs"]
 pub mod support;
 
+pub use support::apply;
+
 /// `n` orgs in us-east-1, each with five users, a group and a Supervisor role.
 pub fn synthetic(n: usize) -> Vec<SeedOrg> {
     (0..n)
@@ -44,26 +46,6 @@ pub fn synthetic(n: usize) -> Vec<SeedOrg> {
             linkable_regions: Region::all().collect(),
         })
         .collect()
-}
-
-/// Server-side applies `obj` in `ns` as the benchmark's field manager.
-pub async fn apply<K>(client: &kube::Client, ns: &str, obj: &K)
-where
-    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + serde::Serialize
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug,
-{
-    let api: Api<K> = Api::namespaced(client.clone(), ns);
-    let name = obj.meta().name.clone().unwrap();
-    api.patch(
-        &name,
-        &PatchParams::apply("bench").force(),
-        &Patch::Apply(obj),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("applying {ns}/{name}: {e}"));
 }
 
 /// Creates, for each org, namespace `{prefix}-{i}` with the credentials Secret and an

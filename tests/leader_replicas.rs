@@ -7,24 +7,21 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use orglink_operator::api::conditions::is_true;
-use orglink_operator::api::{
-    LinkDecision, OrgLink, OrgLinkPhase, OrgLinkSpec, Organization, PeerRef,
-};
+use orglink_operator::api::{LinkDecision, OrgLinkPhase, Organization};
 use orglink_operator::cli::run::{RunArgs, run_operator};
 use orglink_operator::sandbox::control_plane::free_port;
 use orglink_operator::sandbox::genesys_sim::cluster::{org_objects, slug};
 use orglink_operator::sandbox::genesys_sim::seed::{SeedOrg, default_seed};
 use orglink_operator::sandbox::genesys_sim::{GenesysSim, SimConfig, SimHandle, StatsSnapshot};
-use support::eventually;
+use support::{apply, eventually, link_phase};
 use tokio_util::sync::CancellationToken;
 
-const WAIT: Duration = Duration::from_secs(90);
+use support::WAIT;
 const LEASE: &str = "orglink-replicas";
 const POST_LINK: &str = "POST /api/v2/telephony/organization/link";
 const ANSWER_LINK: &str =
@@ -93,49 +90,6 @@ fn total(stats: &StatsSnapshot, endpoint: &str) -> u64 {
         .sum()
 }
 
-fn link(name: &str, org_ref: &str, peer: &SeedOrg) -> OrgLink {
-    OrgLink::new(
-        name,
-        OrgLinkSpec {
-            organization_ref: org_ref.to_string(),
-            peer: PeerRef {
-                organization_id: peer.id.to_string(),
-                region: peer.region,
-            },
-            decision: LinkDecision::Accept,
-            attempt: 0,
-        },
-    )
-}
-
-async fn apply<K>(client: &kube::Client, ns: &str, obj: &K)
-where
-    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + serde::Serialize
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug,
-{
-    let api: Api<K> = Api::namespaced(client.clone(), ns);
-    let name = obj.meta().name.clone().unwrap();
-    api.patch(
-        &name,
-        &PatchParams::apply("leader-test").force(),
-        &Patch::Apply(obj),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("applying {name}: {e}"));
-}
-
-async fn link_phase(client: &kube::Client, ns: &str, name: &str, phase: OrgLinkPhase) {
-    let api: Api<OrgLink> = Api::namespaced(client.clone(), ns);
-    eventually(&format!("OrgLink {name} {phase:?}"), WAIT, || async {
-        let l = api.get_opt(name).await.ok().flatten()?;
-        (l.status?.phase? == phase).then_some(())
-    })
-    .await
-}
-
 /// Both sides of a link declared in `ns`; waits until both are Linked.
 async fn handshake(client: &kube::Client, ns: &str, a: &SeedOrg, b: &SeedOrg) {
     let (a_name, b_name) = (slug(&a.name), slug(&b.name));
@@ -143,9 +97,19 @@ async fn handshake(client: &kube::Client, ns: &str, a: &SeedOrg, b: &SeedOrg) {
         format!("{a_name}-to-{b_name}"),
         format!("{b_name}-to-{a_name}"),
     );
-    apply(client, ns, &link(&ab, &a_name, b)).await;
+    apply(
+        client,
+        ns,
+        &support::link(&ab, &a_name, b, LinkDecision::Accept, 0),
+    )
+    .await;
     link_phase(client, ns, &ab, OrgLinkPhase::WaitingForConfirmation).await;
-    apply(client, ns, &link(&ba, &b_name, a)).await;
+    apply(
+        client,
+        ns,
+        &support::link(&ba, &b_name, a, LinkDecision::Accept, 0),
+    )
+    .await;
     link_phase(client, ns, &ab, OrgLinkPhase::Linked).await;
     link_phase(client, ns, &ba, OrgLinkPhase::Linked).await;
 }

@@ -8,84 +8,16 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::events::v1::Event;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, ListParams};
 use orglink_operator::api::conditions::{find, is_true};
 use orglink_operator::api::orgpairing::{GrantSubject, RoleRef};
 use orglink_operator::api::{
-    LinkDecision, OrgLink, OrgLinkPhase, OrgLinkSpec, OrgPairing, OrgPairingPhase, OrgPairingSpec,
-    Organization, PairingGrant, PairingRequest, PeerRef,
+    LinkDecision, OrgLink, OrgLinkPhase, OrgPairing, OrgPairingPhase, OrgPairingSpec, Organization,
+    PairingGrant, PairingRequest, PeerRef,
 };
-use orglink_operator::sandbox::genesys_sim::seed::SeedOrg;
-use support::{World, eventually};
+use support::{World, apply, eventually, link, link_phase, pairing_phase};
 
-const WAIT: Duration = Duration::from_secs(90);
-
-fn link(
-    name: &str,
-    org_ref: &str,
-    peer: &SeedOrg,
-    decision: LinkDecision,
-    attempt: i64,
-) -> OrgLink {
-    OrgLink::new(
-        name,
-        OrgLinkSpec {
-            organization_ref: org_ref.to_string(),
-            peer: PeerRef {
-                organization_id: peer.id.to_string(),
-                region: peer.region,
-            },
-            decision,
-            attempt,
-        },
-    )
-}
-
-async fn apply<K>(client: &kube::Client, ns: &str, obj: &K)
-where
-    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + serde::Serialize
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug,
-{
-    let api: Api<K> = Api::namespaced(client.clone(), ns);
-    let name = obj.meta().name.clone().unwrap();
-    api.patch(
-        &name,
-        &PatchParams::apply("scenario").force(),
-        &Patch::Apply(obj),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("applying {name}: {e}"));
-}
-
-async fn link_phase(client: &kube::Client, ns: &str, name: &str, phase: OrgLinkPhase) -> OrgLink {
-    let api: Api<OrgLink> = Api::namespaced(client.clone(), ns);
-    eventually(&format!("OrgLink {ns}/{name} {phase:?}"), WAIT, || async {
-        let l = api.get_opt(name).await.ok().flatten()?;
-        (l.status.as_ref()?.phase? == phase).then_some(l)
-    })
-    .await
-}
-
-async fn pairing_phase(
-    client: &kube::Client,
-    ns: &str,
-    name: &str,
-    phase: OrgPairingPhase,
-) -> OrgPairing {
-    let api: Api<OrgPairing> = Api::namespaced(client.clone(), ns);
-    eventually(
-        &format!("OrgPairing {ns}/{name} {phase:?}"),
-        WAIT,
-        || async {
-            let p = api.get_opt(name).await.ok().flatten()?;
-            (p.status.as_ref()?.phase? == phase).then_some(p)
-        },
-    )
-    .await
-}
+use support::WAIT;
 
 /// Waits until an Event with each of `wanted` reasons is recorded about `name`: the
 /// controllers publish Events after writing the status that the tests wait on.

@@ -9,22 +9,22 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, ListParams};
 use orglink_operator::api::conditions::{find, is_true};
 use orglink_operator::api::organization::CredentialsSecretRef;
 use orglink_operator::api::{
-    LinkDecision, LinkDirection, OrgLink, OrgLinkPhase, OrgLinkSpec, Organization,
-    OrganizationSpec, OrganizationStatus, PeerRef, Region,
+    LinkDecision, LinkDirection, OrgLink, OrgLinkPhase, Organization, OrganizationSpec,
+    OrganizationStatus, Region,
 };
 use orglink_operator::genesys::models::{TrustCreate, TrustMemberCreate};
 use orglink_operator::genesys::{Credentials, GenesysClient, GenesysConfig};
 use orglink_operator::sandbox::genesys_sim::SimState;
 use orglink_operator::sandbox::genesys_sim::seed::SeedOrg;
 use orglink_operator::sandbox::genesys_sim::state::LinkViewStatus;
-use support::{World, eventually};
+use support::{World, apply, eventually, link, link_phase};
 use uuid::Uuid;
 
-const WAIT: Duration = Duration::from_secs(90);
+use support::WAIT;
 
 /// The simulator's endpoint keys (`METHOD /template`) the tests count.
 const POST_LINK: &str = "POST /api/v2/telephony/organization/link";
@@ -32,55 +32,6 @@ const GET_LINKS: &str = "GET /api/v2/telephony/organization/link";
 const ANSWER_LINK: &str =
     "PATCH /api/v2/telephony/organization/link/approve/{requestingOrganizationId}";
 const DELETE_LINK: &str = "DELETE /api/v2/telephony/organization/link/{targetOrganizationId}";
-
-fn link(
-    name: &str,
-    org_ref: &str,
-    peer: &SeedOrg,
-    decision: LinkDecision,
-    attempt: i64,
-) -> OrgLink {
-    OrgLink::new(
-        name,
-        OrgLinkSpec {
-            organization_ref: org_ref.to_string(),
-            peer: PeerRef {
-                organization_id: peer.id.to_string(),
-                region: peer.region,
-            },
-            decision,
-            attempt,
-        },
-    )
-}
-
-async fn apply<K>(client: &kube::Client, ns: &str, obj: &K)
-where
-    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + serde::Serialize
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug,
-{
-    let api: Api<K> = Api::namespaced(client.clone(), ns);
-    let name = obj.meta().name.clone().unwrap();
-    api.patch(
-        &name,
-        &PatchParams::apply("scenario").force(),
-        &Patch::Apply(obj),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("applying {name}: {e}"));
-}
-
-async fn link_phase(client: &kube::Client, ns: &str, name: &str, phase: OrgLinkPhase) -> OrgLink {
-    let api: Api<OrgLink> = Api::namespaced(client.clone(), ns);
-    eventually(&format!("OrgLink {ns}/{name} {phase:?}"), WAIT, || async {
-        let l = api.get_opt(name).await.ok().flatten()?;
-        (l.status.as_ref()?.phase? == phase).then_some(l)
-    })
-    .await
-}
 
 /// A Genesys client acting as `org`, with its own OAuth client: what a user of the
 /// Genesys UI (or another tool) does outside Kubernetes.

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, ListParams};
 use orglink_operator::api::orgpairing::{GrantSubject, RoleRef, SubjectKind};
 use orglink_operator::api::{
     OrgPairing, OrgPairingPhase, OrgPairingSpec, OrgPairingStatus, Organization, PairingGrant,
@@ -24,35 +24,16 @@ use orglink_operator::api::{
 use orglink_operator::genesys::{Credentials, GenesysClient, GenesysConfig};
 use orglink_operator::sandbox::genesys_sim::SeedOrg;
 use orglink_operator::sandbox::genesys_sim::state::Trust;
-use support::{World, eventually};
+use support::{World, apply, eventually};
 use uuid::Uuid;
 
-const WAIT: Duration = Duration::from_secs(90);
+use support::WAIT;
 const TRUSTOR: &str = "Acme Prod";
 const TRUSTEE: &str = "MSP Prod";
 /// The name of the trustee-side OrgPairing (in the MSP namespace).
 const REQUEST: &str = "into-acme";
 /// The name of the trustor-side OrgPairing (in the Acme namespace).
 const GRANT: &str = "msp";
-
-async fn apply<K>(client: &kube::Client, ns: &str, obj: &K)
-where
-    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + serde::Serialize
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug,
-{
-    let api: Api<K> = Api::namespaced(client.clone(), ns);
-    let name = obj.meta().name.clone().unwrap();
-    api.patch(
-        &name,
-        &PatchParams::apply("scenario").force(),
-        &Patch::Apply(obj),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("applying {name}: {e}"));
-}
 
 /// Waits until the OrgPairing `ns/name` satisfies `check`, and returns it.
 async fn pairing_until(

@@ -232,3 +232,83 @@ impl World {
         .await
     }
 }
+
+/// How long the scenario helpers wait for a phase (correctness waits, not speed checks).
+pub const WAIT: Duration = Duration::from_secs(90);
+
+/// Server-side applies `obj` in `ns` as the tests' field manager.
+pub async fn apply<K>(client: &kube::Client, ns: &str, obj: &K)
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    use kube::api::{Patch, PatchParams};
+    let api: Api<K> = Api::namespaced(client.clone(), ns);
+    let name = obj.meta().name.clone().unwrap();
+    api.patch(
+        &name,
+        &PatchParams::apply("orglink-tests").force(),
+        &Patch::Apply(obj),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("applying {ns}/{name}: {e}"));
+}
+
+/// An OrgLink of the Organization `org_ref` to the seeded org `peer`.
+pub fn link(
+    name: &str,
+    org_ref: &str,
+    peer: &orglink_operator::sandbox::genesys_sim::seed::SeedOrg,
+    decision: orglink_operator::api::LinkDecision,
+    attempt: i64,
+) -> orglink_operator::api::OrgLink {
+    orglink_operator::api::OrgLink::new(
+        name,
+        orglink_operator::api::OrgLinkSpec {
+            organization_ref: org_ref.to_string(),
+            peer: orglink_operator::api::PeerRef {
+                organization_id: peer.id.to_string(),
+                region: peer.region,
+            },
+            decision,
+            attempt,
+        },
+    )
+}
+
+/// Waits until the OrgLink `ns/name` is in `phase`, and returns it.
+pub async fn link_phase(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+    phase: orglink_operator::api::OrgLinkPhase,
+) -> orglink_operator::api::OrgLink {
+    let api: Api<orglink_operator::api::OrgLink> = Api::namespaced(client.clone(), ns);
+    eventually(&format!("OrgLink {ns}/{name} {phase:?}"), WAIT, || async {
+        let l = api.get_opt(name).await.ok().flatten()?;
+        (l.status.as_ref()?.phase? == phase).then_some(l)
+    })
+    .await
+}
+
+/// Waits until the OrgPairing `ns/name` is in `phase`, and returns it.
+pub async fn pairing_phase(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+    phase: orglink_operator::api::OrgPairingPhase,
+) -> orglink_operator::api::OrgPairing {
+    let api: Api<orglink_operator::api::OrgPairing> = Api::namespaced(client.clone(), ns);
+    eventually(
+        &format!("OrgPairing {ns}/{name} {phase:?}"),
+        WAIT,
+        || async {
+            let p = api.get_opt(name).await.ok().flatten()?;
+            (p.status.as_ref()?.phase? == phase).then_some(p)
+        },
+    )
+    .await
+}
