@@ -130,14 +130,14 @@ async fn main() {
 
     // Progress comes from the operator's own gauge, which costs the API server nothing;
     // listing 10,000 objects every second would load it more than the operator does.
-    let metrics_url = format!("http://{metrics_addr}/metrics");
+    let metrics_socket: std::net::SocketAddr = metrics_addr.parse().unwrap();
     let gauge = "orglink_relationships{kind=\"OrgLink\",phase=\"WaitingForConfirmation\"} ";
     support::eventually(
         "the operator to report every OrgLink WaitingForConfirmation",
         Duration::from_secs(1800),
         || async {
             tokio::time::sleep(Duration::from_secs(1)).await;
-            let text = reqwest::get(&metrics_url).await.ok()?.text().await.ok()?;
+            let text = support::metrics_text(metrics_socket).await?;
             let waiting: usize = text
                 .lines()
                 .find_map(|l| l.strip_prefix(gauge))

@@ -3,6 +3,8 @@
 
 mod support;
 
+use support::{kubectl, orglink_yaml};
+
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -18,35 +20,6 @@ spec:
   region: us-east-1
   credentialsSecretRef: {name: acme-prod-oauth}
 "#;
-
-fn kubectl(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
-    let cp = support::control_plane();
-    let mut cmd = cp.kubectl();
-    cmd.args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("running kubectl");
-    if let Some(input) = stdin {
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[tokio::test]
 async fn api_server_is_the_pinned_release_and_serves_the_crds() {
@@ -347,27 +320,12 @@ async fn webhook_certs_bootstrap_is_idempotent() {
 /// A finalizer of the tests' own (no operator runs in this binary to remove it).
 const TEST_FINALIZER: &str = "tests.orglink.dev/hold";
 
-/// An OrgLink from acme-prod to Acme DR, the shape of `examples/link-request/`.
-fn orglink(name: &str, peer_id: &str, decision: &str) -> String {
-    format!(
-        r#"
-apiVersion: orglink.dev/v1alpha1
-kind: OrgLink
-metadata: {{name: {name}}}
-spec:
-  organizationRef: acme-prod
-  peer: {{organizationId: {peer_id}, region: us-east-1}}
-  decision: {decision}
-"#
-    )
-}
-
 const ACME_DR: &str = "23cc390c-9354-40e3-8e1f-39485d23d1f3";
 const INITECH_WEST: &str = "3cee1c2b-48d7-4d4c-b348-c06afe63e227";
 
 fn orglink_object(name: &str, finalizers: &[&str]) -> orglink_operator::api::OrgLink {
     let mut object: orglink_operator::api::OrgLink =
-        serde_yaml::from_str(&orglink(name, ACME_DR, "Accept")).unwrap();
+        serde_yaml::from_str(&orglink_yaml(name, ACME_DR, "Accept")).unwrap();
     if !finalizers.is_empty() {
         object.metadata.finalizers = Some(finalizers.iter().map(|f| f.to_string()).collect());
     }
@@ -1025,7 +983,7 @@ async fn kubectl_apply_is_refused_a_bad_uuid_and_a_changed_peer() {
 
     let (ok, _, err) = kubectl(
         &["apply", "-n", &ns, "-f", "-"],
-        Some(&orglink(
+        Some(&orglink_yaml(
             "bad-uuid",
             "23CC390C-9354-40E3-8E1F-39485D23D1F3",
             "Accept",
@@ -1043,13 +1001,13 @@ async fn kubectl_apply_is_refused_a_bad_uuid_and_a_changed_peer() {
 
     let (ok, out, err) = kubectl(
         &["apply", "-n", &ns, "-f", "-"],
-        Some(&orglink("to-acme-dr", ACME_DR, "Accept")),
+        Some(&orglink_yaml("to-acme-dr", ACME_DR, "Accept")),
     );
     assert!(ok, "{err}");
     assert_eq!(out.trim(), "orglink.orglink.dev/to-acme-dr created");
     let (ok, _, err) = kubectl(
         &["apply", "-n", &ns, "-f", "-"],
-        Some(&orglink("to-acme-dr", INITECH_WEST, "Accept")),
+        Some(&orglink_yaml("to-acme-dr", INITECH_WEST, "Accept")),
     );
     assert!(!ok, "a changed peer must be rejected");
     assert!(
@@ -1064,7 +1022,7 @@ async fn kubectl_apply_is_refused_a_bad_uuid_and_a_changed_peer() {
     // A mutable field still changes.
     let (ok, out, err) = kubectl(
         &["apply", "-n", &ns, "-f", "-"],
-        Some(&orglink("to-acme-dr", ACME_DR, "Decline")),
+        Some(&orglink_yaml("to-acme-dr", ACME_DR, "Decline")),
     );
     assert!(ok, "{err}");
     assert_eq!(out.trim(), "orglink.orglink.dev/to-acme-dr configured");
@@ -1079,7 +1037,7 @@ async fn kubectl_server_side_apply_records_its_field_manager() {
     let ns = support::namespace(&client, "cp-ssa").await;
     let (ok, out, err) = kubectl(
         &["apply", "--server-side", "-n", &ns, "-f", "-"],
-        Some(&orglink("ssa", ACME_DR, "Accept")),
+        Some(&orglink_yaml("ssa", ACME_DR, "Accept")),
     );
     assert!(ok, "{err}");
     assert_eq!(out.trim(), "orglink.orglink.dev/ssa serverside-applied");
@@ -1129,7 +1087,7 @@ async fn kubectl_server_side_apply_records_its_field_manager() {
             "-f",
             "-",
         ],
-        Some(&orglink("ssa", ACME_DR, "Decline")),
+        Some(&orglink_yaml("ssa", ACME_DR, "Decline")),
     );
     assert!(!ok, "a conflicting server-side apply must fail");
     assert!(
@@ -1148,7 +1106,7 @@ async fn kubectl_server_side_apply_records_its_field_manager() {
             "-f",
             "-",
         ],
-        Some(&orglink("ssa", ACME_DR, "Decline")),
+        Some(&orglink_yaml("ssa", ACME_DR, "Decline")),
     );
     assert!(ok, "{err}");
     assert_eq!(out.trim(), "orglink.orglink.dev/ssa serverside-applied");

@@ -62,19 +62,6 @@ async fn replica(ns: &str) -> Replica {
     }
 }
 
-/// The replica's `/metrics` text, or `None` while it does not answer.
-async fn metrics(addr: SocketAddr) -> Option<String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .ok()?;
-    let mut text = String::new();
-    stream.read_to_string(&mut text).await.ok()?;
-    text.starts_with("HTTP/1.1 200").then_some(text)
-}
-
 /// Whether the replica has reconciled anything or called Genesys Cloud (samples, not
 /// just the `# HELP` lines every registry prints).
 fn has_acted(metrics: &str) -> bool {
@@ -163,8 +150,8 @@ async fn only_the_leader_acts_and_the_standby_takes_over() {
 
     // Exactly one replica acts: the other serves its metrics but has done nothing.
     let acted = eventually("both replicas serve /metrics", WAIT, || async {
-        let a = metrics(replicas[0].metrics).await?;
-        let b = metrics(replicas[1].metrics).await?;
+        let a = support::metrics_text(replicas[0].metrics).await?;
+        let b = support::metrics_text(replicas[1].metrics).await?;
         Some([has_acted(&a), has_acted(&b)])
     })
     .await;
@@ -189,7 +176,9 @@ async fn only_the_leader_acts_and_the_standby_takes_over() {
             org.name
         );
     }
-    let standby_metrics = metrics(replicas[standby].metrics).await.unwrap();
+    let standby_metrics = support::metrics_text(replicas[standby].metrics)
+        .await
+        .unwrap();
     assert!(!has_acted(&standby_metrics), "{standby_metrics}");
 
     // The leader goes (SIGTERM-like: its token is cancelled; it releases the Lease).
@@ -229,7 +218,7 @@ async fn only_the_leader_acts_and_the_standby_takes_over() {
     }
     link_phase(&client, &ns, "acme-prod-to-acme-dr", OrgLinkPhase::Linked).await;
     link_phase(&client, &ns, "acme-dr-to-acme-prod", OrgLinkPhase::Linked).await;
-    let survivor_metrics = metrics(survivor.metrics).await.unwrap();
+    let survivor_metrics = support::metrics_text(survivor.metrics).await.unwrap();
     assert!(has_acted(&survivor_metrics), "{survivor_metrics}");
 
     survivor.stop.cancel();

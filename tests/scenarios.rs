@@ -433,18 +433,7 @@ async fn metrics_count_reconciles_and_genesys_calls() {
     let w = World::new("metrics", "1h").await;
     w.ready("Acme Prod").await;
     let addr = support::operator();
-    let body = eventually("metrics served", WAIT, || async {
-        let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        stream
-            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            .await
-            .ok()?;
-        let mut text = String::new();
-        stream.read_to_string(&mut text).await.ok()?;
-        Some(text)
-    })
-    .await;
+    let body = eventually("metrics served", WAIT, || support::metrics_text(addr)).await;
     assert!(
         body.contains("orglink_reconciles_total{kind=\"Organization\"}"),
         "{body}"
@@ -456,30 +445,11 @@ async fn metrics_count_reconciles_and_genesys_calls() {
     );
 }
 
-/// `kubectl apply` through the real API server and the operator's webhook.
+/// `kubectl apply` through the real API server and the operator's webhook: whether it
+/// succeeded, and all it printed.
 fn kubectl_apply(ns: &str, yaml: &str) -> (bool, String) {
-    use std::io::Write;
-    let mut child = support::control_plane()
-        .kubectl()
-        .args(["apply", "-n", ns, "-f", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(yaml.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    let (ok, out, err) = support::kubectl(&["apply", "-n", ns, "-f", "-"], Some(yaml));
+    (ok, format!("{out}{err}"))
 }
 
 #[tokio::test]

@@ -7,8 +7,9 @@
 
 mod support;
 
+use support::{kubectl, orglink_yaml};
+
 use std::net::Ipv4Addr;
-use std::process::Stdio;
 use std::time::Duration;
 
 use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
@@ -25,33 +26,9 @@ const ACME_PROD: &str = "f3c95789-ace1-4954-ac5d-6baed2eac902";
 const ACME_DR: &str = "23cc390c-9354-40e3-8e1f-39485d23d1f3";
 const INITECH_WEST: &str = "3cee1c2b-48d7-4d4c-b348-c06afe63e227";
 
-fn kubectl(args: &[&str], stdin: &str) -> (bool, String, String) {
-    let mut child = support::control_plane()
-        .kubectl()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("running kubectl");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 /// `kubectl apply -n ns -f -` of `manifest`.
 fn apply(ns: &str, manifest: &str) -> (bool, String, String) {
-    kubectl(&["apply", "-n", ns, "-f", "-"], manifest)
+    kubectl(&["apply", "-n", ns, "-f", "-"], Some(manifest))
 }
 
 fn organization(name: &str, region: &str) -> String {
@@ -63,20 +40,6 @@ metadata: {{name: {name}}}
 spec:
   region: {region}
   credentialsSecretRef: {{name: {name}-oauth}}
-"#
-    )
-}
-
-fn orglink(name: &str, peer_id: &str, decision: &str) -> String {
-    format!(
-        r#"
-apiVersion: orglink.dev/v1alpha1
-kind: OrgLink
-metadata: {{name: {name}}}
-spec:
-  organizationRef: acme-prod
-  peer: {{organizationId: {peer_id}, region: us-east-1}}
-  decision: {decision}
 "#
     )
 }
@@ -145,7 +108,7 @@ async fn with_the_webhook_down_schema_rules_hold_and_the_three_kinds_fail_closed
             "organization.orglink.dev/acme-prod created",
         ),
         (
-            orglink("to-acme-dr", ACME_DR, "Accept"),
+            orglink_yaml("to-acme-dr", ACME_DR, "Accept"),
             "orglink.orglink.dev/to-acme-dr created",
         ),
         (
@@ -216,13 +179,13 @@ async fn with_the_webhook_down_schema_rules_hold_and_the_three_kinds_fail_closed
         "an upper-case org ID",
         apply(
             &ns,
-            &orglink("bad-uuid", "23CC390C-9354-40E3-8E1F-39485D23D1F3", "Accept"),
+            &orglink_yaml("bad-uuid", "23CC390C-9354-40E3-8E1F-39485D23D1F3", "Accept"),
         ),
         "spec.peer.organizationId in body should match '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'",
     );
     assert_schema_rejects(
         "a changed peer",
-        apply(&ns, &orglink("to-acme-dr", INITECH_WEST, "Accept")),
+        apply(&ns, &orglink_yaml("to-acme-dr", INITECH_WEST, "Accept")),
         "spec.peer: Invalid value: spec.peer is immutable: delete this OrgLink and create a new one for another peer",
     );
 
@@ -235,7 +198,10 @@ async fn with_the_webhook_down_schema_rules_hold_and_the_three_kinds_fail_closed
     );
     assert_fails_closed(
         "a valid OrgLink",
-        apply(&ns, &orglink("to-initech-west", INITECH_WEST, "Accept")),
+        apply(
+            &ns,
+            &orglink_yaml("to-initech-west", INITECH_WEST, "Accept"),
+        ),
         port,
     );
     assert_fails_closed(
@@ -245,7 +211,7 @@ async fn with_the_webhook_down_schema_rules_hold_and_the_three_kinds_fail_closed
     );
     assert_fails_closed(
         "a valid update",
-        apply(&ns, &orglink("to-acme-dr", ACME_DR, "Decline")),
+        apply(&ns, &orglink_yaml("to-acme-dr", ACME_DR, "Decline")),
         port,
     );
     assert!(organizations.get_opt("acme-dr").await.unwrap().is_none());
@@ -291,7 +257,7 @@ data: {mode: webhook-down}
         Some(orglink_operator::api::OrgLinkPhase::WaitingForConfirmation)
     );
 
-    let (ok, out, err) = kubectl(&["delete", "-n", &ns, "opair", "support-into-acme"], "");
+    let (ok, out, err) = kubectl(&["delete", "-n", &ns, "opair", "support-into-acme"], None);
     assert!(ok, "a delete is not behind the webhook: {err}");
     assert!(
         out.starts_with("orgpairing.orglink.dev \"support-into-acme\" deleted"),

@@ -312,3 +312,60 @@ pub async fn pairing_phase(
     )
     .await
 }
+
+/// Runs the control plane's matching kubectl with `args` (and `stdin`): whether it
+/// succeeded, its stdout and its stderr.
+pub fn kubectl(args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = control_plane()
+        .kubectl()
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running kubectl");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// An OrgLink manifest of the Organization `acme-prod` to `peer_id` in us-east-1.
+pub fn orglink_yaml(name: &str, peer_id: &str, decision: &str) -> String {
+    format!(
+        r#"
+apiVersion: orglink.dev/v1alpha1
+kind: OrgLink
+metadata: {{name: {name}}}
+spec:
+  organizationRef: acme-prod
+  peer: {{organizationId: {peer_id}, region: us-east-1}}
+  decision: {decision}
+"#
+    )
+}
+
+/// The `/metrics` text of an operator at `addr`, or `None` while it does not answer 200.
+pub async fn metrics_text(addr: std::net::SocketAddr) -> Option<String> {
+    let response = reqwest::get(format!("http://{addr}/metrics")).await.ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    response.text().await.ok()
+}
