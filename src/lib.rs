@@ -1,6 +1,6 @@
 //! orglink-operator: manage Genesys Cloud organization relationships as Kubernetes resources.
 //!
-//! Module map (see `shared/design/architecture.md`):
+//! Module map (see `docs/architecture.md`):
 //! - [`api`]: the CRD types, conditions and the regions table. No I/O.
 //! - [`lifecycle`]: pure decision functions (spec, observed remote state) → (actions, status).
 //! - [`genesys`]: the Genesys Cloud API client (OAuth, rate limiting, retries, typed calls).

@@ -1,5 +1,5 @@
 //! The JSON models of the Genesys Cloud Platform API v2 that the operator reads and writes,
-//! with the exact wire names of `shared/design/genesys-api.md` (§3–§6).
+//! with the exact wire names of `docs/genesys-api.md` (§3–§6).
 //!
 //! Rules every model follows, so that the real API (or a newer version of it) never breaks
 //! the operator:
