@@ -82,6 +82,8 @@ async fn main() {
         .args(["--webhook-addr", &registered.addr.to_string()])
         .arg("--webhook-cert-dir")
         .arg(&registered.cert_dir)
+        // The simulator listens on a loopback port of its own, over plain http.
+        .args(["--allow-api-base-url", "127.0.0.1", "--allow-insecure-http"])
         .env("KUBECONFIG", &kubeconfig)
         .env("RUST_LOG", "warn");
     // Supervised: stopped on drop, at exit, and by the kernel if this process dies.

@@ -87,6 +87,7 @@ async fn main() {
         "127.0.0.1:0".parse().unwrap(),
         dir.path(),
         cluster(),
+        orglink_operator::genesys::ApiBaseUrlAllowlist::regions_only(),
         shutdown.clone(),
     )
     .await

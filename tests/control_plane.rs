@@ -180,15 +180,24 @@ mod leader_election {
     use std::time::Duration;
 
     use k8s_openapi::api::coordination::v1::Lease;
-    use kube::api::Api;
-    use orglink_operator::controller::leader::{LeaseConfig, acquire, try_acquire_or_renew};
+    use kube::api::{Api, PostParams};
+    use orglink_operator::controller::leader::{Attempt, Elector, LeaseConfig, acquire};
     use tokio_util::sync::CancellationToken;
 
     fn config(ns: &str, identity: &str) -> LeaseConfig {
         let mut c = LeaseConfig::new(ns, "orglink-test", identity);
         c.lease_duration = Duration::from_secs(2);
+        c.renew_deadline = Duration::from_millis(1500);
         c.retry_period = Duration::from_millis(200);
         c
+    }
+
+    async fn elector(ns: &str, identity: &str) -> Elector {
+        Elector::new(super::support::client().await, config(ns, identity))
+    }
+
+    fn standby(attempt: Attempt) -> bool {
+        matches!(attempt, Attempt::Standby { .. })
     }
 
     #[tokio::test]
@@ -199,23 +208,16 @@ mod leader_election {
         let a = acquire(client.clone(), config(&ns, "a"), CancellationToken::new())
             .await
             .expect("a leads");
-        // While a renews, b never gets the Lease.
-        for _ in 0..5 {
-            assert!(
-                !try_acquire_or_renew(&leases, &config(&ns, "b"))
-                    .await
-                    .unwrap()
-            );
+        // While a renews, b never gets the Lease: each of b's looks sees a fresh record.
+        let mut b = elector(&ns, "b").await;
+        for _ in 0..15 {
+            assert!(standby(b.try_acquire_or_renew().await.unwrap()));
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
         assert!(!a.lost().is_cancelled());
         // a releases on shutdown: b takes over at once, one transition later.
         a.release().await;
-        assert!(
-            try_acquire_or_renew(&leases, &config(&ns, "b"))
-                .await
-                .unwrap()
-        );
+        assert_eq!(b.try_acquire_or_renew().await.unwrap(), Attempt::Leading);
         let spec = leases.get("orglink-test").await.unwrap().spec.unwrap();
         assert_eq!(spec.holder_identity.as_deref(), Some("b"));
         assert_eq!(spec.lease_transitions, Some(1));
@@ -227,26 +229,102 @@ mod leader_election {
         let ns = super::support::namespace(&client, "lease").await;
         let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
         // a takes the Lease once and never renews it (a crashed leader).
-        assert!(
-            try_acquire_or_renew(&leases, &config(&ns, "a"))
-                .await
-                .unwrap()
-        );
-        let b = super::support::eventually("b takes over", Duration::from_secs(30), || async {
-            try_acquire_or_renew(&leases, &config(&ns, "b"))
-                .await
-                .ok()?
-                .then_some(())
+        let mut a = elector(&ns, "a").await;
+        assert_eq!(a.try_acquire_or_renew().await.unwrap(), Attempt::Leading);
+        let mut b = elector(&ns, "b").await;
+        // b's first look starts its clock: however old renewTime is, it waits.
+        assert!(standby(b.try_acquire_or_renew().await.unwrap()));
+        let b_leads = super::support::eventually("b takes over", Duration::from_secs(30), || {
+            let attempt = b.try_acquire_or_renew();
+            async move { (attempt.await.ok()? == Attempt::Leading).then_some(()) }
         });
-        b.await;
+        b_leads.await;
         let spec = leases.get("orglink-test").await.unwrap().spec.unwrap();
         assert_eq!(spec.holder_identity.as_deref(), Some("b"));
         // And a, coming back, sees it has lost: it may not act.
-        assert!(
-            !try_acquire_or_renew(&leases, &config(&ns, "a"))
-                .await
-                .unwrap()
-        );
+        assert!(standby(a.try_acquire_or_renew().await.unwrap()));
+    }
+
+    #[tokio::test]
+    async fn expiry_ignores_the_holders_clock() {
+        // A holder whose clock is far behind writes renewTime in the distant past; a
+        // standby comparing renewTime with its own clock would take over at once. It
+        // must wait a whole lease duration from when it saw the record instead.
+        let client = super::support::client().await;
+        let ns = super::support::namespace(&client, "lease").await;
+        let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
+        let mut a = elector(&ns, "a").await;
+        assert_eq!(a.try_acquire_or_renew().await.unwrap(), Attempt::Leading);
+        let mut lease = leases.get("orglink-test").await.unwrap();
+        let spec = lease.spec.as_mut().unwrap();
+        let past = k8s_openapi::jiff::Timestamp::from_second(1_000_000_000).unwrap();
+        spec.renew_time = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime(
+            past,
+        ));
+        spec.acquire_time = spec.renew_time.clone();
+        leases
+            .replace("orglink-test", &PostParams::default(), &lease)
+            .await
+            .unwrap();
+        let mut b = elector(&ns, "b").await;
+        let seen = tokio::time::Instant::now();
+        assert!(standby(b.try_acquire_or_renew().await.unwrap()));
+        loop {
+            let attempt = b.try_acquire_or_renew().await.unwrap();
+            if attempt == Attempt::Leading {
+                // Taken only once the record was unchanged for the lease duration.
+                assert!(
+                    seen.elapsed() >= Duration::from_secs(2),
+                    "{:?}",
+                    seen.elapsed()
+                );
+                break;
+            }
+            assert!(standby(attempt));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_leader_that_cannot_renew_gives_up_before_a_standby_may_take_over() {
+        // The leader's API server connection goes to a port nobody answers on, as in a
+        // network partition: it must fire `lost` by its renew deadline, before a standby
+        // (which still sees the API server) has waited out the lease duration.
+        let client = super::support::client().await;
+        let ns = super::support::namespace(&client, "lease").await;
+        let (partitioned, cut) = super::support::cuttable_client().await;
+        // A wide margin between a's deadline (1 s) and b's wait (5 s): the assertion is
+        // about order, and a loaded machine may run a's timer late.
+        let wide = |identity: &str| {
+            let mut c = config(&ns, identity);
+            c.lease_duration = Duration::from_secs(5);
+            c.renew_deadline = Duration::from_secs(1);
+            c
+        };
+        let a = acquire(partitioned, wide("a"), CancellationToken::new())
+            .await
+            .expect("a leads");
+        let mut b = Elector::new(client.clone(), wide("b"));
+        assert!(standby(b.try_acquire_or_renew().await.unwrap()));
+        cut.cancel();
+        // b may take over only after seeing the record unchanged for the lease
+        // duration; a must have given up by then.
+        super::support::eventually("b takes over", Duration::from_secs(30), || {
+            let attempt = b.try_acquire_or_renew();
+            let lost = a.lost();
+            async move {
+                let leading = attempt.await.ok()? == Attempt::Leading;
+                if leading {
+                    assert!(
+                        lost.is_cancelled(),
+                        "b took the Lease while a still believed it led"
+                    );
+                }
+                leading.then_some(())
+            }
+        })
+        .await;
+        assert!(a.lost().is_cancelled());
     }
 }
 

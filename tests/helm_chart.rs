@@ -308,6 +308,15 @@ fn values_schema_rejects_mistakes_naming_the_value() {
         &["/webhook/certManager/issuerRef"],
     );
     render_fails(&["--set", "image.digest=latest"], &["/image/digest"]);
+    render_fails(
+        &["--set", "apiBaseUrl.allow={not a host}"],
+        &["/apiBaseUrl/allow/0"],
+    );
+    // Plain http only with allowInsecureHttp: credentials would travel unencrypted.
+    render_fails(
+        &["--set", "apiBaseUrl.allow={http://10.0.0.5:8080}"],
+        &["/apiBaseUrl/allow/0"],
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -950,6 +959,35 @@ fn run_arguments_follow_the_values() {
     assert_eq!(flag(&args, "--metrics-addr").unwrap(), "0.0.0.0:8080");
     assert_eq!(flag(&args, "--health-addr").unwrap(), "0.0.0.0:8081");
     assert_eq!(flag(&args, "--webhook-addr").unwrap(), "0.0.0.0:9443");
+    // Credentials go only to the Genesys Cloud region hosts unless the admin says more.
+    assert!(
+        flag(&args, "--allow-api-base-url").is_none()
+            && !args.iter().any(|a| a == "--allow-insecure-http"),
+        "{args:?}"
+    );
+
+    let r = render(&[
+        "--set",
+        "apiBaseUrl.allow={proxy.example.com,http://genesys-sim.test:8080/v1}",
+        "--set",
+        "apiBaseUrl.allowInsecureHttp=true",
+    ]);
+    let args = r.run_args();
+    let allowed: Vec<&String> = args
+        .iter()
+        .filter(|a| a.starts_with("--allow-api-base-url="))
+        .collect();
+    assert_eq!(
+        allowed,
+        [
+            "--allow-api-base-url=proxy.example.com",
+            "--allow-api-base-url=http://genesys-sim.test:8080/v1"
+        ]
+    );
+    assert!(
+        args.iter().any(|a| a == "--allow-insecure-http"),
+        "{args:?}"
+    );
 
     let r = render(&[
         "--set",

@@ -47,11 +47,7 @@ async fn replica(ns: &str) -> Replica {
         lease_name: LEASE.to_string(),
         lease_namespace: Some(ns.to_string()),
         metrics_addr: metrics,
-        health_addr: "127.0.0.1:0".parse().unwrap(),
-        webhook_addr: "127.0.0.1:0".parse().unwrap(),
-        webhook_cert_dir: std::env::temp_dir(),
-        no_webhook: true,
-        log_format: orglink_operator::cli::logging::LogFormat::Text,
+        ..RunArgs::loopback(&["127.0.0.1"])
     };
     let stop = CancellationToken::new();
     let task = tokio::spawn(run_operator(client, args, stop.clone()));

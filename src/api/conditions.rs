@@ -24,6 +24,10 @@ pub mod reasons {
     pub const REGION_MISMATCH: &str = "RegionMismatch";
     pub const API_UNAVAILABLE: &str = "ApiUnavailable";
     pub const RATE_LIMITED: &str = "RateLimited";
+    /// `spec.apiBaseUrl` is not on the operator's allowlist: nothing is read or sent.
+    pub const API_BASE_URL_NOT_ALLOWED: &str = "ApiBaseUrlNotAllowed";
+    /// The credentials Secret lacks `orglink.dev/credentials: "true"`: it is not read.
+    pub const CREDENTIALS_SECRET_NOT_LABELED: &str = "CredentialsSecretNotLabeled";
     // OrgLink `Linked` / `Ready`.
     pub const LINKED: &str = "Linked";
     pub const REQUESTING: &str = "Requesting";
@@ -35,6 +39,9 @@ pub mod reasons {
     pub const API_ERROR: &str = "ApiError";
     pub const CLEANUP_FAILED: &str = "CleanupFailed";
     pub const DELETING: &str = "Deleting";
+    /// OrgLink / OrgPairing `Ready`: an older object of the same org, peer (and side)
+    /// acts; this one does nothing remotely.
+    pub const CONFLICT: &str = "Conflict";
     // OrgPairing `Authorized` / `RolesAssigned`.
     pub const AUTHORIZED: &str = "Authorized";
     pub const DISABLED: &str = "Disabled";

@@ -22,5 +22,8 @@ pub use regions::Region;
 pub const GROUP: &str = "orglink.dev";
 /// The finalizer that makes deletion clean up the remote relationship first.
 pub const FINALIZER: &str = "orglink.dev/cleanup";
+/// The label a Secret must carry (`"true"`) before an Organization may use it as its
+/// credentials: without it the operator never reads the Secret's data.
+pub const CREDENTIALS_LABEL: &str = "orglink.dev/credentials";
 /// Annotation: `orphan` leaves the remote relationship alone when the object is deleted.
 pub const ON_DELETE_ANNOTATION: &str = "orglink.dev/on-delete";

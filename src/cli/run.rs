@@ -13,6 +13,7 @@ use super::logging::{LogFormat, init};
 use crate::controller::leader::{LeaseConfig, acquire, default_identity};
 use crate::controller::probes::{Readiness, health_router, metrics_router, serve};
 use crate::controller::{Metrics, OperatorOptions, Scope, Settings};
+use crate::genesys::ApiBaseUrlAllowlist;
 
 /// Options of `orglink-operator run`.
 #[derive(Clone, Debug, Args)]
@@ -47,6 +48,50 @@ pub struct RunArgs {
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Also allow this `spec.apiBaseUrl`: a host (`proxy.example.com`: any https URL on
+    /// it) or a URL prefix (`https://proxy.example.com:8443/genesys`). Repeatable, or
+    /// comma-separated in the variable. The Genesys Cloud region API hosts are always
+    /// allowed; anything else is refused, with nothing sent.
+    #[arg(
+        long = "allow-api-base-url",
+        env = "ORGLINK_ALLOW_API_BASE_URL",
+        value_name = "HOST_OR_URL_PREFIX",
+        value_delimiter = ','
+    )]
+    pub allow_api_base_url: Vec<String>,
+    /// Permit plain `http://` for allowed `spec.apiBaseUrl`s (credentials unencrypted:
+    /// local simulators and test servers only).
+    #[arg(long, env = "ORGLINK_ALLOW_INSECURE_HTTP")]
+    pub allow_insecure_http: bool,
+}
+
+impl RunArgs {
+    /// The operator on loopback: every namespace, no leader election, no webhook,
+    /// probes and metrics on free ports, and `spec.apiBaseUrl` allowed for the given
+    /// simulator hosts or URL prefixes, plain `http://` included (the sandbox's, the
+    /// demo's and the tests' simulators). Callers adjust fields.
+    pub fn loopback(simulators: &[&str]) -> Self {
+        Self {
+            namespace: None,
+            leader_elect: false,
+            lease_name: "orglink-operator".into(),
+            lease_namespace: None,
+            metrics_addr: "127.0.0.1:0".parse().expect("static address"),
+            health_addr: "127.0.0.1:0".parse().expect("static address"),
+            webhook_addr: "127.0.0.1:0".parse().expect("static address"),
+            webhook_cert_dir: std::env::temp_dir(),
+            no_webhook: true,
+            log_format: LogFormat::Text,
+            allow_api_base_url: simulators.iter().map(|h| h.to_string()).collect(),
+            allow_insecure_http: !simulators.is_empty(),
+        }
+    }
+
+    /// The `spec.apiBaseUrl` allowlist of these flags; the error names the bad flag.
+    pub fn allowlist(&self) -> anyhow::Result<ApiBaseUrlAllowlist> {
+        ApiBaseUrlAllowlist::new(&self.allow_api_base_url, self.allow_insecure_http)
+            .map_err(|e| anyhow::anyhow!(e))
+    }
 }
 
 /// Runs the operator until SIGTERM or Ctrl-C.
@@ -78,6 +123,8 @@ pub async fn run_operator(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let scope = Scope::parse(args.namespace.as_deref());
+    let allowlist = args.allowlist()?;
+    tracing::info!(allowed = %allowlist.describe(), "spec.apiBaseUrl allowlist");
     if !args.no_webhook {
         // Every replica serves the webhook, leader or not.
         let cache =
@@ -86,6 +133,7 @@ pub async fn run_operator(
             args.webhook_addr,
             &args.webhook_cert_dir,
             cache,
+            allowlist.clone(),
             shutdown.clone(),
         )
         .await?;
@@ -114,6 +162,7 @@ pub async fn run_operator(
             .clone()
             .unwrap_or_else(|| "default".to_string());
         let config = LeaseConfig::new(namespace, args.lease_name.clone(), identity.clone());
+        config.validate().map_err(|e| anyhow::anyhow!(e))?;
         tracing::info!(%identity, lease = %args.lease_name, "waiting to become the leader");
         // A standby is ready: it serves probes and takes over when the leader goes.
         readiness.set_ready();
@@ -124,19 +173,27 @@ pub async fn run_operator(
     } else {
         None
     };
+    // On leadership loss: in-flight reconciles are dropped at once (`abort`, the very
+    // token the renewer cancels), then the controllers stop.
+    let abort = leadership.as_ref().map(|l| l.lost()).unwrap_or_default();
     let controllers_stop = shutdown.child_token();
-    if let Some(leadership) = &leadership {
-        let lost = leadership.lost();
-        let stop = controllers_stop.clone();
+    {
+        let (abort, stop) = (abort.clone(), controllers_stop.clone());
         tokio::spawn(async move {
-            lost.cancelled().await;
-            stop.cancel();
+            tokio::select! {
+                _ = abort.cancelled() => stop.cancel(),
+                _ = stop.cancelled() => {}
+            }
         });
     }
     let options = OperatorOptions {
         scope,
-        settings: Settings::default(),
+        settings: Settings {
+            allowlist,
+            ..Settings::default()
+        },
         instance: Some(identity),
+        abort,
     };
     let ready = readiness.clone();
     crate::controller::run(

@@ -113,7 +113,8 @@ async fn run_cluster(args: &SandboxArgs) -> anyhow::Result<()> {
     let operator = if args.no_operator {
         None
     } else {
-        let run_args = register_webhook(&client, &args.state_dir).await?;
+        let sim_url = sim.as_ref().map(|s| s.url());
+        let run_args = register_webhook(&client, &args.state_dir, sim_url).await?;
         let webhook = (run_args.webhook_addr, run_args.webhook_cert_dir.clone());
         let client = client.clone();
         let stop = shutdown.clone();
@@ -165,10 +166,11 @@ async fn run_cluster(args: &SandboxArgs) -> anyhow::Result<()> {
 async fn register_webhook(
     client: &kube::Client,
     state_dir: &Path,
+    simulator_url: Option<&str>,
 ) -> anyhow::Result<super::run::RunArgs> {
     let registered =
         crate::sandbox::webhook::register(client, &state_dir.join("webhook-certs")).await?;
-    let mut args = operator_args();
+    let mut args = operator_args(simulator_url);
     args.no_webhook = false;
     args.webhook_addr = registered.addr;
     args.webhook_cert_dir = registered.cert_dir;
@@ -176,20 +178,12 @@ async fn register_webhook(
 }
 
 /// The operator as the sandbox runs it: every namespace, no leader election (one
-/// replica), probes and metrics on free loopback ports.
-fn operator_args() -> super::run::RunArgs {
-    super::run::RunArgs {
-        namespace: None,
-        leader_elect: false,
-        lease_name: "orglink-operator".into(),
-        lease_namespace: None,
-        metrics_addr: "127.0.0.1:0".parse().expect("static address"),
-        health_addr: "127.0.0.1:0".parse().expect("static address"),
-        webhook_addr: "127.0.0.1:0".parse().expect("static address"),
-        webhook_cert_dir: std::env::temp_dir(),
-        no_webhook: true,
-        log_format: super::logging::LogFormat::Text,
-    }
+/// replica), probes and metrics on free loopback ports, and the simulator's URL (plain
+/// http, on loopback) allowed as `spec.apiBaseUrl`; nothing else besides the Genesys
+/// Cloud hosts.
+fn operator_args(simulator_url: Option<&str>) -> super::run::RunArgs {
+    let allowed: Vec<&str> = simulator_url.into_iter().collect();
+    super::run::RunArgs::loopback(&allowed)
 }
 
 fn print_banner(

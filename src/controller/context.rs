@@ -15,7 +15,7 @@ use super::metrics::Metrics;
 use super::scope::{Stores, Wakers};
 use super::sessions::{OrgKey, Sessions};
 use crate::api::{OrgLink, OrgPairing, Organization};
-use crate::genesys::{RateLimitConfig, RetryConfig};
+use crate::genesys::{ApiBaseUrlAllowlist, RateLimitConfig, RetryConfig};
 
 /// The field manager of every status the operator writes.
 pub const FIELD_MANAGER: &str = "orglink-operator";
@@ -33,6 +33,8 @@ pub struct Settings {
     pub rate_limit: RateLimitConfig,
     /// Retries of the Genesys client.
     pub retry: RetryConfig,
+    /// Where an Organization's `spec.apiBaseUrl` may send its credentials.
+    pub allowlist: ApiBaseUrlAllowlist,
 }
 
 impl Default for Settings {
@@ -43,6 +45,7 @@ impl Default for Settings {
             max_error_backoff: Duration::from_secs(300),
             rate_limit: RateLimitConfig::default(),
             retry: RetryConfig::default(),
+            allowlist: ApiBaseUrlAllowlist::regions_only(),
         }
     }
 }

@@ -15,6 +15,10 @@ pub enum Error {
     Blocked(String),
     #[error("object has no {0}")]
     MissingField(&'static str),
+    /// This replica lost the Lease: the reconcile was dropped at its next await, so it
+    /// wrote nothing more.
+    #[error("leadership lost: the reconcile was cancelled")]
+    Aborted,
 }
 
 impl Error {
@@ -27,6 +31,7 @@ impl Error {
             Error::Finalizer(_) => "finalizer",
             Error::Blocked(_) => "blocked",
             Error::MissingField(_) => "invalid_object",
+            Error::Aborted => "aborted",
         }
     }
 }

@@ -7,6 +7,7 @@
 //! exponential backoff, never a hot loop.
 
 pub mod context;
+pub mod credentials;
 pub mod error;
 pub mod events;
 pub mod leader;
@@ -28,6 +29,7 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::Reporter;
 use kube::runtime::reflector::{self, ObjectRef};
@@ -49,6 +51,36 @@ pub struct OperatorOptions {
     pub settings: Settings,
     /// The Event reporter's instance (the pod name).
     pub instance: Option<String>,
+    /// Fires when this replica must stop acting at once (leadership lost): every
+    /// in-flight reconcile is dropped at its next await, so nothing more is written.
+    /// Shutdown, by contrast, lets in-flight reconciles finish.
+    pub abort: tokio_util::sync::CancellationToken,
+}
+
+/// `reconcile`, dropped as soon as `abort` fires: the select is biased, so once the
+/// token is cancelled the reconcile is never polled again.
+fn abortable<K, C, F, Fut>(
+    reconcile: F,
+    abort: tokio_util::sync::CancellationToken,
+) -> impl Fn(Arc<K>, Arc<C>) -> BoxFuture<'static, Result<Action, Error>>
+where
+    K: Send + Sync + 'static,
+    C: Send + Sync + 'static,
+    F: Fn(Arc<K>, Arc<C>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Action, Error>> + Send + 'static,
+{
+    move |obj, ctx| {
+        let abort = abort.clone();
+        let work = reconcile(obj, ctx);
+        async move {
+            tokio::select! {
+                biased;
+                _ = abort.cancelled() => Err(Error::Aborted),
+                result = work => result,
+            }
+        }
+        .boxed()
+    }
 }
 
 fn api_in<K>(client: &kube::Client, partition: &Option<String>) -> Api<K>
@@ -83,11 +115,32 @@ where
     Controller::for_stream(stream, reader)
 }
 
+/// Metadata of the Secrets marked `orglink.dev/credentials: "true"` (see
+/// [`credentials`]); a Secret that loses the label arrives as a deletion.
+fn credential_secrets(
+    client: &kube::Client,
+    partition: &Option<String>,
+) -> impl futures::Stream<Item = Result<PartialObjectMeta<Secret>, watcher::Error>> + Send + 'static
+{
+    let config = watcher::Config::default().labels(credentials::SECRET_SELECTOR);
+    // An `Api` of `PartialObjectMeta` lists and watches metadata only.
+    watcher(
+        api_in::<PartialObjectMeta<Secret>>(client, partition),
+        config,
+    )
+    .default_backoff()
+    .touched_objects()
+}
+
 fn error_policy<K>(kind: &'static str) -> impl Fn(Arc<K>, &Error, Arc<Context>) -> Action
 where
     K: Resource<DynamicType = ()>,
 {
     move |obj, error, ctx| {
+        if matches!(error, Error::Aborted) {
+            // The controllers are stopping; nothing to retry on this replica.
+            return Action::await_change();
+        }
         let key = format!(
             "{kind}/{}/{}",
             obj.meta().namespace.clone().unwrap_or_default(),
@@ -159,11 +212,12 @@ pub async fn run(
     for (partition, controller, wake) in org_controllers {
         let by_secret = organizations.clone();
         let controller = controller
-            // A rotated credential takes effect at once.
-            .watches(
-                api_in::<Secret>(&client, &partition),
-                watcher::Config::default(),
-                move |secret: Secret| {
+            // A rotated credential, or a label added or removed, takes effect at once.
+            // Only the metadata of labelled Secrets is watched: no Secret body is
+            // cached, and unlabelled Secrets are not seen at all.
+            .watches_stream(
+                credential_secrets(&client, &partition),
+                move |secret: PartialObjectMeta<Secret>| {
                     let ns = secret.namespace();
                     let name = secret.name_any();
                     by_secret
@@ -198,7 +252,7 @@ pub async fn run(
         tasks.push(
             controller
                 .run(
-                    organization::reconcile,
+                    abortable(organization::reconcile, options.abort.clone()),
                     error_policy(organization::KIND),
                     ctx.clone(),
                 )
@@ -234,7 +288,11 @@ pub async fn run(
             .graceful_shutdown_on(shutdown.clone().cancelled_owned());
         tasks.push(
             controller
-                .run(orglink::reconcile, error_policy(orglink::KIND), ctx.clone())
+                .run(
+                    abortable(orglink::reconcile, options.abort.clone()),
+                    error_policy(orglink::KIND),
+                    ctx.clone(),
+                )
                 .for_each(|_| futures::future::ready(()))
                 .boxed(),
         );
@@ -268,7 +326,7 @@ pub async fn run(
         tasks.push(
             controller
                 .run(
-                    orgpairing::reconcile,
+                    abortable(orgpairing::reconcile, options.abort.clone()),
                     error_policy(orgpairing::KIND),
                     ctx.clone(),
                 )
@@ -290,4 +348,51 @@ pub async fn run(
     futures::future::join_all(tasks).await;
     tracing::info!("controllers stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// A reconcile that has started writing, then waits (on a slow API call), then
+    /// would write again.
+    async fn two_writes(
+        writes: Arc<AtomicUsize>,
+        gate: Arc<tokio::sync::Notify>,
+    ) -> Result<Action, Error> {
+        writes.fetch_add(1, Ordering::SeqCst);
+        gate.notified().await;
+        writes.fetch_add(1, Ordering::SeqCst);
+        Ok(Action::await_change())
+    }
+
+    #[tokio::test]
+    async fn a_lost_leadership_drops_in_flight_reconciles_before_their_next_write() {
+        let writes = Arc::new(AtomicUsize::new(0));
+        let gate = Arc::new(tokio::sync::Notify::new());
+        let abort = tokio_util::sync::CancellationToken::new();
+        let reconcile = {
+            let (writes, gate) = (writes.clone(), gate.clone());
+            abortable(
+                move |_: Arc<()>, _: Arc<()>| two_writes(writes.clone(), gate.clone()),
+                abort.clone(),
+            )
+        };
+        let in_flight = tokio::spawn(reconcile(Arc::new(()), Arc::new(())));
+        while writes.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        // Lost: cancelled first; the API call then returns, but nothing more is written.
+        abort.cancel();
+        gate.notify_one();
+        let result = in_flight.await.unwrap();
+        assert!(matches!(result, Err(Error::Aborted)), "{result:?}");
+        assert_eq!(writes.load(Ordering::SeqCst), 1);
+        // And a reconcile that starts afterwards never runs at all.
+        let late = reconcile(Arc::new(()), Arc::new(())).await;
+        assert!(matches!(late, Err(Error::Aborted)));
+        assert_eq!(writes.load(Ordering::SeqCst), 1);
+    }
 }

@@ -9,7 +9,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
@@ -19,6 +18,7 @@ use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 
 use super::context::{Context, org_key};
+use super::credentials::{self, ClientCredentials, NotReady};
 use super::error::Error;
 use super::status::apply_status;
 use crate::api::conditions::{DesiredCondition, Status, is_true, reasons, set_conditions, types};
@@ -47,12 +47,6 @@ pub async fn reconcile(org: Arc<Organization>, ctx: Arc<Context>) -> Result<Acti
     .map_err(Error::from);
     ctx.metrics.observe_reconcile(KIND, started.elapsed());
     result
-}
-
-/// Why the org cannot be used, as a `Ready` reason and message.
-struct NotReady {
-    reason: &'static str,
-    message: String,
 }
 
 async fn apply(org: &Organization, ctx: &Context) -> Result<Action, Error> {
@@ -165,56 +159,40 @@ fn prev_reason(prev: &OrganizationStatus) -> Option<&str> {
     crate::api::conditions::find(&prev.conditions, types::READY).map(|c| c.reason.as_str())
 }
 
-/// Reads the Secret and returns the org's session, rebuilt when the credentials,
-/// region or base URL changed.
+/// Checks where the credentials would go, reads the labelled Secret and returns the
+/// org's session, rebuilt when the credentials, region or base URL changed. On any
+/// refusal the session is dropped, so nothing more is sent with it.
 async fn connect(org: &Organization, ctx: &Context) -> Result<Arc<OrgSession>, NotReady> {
     let key = org_key(org);
-    let secret_ref = &org.spec.credentials_secret_ref;
-    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &key.namespace);
-    let missing = |message: String| NotReady {
-        reason: reasons::CREDENTIALS_MISSING,
-        message,
-    };
-    let secret = secrets
-        .get_opt(&secret_ref.name)
-        .await
-        .map_err(|e| NotReady {
-            reason: reasons::API_UNAVAILABLE,
-            message: format!("cannot read Secret {}: {e}", secret_ref.name),
-        })?
-        .ok_or_else(|| {
-            missing(format!(
-                "Secret {}/{} (spec.credentialsSecretRef.name) not found; create it with keys {} and {}",
-                key.namespace, secret_ref.name, secret_ref.client_id_key, secret_ref.client_secret_key
-            ))
-        })?;
-    let value = |field: &str| -> Result<String, NotReady> {
-        let bytes = secret
-            .data
-            .as_ref()
-            .and_then(|d| d.get(field))
-            .map(|b| b.0.clone())
-            .or_else(|| {
-                secret
-                    .string_data
-                    .as_ref()
-                    .and_then(|d| d.get(field))
-                    .map(|s| s.clone().into_bytes())
-            })
-            .unwrap_or_default();
-        let text = String::from_utf8(bytes).unwrap_or_default();
-        let text = text.trim().to_string();
-        if text.is_empty() {
-            return Err(missing(format!(
-                "Secret {}/{} has no non-empty key {field}; add it (the key name is set by spec.credentialsSecretRef)",
-                key.namespace, secret_ref.name
-            )));
-        }
-        Ok(text)
-    };
-    let client_id = value(&secret_ref.client_id_key)?;
-    let client_secret = value(&secret_ref.client_secret_key)?;
+    let result = build_session(org, ctx).await;
+    if result.is_err() {
+        ctx.sessions.remove(&key);
+    }
+    result
+}
+
+async fn build_session(org: &Organization, ctx: &Context) -> Result<Arc<OrgSession>, NotReady> {
+    let key = org_key(org);
     let base_url = org.spec.api_base_url.clone().unwrap_or_default();
+    // Before anything is read: a refused destination never sees a Secret.
+    if !base_url.is_empty() {
+        ctx.settings
+            .allowlist
+            .check(&base_url)
+            .map_err(|message| NotReady {
+                reason: reasons::API_BASE_URL_NOT_ALLOWED,
+                message,
+            })?;
+    }
+    let ClientCredentials {
+        client_id,
+        client_secret,
+    } = credentials::read(
+        &ctx.client,
+        &key.namespace,
+        &org.spec.credentials_secret_ref,
+    )
+    .await?;
     let print = fingerprint(&[
         org.spec.region.code(),
         &base_url,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
-use kube::api::Api;
+use kube::api::{Api, ObjectMeta};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
@@ -24,8 +24,9 @@ use crate::api::{
 };
 use crate::genesys::GenesysError;
 use crate::lifecycle::Requeue;
+use crate::lifecycle::conflict::{Claimant, Turn, conflict_message, turn};
 use crate::lifecycle::link::{
-    LinkAction, LinkDecisionOut, LinkInput, RemoteLink, api_error, classify, decide,
+    LinkAction, LinkDecisionOut, LinkInput, RemoteLink, api_error, classify, conflict, decide,
     decide_deletion, next_status, organization_not_ready,
 };
 
@@ -132,9 +133,49 @@ fn waiting(prev: Option<&OrgLinkStatus>) -> bool {
     )
 }
 
+/// A claimant of a relationship, from an object's metadata ([`crate::lifecycle::conflict`]).
+pub fn claimant(meta: &ObjectMeta) -> Claimant<'_> {
+    Claimant {
+        name: meta.name.as_deref().unwrap_or_default(),
+        created: meta.creation_timestamp.as_ref().map(|t| t.0),
+    }
+}
+
+/// The other OrgLinks of the same namespace, `organizationRef` and peer, from the cache.
+fn siblings(ctx: &Context, link: &OrgLink) -> Vec<Arc<OrgLink>> {
+    ctx.links
+        .state()
+        .into_iter()
+        .filter(|l| {
+            l.namespace() == link.namespace()
+                && l.name_any() != link.name_any()
+                && l.spec.organization_ref == link.spec.organization_ref
+                && l.spec.peer.organization_id == link.spec.peer.organization_id
+        })
+        .collect()
+}
+
+/// Whether this OrgLink acts for its org and peer, or yields to an older one.
+fn link_turn(ctx: &Context, link: &OrgLink) -> Turn {
+    let siblings = siblings(ctx, link);
+    let claimants: Vec<Claimant> = siblings.iter().map(|l| claimant(&l.metadata)).collect();
+    turn(&claimant(&link.metadata), &claimants)
+}
+
 async fn apply(link: &OrgLink, ctx: &Context) -> Result<Action, Error> {
     let namespace = link.namespace().unwrap_or_default();
     let prev = link.status.as_ref();
+    if let Turn::Yield { actor } = link_turn(ctx, link) {
+        let message = conflict_message(
+            KIND,
+            &actor,
+            &link.spec.organization_ref,
+            &link.spec.peer.organization_id,
+        );
+        write(link, ctx, &conflict(prev, &message), None, &[]).await?;
+        // The actor's deletion wakes us; the requeue covers a missed wake.
+        return Ok(Action::requeue(ctx.settings.soon));
+    }
     let acting = match acting_org(ctx, &namespace, &link.spec.organization_ref) {
         Ok(acting) => acting,
         Err(message) => {
@@ -281,7 +322,7 @@ async fn write(
             OrgLinkPhase::WaitingForConfirmation => {
                 (EventType::Normal, reasons::WAITING_FOR_CONFIRMATION)
             }
-            OrgLinkPhase::Error => (EventType::Warning, reasons::API_ERROR),
+            OrgLinkPhase::Error => (EventType::Warning, error_reason(&status)),
             OrgLinkPhase::Requesting => (EventType::Normal, reasons::REQUESTING),
         };
         let note = find(&status.conditions, types::LINKED)
@@ -293,6 +334,14 @@ async fn write(
     Ok(())
 }
 
+/// The reason of an Event for phase `Error`: `Conflict` when that is why.
+fn error_reason(status: &OrgLinkStatus) -> &'static str {
+    match find(&status.conditions, types::READY) {
+        Some(c) if c.reason == reasons::CONFLICT => reasons::CONFLICT,
+        _ => reasons::API_ERROR,
+    }
+}
+
 /// Deleting an OrgLink severs the link (or withdraws or rejects the pending request)
 /// first, unless the object carries `orglink.dev/on-delete: orphan`.
 async fn cleanup(link: &OrgLink, ctx: &Context) -> Result<Action, Error> {
@@ -301,6 +350,10 @@ async fn cleanup(link: &OrgLink, ctx: &Context) -> Result<Action, Error> {
         .get(ON_DELETE_ANNOTATION)
         .is_some_and(|v| v == "orphan");
     if orphan {
+        return Ok(Action::await_change());
+    }
+    // A link that yields never touched the relationship, and must not end it now.
+    if let Turn::Yield { .. } = link_turn(ctx, link) {
         return Ok(Action::await_change());
     }
     let namespace = link.namespace().unwrap_or_default();
@@ -325,6 +378,10 @@ async fn cleanup(link: &OrgLink, ctx: &Context) -> Result<Action, Error> {
         }
         acting.session.invalidate();
         ctx.wake_peer(&acting.org_id, peer);
+    }
+    // The next oldest object for this peer, if any, acts from now on.
+    for sibling in siblings(ctx, link) {
+        ctx.wake_links.wake(sibling.as_ref());
     }
     ctx.metrics.set_phase(KIND, link, None);
     Ok(Action::await_change())

@@ -17,7 +17,7 @@ use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use super::context::Context;
 use super::error::Error;
 use super::organization::jittered;
-use super::orglink::{Acting, acting_org};
+use super::orglink::{Acting, acting_org, claimant};
 use super::sessions::OrgSession;
 use super::status::apply_status;
 use crate::api::conditions::{DesiredCondition, Status, find, reasons, set_conditions, types};
@@ -28,9 +28,10 @@ use crate::api::{
 use crate::genesys::GenesysError;
 use crate::genesys::models::{TrustCreate, TrustMemberCreate, TrustRequest, TrustUpdate};
 use crate::lifecycle::Requeue;
+use crate::lifecycle::conflict::{Claimant, Turn, conflict_message, turn};
 use crate::lifecycle::pairing::{
-    ObservedPairing, PairingDecision, PairingLookup, PairingRecord, api_error, next_status,
-    organization_not_ready,
+    ObservedPairing, PairingDecision, PairingLookup, PairingRecord, api_error, conflict,
+    next_status, organization_not_ready,
 };
 use crate::lifecycle::trustee::{self, ObservedTrustor, TrusteeAction, TrusteeInput};
 use crate::lifecycle::trustor::{self, Member, ObservedTrustee, TrustorAction, TrustorInput};
@@ -114,11 +115,48 @@ fn waiting(pairing: &OrgPairing) -> bool {
     )
 }
 
+/// The other OrgPairings of the same namespace, `organizationRef`, peer and side.
+fn siblings(ctx: &Context, pairing: &OrgPairing) -> Vec<Arc<OrgPairing>> {
+    ctx.pairings
+        .state()
+        .into_iter()
+        .filter(|p| {
+            p.namespace() == pairing.namespace()
+                && p.name_any() != pairing.name_any()
+                && p.spec.organization_ref == pairing.spec.organization_ref
+                && p.spec.peer.organization_id == pairing.spec.peer.organization_id
+                && side(p) == side(pairing)
+        })
+        .collect()
+}
+
+/// Whether this OrgPairing acts for its org, peer and side, or yields to an older one.
+fn pairing_turn(ctx: &Context, pairing: &OrgPairing) -> Turn {
+    let siblings = siblings(ctx, pairing);
+    let claimants: Vec<Claimant> = siblings.iter().map(|p| claimant(&p.metadata)).collect();
+    turn(&claimant(&pairing.metadata), &claimants)
+}
+
 async fn apply(pairing: &OrgPairing, ctx: &Context) -> Result<Action, Error> {
     let namespace = pairing.namespace().unwrap_or_default();
     let prev = pairing.status.as_ref();
     let side = side(pairing);
     let key = format!("{KIND}/{namespace}/{}", pairing.name_any());
+    if let Turn::Yield { actor } = pairing_turn(ctx, pairing) {
+        let kind = match side {
+            PairingSide::Trustee => "OrgPairing (request side)",
+            PairingSide::Trustor => "OrgPairing (grant side)",
+        };
+        let message = conflict_message(
+            kind,
+            &actor,
+            &pairing.spec.organization_ref,
+            &pairing.spec.peer.organization_id,
+        );
+        let d: PairingDecision<()> = conflict(side, prev, &message);
+        write(pairing, ctx, &d, PairingRecord::default(), &[]).await?;
+        return Ok(Action::requeue(ctx.settings.soon));
+    }
     let acting = match acting_org(ctx, &namespace, &pairing.spec.organization_ref) {
         Ok(acting) => acting,
         Err(message) => {
@@ -518,6 +556,8 @@ async fn write<A>(
             phase,
             OrgPairingPhase::Revoked | OrgPairingPhase::Expired | OrgPairingPhase::Error
         );
+        let conflicted =
+            find(&status.conditions, types::READY).is_some_and(|c| c.reason == reasons::CONFLICT);
         let note = find(&status.conditions, types::AUTHORIZED)
             .or_else(|| find(&status.conditions, types::READY))
             .map(|c| c.message.clone())
@@ -527,7 +567,12 @@ async fn write<A>(
         } else {
             EventType::Normal
         };
-        ctx.event(pairing, type_, &format!("{phase:?}"), note).await;
+        let reason = if conflicted {
+            reasons::CONFLICT.to_string()
+        } else {
+            format!("{phase:?}")
+        };
+        ctx.event(pairing, type_, &reason, note).await;
     }
     Ok(())
 }
@@ -540,6 +585,10 @@ async fn cleanup(pairing: &OrgPairing, ctx: &Context) -> Result<Action, Error> {
         .get(ON_DELETE_ANNOTATION)
         .is_some_and(|v| v == "orphan");
     if orphan {
+        return Ok(Action::await_change());
+    }
+    // A pairing that yields never touched the trust, and must not revoke it now.
+    if let Turn::Yield { .. } = pairing_turn(ctx, pairing) {
         return Ok(Action::await_change());
     }
     let namespace = pairing.namespace().unwrap_or_default();
@@ -575,6 +624,10 @@ async fn cleanup(pairing: &OrgPairing, ctx: &Context) -> Result<Action, Error> {
         return cleanup_failed(pairing, ctx, &format!("revoking the trust failed: {error}")).await;
     }
     ctx.wake_peer(&acting.org_id, peer);
+    // The next oldest object of this side and peer, if any, acts from now on.
+    for sibling in siblings(ctx, pairing) {
+        ctx.wake_pairings.wake(sibling.as_ref());
+    }
     ctx.metrics.set_phase(KIND, pairing, None);
     Ok(Action::await_change())
 }

@@ -21,6 +21,7 @@
 //! | [`client`] | [`GenesysClient`] and `organizations/me` |
 //! | [`links`], [`pairings`], [`trustees`], [`trustors`], [`roles`] | the typed calls by area |
 
+pub mod allowlist;
 pub mod auth;
 pub mod client;
 pub mod config;
@@ -40,6 +41,7 @@ pub mod transport;
 pub mod trustees;
 pub mod trustors;
 
+pub use allowlist::ApiBaseUrlAllowlist;
 pub use client::{GenesysClient, Removal};
 pub use config::GenesysConfig;
 pub use credentials::{Credentials, Secret};

@@ -165,6 +165,12 @@ pub fn organization_not_ready(prev: Option<&OrgLinkStatus>, message: &str) -> Li
     )
 }
 
+/// The status of an OrgLink that yields to an older one for the same org and peer
+/// ([`super::conflict`]): nothing is called, `Ready`/`Linked` False reason `Conflict`.
+pub fn conflict(prev: Option<&OrgLinkStatus>, message: &str) -> LinkDecisionOut {
+    held(prev, reasons::CONFLICT, message, OrgLinkPhase::Error)
+}
+
 /// The status when a call to Genesys Cloud failed: phase `Error` for a link that never
 /// got anywhere, otherwise the last phase kept (see [`organization_not_ready`]), with
 /// `Ready`/`Linked` False reason `ApiError`.

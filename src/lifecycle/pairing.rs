@@ -109,6 +109,23 @@ pub fn organization_not_ready<A>(
     )
 }
 
+/// The status of an OrgPairing that yields to an older one of the same side for the
+/// same org and peer ([`super::conflict`]): nothing is called, `Ready` False reason
+/// `Conflict`.
+pub fn conflict<A>(
+    side: PairingSide,
+    prev: Option<&OrgPairingStatus>,
+    message: &str,
+) -> PairingDecision<A> {
+    held(
+        side,
+        prev,
+        reasons::CONFLICT,
+        message,
+        OrgPairingPhase::Error,
+    )
+}
+
 /// The status when a call to Genesys Cloud failed (see [`organization_not_ready`]).
 pub fn api_error<A>(
     side: PairingSide,

@@ -6,6 +6,7 @@ use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview
 use kube::core::{DynamicObject, Status};
 
 use super::rules::{ClusterView, Write, check};
+use crate::genesys::ApiBaseUrlAllowlist;
 
 /// Why a body is not a review we can answer (an HTTP 400, not a denial).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -24,6 +25,7 @@ pub enum ReviewError {
 pub fn answer(
     body: &[u8],
     view: Option<&dyn ClusterView>,
+    allowlist: &ApiBaseUrlAllowlist,
     now: Timestamp,
 ) -> Result<AdmissionReview<DynamicObject>, ReviewError> {
     let value: serde_json::Value =
@@ -47,12 +49,13 @@ pub fn answer(
     let request: AdmissionRequest<DynamicObject> = review
         .try_into()
         .map_err(|_| ReviewError::NoRequest("the request field is missing".into()))?;
-    Ok(respond(&request, view, now).into_review())
+    Ok(respond(&request, view, allowlist, now).into_review())
 }
 
 fn respond(
     request: &AdmissionRequest<DynamicObject>,
     view: Option<&dyn ClusterView>,
+    allowlist: &ApiBaseUrlAllowlist,
     now: Timestamp,
 ) -> AdmissionResponse {
     let response = AdmissionResponse::from(request);
@@ -89,7 +92,7 @@ fn respond(
         object: &object,
         old: old.as_ref(),
     };
-    let verdict = check(&write, view, now);
+    let verdict = check(&write, view, allowlist, now);
     let mut response = if verdict.allowed() {
         response
     } else {

@@ -13,6 +13,7 @@ use crate::api::common::is_canonical_uuid;
 use crate::api::orgpairing::MAX_USERS;
 use crate::api::regions::valid_codes;
 use crate::api::{OrgLink, OrgPairing, Organization, PeerRef, Region};
+use crate::genesys::ApiBaseUrlAllowlist;
 
 /// What the rules may know about the cluster (backed by reflector caches in production).
 pub trait ClusterView {
@@ -52,8 +53,15 @@ pub struct Write<'a> {
     pub old: Option<&'a serde_json::Value>,
 }
 
-/// Runs every rule that applies to `write`.
-pub fn check(write: &Write<'_>, view: &dyn ClusterView, now: Timestamp) -> Verdict {
+/// Runs every rule that applies to `write`. `allowlist` is the operator's own (the
+/// webhook runs in the operator's process with its flags), so an Organization the
+/// operator would refuse to connect is refused here already.
+pub fn check(
+    write: &Write<'_>,
+    view: &dyn ClusterView,
+    allowlist: &ApiBaseUrlAllowlist,
+    now: Timestamp,
+) -> Verdict {
     let mut verdict = Verdict::default();
     let region_field = match write.kind {
         "Organization" => "spec.region",
@@ -64,11 +72,13 @@ pub fn check(write: &Write<'_>, view: &dyn ClusterView, now: Timestamp) -> Verdi
         return verdict;
     }
     match write.kind {
-        "Organization" => {
-            if let Err(e) = serde_json::from_value::<Organization>(write.object.clone()) {
-                verdict.deny(format!("the Organization cannot be read: {e}"));
-            }
-        }
+        "Organization" => match serde_json::from_value::<Organization>(write.object.clone()) {
+            Ok(org) => verdict.extend(api_base_url_not_allowed(
+                allowlist,
+                org.spec.api_base_url.as_deref(),
+            )),
+            Err(e) => verdict.deny(format!("the Organization cannot be read: {e}")),
+        },
         "OrgLink" => match serde_json::from_value::<OrgLink>(write.object.clone()) {
             Ok(link) => {
                 let old = write
@@ -251,6 +261,15 @@ pub fn unknown_region(field: &str, value: Option<&serde_json::Value>) -> Option<
         "{field}: unknown region {value}; use one of: {}",
         valid_codes()
     ))
+}
+
+/// `spec.apiBaseUrl` must be where the operator may send credentials: a region host,
+/// or on the `--allow-api-base-url` list (plain http only with `--allow-insecure-http`).
+pub fn api_base_url_not_allowed(
+    allowlist: &ApiBaseUrlAllowlist,
+    api_base_url: Option<&str>,
+) -> Option<String> {
+    allowlist.check(api_base_url?).err()
 }
 
 /// The peer's org ID must be a canonical lower-case UUID.

@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
@@ -19,19 +20,31 @@ use tokio_util::sync::CancellationToken;
 
 use super::cache::CacheView;
 use super::review::answer;
+use crate::genesys::ApiBaseUrlAllowlist;
 
 /// Largest AdmissionReview accepted.
 pub const MAX_BODY: usize = 1024 * 1024;
 
-/// Builds the router over `cache`.
-pub fn router(cache: CacheView) -> Router {
+/// What every request sees: the caches and the operator's `spec.apiBaseUrl` allowlist.
+#[derive(Clone)]
+struct Shared {
+    cache: CacheView,
+    allowlist: Arc<ApiBaseUrlAllowlist>,
+}
+
+/// Builds the router over `cache`, judging `spec.apiBaseUrl` by `allowlist`.
+pub fn router(cache: CacheView, allowlist: ApiBaseUrlAllowlist) -> Router {
+    let shared = Shared {
+        cache,
+        allowlist: Arc::new(allowlist),
+    };
     Router::new()
         .route("/validate", post(validate))
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/readyz",
-            get(|State(cache): State<CacheView>| async move {
-                if cache.view().is_some() {
+            get(|State(shared): State<Shared>| async move {
+                if shared.cache.view().is_some() {
                     (StatusCode::OK, "ok")
                 } else {
                     (StatusCode::SERVICE_UNAVAILABLE, "caches not synced yet")
@@ -39,11 +52,16 @@ pub fn router(cache: CacheView) -> Router {
             }),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(cache)
+        .with_state(shared)
 }
 
-async fn validate(State(cache): State<CacheView>, body: Bytes) -> Response {
-    match answer(&body, cache.view(), Timestamp::now()) {
+async fn validate(State(shared): State<Shared>, body: Bytes) -> Response {
+    match answer(
+        &body,
+        shared.cache.view(),
+        &shared.allowlist,
+        Timestamp::now(),
+    ) {
         Ok(review) => axum::Json(review).into_response(),
         Err(error) => (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
     }
@@ -55,6 +73,7 @@ pub async fn serve(
     addr: SocketAddr,
     cert_dir: &Path,
     cache: CacheView,
+    allowlist: ApiBaseUrlAllowlist,
     shutdown: CancellationToken,
 ) -> anyhow::Result<SocketAddr> {
     crate::genesys::tls::ensure_crypto_provider();
@@ -80,7 +99,7 @@ pub async fn serve(
         });
     }
     let server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle);
-    let app = router(cache);
+    let app = router(cache, allowlist);
     tokio::spawn(async move {
         if let Err(error) = server.serve(app.into_make_service()).await {
             tracing::error!(%error, "webhook server failed");
@@ -135,9 +154,15 @@ mod tests {
         certs.write_to(dir).unwrap();
         let shutdown = CancellationToken::new();
         let cache = CacheView::from_objects(vec![], vec![], vec![]);
-        let addr = serve("127.0.0.1:0".parse().unwrap(), dir, cache, shutdown.clone())
-            .await
-            .unwrap();
+        let addr = serve(
+            "127.0.0.1:0".parse().unwrap(),
+            dir,
+            cache,
+            ApiBaseUrlAllowlist::regions_only(),
+            shutdown.clone(),
+        )
+        .await
+        .unwrap();
         (addr, shutdown)
     }
 

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use super::review::{ReviewError, answer};
 use super::rules::ClusterView;
 use crate::api::{OrgLink, OrgPairing, Organization};
+use crate::genesys::ApiBaseUrlAllowlist;
 
 const ME: &str = "f3c95789-ace1-4954-ac5d-6baed2eac902";
 const PEER: &str = "23cc390c-9354-40e3-8e1f-39485d23d1f3";
@@ -109,6 +110,11 @@ fn review(kind: &str, op: &str, object: Option<Value>, old: Option<Value>) -> Ve
     .unwrap()
 }
 
+/// The operator's allowlist in these tests: the region hosts and one proxy.
+fn allowlist() -> ApiBaseUrlAllowlist {
+    ApiBaseUrlAllowlist::new(&["proxy.example.com".to_string()], false).unwrap()
+}
+
 fn now() -> Timestamp {
     "2026-11-24T12:00:00Z".parse().unwrap()
 }
@@ -121,7 +127,13 @@ fn run(
     object: Option<Value>,
     old: Option<Value>,
 ) -> (bool, String, Vec<String>) {
-    let out = answer(&review(kind, op, object, old), Some(view), now()).unwrap();
+    let out = answer(
+        &review(kind, op, object, old),
+        Some(view),
+        &allowlist(),
+        now(),
+    )
+    .unwrap();
     let r = out.response.unwrap();
     (r.allowed, r.result.message, r.warnings.unwrap_or_default())
 }
@@ -386,6 +398,7 @@ fn caches_not_synced_is_a_clear_denial() {
             None,
         ),
         None,
+        &allowlist(),
         now(),
     )
     .unwrap();
@@ -401,17 +414,17 @@ fn caches_not_synced_is_a_clear_denial() {
 #[test]
 fn not_a_v1_review_is_an_error_not_a_panic() {
     assert!(matches!(
-        answer(b"{not json", None, now()),
+        answer(b"{not json", None, &allowlist(), now()),
         Err(ReviewError::NotJson(_))
     ));
     let v1beta1 = br#"{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview"}"#;
     assert!(matches!(
-        answer(v1beta1, None, now()),
+        answer(v1beta1, None, &allowlist(), now()),
         Err(ReviewError::WrongType { .. })
     ));
     let no_request = br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}"#;
     assert!(matches!(
-        answer(no_request, None, now()),
+        answer(no_request, None, &allowlist(), now()),
         Err(ReviewError::NoRequest(_))
     ));
 }
@@ -469,7 +482,7 @@ proptest! {
 
     #[test]
     fn arbitrary_json_never_panics(body in prop::collection::vec(any::<u8>(), 0..512)) {
-        let _ = answer(&body, Some(&view()), now());
+        let _ = answer(&body, Some(&view()), &allowlist(), now());
     }
 }
 
@@ -481,8 +494,62 @@ fn metadata_only_updates_pass_even_while_caches_sync() {
     let out = answer(
         &review("OrgLink", "UPDATE", Some(new), Some(old)),
         None,
+        &allowlist(),
         now(),
     )
     .unwrap();
     assert!(out.response.unwrap().allowed);
+}
+
+fn organization(api_base_url: Option<&str>) -> Value {
+    let mut spec = json!({"region": "us-east-1", "credentialsSecretRef": {"name": "acme-oauth"}});
+    if let Some(url) = api_base_url {
+        spec["apiBaseUrl"] = json!(url);
+    }
+    json!({"apiVersion": "orglink.dev/v1alpha1", "kind": "Organization",
+           "metadata": {"name": "acme", "namespace": "team"}, "spec": spec})
+}
+
+#[test]
+fn api_base_url_off_the_allowlist_is_refused_naming_the_flag() {
+    allowed(&view(), "Organization", organization(None));
+    allowed(
+        &view(),
+        "Organization",
+        organization(Some("https://api.mypurecloud.com")),
+    );
+    allowed(
+        &view(),
+        "Organization",
+        organization(Some("https://proxy.example.com/genesys")),
+    );
+    // Reproduction 1 of issue 11: credentials to a server of the tenant's choice.
+    let msg = denied(
+        &view(),
+        "Organization",
+        organization(Some("http://127.0.0.1:18080")),
+        None,
+    );
+    assert!(
+        msg.contains("spec.apiBaseUrl") && msg.contains("--allow-insecure-http"),
+        "{msg}"
+    );
+    let msg = denied(
+        &view(),
+        "Organization",
+        organization(Some("https://collector.evil.example")),
+        None,
+    );
+    assert!(
+        msg.contains("--allow-api-base-url https://collector.evil.example"),
+        "{msg}"
+    );
+    // Changing an allowed URL to a refused one is refused too.
+    let msg = denied(
+        &view(),
+        "Organization",
+        organization(Some("https://collector.evil.example")),
+        Some(organization(Some("https://proxy.example.com"))),
+    );
+    assert!(msg.contains("spec.apiBaseUrl"), "{msg}");
 }

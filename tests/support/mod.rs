@@ -82,8 +82,17 @@ where
 }
 
 /// The operator of this test binary, running against [`control_plane`] on a runtime of
-/// its own, started on first use. Returns the address of its metrics endpoint.
+/// its own, started on first use. Returns the address of its metrics endpoint. It
+/// allows `spec.apiBaseUrl` on loopback over plain http: each test's simulator listens
+/// on a port of its own.
 pub fn operator() -> std::net::SocketAddr {
+    operator_allowing(&["127.0.0.1"])
+}
+
+/// [`operator`], allowing only the given `spec.apiBaseUrl` hosts or URL prefixes (plain
+/// http permitted) besides the Genesys Cloud hosts. The first call of a test binary
+/// decides; later calls return the running operator.
+pub fn operator_allowing(allowed: &[&str]) -> std::net::SocketAddr {
     static OPERATOR: OnceLock<std::net::SocketAddr> = OnceLock::new();
     *OPERATOR.get_or_init(|| {
         let cp = control_plane();
@@ -91,6 +100,7 @@ pub fn operator() -> std::net::SocketAddr {
         let addr: std::net::SocketAddr = format!("127.0.0.1:{metrics_port}").parse().unwrap();
         let kubeconfig = cp.kubeconfig_yaml();
         let cert_dir = cp.data_dir().join("webhook-certs");
+        let allowed: Vec<String> = allowed.iter().map(|a| a.to_string()).collect();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("operator".into())
@@ -104,17 +114,13 @@ pub fn operator() -> std::net::SocketAddr {
                         orglink_operator::sandbox::webhook::register(&client, &cert_dir)
                             .await
                             .expect("registering the webhook");
+                    let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
                     let args = orglink_operator::cli::run::RunArgs {
-                        namespace: None,
-                        leader_elect: false,
-                        lease_name: "orglink-operator".into(),
-                        lease_namespace: None,
                         metrics_addr: addr,
-                        health_addr: "127.0.0.1:0".parse().unwrap(),
                         webhook_addr: registered.addr,
                         webhook_cert_dir: registered.cert_dir.clone(),
                         no_webhook: false,
-                        log_format: orglink_operator::cli::logging::LogFormat::Text,
+                        ..orglink_operator::cli::run::RunArgs::loopback(&allowed)
                     };
                     let token = tokio_util::sync::CancellationToken::new();
                     let operator = tokio::spawn(orglink_operator::cli::run::run_operator(
@@ -368,4 +374,46 @@ pub async fn metrics_text(addr: std::net::SocketAddr) -> Option<String> {
         return None;
     }
     response.text().await.ok()
+}
+
+/// An admin client that reaches the API server through a loopback relay, and the token
+/// that cuts it: from then on every connection of that client hangs unanswered (a
+/// network partition), while [`client`] keeps working.
+pub async fn cuttable_client() -> (kube::Client, tokio_util::sync::CancellationToken) {
+    use tokio::net::{TcpListener, TcpStream};
+    let cp = control_plane();
+    let upstream = format!("127.0.0.1:{}", cp.api_port());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let cut = tokio_util::sync::CancellationToken::new();
+    {
+        let cut = cut.clone();
+        tokio::spawn(async move {
+            // Held, never read: a cut connection neither answers nor closes.
+            let mut held = Vec::new();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if cut.is_cancelled() {
+                    held.push(inbound);
+                    continue;
+                }
+                let cut = cut.clone();
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = cut.cancelled() => {}
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                    }
+                    // Dropped: the client's pooled connection ends and it reconnects,
+                    // into the held ones.
+                });
+            }
+        });
+    }
+    let kubeconfig = cp
+        .kubeconfig_yaml()
+        .replace(&cp.url(), &format!("https://127.0.0.1:{port}"));
+    (client_from(&kubeconfig).await, cut)
 }

@@ -21,6 +21,12 @@ are the ones of src/cli/run.rs; tests/helm_chart.rs checks them against `run --h
 - --no-webhook
 {{- end }}
 - --log-format={{ .Values.logFormat }}
+{{- range .Values.apiBaseUrl.allow }}
+- --allow-api-base-url={{ . }}
+{{- end }}
+{{- if .Values.apiBaseUrl.allowInsecureHttp }}
+- --allow-insecure-http
+{{- end }}
 {{- range .Values.extraArgs }}
 - {{ . | quote }}
 {{- end }}

@@ -3,7 +3,8 @@
 //!
 //! Per org, named after the org's slug (`Acme Prod` → `acme-prod`):
 //! - a namespace `acme-prod`;
-//! - a Secret `acme-prod-oauth` with keys `clientId` and `clientSecret`;
+//! - a Secret `acme-prod-oauth` with keys `clientId` and `clientSecret`, labelled
+//!   `orglink.dev/credentials: "true"` (the operator reads no other Secret);
 //! - an `Organization` `acme-prod` with the org's region, that Secret, and
 //!   `apiBaseUrl` = the simulator's `{url}/{region}`.
 //!
@@ -19,7 +20,7 @@ use kube::api::{Api, ObjectMeta, Patch, PatchParams};
 use super::SimHandle;
 use super::seed::SeedOrg;
 use crate::api::organization::CredentialsSecretRef;
-use crate::api::{Organization, OrganizationSpec};
+use crate::api::{CREDENTIALS_LABEL, Organization, OrganizationSpec};
 
 /// The field manager of the applied objects.
 pub const FIELD_MANAGER: &str = "orglink-sandbox";
@@ -92,8 +93,13 @@ pub fn org_objects(org: &SeedOrg, name: &str, api_base_url: &str) -> OrgObjects 
         metadata: meta(&name, None),
         ..Namespace::default()
     };
+    let mut secret_meta = meta(&secret_name, Some(&name));
+    secret_meta
+        .labels
+        .get_or_insert_with(BTreeMap::new)
+        .insert(CREDENTIALS_LABEL.to_string(), "true".to_string());
     let secret = Secret {
-        metadata: meta(&secret_name, Some(&name)),
+        metadata: secret_meta,
         type_: Some("Opaque".to_string()),
         data: Some(BTreeMap::from([
             (
@@ -202,6 +208,10 @@ mod tests {
         assert_eq!(o.namespace.metadata.name.as_deref(), Some("acme-prod"));
         assert_eq!(o.secret.metadata.name.as_deref(), Some("acme-prod-oauth"));
         assert_eq!(o.secret.metadata.namespace.as_deref(), Some("acme-prod"));
+        assert_eq!(
+            o.secret.metadata.labels.as_ref().unwrap()["orglink.dev/credentials"],
+            "true"
+        );
         let data = o.secret.data.as_ref().unwrap();
         assert_eq!(data["clientId"].0, acme.client_id.as_bytes());
         assert_eq!(
