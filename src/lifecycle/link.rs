@@ -636,6 +636,24 @@ mod tests {
     }
 
     #[test]
+    fn a_conflicted_link_calls_nothing_and_names_why() {
+        let fresh = conflict(None, "OrgLink a acts");
+        assert!(fresh.actions.is_empty());
+        assert_eq!(fresh.phase, Error);
+        for type_ in [types::READY, types::LINKED] {
+            let c = cond(&fresh, type_);
+            assert_eq!((c.status, c.reason), (Status::False, reasons::CONFLICT));
+            assert_eq!(c.message, "OrgLink a acts");
+        }
+        // A link that had got somewhere keeps its phase (the memory of what it did).
+        let prev = status(WaitingForConfirmation, 0);
+        assert_eq!(
+            conflict(Some(&prev), "x").phase,
+            WaitingForConfirmation
+        );
+    }
+
+    #[test]
     fn classify_reads_both_directions() {
         assert_eq!(classify(ME, ME, PEER, "Pending"), Some(R::OutgoingPending));
         assert_eq!(classify(ME, PEER, ME, "Pending"), Some(R::IncomingPending));
