@@ -200,6 +200,21 @@ mod leader_election {
         matches!(attempt, Attempt::Standby { .. })
     }
 
+    /// Retries `b` until it leads (30 s at most, a correctness wait).
+    async fn until_leading(b: &mut Elector) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if b.try_acquire_or_renew().await.ok() == Some(Attempt::Leading) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "b never took over the Lease"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     #[tokio::test]
     async fn one_leader_at_a_time_and_a_standby_takes_over() {
         let client = super::support::client().await;
@@ -234,11 +249,7 @@ mod leader_election {
         let mut b = elector(&ns, "b").await;
         // b's first look starts its clock: however old renewTime is, it waits.
         assert!(standby(b.try_acquire_or_renew().await.unwrap()));
-        let b_leads = super::support::eventually("b takes over", Duration::from_secs(30), || {
-            let attempt = b.try_acquire_or_renew();
-            async move { (attempt.await.ok()? == Attempt::Leading).then_some(()) }
-        });
-        b_leads.await;
+        until_leading(&mut b).await;
         let spec = leases.get("orglink-test").await.unwrap().spec.unwrap();
         assert_eq!(spec.holder_identity.as_deref(), Some("b"));
         // And a, coming back, sees it has lost: it may not act.
@@ -309,21 +320,11 @@ mod leader_election {
         cut.cancel();
         // b may take over only after seeing the record unchanged for the lease
         // duration; a must have given up by then.
-        super::support::eventually("b takes over", Duration::from_secs(30), || {
-            let attempt = b.try_acquire_or_renew();
-            let lost = a.lost();
-            async move {
-                let leading = attempt.await.ok()? == Attempt::Leading;
-                if leading {
-                    assert!(
-                        lost.is_cancelled(),
-                        "b took the Lease while a still believed it led"
-                    );
-                }
-                leading.then_some(())
-            }
-        })
-        .await;
+        until_leading(&mut b).await;
+        assert!(
+            a.lost().is_cancelled(),
+            "b took the Lease while a still believed it led"
+        );
         assert!(a.lost().is_cancelled());
     }
 }

@@ -199,10 +199,12 @@ spec:
 "#;
     let (ok, _, err) = kubectl(&["apply", "-n", &ns, "-f", "-"], Some(manifest));
     assert!(!ok, "the Organization must be refused");
+    // (This operator permits http for its own simulators, so the message is about the
+    // list; without --allow-insecure-http it names that flag: the allowlist unit tests.)
     for needle in [
         "spec.apiBaseUrl",
+        "is not on the operator's allowlist",
         "--allow-api-base-url http://127.0.0.1:18080",
-        "--allow-insecure-http",
     ] {
         assert!(err.contains(needle), "{needle:?} missing from:\n{err}");
     }
