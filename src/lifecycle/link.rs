@@ -647,10 +647,7 @@ mod tests {
         }
         // A link that had got somewhere keeps its phase (the memory of what it did).
         let prev = status(WaitingForConfirmation, 0);
-        assert_eq!(
-            conflict(Some(&prev), "x").phase,
-            WaitingForConfirmation
-        );
+        assert_eq!(conflict(Some(&prev), "x").phase, WaitingForConfirmation);
     }
 
     #[test]
