@@ -7,7 +7,7 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
+use tokio::process::Command;
 
 use kube::api::{Api, Patch, PatchParams};
 use orglink_operator::api::{OrgLinkPhase, Organization, REFRESH_ANNOTATION};
@@ -39,8 +39,9 @@ fn api_as(w: &World, org: &SeedOrg) -> GenesysClient {
 }
 
 /// Runs `kubectl orglink ARGS` (kubectl finds the plugin built by cargo on PATH):
-/// whether it succeeded, its stdout and its stderr.
-fn kubectl_orglink(args: &[&str]) -> (bool, String, String) {
+/// whether it succeeded, its stdout and its stderr. Asynchronously: the simulator runs
+/// on the test's runtime, and the plugin waits for the operator, which reads from it.
+async fn kubectl_orglink(args: &[&str]) -> (bool, String, String) {
     let cp = support::control_plane();
     let plugin = Path::new(env!("CARGO_BIN_EXE_kubectl-orglink"));
     let path = std::env::join_paths(
@@ -55,6 +56,7 @@ fn kubectl_orglink(args: &[&str]) -> (bool, String, String) {
         .env("PATH", path)
         .env("KUBECONFIG", cp.kubeconfig_path())
         .output()
+        .await
         .expect("running kubectl orglink");
     (
         out.status.success(),
@@ -84,7 +86,7 @@ async fn an_unmanaged_peers_request_is_listed_when_asked_and_approve_links_it() 
 
     // The view the operator has is from before the request, and says how old it is
     // (what issue 16 saw: nothing pending, and no age).
-    let (ok, stale, err) = kubectl_orglink(&["pending", "-n", &ns, "--no-refresh"]);
+    let (ok, stale, err) = kubectl_orglink(&["pending", "-n", &ns, "--no-refresh"]).await;
     assert!(ok, "{err}");
     assert!(
         stale.starts_with("No incoming link requests are waiting (as of "),
@@ -92,7 +94,8 @@ async fn an_unmanaged_peers_request_is_listed_when_asked_and_approve_links_it() 
     );
 
     // Asking for a fresh view lists it at once.
-    let (ok, fresh, err) = kubectl_orglink(&["pending", "-n", &ns, "--refresh-timeout", "60s"]);
+    let (ok, fresh, err) =
+        kubectl_orglink(&["pending", "-n", &ns, "--refresh-timeout", "60s"]).await;
     assert!(ok, "{err}");
     assert!(!err.contains("warning"), "the operator answered: {err}");
     let row = fresh
@@ -129,7 +132,8 @@ async fn an_unmanaged_peers_request_is_listed_when_asked_and_approve_links_it() 
         &ns,
         "--refresh-timeout",
         "60s",
-    ]);
+    ])
+    .await;
     assert!(ok, "{out}{err}");
     let name = format!("link-{}", &dr.id.to_string()[..8]);
     assert!(
@@ -152,7 +156,8 @@ async fn an_unmanaged_peers_request_is_listed_when_asked_and_approve_links_it() 
     );
 
     // And the Organization's view lists the link, with its age.
-    let (ok, status, err) = kubectl_orglink(&["status", "-n", &ns, "--refresh-timeout", "60s"]);
+    let (ok, status, err) =
+        kubectl_orglink(&["status", "-n", &ns, "--refresh-timeout", "60s"]).await;
     assert!(ok, "{err}");
     let linked_section = status
         .split("  Linked organizations (as of ")
