@@ -94,8 +94,14 @@ async fn an_unmanaged_peers_request_is_listed_when_asked_and_approve_links_it() 
     );
 
     // Asking for a fresh view lists it at once.
+    let asking = std::time::Instant::now();
     let (ok, fresh, err) =
         kubectl_orglink(&["pending", "-n", &ns, "--refresh-timeout", "60s"]).await;
+    // For the record (not asserted: speed belongs in benchmarks).
+    println!(
+        "kubectl orglink pending answered in {:.1?}:\n{fresh}",
+        asking.elapsed()
+    );
     assert!(ok, "{err}");
     assert!(!err.contains("warning"), "the operator answered: {err}");
     let row = fresh
