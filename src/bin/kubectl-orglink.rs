@@ -206,6 +206,8 @@ impl Fresh {
         while !waiting.is_empty() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(250)).await;
             latest = api.list(lp).await?.items;
+            // An Organization deleted meanwhile answers nothing: stop waiting for it.
+            waiting.retain(|k, _| latest.iter().any(|o| key(o) == *k));
             for org in &latest {
                 if let Some(w) = waiting.get_mut(&key(org))
                     && w.answered(org)
