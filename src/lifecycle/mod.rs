@@ -15,6 +15,7 @@
 pub mod conflict;
 pub mod link;
 pub mod pairing;
+pub mod refresh;
 pub mod trustee;
 pub mod trustor;
 
