@@ -22,17 +22,19 @@ use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
 use orglink_operator::api::conditions::find;
 use orglink_operator::api::organization::CredentialsSecretRef;
 use orglink_operator::api::{
-    LinkDecision, OrgLink, OrgLinkPhase, Organization, OrganizationSpec, Region,
+    LinkDecision, OrgLink, OrgLinkPhase, OrgPairing, OrgPairingPhase, OrgPairingSpec, Organization,
+    OrganizationSpec, PairingRequest, PeerRef, Region,
 };
 use orglink_operator::sandbox::control_plane::free_port;
 use orglink_operator::sandbox::genesys_sim::cluster::{org_objects, slug};
-use orglink_operator::sandbox::genesys_sim::seed::default_seed;
+use orglink_operator::sandbox::genesys_sim::seed::{SeedOrg, default_seed};
 use orglink_operator::sandbox::genesys_sim::{GenesysSim, SimConfig, StatsSnapshot};
-use support::{WAIT, apply, eventually, kubectl, link, link_phase};
+use support::{WAIT, apply, eventually, kubectl, link, link_phase, pairing_phase};
 
 /// Namespaces with this label are not sent to the webhook (see the module docs).
 const BYPASS_LABEL: &str = "orglink.test/skip-webhook";
 const POST_LINK: &str = "POST /api/v2/telephony/organization/link";
+const POST_PAIRING: &str = "POST /api/v2/orgauthorization/pairings";
 const DELETE_LINK: &str = "DELETE /api/v2/telephony/organization/link/{targetOrganizationId}";
 
 /// The two loopback ports this binary's operator allows, reserved once.
@@ -344,8 +346,51 @@ fn total(stats: &StatsSnapshot, endpoint: &str) -> u64 {
         .sum()
 }
 
+/// A request-side OrgPairing of `org_ref` asking `peer` for access for `user`.
+fn pairing_request(name: &str, org_ref: &str, peer: &SeedOrg, user: &str) -> OrgPairing {
+    OrgPairing::new(
+        name,
+        OrgPairingSpec {
+            organization_ref: org_ref.to_string(),
+            peer: PeerRef {
+                organization_id: peer.id.to_string(),
+                region: peer.region,
+            },
+            request: Some(PairingRequest {
+                users: vec![user.to_string()],
+                groups: vec![],
+            }),
+            grant: None,
+        },
+    )
+}
+
+/// Server-side applies `obj` in `ns`, retrying while the webhook still sees the
+/// namespace (the configuration's namespaceSelector takes a moment to apply).
+async fn apply_past_webhook<K>(client: &kube::Client, ns: &str, obj: &K)
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let name = obj.meta().name.clone().unwrap();
+    eventually(&format!("{name} admitted"), WAIT, || async {
+        let api: Api<K> = Api::namespaced(client.clone(), ns);
+        api.patch(
+            &name,
+            &PatchParams::apply("orglink-tests").force(),
+            &Patch::Apply(obj),
+        )
+        .await
+        .ok()
+    })
+    .await;
+}
+
 #[tokio::test]
-async fn two_orglinks_for_one_peer_past_the_webhook_make_exactly_one_request() {
+async fn two_orglinks_or_orgpairings_for_one_peer_past_the_webhook_make_exactly_one_request() {
     operator().await;
     let client = support::client().await;
     let (_, simulator) = ports();
@@ -356,23 +401,19 @@ async fn two_orglinks_for_one_peer_past_the_webhook_make_exactly_one_request() {
     .expect("simulator");
     let prod = sim.org_by_name("Acme Prod").unwrap().clone();
     let dr = sim.org_by_name("Acme DR").unwrap().clone();
+    let msp = sim.org_by_name("MSP Prod").unwrap().clone();
     let ns = namespace(&client, "conflict", true).await;
     let org_name = slug(&prod.name);
-    // Both links first, applied back to back while the webhook does not see them; the
-    // Organization last, so neither link can act before both exist.
+    // Both links and both pairing requests first, applied back to back while the
+    // webhook does not see them; the Organization last, so none can act before all exist.
     for name in ["a-first", "b-second"] {
         let l = link(name, &org_name, &dr, LinkDecision::Accept, 0);
-        eventually(&format!("OrgLink {name} admitted"), WAIT, || async {
-            let api: Api<OrgLink> = Api::namespaced(client.clone(), &ns);
-            api.patch(
-                name,
-                &PatchParams::apply("orglink-tests").force(),
-                &Patch::Apply(&l),
-            )
-            .await
-            .ok()
-        })
-        .await;
+        apply_past_webhook(&client, &ns, &l).await;
+    }
+    let user = prod.users[0].id.to_string();
+    for name in ["p-first", "p-second"] {
+        let p = pairing_request(name, &org_name, &msp, &user);
+        apply_past_webhook(&client, &ns, &p).await;
     }
     let mut objects = org_objects(&prod, &org_name, &sim.region_url(prod.region));
     objects.secret.metadata.namespace = Some(ns.clone());
@@ -397,6 +438,24 @@ async fn two_orglinks_for_one_peer_past_the_webhook_make_exactly_one_request() {
     .await;
     assert!(message.contains("OrgLink a-first"), "{message}");
     assert_eq!(total(&sim.stats(), POST_LINK), 1, "one link request");
+
+    // Likewise for two OrgPairings of one side: one pairing is created.
+    pairing_phase(
+        &client,
+        &ns,
+        "p-first",
+        OrgPairingPhase::WaitingForConfirmation,
+    )
+    .await;
+    let pairings: Api<OrgPairing> = Api::namespaced(client.clone(), &ns);
+    let message = eventually("p-second Ready=False Conflict", WAIT, || async {
+        let status = pairings.get("p-second").await.ok()?.status?;
+        let ready = find(&status.conditions, "Ready")?;
+        (ready.status == "False" && ready.reason == "Conflict").then(|| ready.message.clone())
+    })
+    .await;
+    assert!(message.contains("p-first"), "{message}");
+    assert_eq!(total(&sim.stats(), POST_PAIRING), 1, "one pairing created");
 
     // Deleting the one that yields leaves the relationship alone.
     links
