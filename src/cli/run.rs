@@ -213,3 +213,46 @@ pub async fn run_operator(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn run_args(argv: &[&str]) -> Result<RunArgs, clap::Error> {
+        let cli = Cli::try_parse_from(["orglink-operator", "run"].iter().chain(argv))?;
+        match cli.command {
+            Command::Run(args) => Ok(args),
+            _ => unreachable!("parsed `run`"),
+        }
+    }
+
+    #[test]
+    fn the_allowlist_flags_repeat_and_default_to_the_region_hosts_only() {
+        let default = run_args(&[]).unwrap();
+        assert!(default.allow_api_base_url.is_empty() && !default.allow_insecure_http);
+        assert_eq!(
+            default.allowlist().unwrap(),
+            ApiBaseUrlAllowlist::regions_only()
+        );
+        let args = run_args(&[
+            "--allow-api-base-url",
+            "proxy.example.com",
+            "--allow-api-base-url=http://127.0.0.1:18080",
+            "--allow-insecure-http",
+        ])
+        .unwrap();
+        let list = args.allowlist().unwrap();
+        assert_eq!(list.entries().len(), 2);
+        assert_eq!(list.check("http://127.0.0.1:18080/us-east-1"), Ok(()));
+        // An http entry without --allow-insecure-http stops the start, naming both flags.
+        let e = run_args(&["--allow-api-base-url", "http://127.0.0.1:18080"])
+            .unwrap()
+            .allowlist()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--allow-insecure-http"), "{e}");
+    }
+}
