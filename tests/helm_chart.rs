@@ -6,8 +6,11 @@
 //! there is more than one replica, a restricted pod, and wiring (ports, names, selectors) that
 //! agrees across objects.
 //!
-//! These tests need the real `helm` binary. Without it they fail, telling how to install it:
-//! `make test` does, through `../shared/tools/install-k8s-tools`.
+//! These tests need the real `helm` binary, the version pinned in `tools/helm/go.mod`, which
+//! `make tools` (and so `make test`) builds once with `scripts/helm.sh`. Without it they fail,
+//! saying so. `tests/chart_live.rs` installs the chart and runs the operator's image under it.
+
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -26,17 +29,12 @@ fn chart_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("charts/orglink-operator")
 }
 
-/// Runs `helm ARGS`, failing the test with the fix when helm is not installed.
+/// Runs `helm ARGS` (the pinned helm; the test fails with the fix when it is not built).
 fn helm(args: &[&str]) -> Output {
-    match Command::new("helm").args(args).output() {
-        Ok(out) => out,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-            "`helm` is not on PATH, so the Helm chart cannot be tested. Run `make test`, which \
-             installs helm and kubectl (../shared/tools/install-k8s-tools BIN_DIR), or run \
-             that script yourself and put BIN_DIR on PATH."
-        ),
-        Err(e) => panic!("cannot run helm: {e}"),
-    }
+    Command::new(support::helm_path())
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run helm: {e}"))
 }
 
 fn text(bytes: &[u8]) -> String {
