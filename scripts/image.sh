@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the operator's container image without a registry: the release binary
 # (without the sandbox: `--no-default-features`) on top of nothing (FROM scratch),
-# plus exactly the files it needs at run time:
+# stripped, plus exactly the files it needs at run time:
 #   - the dynamic loader and the shared libraries `ldd` names (glibc, libgcc_s);
 #   - the CA bundle, /etc/ssl/certs/ca-certificates.crt (Genesys Cloud over TLS);
 #   - an empty, world-writable /tmp (the chart mounts an emptyDir there).
@@ -40,6 +40,9 @@ mkdir -p "$CONTEXT/rootfs/usr/local/bin" "$CONTEXT/rootfs/etc/ssl/certs" "$CONTE
 chmod 1777 "$CONTEXT/rootfs/tmp"
 BIN="$CONTEXT/rootfs/usr/local/bin/orglink-operator"
 cp "$TARGET_DIR/release/orglink-operator" "$BIN"
+# Symbols are a quarter of the binary and nothing at run time reads them (panics
+# still print their message and location).
+strip "$BIN"
 
 # Every library the binary loads, and the loader (ldd prints it as a plain path),
 # copied under the path the binary asks for, symlinks resolved.

@@ -24,11 +24,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+use k8s_openapi::api::authentication::v1::TokenRequest;
 use k8s_openapi::api::core::v1::{Container, Namespace, PodSpec, Secret, Service, ServiceAccount};
 use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
 use orglink_operator::api::orgpairing::{GrantSubject, RoleRef};
@@ -102,7 +102,13 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = podman(&["rm".into(), "-f".into(), "-t".into(), "0".into(), self.name.clone()]);
+        let _ = podman(&[
+            "rm".into(),
+            "-f".into(),
+            "-t".into(),
+            "0".into(),
+            self.name.clone(),
+        ]);
     }
 }
 
@@ -133,11 +139,14 @@ async fn serve_egress(
                 .strip_prefix("CONNECT ")
                 .and_then(|rest| rest.split_whitespace().next())
             else {
-                let _ = conn.write_all(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n").await;
+                let _ = conn
+                    .write_all(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n")
+                    .await;
                 return;
             };
             targets.lock().unwrap().push(target.to_string());
-            let Ok(mut upstream) = tokio::net::TcpStream::connect(("127.0.0.1", webhook_port)).await
+            let Ok(mut upstream) =
+                tokio::net::TcpStream::connect(("127.0.0.1", webhook_port)).await
             else {
                 let _ = conn.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
                 return;
@@ -204,7 +213,10 @@ struct Pod<'a> {
 impl Pod<'_> {
     /// `podman run` arguments for `container` (without `run` and the mode flags).
     fn run_args(&self, container: &Container) -> Vec<String> {
-        let mut args = vec!["--network=host".to_string(), format!("--hostname={POD_NAME}")];
+        let mut args = vec![
+            "--network=host".to_string(),
+            format!("--hostname={POD_NAME}"),
+        ];
         let pod_sc = self.spec.security_context.clone().unwrap_or_default();
         let sc = container.security_context.clone().unwrap_or_default();
         let user = sc.run_as_user.or(pod_sc.run_as_user).expect("runAsUser");
@@ -229,8 +241,16 @@ impl Pod<'_> {
                     mount.name
                 )
             });
-            let ro = if mount.read_only == Some(true) { ":ro" } else { "" };
-            args.push(format!("--volume={}:{}{ro}", dir.display(), mount.mount_path));
+            let ro = if mount.read_only == Some(true) {
+                ":ro"
+            } else {
+                ""
+            };
+            args.push(format!(
+                "--volume={}:{}{ro}",
+                dir.display(),
+                mount.mount_path
+            ));
         }
         // What the kubelet adds: the projected ServiceAccount token and the API address.
         args.push(format!(
@@ -242,11 +262,13 @@ impl Pod<'_> {
         for env in container.env.iter().flatten() {
             let value = match (&env.value, &env.value_from) {
                 (Some(v), None) => v.clone(),
-                (None, Some(from)) => match from.field_ref.as_ref().map(|f| f.field_path.as_str()) {
-                    Some("metadata.name") => POD_NAME.to_string(),
-                    Some("metadata.namespace") => self.namespace.to_string(),
-                    other => panic!("env {}: unsupported valueFrom {other:?}", env.name),
-                },
+                (None, Some(from)) => {
+                    match from.field_ref.as_ref().map(|f| f.field_path.as_str()) {
+                        Some("metadata.name") => POD_NAME.to_string(),
+                        Some("metadata.namespace") => self.namespace.to_string(),
+                        other => panic!("env {}: unsupported valueFrom {other:?}", env.name),
+                    }
+                }
                 _ => panic!("env {}: unsupported", env.name),
             };
             args.push(format!("--env={}={value}", env.name));
@@ -283,7 +305,10 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
     let egress = work.path().join("egress.yaml");
     std::fs::write(&egress, egress_config(&socket)).unwrap();
     let cp = ControlPlane::start(ControlPlaneOptions {
-        apiserver_args: vec![format!("--egress-selector-config-file={}", egress.display())],
+        apiserver_args: vec![format!(
+            "--egress-selector-config-file={}",
+            egress.display()
+        )],
         ..ControlPlaneOptions::default()
     })
     .await
@@ -322,7 +347,10 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
 
     // helm install, with free ports for the three listeners (host network).
     let (metrics_port, health_port) = (free_port().unwrap(), free_port().unwrap());
-    let watch = format!("watchNamespaces={{{}}}", ns.values().cloned().collect::<Vec<_>>().join(","));
+    let watch = format!(
+        "watchNamespaces={{{}}}",
+        ns.values().cloned().collect::<Vec<_>>().join(",")
+    );
     let ports = format!(
         "metrics.port={metrics_port},health.port={health_port},webhook.port={webhook_port}"
     );
@@ -350,9 +378,14 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
         .get("olk-orglink-operator")
         .await
         .expect("the chart's Deployment");
-    let spec = deployment.spec.unwrap().template.spec.unwrap();
+    let spec = deployment.spec.template.spec.expect("pod spec");
     let version = env!("CARGO_PKG_VERSION");
-    for c in spec.init_containers.iter().flatten().chain(&spec.containers) {
+    for c in spec
+        .init_containers
+        .iter()
+        .flatten()
+        .chain(&spec.containers)
+    {
         let wanted = c.image.as_deref().unwrap();
         assert!(
             wanted.ends_with(&format!(":{version}")),
@@ -374,22 +407,20 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
 
     // The ServiceAccount token through the TokenRequest API, mounted like the kubelet does.
     let sa_name = spec.service_account_name.clone().unwrap();
-    let request = TokenRequest {
-        metadata: ObjectMeta::default(),
-        spec: TokenRequestSpec {
-            audiences: vec![],
-            expiration_seconds: Some(3600),
-            bound_object_ref: None,
-        },
-        status: None,
-    };
+    // No audiences: the API server's own (what the kubelet's projected token carries).
+    let request: TokenRequest = serde_json::from_value(json!({
+        "apiVersion": "authentication.k8s.io/v1",
+        "kind": "TokenRequest",
+        "spec": {"expirationSeconds": 3600}
+    }))
+    .unwrap();
     let token = Api::<ServiceAccount>::namespaced(admin.clone(), RELEASE_NAMESPACE)
         .create_token_request(&sa_name, &PostParams::default(), &request)
         .await
         .expect("TokenRequest")
         .status
-        .unwrap()
-        .token;
+        .and_then(|s| s.token)
+        .expect("a token in the TokenRequest's status");
     let sa_dir = work.path().join("serviceaccount");
     std::fs::create_dir(&sa_dir).unwrap();
     std::fs::write(sa_dir.join("token"), &token).unwrap();
@@ -440,7 +471,10 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
             "{}: caBundle is the CA of the Secret",
             webhook.name
         );
-        assert!(webhook.client_config.service.is_some(), "clientConfig untouched");
+        assert!(
+            webhook.client_config.service.is_some(),
+            "clientConfig untouched"
+        );
     }
 
     // The operator container, detached; removed at the end whatever happens.
@@ -471,8 +505,7 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
         let api: Api<Organization> = Api::namespaced(admin.clone(), &ns[org]);
         eventually(&format!("Organization {org} Ready"), WAIT, || async {
             let o = api.get_opt(&ns[org]).await.ok().flatten()?;
-            orglink_operator::api::conditions::is_true(&o.status?.conditions, "Ready")
-                .then_some(())
+            orglink_operator::api::conditions::is_true(&o.status?.conditions, "Ready").then_some(())
         })
         .await;
     }
@@ -481,8 +514,18 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
     let prod_ns = ns["Acme Prod"].as_str();
     let dr_ns = ns["Acme DR"].as_str();
     let msp_ns = ns["MSP Prod"].as_str();
-    apply(&admin, prod_ns, &link("to-dr", prod_ns, &dr, LinkDecision::Accept, 0)).await;
-    apply(&admin, dr_ns, &link("to-prod", dr_ns, &prod, LinkDecision::Accept, 0)).await;
+    apply(
+        &admin,
+        prod_ns,
+        &link("to-dr", prod_ns, &dr, LinkDecision::Accept, 0),
+    )
+    .await;
+    apply(
+        &admin,
+        dr_ns,
+        &link("to-prod", dr_ns, &prod, LinkDecision::Accept, 0),
+    )
+    .await;
     link_phase(&admin, prod_ns, "to-dr", OrgLinkPhase::Linked).await;
     link_phase(&admin, dr_ns, "to-prod", OrgLinkPhase::Linked).await;
 
@@ -546,7 +589,8 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
         .await;
     match refused {
         Err(kube::Error::Api(e)) => assert!(
-            e.message.contains("denied the request") && e.message.contains("is the ID of Organization"),
+            e.message.contains("denied the request")
+                && e.message.contains("is the ID of Organization"),
             "{e:?}"
         ),
         other => panic!("a link with oneself was not refused by the webhook: {other:?}"),
@@ -558,7 +602,10 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
         .unwrap();
     let cluster_ip = service.spec.unwrap().cluster_ip.unwrap();
     let dialed = targets.lock().unwrap().clone();
-    assert!(!dialed.is_empty(), "the API server never called the webhook");
+    assert!(
+        !dialed.is_empty(),
+        "the API server never called the webhook"
+    );
     assert!(
         dialed.iter().all(|t| *t == format!("{cluster_ip}:443")),
         "webhook calls went to {dialed:?}, not the Service {cluster_ip}:443"
@@ -609,11 +656,15 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
         .unwrap();
     forbidden(
         "reading a Secret outside watchNamespaces",
-        Api::<Secret>::namespaced(sa.clone(), &outside).get("planted").await,
+        Api::<Secret>::namespaced(sa.clone(), &outside)
+            .get("planted")
+            .await,
     );
     forbidden(
         "listing Secrets in every namespace",
-        Api::<Secret>::all(sa.clone()).list(&Default::default()).await,
+        Api::<Secret>::all(sa.clone())
+            .list(&Default::default())
+            .await,
     );
     let other: ValidatingWebhookConfiguration = serde_json::from_value(json!({
         "apiVersion": "admissionregistration.k8s.io/v1",
@@ -631,7 +682,10 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
     }))
     .unwrap();
     let configs = Api::<ValidatingWebhookConfiguration>::all(admin.clone());
-    configs.create(&PostParams::default(), &other).await.unwrap();
+    configs
+        .create(&PostParams::default(), &other)
+        .await
+        .unwrap();
     let as_sa = Api::<ValidatingWebhookConfiguration>::all(sa.clone());
     let other_name = other.metadata.name.clone().unwrap();
     forbidden(
@@ -644,7 +698,10 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
             )
             .await,
     );
-    forbidden("reading another ValidatingWebhookConfiguration", as_sa.get(&other_name).await);
+    forbidden(
+        "reading another ValidatingWebhookConfiguration",
+        as_sa.get(&other_name).await,
+    );
     forbidden(
         "deleting the release's own ValidatingWebhookConfiguration",
         as_sa
@@ -653,7 +710,12 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
     );
 
     // SIGTERM, as the kubelet stops a pod: the operator exits 0 (PID 1, no shell).
-    let out = podman(&["stop".into(), "-t".into(), "60".into(), container.name.clone()]);
+    let out = podman(&[
+        "stop".into(),
+        "-t".into(),
+        "60".into(),
+        container.name.clone(),
+    ]);
     assert!(out.status.success(), "podman stop: {}", text(&out));
     let out = podman(&[
         "inspect".into(),

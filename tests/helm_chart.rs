@@ -1161,7 +1161,9 @@ fn notes_render_for_every_mode() {
         WATCH_NAMESPACES,
         &["--set", "webhook.enabled=false"],
     ] {
-        // `helm install --dry-run=client` renders NOTES.txt too, without a cluster.
+        // `helm install --dry-run=client` renders NOTES.txt too, installing nothing; helm 3
+        // still asks a cluster for its version first, so it talks to the sandbox's.
+        let kubeconfig = support::control_plane().kubeconfig_path();
         let mut args = vec![
             "install",
             RELEASE,
@@ -1169,6 +1171,8 @@ fn notes_render_for_every_mode() {
             "--namespace",
             NAMESPACE,
             "--dry-run=client",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
         ];
         args.extend_from_slice(extra);
         let out = helm(&args);

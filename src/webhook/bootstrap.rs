@@ -190,7 +190,10 @@ mod tests {
         for (sent, have) in webhooks.iter().zip(old.webhooks.iter().flatten()) {
             // Only the merge key and the caBundle (base64 of the PEM) are sent.
             assert_eq!(sent["name"], have.name.as_str());
-            assert_eq!(sent["clientConfig"], serde_json::json!({ "caBundle": "TkVX" }));
+            assert_eq!(
+                sent["clientConfig"],
+                serde_json::json!({ "caBundle": "TkVX" })
+            );
             assert_eq!(sent.as_object().unwrap().len(), 2);
         }
         assert!(ca_bundle_patch(&config("NEW"), "NEW").is_none());
