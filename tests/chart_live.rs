@@ -374,10 +374,13 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
     assert!(out.status.success(), "helm install: {}", text(&out));
 
     // The pod as the chart's Deployment describes it.
-    let deployment = Api::<Deployment>::namespaced(admin.clone(), RELEASE_NAMESPACE)
-        .get("olk-orglink-operator")
+    let mut deployments = Api::<Deployment>::namespaced(admin.clone(), RELEASE_NAMESPACE)
+        .list(&Default::default())
         .await
-        .expect("the chart's Deployment");
+        .unwrap()
+        .items;
+    assert_eq!(deployments.len(), 1, "the chart installs one Deployment");
+    let deployment = deployments.remove(0);
     let spec = deployment.spec.template.spec.expect("pod spec");
     let version = env!("CARGO_PKG_VERSION");
     for c in spec
@@ -404,6 +407,21 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
         .iter()
         .find(|c| c.name == "operator")
         .expect("the operator container");
+    // The chart's object names, as the init container is told them.
+    let flag = |name: &str| -> String {
+        let prefix = format!("--{name}=");
+        init.args
+            .iter()
+            .flatten()
+            .find_map(|a| a.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("webhook-certs has no {prefix}"))
+            .to_string()
+    };
+    let (tls_secret, webhook_config, service_name) = (
+        flag("secret-name"),
+        flag("webhook-config-name"),
+        flag("service-name"),
+    );
 
     // The ServiceAccount token through the TokenRequest API, mounted like the kubelet does.
     let sa_name = spec.service_account_name.clone().unwrap();
@@ -456,12 +474,12 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
     let init_logs = text(&out);
     assert!(out.status.success(), "webhook-certs failed:\n{init_logs}");
     let tls = Api::<Secret>::namespaced(admin.clone(), RELEASE_NAMESPACE)
-        .get("olk-orglink-operator-webhook-tls")
+        .get(&tls_secret)
         .await
         .expect("the webhook certificate Secret");
     let ca = tls.data.unwrap()["ca.crt"].0.clone();
     let config = Api::<ValidatingWebhookConfiguration>::all(admin.clone())
-        .get("olk-orglink-operator")
+        .get(&webhook_config)
         .await
         .unwrap();
     for webhook in config.webhooks.iter().flatten() {
@@ -597,7 +615,7 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
     }
     // ... and the API server reached it through the chart's Service (its ClusterIP:443).
     let service = Api::<Service>::namespaced(admin.clone(), RELEASE_NAMESPACE)
-        .get("olk-orglink-operator")
+        .get(&service_name)
         .await
         .unwrap();
     let cluster_ip = service.spec.unwrap().cluster_ip.unwrap();
@@ -704,9 +722,7 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
     );
     forbidden(
         "deleting the release's own ValidatingWebhookConfiguration",
-        as_sa
-            .delete("olk-orglink-operator", &Default::default())
-            .await,
+        as_sa.delete(&webhook_config, &Default::default()).await,
     );
 
     // SIGTERM, as the kubelet stops a pod: the operator exits 0 (PID 1, no shell).
@@ -735,9 +751,15 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
         );
     }
     eprintln!(
-        "chart live test: {:.0?} (helm install, init container, convergence, RBAC checks)",
-        began.elapsed()
+        "chart live test: {:.0?} (helm install, init container, convergence, RBAC checks); \
+         {} webhook connections through the Service; operator log: {} lines",
+        began.elapsed(),
+        dialed.len(),
+        logs.lines().count()
     );
+    if std::env::var_os("ORGLINK_SHOW_LOGS").is_some() {
+        eprintln!("--- webhook-certs\n{init_logs}\n--- operator\n{logs}");
+    }
     drop(container);
     sim.shutdown().await;
     drop(cp);
