@@ -1152,6 +1152,32 @@ fn service_monitor_scrapes_the_metrics_port() {
     );
 }
 
+/// The sandbox's kubeconfig, once the kinds of cert-manager that the chart's cert-manager
+/// mode renders (Issuer, Certificate) are known there: helm 3 maps every rendered object
+/// to a served kind even for `--dry-run=client`. Schemaless stand-ins, not cert-manager.
+fn sandbox_with_cert_manager_kinds() -> PathBuf {
+    let crd = |kind: &str, plural: &str| {
+        format!(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {{name: {plural}.cert-manager.io}}\nspec:\n  group: cert-manager.io\n  scope: Namespaced\n  names: {{kind: {kind}, plural: {plural}}}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema: {{openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}}}\n---\n"
+        )
+    };
+    let yaml = crd("Issuer", "issuers") + &crd("Certificate", "certificates");
+    let (ok, out, err) = support::kubectl(&["apply", "-f", "-"], Some(&yaml));
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = support::kubectl(
+        &[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/issuers.cert-manager.io",
+            "crd/certificates.cert-manager.io",
+        ],
+        None,
+    );
+    assert!(ok, "{out}{err}");
+    support::control_plane().kubeconfig_path().to_path_buf()
+}
+
 #[test]
 fn notes_render_for_every_mode() {
     let chart = chart_dir();
@@ -1162,8 +1188,8 @@ fn notes_render_for_every_mode() {
         &["--set", "webhook.enabled=false"],
     ] {
         // `helm install --dry-run=client` renders NOTES.txt too, installing nothing; helm 3
-        // still asks a cluster for its version first, so it talks to the sandbox's.
-        let kubeconfig = support::control_plane().kubeconfig_path();
+        // still asks a cluster for its version and its kinds, so it talks to the sandbox's.
+        let kubeconfig = sandbox_with_cert_manager_kinds();
         let mut args = vec![
             "install",
             RELEASE,
