@@ -31,10 +31,11 @@ test: tools kube-assets image
 	cargo test --all-targets --no-run
 	cargo test
 
-## lint: formatting and clippy, as CI checks them.
+## lint: formatting and clippy (also of the build without the sandbox, the image's), as CI checks them.
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
+	cargo clippy --no-default-features --lib --bins -- -D warnings
 
 ## crds: regenerate crds/ from the Rust types.
 crds:
