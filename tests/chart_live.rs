@@ -287,6 +287,324 @@ fn forbidden<T: std::fmt::Debug>(what: &str, result: Result<T, kube::Error>) {
     }
 }
 
+/// Each org's namespace and credentials Secret (labelled as the operator requires), and
+/// its Organization, applied later (the webhook judges it, so it needs the operator).
+async fn seed_orgs(
+    admin: &kube::Client,
+    sim: &orglink_operator::sandbox::genesys_sim::SimHandle,
+    suffix: &str,
+) -> (BTreeMap<&'static str, String>, Vec<Organization>) {
+    let mut ns = BTreeMap::new();
+    let mut organizations = Vec::new();
+    let params = PatchParams::apply("orglink-tests").force();
+    for org in ORGS {
+        let seeded = sim.org_by_name(org).unwrap().clone();
+        let name = format!("live-{}-{suffix}", slug(org));
+        let mut objects = org_objects(&seeded, &name, &sim.region_url(seeded.region));
+        objects.organization.spec.resync_interval = Some("1h".into());
+        objects
+            .secret
+            .metadata
+            .labels
+            .get_or_insert_with(Default::default)
+            .insert(CREDENTIALS_LABEL.into(), "true".into());
+        Api::<Namespace>::all(admin.clone())
+            .patch(&name, &params, &Patch::Apply(&objects.namespace))
+            .await
+            .unwrap();
+        apply(admin, &name, &objects.secret).await;
+        organizations.push(objects.organization);
+        ns.insert(org, name);
+    }
+    (ns, organizations)
+}
+
+/// The pod template of the chart's one Deployment, its images checked to be this version.
+async fn chart_pod_spec(admin: &kube::Client) -> PodSpec {
+    let mut deployments = Api::<Deployment>::namespaced(admin.clone(), RELEASE_NAMESPACE)
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(deployments.len(), 1, "the chart installs one Deployment");
+    let spec = deployments.remove(0).spec.template.spec.expect("pod spec");
+    let version = env!("CARGO_PKG_VERSION");
+    for c in spec
+        .init_containers
+        .iter()
+        .flatten()
+        .chain(&spec.containers)
+    {
+        let wanted = c.image.as_deref().unwrap();
+        assert!(
+            wanted.ends_with(&format!(":{version}")),
+            "{}: the chart's image {wanted} is not version {version}, the image built here",
+            c.name
+        );
+    }
+    spec
+}
+
+/// The value of `--NAME=VALUE` among `container`'s arguments.
+fn flag(container: &Container, name: &str) -> String {
+    let prefix = format!("--{name}=");
+    container
+        .args
+        .iter()
+        .flatten()
+        .find_map(|a| a.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("{} has no {prefix}", container.name))
+        .to_string()
+}
+
+/// A token of the ServiceAccount `name` from the TokenRequest API, with no audiences:
+/// the API server's own, as the kubelet's projected token carries.
+async fn service_account_token(admin: &kube::Client, name: &str) -> String {
+    let request: TokenRequest = serde_json::from_value(json!({
+        "apiVersion": "authentication.k8s.io/v1",
+        "kind": "TokenRequest",
+        "spec": {"expirationSeconds": 3600}
+    }))
+    .unwrap();
+    Api::<ServiceAccount>::namespaced(admin.clone(), RELEASE_NAMESPACE)
+        .create_token_request(name, &PostParams::default(), &request)
+        .await
+        .expect("TokenRequest")
+        .status
+        .and_then(|s| s.token)
+        .expect("a token in the TokenRequest's status")
+}
+
+/// `dir` laid out as the kubelet mounts a ServiceAccount: token, ca.crt, namespace,
+/// readable by the container's user.
+fn mount_service_account(dir: &Path, token: &str, ca_pem: &str) {
+    std::fs::create_dir(dir).unwrap();
+    for (file, content) in [
+        ("token", token),
+        ("ca.crt", ca_pem),
+        ("namespace", RELEASE_NAMESPACE),
+    ] {
+        std::fs::write(dir.join(file), content).unwrap();
+        std::fs::set_permissions(dir.join(file), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A host directory under `dir` for each emptyDir volume of the pod, shared by its
+/// containers as an emptyDir is.
+fn empty_dirs(spec: &PodSpec, dir: &Path) -> BTreeMap<String, PathBuf> {
+    let mut dirs = BTreeMap::new();
+    for volume in spec.volumes.iter().flatten() {
+        if volume.empty_dir.is_some() {
+            let path = dir.join(&volume.name);
+            std::fs::create_dir_all(&path).unwrap();
+            // The containers' UID (65532) writes here.
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o1777)).unwrap();
+            dirs.insert(volume.name.clone(), path);
+        }
+    }
+    dirs
+}
+
+/// Applies the Organizations, then drives a reciprocal link (Acme Prod ↔ Acme DR) to
+/// Linked and a pairing (MSP Prod asks, Acme Prod grants) to Authorized on both sides.
+async fn link_and_pair(
+    admin: &kube::Client,
+    sim: &orglink_operator::sandbox::genesys_sim::SimHandle,
+    ns: &BTreeMap<&str, String>,
+    organizations: &[Organization],
+) {
+    for organization in organizations {
+        let name = organization.metadata.name.clone().unwrap();
+        apply(admin, &name, organization).await;
+    }
+    for org in ORGS {
+        let api: Api<Organization> = Api::namespaced(admin.clone(), &ns[org]);
+        eventually(&format!("Organization {org} Ready"), WAIT, || async {
+            let o = api.get_opt(&ns[org]).await.ok().flatten()?;
+            orglink_operator::api::conditions::is_true(&o.status?.conditions, "Ready").then_some(())
+        })
+        .await;
+    }
+    let seeded = |org: &str| sim.org_by_name(org).unwrap().clone();
+    let (prod, dr, msp) = (seeded("Acme Prod"), seeded("Acme DR"), seeded("MSP Prod"));
+    let (prod_ns, dr_ns, msp_ns) = (&ns["Acme Prod"], &ns["Acme DR"], &ns["MSP Prod"]);
+    apply(
+        admin,
+        prod_ns,
+        &link("to-dr", prod_ns, &dr, LinkDecision::Accept, 0),
+    )
+    .await;
+    apply(
+        admin,
+        dr_ns,
+        &link("to-prod", dr_ns, &prod, LinkDecision::Accept, 0),
+    )
+    .await;
+    link_phase(admin, prod_ns, "to-dr", OrgLinkPhase::Linked).await;
+    link_phase(admin, dr_ns, "to-prod", OrgLinkPhase::Linked).await;
+
+    let user = msp.users[0].id.to_string();
+    let request = OrgPairingSpec {
+        organization_ref: msp_ns.clone(),
+        peer: PeerRef {
+            organization_id: prod.id.to_string(),
+            region: prod.region,
+        },
+        request: Some(PairingRequest {
+            users: vec![user.clone()],
+            groups: vec![],
+        }),
+        grant: None,
+    };
+    apply(admin, msp_ns, &OrgPairing::new("into-acme", request)).await;
+    let waiting = pairing_phase(
+        admin,
+        msp_ns,
+        "into-acme",
+        OrgPairingPhase::WaitingForConfirmation,
+    )
+    .await;
+    let pairing_id = waiting.status.unwrap().pairing_id.expect("pairing ID");
+    let grant = OrgPairingSpec {
+        organization_ref: prod_ns.clone(),
+        peer: PeerRef {
+            organization_id: msp.id.to_string(),
+            region: msp.region,
+        },
+        request: None,
+        grant: Some(PairingGrant {
+            pairing_id,
+            enabled: true,
+            expires_at: None,
+            users: vec![GrantSubject {
+                id: user,
+                roles: vec![RoleRef {
+                    name: Some("Supervisor".into()),
+                    id: None,
+                }],
+            }],
+            groups: vec![],
+        }),
+    };
+    apply(admin, prod_ns, &OrgPairing::new("msp", grant)).await;
+    pairing_phase(admin, prod_ns, "msp", OrgPairingPhase::Authorized).await;
+    pairing_phase(admin, msp_ns, "into-acme", OrgPairingPhase::Authorized).await;
+
+    // The webhook enforces: a link with oneself is refused at apply time.
+    let selfie = link("me", prod_ns, &prod, LinkDecision::Accept, 0);
+    let refused = Api::<orglink_operator::api::OrgLink>::namespaced(admin.clone(), prod_ns)
+        .create(&PostParams::default(), &selfie)
+        .await;
+    match refused {
+        Err(kube::Error::Api(e)) => assert!(
+            e.message.contains("denied the request")
+                && e.message.contains("is the ID of Organization"),
+            "{e:?}"
+        ),
+        other => panic!("a link with oneself was not refused by the webhook: {other:?}"),
+    }
+}
+
+/// What the chart's identity may not do: write Secrets, read them outside
+/// watchNamespaces, touch a webhook configuration other than patching its own.
+async fn assert_identity_is_limited(
+    admin: &kube::Client,
+    sa: &kube::Client,
+    watched: &str,
+    own_webhook_config: &str,
+    suffix: &str,
+) {
+    let secret = Secret {
+        metadata: ObjectMeta {
+            name: Some("planted".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    forbidden(
+        "creating a Secret in a watched namespace",
+        Api::<Secret>::namespaced(sa.clone(), watched)
+            .create(&PostParams::default(), &secret)
+            .await,
+    );
+    forbidden(
+        "patching an org's credentials Secret",
+        Api::<Secret>::namespaced(sa.clone(), watched)
+            .patch(
+                &format!("{watched}-oauth"),
+                &PatchParams::default(),
+                &Patch::Merge(json!({"data": {"clientSecret": "cGxhbnRlZA=="}})),
+            )
+            .await,
+    );
+    let outside = format!("outside-{suffix}");
+    let namespace: Namespace = serde_json::from_value(
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": outside}}),
+    )
+    .unwrap();
+    Api::<Namespace>::all(admin.clone())
+        .create(&PostParams::default(), &namespace)
+        .await
+        .unwrap();
+    Api::<Secret>::namespaced(admin.clone(), &outside)
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+    forbidden(
+        "reading a Secret outside watchNamespaces",
+        Api::<Secret>::namespaced(sa.clone(), &outside)
+            .get("planted")
+            .await,
+    );
+    forbidden(
+        "listing Secrets in every namespace",
+        Api::<Secret>::all(sa.clone())
+            .list(&Default::default())
+            .await,
+    );
+
+    let other: ValidatingWebhookConfiguration = serde_json::from_value(json!({
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": format!("someone-else-{suffix}")},
+        "webhooks": [{
+            "name": "someone.example.com",
+            "clientConfig": {"url": "https://127.0.0.1:1/never"},
+            "rules": [{"apiGroups": ["example.com"], "apiVersions": ["v1"],
+                       "operations": ["CREATE"], "resources": ["nothings"]}],
+            "failurePolicy": "Ignore",
+            "sideEffects": "None",
+            "admissionReviewVersions": ["v1"]
+        }]
+    }))
+    .unwrap();
+    Api::<ValidatingWebhookConfiguration>::all(admin.clone())
+        .create(&PostParams::default(), &other)
+        .await
+        .unwrap();
+    let as_sa = Api::<ValidatingWebhookConfiguration>::all(sa.clone());
+    let other_name = other.metadata.name.clone().unwrap();
+    forbidden(
+        "patching another ValidatingWebhookConfiguration",
+        as_sa
+            .patch(
+                &other_name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"labels": {"taken": "over"}}})),
+            )
+            .await,
+    );
+    forbidden(
+        "reading another ValidatingWebhookConfiguration",
+        as_sa.get(&other_name).await,
+    );
+    forbidden(
+        "deleting the release's own ValidatingWebhookConfiguration",
+        as_sa.delete(own_webhook_config, &Default::default()).await,
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_chart_runs_the_image_under_its_own_identity() {
     let began = Instant::now();
@@ -295,6 +613,7 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
         .prefix("orglink-chart-live-")
         .tempdir()
         .unwrap();
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..6];
 
     // The API server's egress proxy, then the API server routed through it.
     let webhook_port = free_port().unwrap();
@@ -315,35 +634,11 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
     .expect("sandbox control plane");
     orglink_operator::genesys::tls::ensure_crypto_provider();
     let admin = cp.client().await.unwrap();
-
-    // Each org's namespace and credentials Secret; the namespaces are the release's
-    // watchNamespaces, so they exist before the chart's Roles go into them.
     let sim = GenesysSim::start(SimConfig::new(default_seed()))
         .await
         .expect("simulator");
-    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..6];
-    let mut ns = BTreeMap::new();
-    let mut organizations = Vec::new();
-    let params = PatchParams::apply("orglink-tests").force();
-    for org in ORGS {
-        let seeded = sim.org_by_name(org).unwrap().clone();
-        let name = format!("live-{}-{suffix}", slug(org));
-        let mut objects = org_objects(&seeded, &name, &sim.region_url(seeded.region));
-        objects.organization.spec.resync_interval = Some("1h".into());
-        objects
-            .secret
-            .metadata
-            .labels
-            .get_or_insert_with(Default::default)
-            .insert(CREDENTIALS_LABEL.into(), "true".into());
-        Api::<Namespace>::all(admin.clone())
-            .patch(&name, &params, &Patch::Apply(&objects.namespace))
-            .await
-            .unwrap();
-        apply(&admin, &name, &objects.secret).await;
-        organizations.push(objects.organization);
-        ns.insert(org, name);
-    }
+    // The namespaces are the release's watchNamespaces: they exist before its Roles.
+    let (ns, organizations) = seed_orgs(&admin, &sim, suffix).await;
 
     // helm install, with free ports for the three listeners (host network).
     let (metrics_port, health_port) = (free_port().unwrap(), free_port().unwrap());
@@ -373,29 +668,8 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
     );
     assert!(out.status.success(), "helm install: {}", text(&out));
 
-    // The pod as the chart's Deployment describes it.
-    let mut deployments = Api::<Deployment>::namespaced(admin.clone(), RELEASE_NAMESPACE)
-        .list(&Default::default())
-        .await
-        .unwrap()
-        .items;
-    assert_eq!(deployments.len(), 1, "the chart installs one Deployment");
-    let deployment = deployments.remove(0);
-    let spec = deployment.spec.template.spec.expect("pod spec");
-    let version = env!("CARGO_PKG_VERSION");
-    for c in spec
-        .init_containers
-        .iter()
-        .flatten()
-        .chain(&spec.containers)
-    {
-        let wanted = c.image.as_deref().unwrap();
-        assert!(
-            wanted.ends_with(&format!(":{version}")),
-            "{}: the chart's image {wanted} is not version {version}, the image built here",
-            c.name
-        );
-    }
+    // The pod as the chart's Deployment describes it, with the ServiceAccount's token.
+    let spec = chart_pod_spec(&admin).await;
     let init = spec
         .init_containers
         .iter()
@@ -407,62 +681,14 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
         .iter()
         .find(|c| c.name == "operator")
         .expect("the operator container");
-    // The chart's object names, as the init container is told them.
-    let flag = |name: &str| -> String {
-        let prefix = format!("--{name}=");
-        init.args
-            .iter()
-            .flatten()
-            .find_map(|a| a.strip_prefix(&prefix))
-            .unwrap_or_else(|| panic!("webhook-certs has no {prefix}"))
-            .to_string()
-    };
-    let (tls_secret, webhook_config, service_name) = (
-        flag("secret-name"),
-        flag("webhook-config-name"),
-        flag("service-name"),
-    );
-
-    // The ServiceAccount token through the TokenRequest API, mounted like the kubelet does.
-    let sa_name = spec.service_account_name.clone().unwrap();
-    // No audiences: the API server's own (what the kubelet's projected token carries).
-    let request: TokenRequest = serde_json::from_value(json!({
-        "apiVersion": "authentication.k8s.io/v1",
-        "kind": "TokenRequest",
-        "spec": {"expirationSeconds": 3600}
-    }))
-    .unwrap();
-    let token = Api::<ServiceAccount>::namespaced(admin.clone(), RELEASE_NAMESPACE)
-        .create_token_request(&sa_name, &PostParams::default(), &request)
-        .await
-        .expect("TokenRequest")
-        .status
-        .and_then(|s| s.token)
-        .expect("a token in the TokenRequest's status");
+    let token = service_account_token(&admin, spec.service_account_name.as_deref().unwrap()).await;
     let sa_dir = work.path().join("serviceaccount");
-    std::fs::create_dir(&sa_dir).unwrap();
-    std::fs::write(sa_dir.join("token"), &token).unwrap();
-    std::fs::write(sa_dir.join("ca.crt"), cp.ca_cert_pem()).unwrap();
-    std::fs::write(sa_dir.join("namespace"), RELEASE_NAMESPACE).unwrap();
-    for f in ["token", "ca.crt", "namespace"] {
-        std::fs::set_permissions(sa_dir.join(f), std::fs::Permissions::from_mode(0o644)).unwrap();
-    }
-    std::fs::set_permissions(&sa_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let mut empty_dirs = BTreeMap::new();
-    for volume in spec.volumes.iter().flatten() {
-        if volume.empty_dir.is_some() {
-            let dir = work.path().join("volumes").join(&volume.name);
-            std::fs::create_dir_all(&dir).unwrap();
-            // The containers' UID (65532) writes here, as in an emptyDir.
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
-            empty_dirs.insert(volume.name.clone(), dir);
-        }
-    }
+    mount_service_account(&sa_dir, &token, cp.ca_cert_pem());
     let pod = Pod {
         spec: &spec,
         image: &image,
         namespace: RELEASE_NAMESPACE,
-        empty_dirs,
+        empty_dirs: empty_dirs(&spec, &work.path().join("volumes")),
         service_account: &sa_dir,
         api_port: cp.api_port(),
     };
@@ -474,10 +700,11 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
     let init_logs = text(&out);
     assert!(out.status.success(), "webhook-certs failed:\n{init_logs}");
     let tls = Api::<Secret>::namespaced(admin.clone(), RELEASE_NAMESPACE)
-        .get(&tls_secret)
+        .get(&flag(init, "secret-name"))
         .await
         .expect("the webhook certificate Secret");
     let ca = tls.data.unwrap()["ca.crt"].0.clone();
+    let webhook_config = flag(init, "webhook-config-name");
     let config = Api::<ValidatingWebhookConfiguration>::all(admin.clone())
         .get(&webhook_config)
         .await
@@ -507,115 +734,17 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
     run.extend(pod.run_args(operator));
     let out = podman(&run);
     assert!(out.status.success(), "podman run: {}", text(&out));
-    let health = format!("http://127.0.0.1:{health_port}");
+    let readyz = format!("http://127.0.0.1:{health_port}/readyz");
     eventually("the operator's /readyz", WAIT, || async {
-        let r = reqwest::get(format!("{health}/readyz")).await.ok()?;
+        let r = reqwest::get(&readyz).await.ok()?;
         r.status().is_success().then_some(())
     })
     .await;
 
-    // Organizations, a reciprocal link and a pairing, every write judged by the webhook.
-    for organization in &organizations {
-        let name = organization.metadata.name.clone().unwrap();
-        apply(&admin, &name, organization).await;
-    }
-    for org in ORGS {
-        let api: Api<Organization> = Api::namespaced(admin.clone(), &ns[org]);
-        eventually(&format!("Organization {org} Ready"), WAIT, || async {
-            let o = api.get_opt(&ns[org]).await.ok().flatten()?;
-            orglink_operator::api::conditions::is_true(&o.status?.conditions, "Ready").then_some(())
-        })
-        .await;
-    }
-    let seeded = |org: &str| sim.org_by_name(org).unwrap().clone();
-    let (prod, dr, msp) = (seeded("Acme Prod"), seeded("Acme DR"), seeded("MSP Prod"));
-    let prod_ns = ns["Acme Prod"].as_str();
-    let dr_ns = ns["Acme DR"].as_str();
-    let msp_ns = ns["MSP Prod"].as_str();
-    apply(
-        &admin,
-        prod_ns,
-        &link("to-dr", prod_ns, &dr, LinkDecision::Accept, 0),
-    )
-    .await;
-    apply(
-        &admin,
-        dr_ns,
-        &link("to-prod", dr_ns, &prod, LinkDecision::Accept, 0),
-    )
-    .await;
-    link_phase(&admin, prod_ns, "to-dr", OrgLinkPhase::Linked).await;
-    link_phase(&admin, dr_ns, "to-prod", OrgLinkPhase::Linked).await;
-
-    let user = msp.users[0].id.to_string();
-    let request = OrgPairing::new(
-        "into-acme",
-        OrgPairingSpec {
-            organization_ref: msp_ns.to_string(),
-            peer: PeerRef {
-                organization_id: prod.id.to_string(),
-                region: prod.region,
-            },
-            request: Some(PairingRequest {
-                users: vec![user.clone()],
-                groups: vec![],
-            }),
-            grant: None,
-        },
-    );
-    apply(&admin, msp_ns, &request).await;
-    let waiting = pairing_phase(
-        &admin,
-        msp_ns,
-        "into-acme",
-        OrgPairingPhase::WaitingForConfirmation,
-    )
-    .await;
-    let pairing_id = waiting.status.unwrap().pairing_id.expect("pairing ID");
-    let grant = OrgPairing::new(
-        "msp",
-        OrgPairingSpec {
-            organization_ref: prod_ns.to_string(),
-            peer: PeerRef {
-                organization_id: msp.id.to_string(),
-                region: msp.region,
-            },
-            request: None,
-            grant: Some(PairingGrant {
-                pairing_id,
-                enabled: true,
-                expires_at: None,
-                users: vec![GrantSubject {
-                    id: user,
-                    roles: vec![RoleRef {
-                        name: Some("Supervisor".into()),
-                        id: None,
-                    }],
-                }],
-                groups: vec![],
-            }),
-        },
-    );
-    apply(&admin, prod_ns, &grant).await;
-    pairing_phase(&admin, prod_ns, "msp", OrgPairingPhase::Authorized).await;
-    pairing_phase(&admin, msp_ns, "into-acme", OrgPairingPhase::Authorized).await;
-
-    // The webhook enforces: a link with oneself is refused at apply time.
-    let selfie = link("me", prod_ns, &prod, LinkDecision::Accept, 0);
-    let refused = Api::<orglink_operator::api::OrgLink>::namespaced(admin.clone(), prod_ns)
-        .create(&PostParams::default(), &selfie)
-        .await;
-    match refused {
-        Err(kube::Error::Api(e)) => assert!(
-            e.message.contains("denied the request")
-                && e.message.contains("is the ID of Organization"),
-            "{e:?}"
-        ),
-        other => panic!("a link with oneself was not refused by the webhook: {other:?}"),
-    }
-    // ... and the API server reached it through the chart's Service (its ClusterIP:443).
+    link_and_pair(&admin, &sim, &ns, &organizations).await;
+    // The API server reached the webhook through the chart's Service (its ClusterIP:443).
     let service = Api::<Service>::namespaced(admin.clone(), RELEASE_NAMESPACE)
-        .get(&service_name)
+        .get(&flag(init, "service-name"))
         .await
         .unwrap();
     let cluster_ip = service.spec.unwrap().cluster_ip.unwrap();
@@ -629,101 +758,8 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
         "webhook calls went to {dialed:?}, not the Service {cluster_ip}:443"
     );
 
-    // What the chart's identity may not do.
     let sa = client_with_token(&cp, &token).await;
-    let secret = Secret {
-        metadata: ObjectMeta {
-            name: Some("planted".into()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    forbidden(
-        "creating a Secret in a watched namespace",
-        Api::<Secret>::namespaced(sa.clone(), prod_ns)
-            .create(&PostParams::default(), &secret)
-            .await,
-    );
-    forbidden(
-        "patching an org's credentials Secret",
-        Api::<Secret>::namespaced(sa.clone(), prod_ns)
-            .patch(
-                &format!("{prod_ns}-oauth"),
-                &PatchParams::default(),
-                &Patch::Merge(json!({"data": {"clientSecret": "cGxhbnRlZA=="}})),
-            )
-            .await,
-    );
-    let outside = format!("outside-{suffix}");
-    Api::<Namespace>::all(admin.clone())
-        .create(
-            &PostParams::default(),
-            &Namespace {
-                metadata: ObjectMeta {
-                    name: Some(outside.clone()),
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    Api::<Secret>::namespaced(admin.clone(), &outside)
-        .create(&PostParams::default(), &secret)
-        .await
-        .unwrap();
-    forbidden(
-        "reading a Secret outside watchNamespaces",
-        Api::<Secret>::namespaced(sa.clone(), &outside)
-            .get("planted")
-            .await,
-    );
-    forbidden(
-        "listing Secrets in every namespace",
-        Api::<Secret>::all(sa.clone())
-            .list(&Default::default())
-            .await,
-    );
-    let other: ValidatingWebhookConfiguration = serde_json::from_value(json!({
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingWebhookConfiguration",
-        "metadata": {"name": format!("someone-else-{suffix}")},
-        "webhooks": [{
-            "name": "someone.example.com",
-            "clientConfig": {"url": "https://127.0.0.1:1/never"},
-            "rules": [{"apiGroups": ["example.com"], "apiVersions": ["v1"],
-                       "operations": ["CREATE"], "resources": ["nothings"]}],
-            "failurePolicy": "Ignore",
-            "sideEffects": "None",
-            "admissionReviewVersions": ["v1"]
-        }]
-    }))
-    .unwrap();
-    let configs = Api::<ValidatingWebhookConfiguration>::all(admin.clone());
-    configs
-        .create(&PostParams::default(), &other)
-        .await
-        .unwrap();
-    let as_sa = Api::<ValidatingWebhookConfiguration>::all(sa.clone());
-    let other_name = other.metadata.name.clone().unwrap();
-    forbidden(
-        "patching another ValidatingWebhookConfiguration",
-        as_sa
-            .patch(
-                &other_name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({"metadata": {"labels": {"taken": "over"}}})),
-            )
-            .await,
-    );
-    forbidden(
-        "reading another ValidatingWebhookConfiguration",
-        as_sa.get(&other_name).await,
-    );
-    forbidden(
-        "deleting the release's own ValidatingWebhookConfiguration",
-        as_sa.delete(&webhook_config, &Default::default()).await,
-    );
+    assert_identity_is_limited(&admin, &sa, &ns["Acme Prod"], &webhook_config, suffix).await;
 
     // SIGTERM, as the kubelet stops a pod: the operator exits 0 (PID 1, no shell).
     let out = podman(&[
