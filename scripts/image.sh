@@ -57,11 +57,18 @@ CA=/etc/ssl/certs/ca-certificates.crt
 cp -L "$CA" "$CONTEXT/rootfs$CA"
 
 REVISION="$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)"
+[ -z "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ] || REVISION+="-dirty"
 cp "$ROOT/scripts/image/scratch.Containerfile" "$CONTEXT/Containerfile"
+previous="$("$ROOT/scripts/podman.sh" image inspect --format '{{.Id}}' "$NAME" 2>/dev/null || true)"
 say "podman build -t $NAME ($(echo $libs | wc -w) libraries: $(echo $libs | tr '\n' ' '))"
 "$ROOT/scripts/podman.sh" build --quiet --format oci \
   --build-arg "VERSION=$VERSION" --build-arg "REVISION=$REVISION" \
-  -t "$NAME" "$CONTEXT" >&2
+  -t "$NAME" "$CONTEXT" >/dev/null
+# The image this tag named before, unless unchanged or still used by a container.
+current="$("$ROOT/scripts/podman.sh" image inspect --format '{{.Id}}' "$NAME")"
+if [ -n "$previous" ] && [ "$previous" != "$current" ]; then
+  "$ROOT/scripts/podman.sh" rmi "$previous" >/dev/null 2>&1 || true
+fi
 size="$("$ROOT/scripts/podman.sh" image inspect --format '{{.Size}}' "$NAME")"
 say "done: $NAME, $((size / 1024 / 1024)) MiB ($size bytes); release build $((built - start)) s, image $((SECONDS - built)) s"
 echo "$NAME"
