@@ -61,7 +61,7 @@ REVISION="$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)"
 cp "$ROOT/scripts/image/scratch.Containerfile" "$CONTEXT/Containerfile"
 previous="$("$ROOT/scripts/podman.sh" image inspect --format '{{.Id}}' "$NAME" 2>/dev/null || true)"
 say "podman build -t $NAME ($(echo $libs | wc -w) libraries: $(echo $libs | tr '\n' ' '))"
-"$ROOT/scripts/podman.sh" build --quiet --format oci \
+"$ROOT/scripts/podman.sh" build --quiet --layers=false --format oci \
   --build-arg "VERSION=$VERSION" --build-arg "REVISION=$REVISION" \
   -t "$NAME" "$CONTEXT" >/dev/null
 # The image this tag named before, unless unchanged or still used by a container.
