@@ -1,36 +1,41 @@
 # orglink-operator: the two commands a new user needs are `make demo` and `make test`.
-TOOLS_BIN ?= $(CURDIR)/.tools/bin
-SHARED_TOOLS ?= $(CURDIR)/../shared/tools/install-k8s-tools
-export PATH := $(TOOLS_BIN):$(PATH)
+# Everything the tests need is built or installed by scripts/ (pinned, cached under
+# ~/.cache/orglink): a machine with Rust, Go and access to the registries is enough.
 
-.PHONY: demo test tools kube-assets lint crds
+.PHONY: demo test tools kube-assets image lint crds
 
 ## demo: the sandbox (real kube-apiserver + simulated Genesys Cloud + the operator) runs
 ## the link and pairing handshakes and prints them as they converge.
 demo: kube-assets
 	cargo run --release -- sandbox --demo
 
-## tools: helm (and kubectl) for the chart tests, installed from package registries.
+## tools: helm for the chart tests, built once from its Go module (the version pinned in
+## tools/helm/go.mod) into ~/.cache/orglink/helm; the tests find it with scripts/helm.sh.
 tools:
-	@command -v helm >/dev/null 2>&1 || { \
-	  if [ -x "$(SHARED_TOOLS)" ]; then "$(SHARED_TOOLS)" "$(TOOLS_BIN)"; \
-	  else echo "helm is missing and $(SHARED_TOOLS) is not there: install helm (https://helm.sh) and re-run" >&2; exit 1; fi; }
+	@scripts/helm.sh >/dev/null
 
 ## kube-assets: etcd, kube-apiserver and kubectl for the sandbox, built once from their
 ## Go modules into ~/.cache/orglink/kube-assets (skipped when KUBEBUILDER_ASSETS is set).
 kube-assets:
 	@scripts/kube-assets.sh >/dev/null
 
-## test: build what the tests need if missing, then run every test. Every target
+## image: the operator's container image (FROM scratch, no sandbox, UID 65532), tagged
+## orglink-operator:<Cargo.toml version>, with podman and no registry (scripts/image.sh).
+image:
+	@scripts/image.sh >/dev/null
+
+## test: build what the tests need if missing (helm, the Kubernetes binaries, the image:
+## tests/chart_live.rs runs the operator from it), then run every test. Every target
 ## (benchmarks included) is built; the benchmarks run only with `cargo bench`.
-test: tools kube-assets
+test: tools kube-assets image
 	cargo test --all-targets --no-run
 	cargo test
 
-## lint: formatting and clippy, as CI checks them.
+## lint: formatting and clippy (also of the build without the sandbox, the image's), as CI checks them.
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
+	cargo clippy --no-default-features --lib --bins -- -D warnings
 
 ## crds: regenerate crds/ from the Rust types.
 crds:

@@ -6,7 +6,8 @@
 //! - [`genesys`]: the Genesys Cloud API client (OAuth, rate limiting, retries, typed calls).
 //! - [`controller`]: kube-runtime controllers that run the decisions against the client.
 //! - [`webhook`]: the validating admission webhook.
-//! - [`sandbox`]: the embedded control plane (etcd + kube-apiserver) and simulated Genesys Cloud.
+//! - `sandbox`: the embedded control plane (etcd + kube-apiserver) and simulated Genesys Cloud
+//!   (cargo feature `sandbox`, on by default; off in the container image).
 //! - [`plugin`]: the `kubectl orglink` plugin's rendering and object building.
 //! - [`cli`]: the subcommands of the `orglink-operator` binary.
 
@@ -16,5 +17,6 @@ pub mod controller;
 pub mod genesys;
 pub mod lifecycle;
 pub mod plugin;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod webhook;

@@ -6,8 +6,11 @@
 //! there is more than one replica, a restricted pod, and wiring (ports, names, selectors) that
 //! agrees across objects.
 //!
-//! These tests need the real `helm` binary. Without it they fail, telling how to install it:
-//! `make test` does, through `../shared/tools/install-k8s-tools`.
+//! These tests need the real `helm` binary, the version pinned in `tools/helm/go.mod`, which
+//! `make tools` (and so `make test`) builds once with `scripts/helm.sh`. Without it they fail,
+//! saying so. `tests/chart_live.rs` installs the chart and runs the operator's image under it.
+
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -26,17 +29,12 @@ fn chart_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("charts/orglink-operator")
 }
 
-/// Runs `helm ARGS`, failing the test with the fix when helm is not installed.
+/// Runs `helm ARGS` (the pinned helm; the test fails with the fix when it is not built).
 fn helm(args: &[&str]) -> Output {
-    match Command::new("helm").args(args).output() {
-        Ok(out) => out,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-            "`helm` is not on PATH, so the Helm chart cannot be tested. Run `make test`, which \
-             installs helm and kubectl (../shared/tools/install-k8s-tools BIN_DIR), or run \
-             that script yourself and put BIN_DIR on PATH."
-        ),
-        Err(e) => panic!("cannot run helm: {e}"),
-    }
+    Command::new(support::helm_path())
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run helm: {e}"))
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -1192,6 +1190,32 @@ fn service_monitor_scrapes_the_metrics_port() {
     );
 }
 
+/// The sandbox's kubeconfig, once the kinds of cert-manager that the chart's cert-manager
+/// mode renders (Issuer, Certificate) are known there: helm 3 maps every rendered object
+/// to a served kind even for `--dry-run=client`. Schemaless stand-ins, not cert-manager.
+fn sandbox_with_cert_manager_kinds() -> PathBuf {
+    let crd = |kind: &str, plural: &str| {
+        format!(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {{name: {plural}.cert-manager.io}}\nspec:\n  group: cert-manager.io\n  scope: Namespaced\n  names: {{kind: {kind}, plural: {plural}}}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema: {{openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}}}\n---\n"
+        )
+    };
+    let yaml = crd("Issuer", "issuers") + &crd("Certificate", "certificates");
+    let (ok, out, err) = support::kubectl(&["apply", "-f", "-"], Some(&yaml));
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = support::kubectl(
+        &[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/issuers.cert-manager.io",
+            "crd/certificates.cert-manager.io",
+        ],
+        None,
+    );
+    assert!(ok, "{out}{err}");
+    support::control_plane().kubeconfig_path().to_path_buf()
+}
+
 #[test]
 fn notes_render_for_every_mode() {
     let chart = chart_dir();
@@ -1201,7 +1225,9 @@ fn notes_render_for_every_mode() {
         WATCH_NAMESPACES,
         &["--set", "webhook.enabled=false"],
     ] {
-        // `helm install --dry-run=client` renders NOTES.txt too, without a cluster.
+        // `helm install --dry-run=client` renders NOTES.txt too, installing nothing; helm 3
+        // still asks a cluster for its version and its kinds, so it talks to the sandbox's.
+        let kubeconfig = sandbox_with_cert_manager_kinds();
         let mut args = vec![
             "install",
             RELEASE,
@@ -1209,6 +1235,8 @@ fn notes_render_for_every_mode() {
             "--namespace",
             NAMESPACE,
             "--dry-run=client",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
         ];
         args.extend_from_slice(extra);
         let out = helm(&args);

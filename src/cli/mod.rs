@@ -3,9 +3,11 @@
 use clap::{Parser, Subcommand};
 
 pub mod crdgen;
+#[cfg(feature = "sandbox")]
 pub mod demo;
 pub mod logging;
 pub mod run;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod webhook_certs;
 
@@ -25,6 +27,7 @@ pub enum Command {
     Run(run::RunArgs),
     /// Run the embedded sandbox: a real Kubernetes control plane, the simulated Genesys
     /// Cloud and the operator, on this machine.
+    #[cfg(feature = "sandbox")]
     Sandbox(sandbox::SandboxArgs),
     /// Create or reuse the webhook's CA and serving certificate in a Secret, make the
     /// ValidatingWebhookConfiguration trust it, and write tls.crt/tls.key (init container).
@@ -36,6 +39,7 @@ pub fn main(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Crdgen => crdgen::run(),
         Command::Run(args) => run::run(args),
+        #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => sandbox::run(args),
         Command::WebhookCerts(args) => webhook_certs::run(args),
     }

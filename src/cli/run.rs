@@ -107,7 +107,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         {
             let shutdown = shutdown.clone();
             tokio::spawn(async move {
-                let _ = super::sandbox::shutdown_signal().await;
+                let _ = shutdown_signal().await;
                 tracing::info!("shutting down");
                 shutdown.cancel();
             });
@@ -210,6 +210,16 @@ pub async fn run_operator(
         if lost && !shutdown.is_cancelled() {
             anyhow::bail!("leadership lost; exiting so that a restart rejoins as a standby");
         }
+    }
+    Ok(())
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+pub async fn shutdown_signal() -> anyhow::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result?,
+        _ = term.recv() => {}
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
+use super::run::shutdown_signal;
 use crate::sandbox::control_plane::{ControlPlane, ControlPlaneOptions};
 use crate::sandbox::crds::install_crds;
 use crate::sandbox::genesys_sim::cluster::register_organizations;
@@ -212,14 +213,4 @@ fn print_banner(
         println!("The operator is running in this process (logs below; RUST_LOG=debug for more).");
     }
     println!("Press Ctrl-C to stop; everything the sandbox started is stopped and removed.");
-}
-
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
-pub async fn shutdown_signal() -> anyhow::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result?,
-        _ = term.recv() => {}
-    }
-    Ok(())
 }

@@ -11,7 +11,7 @@ use anyhow::Context;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, ObjectMeta, PostParams};
+use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
 
 use super::certs::{WebhookCerts, service_dns_names};
 
@@ -64,17 +64,30 @@ pub fn secret_for(
     }
 }
 
-/// Sets every webhook's caBundle to `ca_pem`; returns whether anything changed.
-pub fn set_ca_bundle(config: &mut ValidatingWebhookConfiguration, ca_pem: &str) -> bool {
-    let mut changed = false;
-    for webhook in config.webhooks.iter_mut().flatten() {
-        let wanted = Some(ByteString(ca_pem.as_bytes().to_vec()));
-        if webhook.client_config.ca_bundle != wanted {
-            webhook.client_config.ca_bundle = wanted;
-            changed = true;
-        }
-    }
-    changed
+/// A strategic merge patch setting the caBundle of every webhook of `config` whose
+/// caBundle is not `ca_pem` (webhooks are merged by `name`, so nothing else is
+/// touched), or `None` when all of them already trust it.
+///
+/// A patch, not a replace: the chart grants `get` and `patch` on this one
+/// configuration, and a patch cannot undo a concurrent change to another field.
+pub fn ca_bundle_patch(
+    config: &ValidatingWebhookConfiguration,
+    ca_pem: &str,
+) -> Option<serde_json::Value> {
+    let wanted = ByteString(ca_pem.as_bytes().to_vec());
+    let stale: Vec<serde_json::Value> = config
+        .webhooks
+        .iter()
+        .flatten()
+        .filter(|w| w.client_config.ca_bundle.as_ref() != Some(&wanted))
+        .map(|w| {
+            serde_json::json!({
+                "name": w.name,
+                "clientConfig": { "caBundle": wanted },
+            })
+        })
+        .collect();
+    (!stale.is_empty()).then(|| serde_json::json!({ "webhooks": stale }))
 }
 
 /// Where and what to bootstrap.
@@ -123,17 +136,21 @@ pub async fn run(client: kube::Client, b: Bootstrap<'_>) -> anyhow::Result<()> {
         }
     };
     let configs: Api<ValidatingWebhookConfiguration> = Api::all(client);
-    let mut config = configs.get(b.webhook_config_name).await.with_context(|| {
+    let config = configs.get(b.webhook_config_name).await.with_context(|| {
         format!(
             "reading ValidatingWebhookConfiguration {}",
             b.webhook_config_name
         )
     })?;
-    if set_ca_bundle(&mut config, &certs.ca_cert) {
+    if let Some(patch) = ca_bundle_patch(&config, &certs.ca_cert) {
         configs
-            .replace(b.webhook_config_name, &PostParams::default(), &config)
+            .patch(
+                b.webhook_config_name,
+                &PatchParams::default(),
+                &Patch::Strategic(patch),
+            )
             .await
-            .context("updating the caBundle")?;
+            .context("patching the caBundle")?;
     }
     certs.write_to(b.cert_dir)?;
     Ok(())
@@ -154,17 +171,31 @@ mod tests {
     }
 
     #[test]
-    fn the_ca_bundle_is_written_only_when_it_differs() {
-        let mut config = super::super::configuration::validating_webhook_configuration(
-            "x",
-            super::super::configuration::Endpoint::Service {
-                namespace: "ops".into(),
-                name: "orglink".into(),
-                port: 443,
-            },
-            "OLD",
-        );
-        assert!(set_ca_bundle(&mut config, "NEW"));
-        assert!(!set_ca_bundle(&mut config, "NEW"));
+    fn the_ca_bundle_is_patched_only_when_it_differs_and_nothing_else_is() {
+        let config = |ca: &str| {
+            super::super::configuration::validating_webhook_configuration(
+                "x",
+                super::super::configuration::Endpoint::Service {
+                    namespace: "ops".into(),
+                    name: "orglink".into(),
+                    port: 443,
+                },
+                ca,
+            )
+        };
+        let old = config("OLD");
+        let patch = ca_bundle_patch(&old, "NEW").expect("a patch");
+        let webhooks = patch["webhooks"].as_array().unwrap();
+        assert_eq!(webhooks.len(), old.webhooks.as_ref().unwrap().len());
+        for (sent, have) in webhooks.iter().zip(old.webhooks.iter().flatten()) {
+            // Only the merge key and the caBundle (base64 of the PEM) are sent.
+            assert_eq!(sent["name"], have.name.as_str());
+            assert_eq!(
+                sent["clientConfig"],
+                serde_json::json!({ "caBundle": "TkVX" })
+            );
+            assert_eq!(sent.as_object().unwrap().len(), 2);
+        }
+        assert!(ca_bundle_patch(&config("NEW"), "NEW").is_none());
     }
 }

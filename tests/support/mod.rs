@@ -417,3 +417,25 @@ pub async fn cuttable_client() -> (kube::Client, tokio_util::sync::CancellationT
         .replace(&cp.url(), &format!("https://127.0.0.1:{port}"));
     (client_from(&kubeconfig).await, cut)
 }
+
+/// The helm the chart tests run: `$HELM` when set, else the version pinned in
+/// `tools/helm/go.mod` that `make tools` builds (`scripts/helm.sh --check` prints it).
+/// Fails the test with the fix when it is not built yet.
+pub fn helm_path() -> std::path::PathBuf {
+    if let Some(helm) = std::env::var_os("HELM").filter(|h| !h.is_empty()) {
+        return helm.into();
+    }
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/helm.sh");
+    let out = std::process::Command::new(&script)
+        .arg("--check")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(
+        out.status.success(),
+        "helm is not built yet, so the chart cannot be tested: run `make tools` (builds the \
+         helm pinned in tools/helm/go.mod from the Go module proxy, once), or set HELM to a \
+         helm binary. {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    String::from_utf8_lossy(&out.stdout).trim().into()
+}

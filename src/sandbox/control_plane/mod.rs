@@ -34,6 +34,9 @@ pub struct ControlPlaneOptions {
     pub api_port: Option<u16>,
     /// How long to wait for `/readyz` before giving up.
     pub start_timeout: Duration,
+    /// Extra kube-apiserver flags, after the sandbox's own (the live chart test routes
+    /// webhook calls to a container with `--egress-selector-config-file`).
+    pub apiserver_args: Vec<String>,
 }
 
 impl Default for ControlPlaneOptions {
@@ -43,6 +46,7 @@ impl Default for ControlPlaneOptions {
             api_port: None,
             // Seconds on an idle machine; generous for a loaded 2-core CI runner.
             start_timeout: Duration::from_secs(120),
+            apiserver_args: Vec::new(),
         }
     }
 }
@@ -155,7 +159,14 @@ impl ControlPlane {
             Some(port) => port,
             None => free_port()?,
         };
-        let apiserver = start_apiserver(assets, dir.path(), &files, api_port, etcd_port)?;
+        let apiserver = start_apiserver(
+            assets,
+            dir.path(),
+            &files,
+            api_port,
+            etcd_port,
+            &options.apiserver_args,
+        )?;
 
         let kubeconfig_path = dir.path().join("kubeconfig");
         let yaml = kubeconfig::render(&format!("https://127.0.0.1:{api_port}"), &pki);
@@ -379,6 +390,7 @@ fn start_apiserver(
     files: &PkiFiles,
     port: u16,
     etcd_port: u16,
+    extra_args: &[String],
 ) -> Result<Supervised, ControlPlaneError> {
     let mut command = Command::new(assets.kube_apiserver());
     command
@@ -410,7 +422,8 @@ fn start_apiserver(
         .arg("--service-cluster-ip-range=10.0.0.0/24")
         .arg("--authorization-mode=RBAC")
         .arg("--allow-privileged=true")
-        .arg("--profiling=false");
+        .arg("--profiling=false")
+        .args(extra_args);
     Supervised::spawn("kube-apiserver", command, &dir.join("kube-apiserver.log")).map_err(io_err(
         format!("starting {}", assets.kube_apiserver().display()),
     ))
