@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::logging::{LogFormat, init};
 use crate::controller::leader::{LeaseConfig, acquire, default_identity};
-use crate::controller::probes::{Readiness, health_router, metrics_router, serve};
+use crate::controller::probes::{Liveness, Readiness, health_router, metrics_router, serve};
 use crate::controller::{Metrics, OperatorOptions, Scope, Settings};
 
 /// Options of `orglink-operator run`.
@@ -47,6 +47,10 @@ pub struct RunArgs {
     /// Log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// The shortest resync used: an Organization's shorter `resyncInterval` is raised to
+    /// this (e.g. `30s`, `1m`).
+    #[arg(long, default_value = "30s")]
+    pub min_resync_interval: humantime::Duration,
 }
 
 /// Runs the operator until SIGTERM or Ctrl-C.
@@ -92,6 +96,7 @@ pub async fn run_operator(
     }
     let metrics = Arc::new(Metrics::new());
     let readiness = Readiness::default();
+    let liveness = Liveness::default();
     let bound = serve(
         args.metrics_addr,
         metrics_router(metrics.clone()),
@@ -101,7 +106,7 @@ pub async fn run_operator(
     tracing::info!(addr = %bound, "serving /metrics");
     let bound = serve(
         args.health_addr,
-        health_router(readiness.clone()),
+        health_router(readiness.clone(), liveness.clone()),
         shutdown.clone(),
     )
     .await?;
@@ -135,18 +140,30 @@ pub async fn run_operator(
     }
     let options = OperatorOptions {
         scope,
-        settings: Settings::default(),
+        settings: Settings {
+            min_resync: args.min_resync_interval.into(),
+            ..Settings::default()
+        },
         instance: Some(identity),
     };
     let ready = readiness.clone();
-    crate::controller::run(
+    if let Err(error) = crate::controller::run(
         client,
         options,
         metrics,
         controllers_stop.clone(),
         move || ready.set_ready(),
     )
-    .await?;
+    .await
+    {
+        // `/healthz` fails from now on (the sandbox keeps serving it); `run` exits
+        // non-zero with this error.
+        liveness.fail(format!("{error:#}"));
+        if let Some(leadership) = leadership {
+            leadership.release().await;
+        }
+        return Err(error.context("the operator stopped reconciling"));
+    }
     if let Some(leadership) = leadership {
         let lost = leadership.lost().is_cancelled();
         leadership.release().await;

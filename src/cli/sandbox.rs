@@ -189,6 +189,8 @@ fn operator_args() -> super::run::RunArgs {
         webhook_cert_dir: std::env::temp_dir(),
         no_webhook: true,
         log_format: super::logging::LogFormat::Text,
+        // The sandbox is for watching changes converge: resyncs as short as asked.
+        min_resync_interval: Duration::from_secs(1).into(),
     }
 }
 

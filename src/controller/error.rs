@@ -15,6 +15,9 @@ pub enum Error {
     Blocked(String),
     #[error("object has no {0}")]
     MissingField(&'static str),
+    /// The reconcile panicked (a bug); contained to this object, retried with backoff.
+    #[error("internal error (a bug in the operator; please report it): {0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -27,6 +30,7 @@ impl Error {
             Error::Finalizer(_) => "finalizer",
             Error::Blocked(_) => "blocked",
             Error::MissingField(_) => "invalid_object",
+            Error::Internal(_) => "internal",
         }
     }
 }

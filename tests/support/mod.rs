@@ -115,6 +115,8 @@ pub fn operator() -> std::net::SocketAddr {
                         webhook_cert_dir: registered.cert_dir.clone(),
                         no_webhook: false,
                         log_format: orglink_operator::cli::logging::LogFormat::Text,
+                        // The scenarios use resyncs of a few seconds.
+                        min_resync_interval: Duration::from_secs(1).into(),
                     };
                     let token = tokio_util::sync::CancellationToken::new();
                     let operator = tokio::spawn(orglink_operator::cli::run::run_operator(
