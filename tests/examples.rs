@@ -335,7 +335,12 @@ mod corpus {
                 object,
                 old: None,
             };
-            check(&write, &view(), Timestamp::from_second(1_800_000_000).unwrap()).denials
+            check(
+                &write,
+                &view(),
+                Timestamp::from_second(1_800_000_000).unwrap(),
+            )
+            .denials
         }))
         .unwrap_or_else(|_| panic!("{case}: the webhook's rules panicked"));
         schema.into_iter().chain(webhook).collect()
@@ -395,6 +400,15 @@ mod corpus {
     }
 
     const MIB: usize = 1024 * 1024;
+
+    /// The corpus means something only if the unmutated objects pass.
+    #[test]
+    fn the_bases_are_accepted() {
+        for base in bases() {
+            let case = format!("{} {}", base["kind"], base["metadata"]["name"]);
+            assert_eq!(refusals(&case, &base), Vec::<String>::new(), "{case}");
+        }
+    }
 
     #[test]
     fn wrong_types_anywhere_in_spec_are_refused() {
@@ -469,7 +483,12 @@ mod corpus {
     #[test]
     fn null_where_an_object_or_a_required_value_is_expected_is_refused() {
         for base in bases() {
-            for pointer in ["/spec", "/spec/peer", "/spec/credentialsSecretRef", "/spec/region"] {
+            for pointer in [
+                "/spec",
+                "/spec/peer",
+                "/spec/credentialsSecretRef",
+                "/spec/region",
+            ] {
                 if base.pointer(pointer).is_none() {
                     continue;
                 }
@@ -487,11 +506,11 @@ mod corpus {
         let id = "23cc390c-9354-40e3-8e1f-39485d23d1f3";
         let lookalikes = [
             id.to_uppercase(),
-            id.replace('3', "\u{FF13}"),                  // fullwidth digit
-            format!("{id}\u{200B}"),                     // zero-width space
-            format!("\u{202E}{id}"),                     // right-to-left override
-            id.replace('c', "\u{0441}"),                 // Cyrillic es
-            format!("{id}\u{0000}"),                     // NUL
+            id.replace('3', "\u{FF13}"), // fullwidth digit
+            format!("{id}\u{200B}"),     // zero-width space
+            format!("\u{202E}{id}"),     // right-to-left override
+            id.replace('c', "\u{0441}"), // Cyrillic es
+            format!("{id}\u{0000}"),     // NUL
             format!("{id}\n"),
         ];
         let link = example("to-acme-dr");
@@ -500,7 +519,12 @@ mod corpus {
             let object = with(&link, "/spec/peer/organizationId", json!(value));
             assert!(!refusals(&case, &object).is_empty(), "{case}: accepted");
         }
-        for region in ["us-e\u{0430}st-1", "US-EAST-1", "us-east-1\u{200D}", "us-east-1 "] {
+        for region in [
+            "us-e\u{0430}st-1",
+            "US-EAST-1",
+            "us-east-1\u{200D}",
+            "us-east-1 ",
+        ] {
             let case = format!("OrgLink peer.region = {region:?}");
             let object = with(&link, "/spec/peer/region", json!(region));
             assert!(!refusals(&case, &object).is_empty(), "{case}: accepted");
@@ -510,9 +534,15 @@ mod corpus {
     #[test]
     fn user_ids_differing_only_in_case_are_refused() {
         let pairing = example("support-into-acme");
-        let first = pairing["spec"]["request"]["users"][0].as_str().unwrap().to_string();
+        let first = pairing["spec"]["request"]["users"][0]
+            .as_str()
+            .unwrap()
+            .to_string();
         let mut users = pairing["spec"]["request"]["users"].clone();
-        users.as_array_mut().unwrap().push(json!(first.to_uppercase()));
+        users
+            .as_array_mut()
+            .unwrap()
+            .push(json!(first.to_uppercase()));
         let object = with(&pairing, "/spec/request/users", users);
         let why = refusals("users differing in case", &object);
         assert!(
@@ -524,7 +554,15 @@ mod corpus {
     #[test]
     fn absurd_resync_intervals_are_refused() {
         let org = bases().remove(0);
-        for value in ["18446744073709551615s", "0s", "500ms", "25h", "99999h", "1h99999999m", "-5m"] {
+        for value in [
+            "18446744073709551615s",
+            "0s",
+            "500ms",
+            "25h",
+            "99999h",
+            "1h99999999m",
+            "-5m",
+        ] {
             let case = format!("resyncInterval {value}");
             let object = with(&org, "/spec/resyncInterval", json!(value));
             let why = refusals(&case, &object);

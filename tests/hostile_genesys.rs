@@ -185,7 +185,11 @@ async fn redirects_are_not_followed_so_credentials_stay_put() {
     server.set(Behaviour::Redirect);
     let e = c.organization_me().await.unwrap_err();
     assert_eq!(e.status(), Some(302), "{e}");
-    assert_eq!(server.stolen(), 0, "a redirect was followed to another host");
+    assert_eq!(
+        server.stolen(),
+        0,
+        "a redirect was followed to another host"
+    );
     no_canary(&e);
 }
 

@@ -26,7 +26,9 @@ use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use orglink_operator::api::conditions::find;
 use orglink_operator::api::organization::CredentialsSecretRef;
-use orglink_operator::api::{LinkDecision, OrgLink, OrgLinkPhase, Organization, OrganizationSpec, Region};
+use orglink_operator::api::{
+    LinkDecision, OrgLink, OrgLinkPhase, Organization, OrganizationSpec, Region,
+};
 use parking_lot::Mutex;
 use server::{Behaviour, HostileServer, all_hostile};
 use support::{World, apply, eventually, link, link_phase};
@@ -115,8 +117,18 @@ async fn ready(client: &kube::Client, ns: &str) -> Option<(String, String)> {
 /// Links two seeded orgs, each from its own namespace, and waits until both are Linked.
 async fn link_pair(w: &World, a: &str, b: &str, name: &str) {
     let (oa, ob) = (w.org(a), w.org(b));
-    apply(&w.client, w.ns(a), &link(name, w.ns(a), &ob, LinkDecision::Accept, 0)).await;
-    apply(&w.client, w.ns(b), &link(name, w.ns(b), &oa, LinkDecision::Accept, 0)).await;
+    apply(
+        &w.client,
+        w.ns(a),
+        &link(name, w.ns(a), &ob, LinkDecision::Accept, 0),
+    )
+    .await;
+    apply(
+        &w.client,
+        w.ns(b),
+        &link(name, w.ns(b), &oa, LinkDecision::Accept, 0),
+    )
+    .await;
     link_phase(&w.client, w.ns(a), name, OrgLinkPhase::Linked).await;
     link_phase(&w.client, w.ns(b), name, OrgLinkPhase::Linked).await;
 }
@@ -129,10 +141,14 @@ async fn a_hostile_genesys_endpoint_hurts_only_its_own_organization_and_learns_n
     let ns = hostile_tenant(&w.client, &server).await;
 
     // Reproduction 2: 429 + `Retry-After: 1e20` → a clear condition, no panic.
-    let reason = eventually("the hostile Organization not Ready", support::WAIT, || async {
-        let (status, reason) = ready(&w.client, &ns).await?;
-        (status == "False").then_some(reason)
-    })
+    let reason = eventually(
+        "the hostile Organization not Ready",
+        support::WAIT,
+        || async {
+            let (status, reason) = ready(&w.client, &ns).await?;
+            (status == "False").then_some(reason)
+        },
+    )
     .await;
     assert_eq!(reason, "RateLimited");
 
@@ -142,15 +158,41 @@ async fn a_hostile_genesys_endpoint_hurts_only_its_own_organization_and_learns_n
     w.ready("Acme Prod").await;
     w.ready("Acme DR").await;
     link_pair(&w, "Acme Prod", "Acme DR", "calm-link").await;
-    let rounds = 4 * all_hostile().len();
-    eventually("the hostile endpoint served every misbehaviour", support::WAIT * 2, || async {
-        (server.requests() >= rounds).then_some(())
+    // Twice round the list. The Organization's error backoff grows, so each poll also
+    // touches it (an annotation): every change is reconciled at once.
+    let target = server.requests() + 2 * all_hostile().len();
+    let orgs = Api::<Organization>::namespaced(w.client.clone(), &ns);
+    let mut poke = 0u32;
+    eventually("the hostile endpoint served every misbehaviour twice", support::WAIT * 2, || {
+        poke += 1;
+        let orgs = orgs.clone();
+        let served = server.requests();
+        async move {
+            if served >= target {
+                return Some(());
+            }
+            let patch = serde_json::json!({"metadata": {"annotations": {"test/poke": poke.to_string()}}});
+            orgs.patch("hostile", &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .ok()?;
+            tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+            None
+        }
     })
     .await;
     // Still serving others: a link applied after all that converges too.
     w.ready("MSP Prod").await;
     link_pair(&w, "Acme Prod", "MSP Prod", "after-link").await;
-    assert_eq!(server.stolen(), 0, "a redirect was followed to another host");
+    assert_eq!(
+        server.stolen(),
+        0,
+        "a redirect was followed to another host"
+    );
+    assert_eq!(
+        server.seen_secret().as_deref(),
+        Some(CANARY),
+        "the endpoint had the canary to echo back"
+    );
     let (status, reason) = ready(&w.client, &ns).await.unwrap();
     assert!(!reason.is_empty(), "Ready={status} with a reason");
 
@@ -176,14 +218,21 @@ async fn a_hostile_genesys_endpoint_hurts_only_its_own_organization_and_learns_n
         .filter(|e| e.metadata.namespace.as_deref() == Some(ns.as_str()))
         .filter_map(|e| e.reason.clone())
         .collect();
-    assert!(!hostile_events.is_empty(), "the hostile Organization got Events");
+    assert!(
+        !hostile_events.is_empty(),
+        "the hostile Organization got Events"
+    );
     let metrics = support::metrics_text(support::operator()).await.unwrap();
     assert!(!metrics.contains(CANARY), "metrics");
     let links = Api::<OrgLink>::all(w.client.clone())
         .list(&ListParams::default())
         .await
         .unwrap();
-    assert!(!serde_json::to_string(&links.items).unwrap().contains(CANARY));
+    assert!(
+        !serde_json::to_string(&links.items)
+            .unwrap()
+            .contains(CANARY)
+    );
     let logs = String::from_utf8_lossy(&logs().lock()).into_owned();
     assert!(
         logs.contains("Genesys Cloud"),
@@ -211,13 +260,28 @@ async fn hostile_manifests_are_refused_by_the_api_server_with_a_reason() {
         "spec": {"region": "us-east-1", "credentialsSecretRef": {"name": "s"}}
     });
     let cases: Vec<(&str, serde_json::Value)> = vec![
-        ("resyncInterval", serde_json::json!({"resyncInterval": "18446744073709551615s"})),
-        ("resyncInterval", serde_json::json!({"resyncInterval": "25h"})),
+        (
+            "resyncInterval",
+            serde_json::json!({"resyncInterval": "18446744073709551615s"}),
+        ),
+        (
+            "resyncInterval",
+            serde_json::json!({"resyncInterval": "25h"}),
+        ),
         ("region", serde_json::json!({"region": 42})),
         ("region", serde_json::json!({"region": "us-e\u{0430}st-1"})),
-        ("apiBaseUrl", serde_json::json!({"apiBaseUrl": format!("https://{}", "a".repeat(100_000))})),
-        ("credentialsSecretRef", serde_json::json!({"credentialsSecretRef": null})),
-        ("clientSecretKey", serde_json::json!({"credentialsSecretRef": {"name": "s", "clientSecretKey": "k".repeat(10_000)}})),
+        (
+            "apiBaseUrl",
+            serde_json::json!({"apiBaseUrl": format!("https://{}", "a".repeat(100_000))}),
+        ),
+        (
+            "credentialsSecretRef",
+            serde_json::json!({"credentialsSecretRef": null}),
+        ),
+        (
+            "clientSecretKey",
+            serde_json::json!({"credentialsSecretRef": {"name": "s", "clientSecretKey": "k".repeat(10_000)}}),
+        ),
     ];
     for (field, spec_patch) in cases {
         let mut object = base.clone();
@@ -225,7 +289,11 @@ async fn hostile_manifests_are_refused_by_the_api_server_with_a_reason() {
             object["spec"][k] = v.clone();
         }
         let err = api
-            .patch("x", &PatchParams::apply("hostile-tests").force(), &Patch::Apply(&object))
+            .patch(
+                "x",
+                &PatchParams::apply("hostile-tests").force(),
+                &Patch::Apply(&object),
+            )
             .await
             .expect_err(field);
         let text = err.to_string();
@@ -243,7 +311,11 @@ async fn hostile_manifests_are_refused_by_the_api_server_with_a_reason() {
                  "request": {"users": users}}
     });
     let err = Api::<orglink_operator::api::OrgPairing>::namespaced(client.clone(), &ns)
-        .patch("p", &PatchParams::apply("hostile-tests").force(), &Patch::Apply(&pairing))
+        .patch(
+            "p",
+            &PatchParams::apply("hostile-tests").force(),
+            &Patch::Apply(&pairing),
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("users"), "{err}");
@@ -254,7 +326,11 @@ async fn hostile_manifests_are_refused_by_the_api_server_with_a_reason() {
                  "peer": {"organizationId": "23CC390C-9354-40E3-8E1F-39485D23D1F3", "region": "us-east-1"}}
     });
     let err = link_api
-        .patch("l", &PatchParams::apply("hostile-tests").force(), &Patch::Apply(&upper))
+        .patch(
+            "l",
+            &PatchParams::apply("hostile-tests").force(),
+            &Patch::Apply(&upper),
+        )
         .await
         .unwrap_err();
     assert!(err.to_string().contains("organizationId"), "{err}");

@@ -289,13 +289,7 @@ mod tests {
         let note = format!("{}\u{1F980}", "x".repeat(1022)); // 1,026 bytes
         let mut long = regarding();
         long.name = Some("n".repeat(253));
-        let (e, _) = next_event(
-            None,
-            &event("ApiError", &note),
-            &long,
-            &reporter(),
-            at(0),
-        );
+        let (e, _) = next_event(None, &event("ApiError", &note), &long, &reporter(), at(0));
         let kept = e.note.unwrap();
         assert!(kept.len() <= EVENT_NOTE_MAX_BYTES, "{}", kept.len());
         assert!(kept.ends_with('…'));

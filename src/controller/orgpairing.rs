@@ -68,13 +68,15 @@ fn side(pairing: &OrgPairing) -> PairingSide {
 /// ±262,143 against ±9,999): times beyond jiff's range saturate at its ends rather than
 /// collapsing to 1970 (which would make a far-future pairing look long expired).
 pub fn to_jiff(t: DateTime<Utc>) -> Timestamp {
-    Timestamp::new(t.timestamp(), t.timestamp_subsec_nanos().min(999_999_999) as i32).unwrap_or(
-        if t.timestamp() < 0 {
-            Timestamp::MIN
-        } else {
-            Timestamp::MAX
-        },
+    Timestamp::new(
+        t.timestamp(),
+        t.timestamp_subsec_nanos().min(999_999_999) as i32,
     )
+    .unwrap_or(if t.timestamp() < 0 {
+        Timestamp::MIN
+    } else {
+        Timestamp::MAX
+    })
 }
 
 pub fn to_chrono(t: Timestamp) -> DateTime<Utc> {
@@ -193,7 +195,12 @@ async fn run_trustee(
                 .map_err(|e| e.to_string())?;
             Some(ObservedTrustor {
                 enabled: trustor.enabled,
-                name: clean_opt(trustor.organization.as_ref().and_then(|o| o.name.as_deref())),
+                name: clean_opt(
+                    trustor
+                        .organization
+                        .as_ref()
+                        .and_then(|o| o.name.as_deref()),
+                ),
                 permissions: trustor
                     .authorization
                     .as_ref()
@@ -483,7 +490,12 @@ async fn observe_trustee(
     Ok(ObservedTrustee {
         enabled: trustee.enabled,
         expires_at: trustee.date_expired.map(to_jiff),
-        name: clean_opt(trustee.organization.as_ref().and_then(|o| o.name.as_deref())),
+        name: clean_opt(
+            trustee
+                .organization
+                .as_ref()
+                .and_then(|o| o.name.as_deref()),
+        ),
         users,
         groups,
     })

@@ -70,22 +70,26 @@ pub fn health_router(readiness: Readiness, liveness: Liveness) -> Router {
     Router::new()
         .route(
             "/healthz",
-            get(|State((_, liveness)): State<(Readiness, Liveness)>| async move {
-                match liveness.failure() {
-                    None => (StatusCode::OK, "ok".to_string()).into_response(),
-                    Some(why) => (StatusCode::INTERNAL_SERVER_ERROR, why).into_response(),
-                }
-            }),
+            get(
+                |State((_, liveness)): State<(Readiness, Liveness)>| async move {
+                    match liveness.failure() {
+                        None => (StatusCode::OK, "ok".to_string()).into_response(),
+                        Some(why) => (StatusCode::INTERNAL_SERVER_ERROR, why).into_response(),
+                    }
+                },
+            ),
         )
         .route(
             "/readyz",
-            get(|State((readiness, _)): State<(Readiness, Liveness)>| async move {
-                if readiness.is_ready() {
-                    (StatusCode::OK, "ok").into_response()
-                } else {
-                    (StatusCode::SERVICE_UNAVAILABLE, "caches not synced yet").into_response()
-                }
-            }),
+            get(
+                |State((readiness, _)): State<(Readiness, Liveness)>| async move {
+                    if readiness.is_ready() {
+                        (StatusCode::OK, "ok").into_response()
+                    } else {
+                        (StatusCode::SERVICE_UNAVAILABLE, "caches not synced yet").into_response()
+                    }
+                },
+            ),
         )
         .with_state((readiness, liveness))
 }

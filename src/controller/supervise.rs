@@ -28,8 +28,7 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> String {
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic without a message".to_string());
-    crate::api::text::clean_name(&crate::api::text::truncate(&text, MAX_PANIC_MESSAGE))
-        .into_owned()
+    crate::api::text::clean_name(&crate::api::text::truncate(&text, MAX_PANIC_MESSAGE)).into_owned()
 }
 
 /// Runs `future`; a panic inside it becomes `Err(message)` instead of unwinding into
@@ -93,7 +92,10 @@ mod tests {
         })
         .await;
         let message = panicked.unwrap_err();
-        assert!(message.contains("cannot convert float seconds"), "{message}");
+        assert!(
+            message.contains("cannot convert float seconds"),
+            "{message}"
+        );
         let formatted = catch_panic(async { panic!("bad {}\n\u{1b}[31m", 42) }).await;
         assert_eq!(formatted.unwrap_err(), "bad 42\u{FFFD}\u{FFFD}[31m");
     }

@@ -25,11 +25,11 @@ use super::credentials::{Credentials, Secret};
 use super::error::GenesysError;
 use super::http::{Answer, Recorder, SendError, body_excerpt, classify_transport, send};
 use super::models::TokenResponse;
-use super::transport::remote_text;
 use super::retry::{
     AttemptState, Decision, Failure, RetryConfig, TransportKind, decide, delay_in_text,
     is_token_rate_limit,
 };
+use super::transport::remote_text;
 
 /// The endpoint template reported for token requests.
 pub const TOKEN_ENDPOINT: &str = "/oauth/token";
@@ -377,7 +377,13 @@ mod tests {
     fn absurd_token_lifetimes_are_capped_at_48_hours() {
         let margin = Duration::from_secs(300);
         let capped = MAX_TOKEN_LIFETIME - margin;
-        for huge in [u64::MAX, u64::MAX / 2, i64::MAX as u64, 172_801, 10_u64.pow(12)] {
+        for huge in [
+            u64::MAX,
+            u64::MAX / 2,
+            i64::MAX as u64,
+            172_801,
+            10_u64.pow(12),
+        ] {
             assert_eq!(refresh_after(Some(huge), margin), capped, "{huge}");
             // What `interpret` does with it: no overflow.
             let _ = Instant::now() + refresh_after(Some(huge), Duration::MAX);

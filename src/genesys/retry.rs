@@ -216,9 +216,7 @@ pub fn decide(
             let wait = match retry_after {
                 // A small spread (≤ 250 ms) so clones sharing a token do not all return
                 // at the very same instant.
-                Some(ra) => {
-                    ra.saturating_add(Duration::from_millis(250).mul_f64(unit(jitter)))
-                }
+                Some(ra) => ra.saturating_add(Duration::from_millis(250).mul_f64(unit(jitter))),
                 None => config.backoff(state.rate_limited, jitter),
             };
             Decision::Retry(wait)
@@ -278,7 +276,10 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
         .ok()?
         .with_timezone(&Utc);
     let now: DateTime<Utc> = now.into();
-    let wait = at.signed_duration_since(now).to_std().unwrap_or(Duration::ZERO);
+    let wait = at
+        .signed_duration_since(now)
+        .to_std()
+        .unwrap_or(Duration::ZERO);
     Some(wait.min(MAX_PARSED_RETRY_AFTER))
 }
 
@@ -521,7 +522,9 @@ mod tests {
             parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
             Some(Duration::ZERO)
         );
-        for bad in ["", "soon", "-5", "-1", "-0.5", "NaN", "inf", "-inf", "+inf", "1e"] {
+        for bad in [
+            "", "soon", "-5", "-1", "-0.5", "NaN", "inf", "-inf", "+inf", "1e",
+        ] {
             assert_eq!(parse_retry_after(bad, now), None, "{bad:?}");
         }
     }

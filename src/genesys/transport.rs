@@ -196,7 +196,9 @@ pub fn api_error(method: &str, endpoint: &'static str, answer: &Answer, attempts
     let (code, message) = match &body {
         Some(b) => (
             b.code.as_deref().map(|c| remote_text(c, MAX_CODE_BYTES)),
-            b.message.as_deref().map(|m| remote_text(m, MAX_MESSAGE_BYTES)),
+            b.message
+                .as_deref()
+                .map(|m| remote_text(m, MAX_MESSAGE_BYTES)),
         ),
         None if (300..400).contains(&answer.status) => (
             None,

@@ -107,9 +107,7 @@ impl HostileServer {
             stolen,
             other_host,
         });
-        let app = Router::new()
-            .fallback(handle)
-            .with_state(shared.clone());
+        let app = Router::new().fallback(handle).with_state(shared.clone());
         let addr = serve(app).await;
         HostileServer { addr, shared }
     }
@@ -131,6 +129,11 @@ impl HostileServer {
     /// Requests the hostile server answered.
     pub fn requests(&self) -> usize {
         self.shared.requests.load(Ordering::SeqCst)
+    }
+
+    /// The client secret the server was sent (and echoes back in `EchoSecret`).
+    pub fn seen_secret(&self) -> Option<String> {
+        self.shared.seen_secret.lock().clone()
     }
 
     /// Requests that reached the other host (followed redirects).
@@ -171,7 +174,12 @@ fn basic_secret(headers: &HeaderMap) -> Option<String> {
 }
 
 fn json(status: StatusCode, value: serde_json::Value) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], value.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        value.to_string(),
+    )
+        .into_response()
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
@@ -253,9 +261,12 @@ fn api(behaviour: &Behaviour, path: &str, secret: &str, shared: &Shared) -> Resp
             r
         }
         Behaviour::HugeContentLength => {
-            let stream = futures::stream::iter((0..4).map(|_| {
-                Ok::<_, std::convert::Infallible>(axum::body::Bytes::from_static(b"{\"id\":"))
-            }));
+            // A few bytes, then nothing more (the connection stays open).
+            use futures::StreamExt as _;
+            let stream = futures::stream::iter([Ok::<_, std::convert::Infallible>(
+                axum::body::Bytes::from_static(b"{\"id\":"),
+            )])
+            .chain(futures::stream::pending());
             Response::builder()
                 .status(StatusCode::OK)
                 .header(header::CONTENT_TYPE, "application/json")
