@@ -52,7 +52,7 @@ async fn replica(ns: &str) -> Replica {
         webhook_cert_dir: std::env::temp_dir(),
         no_webhook: true,
         log_format: orglink_operator::cli::logging::LogFormat::Text,
-        min_resync_interval: Duration::from_secs(30).into(),
+        min_resync_interval: std::time::Duration::from_secs(30).into(),
     };
     let stop = CancellationToken::new();
     let task = tokio::spawn(run_operator(client, args, stop.clone()));
