@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Prints the directory holding etcd, kube-apiserver and kubectl for the sandbox,
+# Prints the directory holding etcd, kube-apiserver, kube-controller-manager and
+# kubectl for the sandbox,
 # building them from their Go modules first when they are not there yet.
 #
 # Like controller-runtime's envtest, the sandbox runs the upstream binaries as
 # child processes. setup-envtest downloads them from a site this project's
 # machines cannot reach, so they are compiled from the Go module proxy instead:
-#   - kube-apiserver and kubectl from k8s.io/kubernetes (tools/kube-assets/kubernetes)
+#   - kube-apiserver, kube-controller-manager and kubectl from k8s.io/kubernetes
+#     (tools/kube-assets/kubernetes)
 #   - etcd from go.etcd.io/etcd/server/v3 (tools/kube-assets/etcd)
 #
-# KUBEBUILDER_ASSETS, when set, wins: that directory is used and nothing is built.
+# KUBEBUILDER_ASSETS, when set, wins: that directory is used and nothing is built
+# (the sandbox runs kube-controller-manager only when that directory holds one).
 # Otherwise the binaries live in $ORGLINK_KUBE_ASSETS_DIR, by default
 # ${XDG_CACHE_HOME:-~/.cache}/orglink/kube-assets/<version>. A stamp of the Go
 # module files is kept beside them, so a version bump rebuilds and nothing else does.
@@ -22,7 +25,7 @@ KUBE_VERSION=v1.37.2
 ETCD_VERSION=v3.6.16
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 MODS="$ROOT/tools/kube-assets"
-BINARIES=(etcd kube-apiserver kubectl)
+BINARIES=(etcd kube-apiserver kube-controller-manager kubectl)
 
 say() { printf 'kube-assets: %s\n' "$*" >&2; }
 
@@ -68,9 +71,10 @@ done
 
 export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--buildvcs=false}"
 start=$SECONDS
-say "building kube-apiserver and kubectl $KUBE_VERSION from k8s.io/kubernetes (first time only; several minutes on 2 cores)"
+say "building kube-apiserver, kube-controller-manager and kubectl $KUBE_VERSION from k8s.io/kubernetes (first time only; several minutes on 2 cores)"
 (cd "$MODS/kubernetes" && go build -trimpath -ldflags "$LDFLAGS" -o "$WORK/" \
-  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl)
+  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+  k8s.io/kubernetes/cmd/kubectl)
 say "building etcd $ETCD_VERSION from go.etcd.io/etcd/server/v3"
 (cd "$MODS/etcd" && go build -trimpath -ldflags "-s -w" -o "$WORK/etcd" .)
 

@@ -25,3 +25,7 @@ pub const GROUP: &str = "orglink.dev";
 pub const FINALIZER: &str = "orglink.dev/cleanup";
 /// Annotation: `orphan` leaves the remote relationship alone when the object is deleted.
 pub const ON_DELETE_ANNOTATION: &str = "orglink.dev/on-delete";
+/// Annotation on an Organization: any new value makes the operator re-read the org's
+/// links and trusts once, soon (coalesced, within the org's API budget), and record the
+/// value in `status.lastHandledRefresh` (as Argo CD's `argocd.argoproj.io/refresh`).
+pub const REFRESH_ANNOTATION: &str = "orglink.dev/refresh";

@@ -79,6 +79,13 @@ pub const RESYNC_RULE: &str = "self.matches('^([0-9]{1,5}(ms|s|m|h))+$') && dura
         name = "Age",
         type_ = "date",
         json_path = ".metadata.creationTimestamp"
+    ),
+    printcolumn(
+        name = "Observed",
+        type_ = "date",
+        json_path = ".status.observedAt",
+        description = "When the Genesys Cloud view in status was read",
+        priority = "1"
     )
 )]
 #[serde(rename_all = "camelCase")]
@@ -161,9 +168,17 @@ pub struct OrganizationStatus {
     /// Orgs this org's users can access (this org is their trustee).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trustors: Vec<TrustSummary>,
-    /// When the remote state was last read completely.
+    /// When the Genesys Cloud view in this status (identity, linkable regions, the link
+    /// and trust lists) was read: the start of the read, so nothing in it is older.
+    /// It stays put while reads fail (see `Ready`), so its age says how stale the view is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_sync_time: Option<Time>,
+    pub observed_at: Option<Time>,
+    /// The last value of the annotation `orglink.dev/refresh` that the operator handled:
+    /// the view above was read after that value was set (or the read was attempted and
+    /// `Ready` says why it failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 256))]
+    pub last_handled_refresh: Option<String>,
     /// `Ready`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]

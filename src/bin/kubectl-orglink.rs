@@ -1,13 +1,19 @@
 //! `kubectl orglink`: see and answer Genesys Cloud organization links from kubectl.
 //! Installed on PATH as `kubectl-orglink`, kubectl finds it as the `orglink` plugin.
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use futures::StreamExt;
+use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 
 use orglink_operator::api::{LinkDecision, OrgLink, OrgPairing, Organization};
-use orglink_operator::plugin::{build, render};
+use orglink_operator::plugin::refresh::Waiter;
+use orglink_operator::plugin::{build, refresh, render};
 
 /// See and answer Genesys Cloud organization links and pairings.
 #[derive(Debug, Parser)]
@@ -19,6 +25,13 @@ struct Cli {
     /// Every namespace.
     #[arg(short = 'A', long, global = true)]
     all_namespaces: bool,
+    /// Show the Organizations' views as they are, without asking the operator to re-read
+    /// them first (pending, status, approve and decline ask by default).
+    #[arg(long, global = true)]
+    no_refresh: bool,
+    /// How long to wait for the operator's fresh read before showing the view it has.
+    #[arg(long, global = true, default_value = "20s", value_parser = humantime::parse_duration)]
+    refresh_timeout: std::time::Duration,
     #[command(subcommand)]
     command: Command,
 }
@@ -83,27 +96,30 @@ async fn main() -> anyhow::Result<()> {
             )
         }
     };
+    let fresh = Fresh {
+        client: client.clone(),
+        skip: cli.no_refresh,
+        timeout: cli.refresh_timeout,
+    };
     match cli.command {
         Command::Status => {
             let (orgs, links, pairings) = scoped(cli.all_namespaces);
             let lp = ListParams::default();
-            let (o, l, p) = (
-                orgs.list(&lp).await?,
-                links.list(&lp).await?,
-                pairings.list(&lp).await?,
+            let o = fresh.list(&orgs, &lp).await?;
+            let (l, p) = (links.list(&lp).await?, pairings.list(&lp).await?);
+            print!(
+                "{}",
+                render::status(&o, &l.items, &p.items, Timestamp::now())
             );
-            print!("{}", render::status(&o.items, &l.items, &p.items));
         }
         Command::Pending => {
             // Across namespaces unless one was named.
             let (orgs, _, _) = scoped(cli.namespace.is_none() || cli.all_namespaces);
-            print!(
-                "{}",
-                render::pending(&orgs.list(&ListParams::default()).await?.items)
-            );
+            let o = fresh.list(&orgs, &ListParams::default()).await?;
+            print!("{}", render::pending(&o, Timestamp::now()));
         }
-        Command::Approve(a) => answer(&client, &ns, a, LinkDecision::Accept).await?,
-        Command::Decline(a) => answer(&client, &ns, a, LinkDecision::Decline).await?,
+        Command::Approve(a) => answer(&fresh, &ns, a, LinkDecision::Accept).await?,
+        Command::Decline(a) => answer(&fresh, &ns, a, LinkDecision::Decline).await?,
         Command::Unlink { name } => {
             let links: Api<OrgLink> = Api::namespaced(client.clone(), &ns);
             links
@@ -133,17 +149,17 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn answer(
-    client: &Client,
-    ns: &str,
-    a: Answer,
-    decision: LinkDecision,
-) -> anyhow::Result<()> {
+async fn answer(fresh: &Fresh, ns: &str, a: Answer, decision: LinkDecision) -> anyhow::Result<()> {
+    let client = &fresh.client;
     let orgs: Api<Organization> = Api::namespaced(client.clone(), ns);
-    let org = orgs
-        .get(&a.org)
+    let by_name = ListParams::default().fields(&format!("metadata.name={}", a.org));
+    let org = fresh
+        .list(&orgs, &by_name)
         .await
-        .with_context(|| format!("reading Organization {ns}/{}", a.org))?;
+        .with_context(|| format!("reading Organization {ns}/{}", a.org))?
+        .into_iter()
+        .next()
+        .with_context(|| format!("Organization {ns}/{} not found", a.org))?;
     let link = build::answer_link(
         &org,
         &a.peer_id,
@@ -164,4 +180,95 @@ async fn answer(
         }
     }
     Ok(())
+}
+
+/// Lists Organizations, after asking the operator to re-read each one (annotation
+/// `orglink.dev/refresh`) and waiting, bounded, until it has; unless `--no-refresh`.
+struct Fresh {
+    client: Client,
+    skip: bool,
+    timeout: Duration,
+}
+
+impl Fresh {
+    async fn list(
+        &self,
+        api: &Api<Organization>,
+        lp: &ListParams,
+    ) -> anyhow::Result<Vec<Organization>> {
+        let orgs = api.list(lp).await?.items;
+        if self.skip || orgs.is_empty() {
+            return Ok(orgs);
+        }
+        let mut waiting = self.ask(&orgs).await;
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut latest = orgs;
+        while !waiting.is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            latest = api.list(lp).await?.items;
+            // An Organization deleted meanwhile answers nothing: stop waiting for it.
+            waiting.retain(|k, _| latest.iter().any(|o| key(o) == *k));
+            for org in &latest {
+                if let Some(w) = waiting.get_mut(&key(org))
+                    && w.answered(org)
+                {
+                    waiting.remove(&key(org));
+                    if let Some(message) = refresh::failed_read_message(org, Timestamp::now()) {
+                        eprintln!("warning: {message}");
+                    }
+                }
+            }
+        }
+        for org in &latest {
+            if let Some(w) = waiting.get(&key(org)) {
+                let message =
+                    refresh::timeout_message(org, w.value(), self.timeout, Timestamp::now());
+                eprintln!("warning: {message}");
+            }
+        }
+        Ok(latest)
+    }
+
+    /// Sets the refresh annotation on every org, a few at a time; returns a waiter for
+    /// each org that took it (the others are reported and shown as they are).
+    async fn ask(&self, orgs: &[Organization]) -> BTreeMap<(String, String), Waiter> {
+        let value = refresh::request_value(Timestamp::now());
+        let patch = refresh::request_patch(&value);
+        let asked: Vec<_> = futures::stream::iter(orgs.iter().cloned())
+            .map(|org| {
+                let (client, patch) = (self.client.clone(), patch.clone());
+                async move {
+                    let api: Api<Organization> =
+                        Api::namespaced(client, org.metadata.namespace.as_deref().unwrap_or(""));
+                    let result = api
+                        .patch(
+                            &org.name_any(),
+                            &PatchParams::default(),
+                            &Patch::Merge(&patch),
+                        )
+                        .await;
+                    (org, result)
+                }
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        let mut waiting = BTreeMap::new();
+        for (org, result) in asked {
+            match result {
+                Ok(_) => {
+                    waiting.insert(key(&org), Waiter::new(&value));
+                }
+                Err(e) => eprintln!(
+                    "warning: {}",
+                    refresh::not_asked_message(&org, &e.to_string(), Timestamp::now())
+                ),
+            }
+        }
+        waiting
+    }
+}
+
+fn key(org: &Organization) -> (String, String) {
+    (org.namespace().unwrap_or_default(), org.name_any())
 }

@@ -1,7 +1,7 @@
 //! Which OrgLinks and OrgPairings an Organization's change concerns.
 //!
-//! The Organization's status is rewritten at every refresh of its snapshot (its lists
-//! and `lastSyncTime`), and one refresh follows every phase change of one of its
+//! The Organization's status is rewritten at every refresh of its snapshot (its lists,
+//! `observedAt`, and `lastHandledRefresh` for a refresh on demand), and one refresh follows every phase change of one of its
 //! relationships. Waking every OrgLink and OrgPairing of the org on each such write
 //! makes the work grow with the square of the relationships per org (an org with 100
 //! OrgLinks reconciled all 100 of them a hundred times while they were being
@@ -187,12 +187,26 @@ mod tests {
     }
 
     #[test]
-    fn a_refresh_that_changes_nothing_but_the_sync_time_concerns_none() {
+    fn a_refresh_that_changes_nothing_but_the_read_time_concerns_none() {
         let old = OrgView::of(&org(base()));
         let mut later = base();
-        later.last_sync_time = Some(Time(k8s_openapi::jiff::Timestamp::now()));
+        later.observed_at = Some(Time(k8s_openapi::jiff::Timestamp::now()));
         assert_eq!(
-            concerns(Some(&old), &OrgView::of(&org(later))),
+            concerns(Some(&old), &OrgView::of(&org(later.clone()))),
+            Concerns::Peers(vec![])
+        );
+        // A refresh on demand: the annotation and the handled value wake nobody.
+        later.last_handled_refresh = Some("2026-12-02T04:30:00Z".into());
+        let mut asked = org(later);
+        asked.metadata.annotations = Some(
+            [(
+                crate::api::REFRESH_ANNOTATION.to_string(),
+                "2026-12-02T04:30:00Z".to_string(),
+            )]
+            .into(),
+        );
+        assert_eq!(
+            concerns(Some(&old), &OrgView::of(&asked)),
             Concerns::Peers(vec![])
         );
     }

@@ -2,6 +2,10 @@
 //! reads what the org sees (identity, linkable regions, links, trustees, trustors) once
 //! per resync, and writes it to status with `Ready`.
 //!
+//! The annotation `orglink.dev/refresh` asks for a fresh read now (coalesced and spaced
+//! by [`crate::lifecycle::refresh`]); the value answered goes to
+//! `status.lastHandledRefresh` and the read's time to `status.observedAt`.
+//!
 //! The snapshot it reads is the one its OrgLinks and OrgPairings decide on (see
 //! [`super::sessions`]). A finalizer keeps the Organization, and so its credentials,
 //! until those objects have finished their own cleanup.
@@ -23,13 +27,19 @@ use super::error::Error;
 use super::status::apply_status;
 use crate::api::conditions::{DesiredCondition, Status, is_true, reasons, set_conditions, types};
 use crate::api::organization::{LinkedOrganization, PendingLink, TrustSummary};
-use crate::api::{FINALIZER, OrgLink, OrgPairing, Organization, OrganizationStatus, Region};
+use crate::api::{
+    FINALIZER, OrgLink, OrgPairing, Organization, OrganizationStatus, REFRESH_ANNOTATION, Region,
+};
 use crate::genesys::models::{LinkStatus, Organization as GenesysOrg, OrganizationLinkResponse};
 use crate::genesys::{Credentials, GenesysClient, GenesysConfig, GenesysError};
+use crate::lifecycle::refresh::{self, RefreshDecision, RefreshInput, RefreshPolicy, is_pending};
 
 use super::sessions::{OrgSession, Snapshot, fingerprint};
 
 pub const KIND: &str = "Organization";
+
+/// Event reason: the refresh annotation's value was refused (too long).
+pub const REFRESH_REFUSED: &str = "RefreshRefused";
 
 pub async fn reconcile(org: Arc<Organization>, ctx: Arc<Context>) -> Result<Action, Error> {
     let namespace = org
@@ -59,8 +69,9 @@ async fn apply(org: &Organization, ctx: &Context) -> Result<Action, Error> {
     let resync = ctx.settings.resync_of(org);
     let key = org_key(org);
     let prev = org.status.clone().unwrap_or_default();
+    let mut refresh = RefreshOutcome::default();
     let (desired, snapshot) = match connect(org, ctx).await {
-        Ok(session) => match session.snapshot(resync).await {
+        Ok(session) => match read_with_refresh(org, &session, ctx, resync, &mut refresh).await {
             Ok(snapshot) => match region_mismatch(org.spec.region, &snapshot.me, &snapshot.links) {
                 // The token works, but the org lives elsewhere: nothing read is published
                 // and its OrgLinks and OrgPairings wait, since their region checks would
@@ -110,15 +121,19 @@ async fn apply(org: &Organization, ctx: &Context) -> Result<Action, Error> {
                 )
             }
         },
-        Err(not_ready) => (
-            DesiredCondition::new(
-                types::READY,
-                Status::False,
-                not_ready.reason,
-                not_ready.message,
-            ),
-            None,
-        ),
+        Err(not_ready) => {
+            // Without a session nothing can be read: the request is answered by Ready.
+            refresh = refresh_without_session(org);
+            (
+                DesiredCondition::new(
+                    types::READY,
+                    Status::False,
+                    not_ready.reason,
+                    not_ready.message,
+                ),
+                None,
+            )
+        }
     };
 
     let mut status = match &snapshot {
@@ -137,12 +152,17 @@ async fn apply(org: &Organization, ctx: &Context) -> Result<Action, Error> {
     );
     status.conditions = conditions;
     status.observed_generation = org.metadata.generation;
+    status.last_handled_refresh = refresh
+        .handled
+        .clone()
+        .or_else(|| prev.last_handled_refresh.clone());
 
     let was_ready = is_true(&prev.conditions, types::READY);
     let ready = desired.status == Status::True;
     if status != prev {
         apply_status(&ctx.client, org, &status).await?;
     }
+    refresh.recorded();
     if ready != was_ready || (!ready && prev_reason(&prev) != Some(desired.reason)) {
         let type_ = if ready {
             EventType::Normal
@@ -152,12 +172,118 @@ async fn apply(org: &Organization, ctx: &Context) -> Result<Action, Error> {
         ctx.event(org, type_, desired.reason, desired.message.clone())
             .await;
     }
-    if ready {
+    let next = if ready {
         ctx.reset_failures(&key.to_string());
-        Ok(Action::requeue(jittered(resync)))
+        jittered(resync)
     } else {
         ctx.metrics.observe_error(KIND, desired.reason);
-        Ok(Action::requeue(ctx.backoff_after_failure(&key.to_string())))
+        ctx.backoff_after_failure(&key.to_string())
+    };
+    Ok(Action::requeue(
+        refresh.requeue.map_or(next, |d| d.min(next)),
+    ))
+}
+
+/// What this reconcile did about the refresh annotation: the value to record in
+/// `status.lastHandledRefresh`, and when to look again for one still waiting.
+#[derive(Default)]
+struct RefreshOutcome {
+    handled: Option<String>,
+    requeue: Option<Duration>,
+    session: Option<Arc<OrgSession>>,
+}
+
+impl RefreshOutcome {
+    /// The status with the handled value is written: the session stops waiting for it.
+    fn recorded(&self) {
+        if let (Some(session), Some(value)) = (&self.session, &self.handled) {
+            session.refresh_handled(value);
+        }
+    }
+}
+
+/// The value of the refresh annotation, if set.
+fn refresh_requested(org: &Organization) -> Option<&str> {
+    org.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(REFRESH_ANNOTATION))
+        .map(String::as_str)
+}
+
+/// The org's snapshot, re-read first when a refresh request is due (see
+/// [`crate::lifecycle::refresh`]); `refresh` says what was answered and when to look again.
+async fn read_with_refresh(
+    org: &Organization,
+    session: &Arc<OrgSession>,
+    ctx: &Context,
+    resync: Duration,
+    refresh: &mut RefreshOutcome,
+) -> Result<Arc<Snapshot>, GenesysError> {
+    let requested = refresh_requested(org);
+    let in_status = org
+        .status
+        .as_ref()
+        .and_then(|s| s.last_handled_refresh.as_deref());
+    let memory = session.refresh_memory();
+    let handled = [in_status, memory.last_handled.as_deref()];
+    let now = std::time::Instant::now();
+    let mut input = RefreshInput {
+        requested,
+        handled: &handled,
+        pending_since: memory.pending_since,
+        last_read_started: session.last_read_started().await,
+        now,
+    };
+    if is_pending(&input) {
+        input.pending_since = Some(session.refresh_seen(now));
+    }
+    let policy = RefreshPolicy::default();
+    let before = refresh::decide(&input, policy);
+    if let RefreshDecision::Refused(message) = &before {
+        ctx.event(org, EventType::Warning, REFRESH_REFUSED, message.clone())
+            .await;
+    }
+    if before == RefreshDecision::Read {
+        session.invalidate();
+    }
+    let read = session.snapshot(resync).await;
+    refresh.session = Some(session.clone());
+    let after = match &read {
+        Ok(snapshot) => refresh::decide(
+            &RefreshInput {
+                last_read_started: Some(snapshot.read_started),
+                now: std::time::Instant::now(),
+                ..input
+            },
+            policy,
+        ),
+        // The read was attempted for the request; Ready says why it failed.
+        Err(_) if before == RefreshDecision::Read => RefreshDecision::Covered,
+        Err(_) => before,
+    };
+    match after {
+        RefreshDecision::Covered => refresh.handled = requested.map(str::to_string),
+        RefreshDecision::Wait(d) => refresh.requeue = Some(d),
+        RefreshDecision::Read => refresh.requeue = Some(Duration::ZERO),
+        RefreshDecision::Idle | RefreshDecision::Refused(_) => {}
+    }
+    read
+}
+
+/// The refresh answered when the org has no session (its credentials cannot be used):
+/// nothing can be read, and `Ready` says why.
+fn refresh_without_session(org: &Organization) -> RefreshOutcome {
+    let requested = refresh_requested(org)
+        .filter(|v| v.len() <= refresh::MAX_VALUE_LEN)
+        .map(str::to_string);
+    let in_status = org
+        .status
+        .as_ref()
+        .and_then(|s| s.last_handled_refresh.clone());
+    RefreshOutcome {
+        handled: requested.filter(|v| Some(v) != in_status.as_ref()),
+        ..Default::default()
     }
 }
 
@@ -305,7 +431,7 @@ pub fn status_from_snapshot(org: &Organization, snapshot: &Snapshot) -> Organiza
         name: snapshot.me.name.clone(),
         region: Some(org.spec.region.code().to_string()),
         linkable_regions: snapshot.linkable_regions.clone(),
-        last_sync_time: Some(Time(snapshot.fetched_at_wall)),
+        observed_at: Some(Time(snapshot.read_started_wall)),
         ..Default::default()
     };
     for link in &snapshot.links {

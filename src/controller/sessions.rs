@@ -38,8 +38,12 @@ impl std::fmt::Display for OrgKey {
 /// What one org sees remotely, read in one go.
 #[derive(Clone, Debug)]
 pub struct Snapshot {
+    /// When the read began: everything in the snapshot is at least this fresh.
+    pub read_started: Instant,
+    /// [`Snapshot::read_started`] on the wall clock (`status.observedAt`).
+    pub read_started_wall: k8s_openapi::jiff::Timestamp,
+    /// When the read ended (the snapshot's age for `max_age`).
     pub fetched_at: Instant,
-    pub fetched_at_wall: k8s_openapi::jiff::Timestamp,
     pub me: GenesysOrg,
     pub linkable_regions: Vec<String>,
     pub links: Vec<OrganizationLinkResponse>,
@@ -75,6 +79,17 @@ pub struct OrgSession {
     fingerprint: u64,
     snapshot: tokio::sync::Mutex<Option<Arc<Snapshot>>>,
     stale: AtomicBool,
+    refresh: parking_lot::Mutex<RefreshMemory>,
+}
+
+/// What the Organization controller remembers of the org's refresh requests
+/// (annotation `orglink.dev/refresh`) between reconciles.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RefreshMemory {
+    /// When an unanswered request was first seen (the oldest one; later values join it).
+    pub pending_since: Option<Instant>,
+    /// The last value recorded as handled, until the cache shows the status written.
+    pub last_handled: Option<String>,
 }
 
 impl std::fmt::Debug for OrgSession {
@@ -110,12 +125,37 @@ impl OrgSession {
         self.snapshot.lock().await.clone()
     }
 
+    /// When the read of the current snapshot started, if there is one.
+    pub async fn last_read_started(&self) -> Option<Instant> {
+        self.snapshot.lock().await.as_ref().map(|s| s.read_started)
+    }
+
+    /// The refresh requests remembered for this org.
+    pub fn refresh_memory(&self) -> RefreshMemory {
+        self.refresh.lock().clone()
+    }
+
+    /// Notes that an unanswered refresh request was seen at `now` (kept if an earlier
+    /// one is still waiting), and returns since when one has been waiting.
+    pub fn refresh_seen(&self, now: Instant) -> Instant {
+        *self.refresh.lock().pending_since.get_or_insert(now)
+    }
+
+    /// Notes that `value` was recorded as handled: nothing waits any more.
+    pub fn refresh_handled(&self, value: &str) {
+        let mut memory = self.refresh.lock();
+        memory.pending_since = None;
+        memory.last_handled = Some(value.to_string());
+    }
+
     /// Marks the snapshot stale: the next [`OrgSession::snapshot`] re-reads.
     pub fn invalidate(&self) {
         self.stale.store(true, Ordering::Release);
     }
 
     async fn read(&self) -> Result<Snapshot, GenesysError> {
+        let read_started = Instant::now();
+        let read_started_wall = k8s_openapi::jiff::Timestamp::now();
         let me = self.client.organization_me().await?;
         let linkable_regions = self
             .client
@@ -128,8 +168,9 @@ impl OrgSession {
         let trustees = self.client.list_trustees().await?;
         let trustors = self.client.list_trustors().await?;
         Ok(clean_snapshot(Snapshot {
+            read_started,
+            read_started_wall,
             fetched_at: Instant::now(),
-            fetched_at_wall: k8s_openapi::jiff::Timestamp::now(),
             me,
             linkable_regions,
             links,
@@ -228,6 +269,7 @@ impl Sessions {
             fingerprint,
             snapshot: tokio::sync::Mutex::new(None),
             stale: AtomicBool::new(true),
+            refresh: parking_lot::Mutex::new(RefreshMemory::default()),
         });
         self.by_key.write().insert(key.clone(), session.clone());
         Ok(session)

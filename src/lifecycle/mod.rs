@@ -14,6 +14,7 @@
 
 pub mod link;
 pub mod pairing;
+pub mod refresh;
 pub mod trustee;
 pub mod trustor;
 

@@ -3,4 +3,5 @@
 //! live here and are unit tested; `src/bin/kubectl-orglink.rs` only does I/O.
 
 pub mod build;
+pub mod refresh;
 pub mod render;

@@ -1,10 +1,70 @@
-//! Plain-text reports of the plugin, built from the objects alone.
+//! Plain-text reports of the plugin, built from the objects and the time passed in.
+//!
+//! What an Organization's status lists is the operator's last read of Genesys Cloud, so
+//! every list taken from it says how old that read is ("as of 2 min ago").
 
 use std::fmt::Write;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
 
 use crate::api::conditions::{find, types};
 use crate::api::text::{clean, clean_name};
 use crate::api::{OrgLink, OrgPairing, Organization};
+
+/// How long ago `then` was, in the largest whole unit: `12 s ago`, `2 min ago`,
+/// `3 h ago`, `2 d ago`; `just now` under a second (or a little in the future, which
+/// clock skew between this machine and the operator's produces).
+pub fn ago(then: Timestamp, now: Timestamp) -> String {
+    let seconds = now.as_second() - then.as_second();
+    match seconds {
+        s if s < 1 => "just now".to_string(),
+        s if s < 60 => format!("{s} s ago"),
+        s if s < 3_600 => format!("{} min ago", s / 60),
+        s if s < 86_400 => format!("{} h ago", s / 3_600),
+        s => format!("{} d ago", s / 86_400),
+    }
+}
+
+/// How old an Organization's view of Genesys Cloud is: `as of 2 min ago`, or
+/// `not read yet` before the operator's first successful read.
+pub fn as_of(org: &Organization, now: Timestamp) -> String {
+    match observed_at(org) {
+        Some(then) => format!("as of {}", ago(then, now)),
+        None => "not read yet".to_string(),
+    }
+}
+
+/// When the view in the Organization's status was read (`status.observedAt`).
+pub fn observed_at(org: &Organization) -> Option<Timestamp> {
+    org.status
+        .as_ref()
+        .and_then(|s| s.observed_at.as_ref())
+        .map(|Time(t)| *t)
+}
+
+/// How old the views of several Organizations are: `as of 3 s ago` when they agree,
+/// `as of 3 s ago to 2 min ago` otherwise, with those not read yet counted.
+pub fn views_as_of(orgs: &[Organization], now: Timestamp) -> String {
+    let read: Vec<Timestamp> = orgs.iter().filter_map(observed_at).collect();
+    let unread = orgs.len() - read.len();
+    let mut parts = Vec::new();
+    if let (Some(newest), Some(oldest)) = (read.iter().max(), read.iter().min()) {
+        let (newest, oldest) = (ago(*newest, now), ago(*oldest, now));
+        parts.push(if newest == oldest {
+            format!("as of {newest}")
+        } else {
+            format!("as of {newest} to {oldest}")
+        });
+    }
+    match unread {
+        0 => {}
+        n if n == orgs.len() => parts.push("not read yet".to_string()),
+        1 => parts.push("1 Organization not read yet".to_string()),
+        n => parts.push(format!("{n} Organizations not read yet")),
+    }
+    parts.join("; ")
+}
 
 /// Formats rows as left-aligned columns separated by three spaces, like `kubectl get`.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -46,8 +106,14 @@ fn or_dash(s: Option<&str>) -> String {
         .map_or_else(|| "-".to_string(), |s| clean_name(s).into_owned())
 }
 
-/// `kubectl orglink status`: each org with its links, pending requests and pairings.
-pub fn status(orgs: &[Organization], links: &[OrgLink], pairings: &[OrgPairing]) -> String {
+/// `kubectl orglink status`: each org with its links, pending requests and pairings;
+/// the lists read from Genesys Cloud say how old that read is at `now`.
+pub fn status(
+    orgs: &[Organization],
+    links: &[OrgLink],
+    pairings: &[OrgPairing],
+    now: Timestamp,
+) -> String {
     let mut out = String::new();
     if orgs.is_empty() {
         out.push_str("No Organizations found.\n");
@@ -67,6 +133,10 @@ pub fn status(orgs: &[Organization], links: &[OrgLink], pairings: &[OrgPairing])
             or_dash(st.organization_id.as_deref()),
             org.spec.region,
         );
+        // The lists read from Genesys Cloud carry the read's age; OrgLinks and
+        // OrgPairings are the cluster's own objects, current as listed.
+        let age = as_of(org, now);
+        let remote = |title: &str| format!("{title} ({age})");
         let section = |title: &str, header: &[&str], rows: Vec<Vec<String>>, out: &mut String| {
             let _ = writeln!(out, "  {title}:");
             if rows.is_empty() {
@@ -78,7 +148,7 @@ pub fn status(orgs: &[Organization], links: &[OrgLink], pairings: &[OrgPairing])
             }
         };
         section(
-            "Linked organizations",
+            &remote("Linked organizations"),
             &["ORG ID", "NAME", "REGION"],
             st.linked_organizations
                 .iter()
@@ -93,7 +163,7 @@ pub fn status(orgs: &[Organization], links: &[OrgLink], pairings: &[OrgPairing])
             &mut out,
         );
         section(
-            "Pending outgoing (waiting for them)",
+            &remote("Pending outgoing (waiting for them)"),
             &["ORG ID", "REGION"],
             st.pending_outgoing_links
                 .iter()
@@ -102,7 +172,7 @@ pub fn status(orgs: &[Organization], links: &[OrgLink], pairings: &[OrgPairing])
             &mut out,
         );
         section(
-            "Pending incoming (waiting for us)",
+            &remote("Pending incoming (waiting for us)"),
             &["ORG ID", "NAME", "REGION"],
             st.pending_incoming_links
                 .iter()
@@ -169,7 +239,7 @@ pub fn status(orgs: &[Organization], links: &[OrgLink], pairings: &[OrgPairing])
             &mut out,
         );
         section(
-            "Trustees (have access to us)",
+            &remote("Trustees (have access to us)"),
             &["ORG ID", "NAME", "ENABLED"],
             st.trustees
                 .iter()
@@ -184,7 +254,7 @@ pub fn status(orgs: &[Organization], links: &[OrgLink], pairings: &[OrgPairing])
             &mut out,
         );
         section(
-            "Trustors (we have access to them)",
+            &remote("Trustors (we have access to them)"),
             &["ORG ID", "NAME", "ENABLED"],
             st.trustors
                 .iter()
@@ -204,13 +274,14 @@ pub fn status(orgs: &[Organization], links: &[OrgLink], pairings: &[OrgPairing])
 }
 
 /// `kubectl orglink pending`: incoming link requests waiting for our answer, each with
-/// the command that approves it.
-pub fn pending(orgs: &[Organization]) -> String {
+/// how old the view listing it is at `now` and the command that approves it.
+pub fn pending(orgs: &[Organization], now: Timestamp) -> String {
     let rows: Vec<Vec<String>> = orgs
         .iter()
         .flat_map(|org| {
             let ns = org.metadata.namespace.clone().unwrap_or_default();
             let name = org.metadata.name.clone().unwrap_or_default();
+            let age = observed_at(org).map_or_else(|| "-".to_string(), |t| ago(t, now));
             org.status
                 .iter()
                 .flat_map(|s| s.pending_incoming_links.clone())
@@ -221,6 +292,7 @@ pub fn pending(orgs: &[Organization]) -> String {
                         p.organization_id.clone(),
                         or_dash(p.name.as_deref()),
                         or_dash(p.region.as_deref()),
+                        age.clone(),
                         format!(
                             "kubectl orglink approve {} --org {name} -n {ns}",
                             p.organization_id
@@ -229,8 +301,14 @@ pub fn pending(orgs: &[Organization]) -> String {
                 })
         })
         .collect();
+    if orgs.is_empty() {
+        return "No incoming link requests are waiting (no Organizations found).\n".to_string();
+    }
     if rows.is_empty() {
-        return "No incoming link requests are waiting.\n".to_string();
+        return format!(
+            "No incoming link requests are waiting ({}).\n",
+            views_as_of(orgs, now)
+        );
     }
     table(
         &[
@@ -239,6 +317,7 @@ pub fn pending(orgs: &[Organization]) -> String {
             "FROM ORG ID",
             "FROM NAME",
             "REGION",
+            "AS OF",
             "TO APPROVE",
         ],
         &rows,
@@ -284,9 +363,21 @@ mod tests {
         o
     }
 
+    /// 2026-12-02T10:00:00Z, the tests' "now".
+    fn now() -> Timestamp {
+        "2026-12-02T10:00:00Z".parse().unwrap()
+    }
+
+    fn read(org: &mut Organization, seconds_before_now: i64) {
+        let at = now() - k8s_openapi::jiff::SignedDuration::from_secs(seconds_before_now);
+        org.status.as_mut().unwrap().observed_at = Some(Time(at));
+    }
+
     #[test]
     fn status_lists_links_with_id_name_and_region() {
-        let s = status(&[org()], &[], &[]);
+        let mut o = org();
+        read(&mut o, 150);
+        let s = status(&[o], &[], &[], now());
         assert!(
             s.contains("Organization team-acme/acme-prod: Acme Prod"),
             "{s}"
@@ -296,7 +387,7 @@ mod tests {
             "{s}"
         );
         assert!(
-            s.contains("Pending outgoing (waiting for them):\n    (none)"),
+            s.contains("Pending outgoing (waiting for them) (as of 2 min ago):\n    (none)"),
             "{s}"
         );
         assert!(s.contains("MSP Prod"), "{s}");
@@ -322,10 +413,88 @@ mod tests {
     }
 
     #[test]
-    fn pending_shows_how_to_approve() {
-        let p = pending(&[org()]);
+    fn every_list_read_from_genesys_says_how_old_it_is() {
+        let mut o = org();
+        read(&mut o, 7);
+        let s = status(&[o], &[], &[], now());
+        for title in [
+            "Linked organizations",
+            "Pending outgoing (waiting for them)",
+            "Pending incoming (waiting for us)",
+            "Trustees (have access to us)",
+            "Trustors (we have access to them)",
+        ] {
+            assert!(
+                s.contains(&format!("{title} (as of 7 s ago):")),
+                "{title}: {s}"
+            );
+        }
+        // The cluster's own objects are current as listed.
+        assert!(s.contains("  OrgLinks:\n"), "{s}");
+        let unread = status(&[org()], &[], &[], now());
+        assert!(
+            unread.contains("Linked organizations (not read yet):"),
+            "{unread}"
+        );
+    }
+
+    #[test]
+    fn ages_use_the_largest_whole_unit() {
+        let t = |seconds: i64| {
+            ago(
+                now() - k8s_openapi::jiff::SignedDuration::from_secs(seconds),
+                now(),
+            )
+        };
+        let rows = [
+            (-30, "just now"),
+            (0, "just now"),
+            (1, "1 s ago"),
+            (59, "59 s ago"),
+            (60, "1 min ago"),
+            (150, "2 min ago"),
+            (3_599, "59 min ago"),
+            (3_600, "1 h ago"),
+            (86_399, "23 h ago"),
+            (86_400 * 3, "3 d ago"),
+        ];
+        for (seconds, want) in rows {
+            assert_eq!(t(seconds), want, "{seconds} s");
+        }
+    }
+
+    #[test]
+    fn pending_shows_how_to_approve_and_how_old_the_view_is() {
+        let mut o = org();
+        read(&mut o, 12);
+        let p = pending(std::slice::from_ref(&o), now());
         assert!(p.contains("kubectl orglink approve 96fe284b-6172-47f7-bd08-b439e763686c --org acme-prod -n team-acme"), "{p}");
-        assert_eq!(pending(&[]), "No incoming link requests are waiting.\n");
+        assert!(p.contains("AS OF"), "{p}");
+        assert!(
+            p.contains("us-east-1   12 s ago   kubectl orglink approve"),
+            "{p}"
+        );
+        assert_eq!(
+            pending(&[], now()),
+            "No incoming link requests are waiting (no Organizations found).\n"
+        );
+        o.status.as_mut().unwrap().pending_incoming_links.clear();
+        assert_eq!(
+            pending(std::slice::from_ref(&o), now()),
+            "No incoming link requests are waiting (as of 12 s ago).\n"
+        );
+        let mut older = o.clone();
+        read(&mut older, 180);
+        let mut unread = o.clone();
+        unread.status.as_mut().unwrap().observed_at = None;
+        assert_eq!(
+            pending(&[o.clone(), older, unread.clone()], now()),
+            "No incoming link requests are waiting (as of 12 s ago to 3 min ago; 1 Organization not read yet).\n"
+        );
+        assert_eq!(
+            pending(&[unread], now()),
+            "No incoming link requests are waiting (not read yet).\n"
+        );
     }
 
     #[test]
