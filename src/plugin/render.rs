@@ -401,14 +401,14 @@ mod tests {
         st.name = Some("Acme\u{1b}]0;owned\u{7}\u{1b}[2J".into());
         st.linked_organizations[0].name = Some("line\nforged   row\r".into());
         st.pending_incoming_links[0].organization_id = "id\u{202e}gnp.exe\u{1b}[31m".into();
-        for out in [status(&[o.clone()], &[], &[]), pending(&[o])] {
+        for out in [status(&[o.clone()], &[], &[], now()), pending(&[o], now())] {
             let shown: String = out.chars().filter(|c| *c != '\n').collect();
             assert!(
                 !shown.chars().any(|c| c.is_control() || c == '\u{202e}'),
                 "{out:?}"
             );
         }
-        let s = status(&[org()], &[], &[]);
+        let s = status(&[org()], &[], &[], now());
         assert!(!s.contains('\u{FFFD}'), "ordinary names are unchanged: {s}");
     }
 
