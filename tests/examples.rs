@@ -266,3 +266,316 @@ fn duplicate_users_are_rejected() {
         .push(first);
     rejected(&pairing, None, "/spec/request/users/3: Duplicate value");
 }
+
+// ---------------------------------------------------------------------------------------
+// A corpus of hostile manifests (issue 11): generated from the examples by mutating every
+// field of their spec. Each mutation of the classes below must be refused, by the schema
+// and CEL rules (as the API server judges them) or by the webhook's rules, with a reason;
+// and neither may panic on any of them.
+// ---------------------------------------------------------------------------------------
+
+mod corpus {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+
+    use k8s_openapi::jiff::Timestamp;
+    use orglink_operator::api::{OrgLink, OrgPairing, Organization};
+    use orglink_operator::genesys::ApiBaseUrlAllowlist;
+    use orglink_operator::webhook::rules::{ClusterView, Write, check};
+    use serde_json::{Value, json};
+
+    use super::{errors, example};
+
+    /// The cluster the webhook sees: the examples' Organizations, connected.
+    struct View(Vec<Organization>);
+
+    impl ClusterView for View {
+        fn organization(&self, namespace: &str, name: &str) -> Option<Organization> {
+            self.0
+                .iter()
+                .find(|o| {
+                    o.metadata.namespace.as_deref() == Some(namespace)
+                        && o.metadata.name.as_deref() == Some(name)
+                })
+                .cloned()
+        }
+        fn links(&self, _: &str) -> Vec<OrgLink> {
+            Vec::new()
+        }
+        fn pairings(&self, _: &str) -> Vec<OrgPairing> {
+            Vec::new()
+        }
+    }
+
+    fn view() -> View {
+        let org = |ns: &str, id: &str| -> Organization {
+            serde_json::from_value(json!({
+                "apiVersion": "orglink.dev/v1alpha1", "kind": "Organization",
+                "metadata": {"name": ns, "namespace": ns},
+                "spec": {"region": "us-east-1", "credentialsSecretRef": {"name": "s"}},
+                "status": {"organizationId": id, "linkableRegions": ["us-east-1", "us-west-2"]}
+            }))
+            .unwrap()
+        };
+        View(vec![
+            org("acme-prod", "f3c95789-ace1-4954-ac5d-6baed2eac902"),
+            org("msp-prod", "7cefd5c5-6385-4768-ae5d-eaa1ef2cd05a"),
+        ])
+    }
+
+    /// Why `object` is refused: schema/CEL errors, then the webhook's denials. Empty =
+    /// accepted. Panics in either are caught and fail the test naming the case.
+    fn refusals(case: &str, object: &Value) -> Vec<String> {
+        let schema = catch_unwind(AssertUnwindSafe(|| errors(object, None)))
+            .unwrap_or_else(|_| panic!("{case}: the schema validation panicked"));
+        let webhook = catch_unwind(AssertUnwindSafe(|| {
+            let kind = object["kind"].as_str().unwrap_or_default();
+            let write = Write {
+                kind,
+                namespace: object["metadata"]["namespace"].as_str().unwrap_or_default(),
+                name: object["metadata"]["name"].as_str().unwrap_or_default(),
+                object,
+                old: None,
+            };
+            check(
+                &write,
+                &view(),
+                &ApiBaseUrlAllowlist::regions_only(),
+                Timestamp::from_second(1_800_000_000).unwrap(),
+            )
+            .denials
+        }))
+        .unwrap_or_else(|_| panic!("{case}: the webhook's rules panicked"));
+        schema.into_iter().chain(webhook).collect()
+    }
+
+    /// Every leaf and container under `spec`, as JSON pointers, with its value.
+    fn paths(value: &Value, at: String, out: &mut Vec<(String, Value)>) {
+        out.push((at.clone(), value.clone()));
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    paths(v, format!("{at}/{k}"), out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    paths(v, format!("{at}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn with(base: &Value, pointer: &str, value: Value) -> Value {
+        let mut object = base.clone();
+        *object.pointer_mut(pointer).unwrap() = value;
+        object
+    }
+
+    fn bases() -> Vec<Value> {
+        let mut org = json!({
+            "apiVersion": "orglink.dev/v1alpha1", "kind": "Organization",
+            "metadata": {"name": "acme-prod", "namespace": "acme-prod"},
+            "spec": {"region": "us-east-1",
+                     "credentialsSecretRef": {"name": "acme-prod-oauth", "clientIdKey": "clientId", "clientSecretKey": "clientSecret"},
+                     "apiBaseUrl": "https://api.mypurecloud.com", "resyncInterval": "5m"}
+        });
+        org["metadata"]["name"] = json!("acme-prod");
+        vec![
+            org,
+            example("to-acme-dr"),
+            example("support-into-acme"),
+            example("msp-support"),
+        ]
+    }
+
+    /// A wrong-typed value for `value`.
+    fn wrong_types(value: &Value) -> Vec<Value> {
+        match value {
+            Value::String(_) => vec![json!(42), json!(true), json!(["x"]), json!({"a": 1})],
+            Value::Number(_) => vec![json!("42"), json!(true), json!([1]), json!({})],
+            Value::Bool(_) => vec![json!("true"), json!(1), json!([])],
+            Value::Array(_) => vec![json!("x"), json!({"0": "x"}), json!(7)],
+            Value::Object(_) => vec![json!("x"), json!([]), json!(3.5)],
+            Value::Null => vec![],
+        }
+    }
+
+    const MIB: usize = 1024 * 1024;
+
+    /// The corpus means something only if the unmutated objects pass.
+    #[test]
+    fn the_bases_are_accepted() {
+        for base in bases() {
+            let case = format!("{} {}", base["kind"], base["metadata"]["name"]);
+            assert_eq!(refusals(&case, &base), Vec::<String>::new(), "{case}");
+        }
+    }
+
+    #[test]
+    fn wrong_types_anywhere_in_spec_are_refused() {
+        let mut checked = 0;
+        for base in bases() {
+            let mut all = Vec::new();
+            paths(&base["spec"], "/spec".into(), &mut all);
+            for (pointer, value) in all.iter().filter(|(p, _)| p != "/spec") {
+                for wrong in wrong_types(value) {
+                    let case = format!("{} {pointer} = {wrong}", base["kind"]);
+                    let object = with(&base, pointer, wrong);
+                    assert!(!refusals(&case, &object).is_empty(), "{case}: accepted");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 100, "only {checked} cases");
+    }
+
+    #[test]
+    fn huge_strings_anywhere_in_spec_are_refused() {
+        let huge = "a".repeat(MIB);
+        let mut checked = 0;
+        let mut accepted = Vec::new();
+        for base in bases() {
+            let mut all = Vec::new();
+            paths(&base["spec"], "/spec".into(), &mut all);
+            for (pointer, _) in all.iter().filter(|(_, v)| v.is_string()) {
+                let case = format!("{} {pointer} = 1 MiB", base["kind"]);
+                let object = with(&base, pointer, json!(huge));
+                if refusals(&case, &object).is_empty() {
+                    accepted.push(case);
+                }
+                checked += 1;
+            }
+        }
+        assert!(accepted.is_empty(), "accepted: {accepted:#?}");
+        assert!(checked > 20, "only {checked} cases");
+    }
+
+    #[test]
+    fn ten_thousand_item_lists_are_refused() {
+        let mut checked = 0;
+        for base in bases() {
+            let mut all = Vec::new();
+            paths(&base["spec"], "/spec".into(), &mut all);
+            for (pointer, value) in all.iter().filter(|(_, v)| v.is_array()) {
+                let item = value[0].clone();
+                let many: Vec<Value> = (0..10_000)
+                    .map(|i| match &item {
+                        // Distinct, well-formed IDs: only the count is wrong.
+                        Value::String(_) => json!(format!("00000000-0000-4000-8000-{i:012}")),
+                        Value::Object(o) if o.contains_key("id") && o.contains_key("roles") => {
+                            json!({"id": format!("00000000-0000-4000-8000-{i:012}"), "roles": o["roles"]})
+                        }
+                        Value::Object(o) if o.contains_key("id") => {
+                            json!({"id": format!("00000000-0000-4000-8000-{i:012}")})
+                        }
+                        Value::Object(_) => json!({"name": format!("role-{i}")}),
+                        other => other.clone(),
+                    })
+                    .collect();
+                let case = format!("{} {pointer} = 10,000 items", base["kind"]);
+                let object = with(&base, pointer, json!(many));
+                assert!(!refusals(&case, &object).is_empty(), "{case}: accepted");
+                checked += 1;
+            }
+        }
+        assert!(checked >= 6, "only {checked} cases");
+    }
+
+    #[test]
+    fn null_where_an_object_or_a_required_value_is_expected_is_refused() {
+        for base in bases() {
+            for pointer in [
+                "/spec",
+                "/spec/peer",
+                "/spec/credentialsSecretRef",
+                "/spec/region",
+            ] {
+                if base.pointer(pointer).is_none() {
+                    continue;
+                }
+                let case = format!("{} {pointer} = null", base["kind"]);
+                let object = with(&base, pointer, Value::Null);
+                assert!(!refusals(&case, &object).is_empty(), "{case}: accepted");
+            }
+        }
+    }
+
+    /// IDs and enums that look right to a human: other case, other digits, invisible
+    /// or direction-changing characters, homoglyphs.
+    #[test]
+    fn unicode_lookalikes_in_ids_and_regions_are_refused() {
+        let id = "23cc390c-9354-40e3-8e1f-39485d23d1f3";
+        let lookalikes = [
+            id.to_uppercase(),
+            id.replace('3', "\u{FF13}"), // fullwidth digit
+            format!("{id}\u{200B}"),     // zero-width space
+            format!("\u{202E}{id}"),     // right-to-left override
+            id.replace('c', "\u{0441}"), // Cyrillic es
+            format!("{id}\u{0000}"),     // NUL
+            format!("{id}\n"),
+        ];
+        let link = example("to-acme-dr");
+        for value in &lookalikes {
+            let case = format!("OrgLink peer.organizationId = {value:?}");
+            let object = with(&link, "/spec/peer/organizationId", json!(value));
+            assert!(!refusals(&case, &object).is_empty(), "{case}: accepted");
+        }
+        for region in [
+            "us-e\u{0430}st-1",
+            "US-EAST-1",
+            "us-east-1\u{200D}",
+            "us-east-1 ",
+        ] {
+            let case = format!("OrgLink peer.region = {region:?}");
+            let object = with(&link, "/spec/peer/region", json!(region));
+            assert!(!refusals(&case, &object).is_empty(), "{case}: accepted");
+        }
+    }
+
+    #[test]
+    fn user_ids_differing_only_in_case_are_refused() {
+        let pairing = example("support-into-acme");
+        let first = pairing["spec"]["request"]["users"][0]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut users = pairing["spec"]["request"]["users"].clone();
+        users
+            .as_array_mut()
+            .unwrap()
+            .push(json!(first.to_uppercase()));
+        let object = with(&pairing, "/spec/request/users", users);
+        let why = refusals("users differing in case", &object);
+        assert!(
+            why.iter().any(|w| w.contains("users")),
+            "refused, naming the field: {why:#?}"
+        );
+    }
+
+    #[test]
+    fn absurd_resync_intervals_are_refused() {
+        let org = bases().remove(0);
+        for value in [
+            "18446744073709551615s",
+            "0s",
+            "500ms",
+            "25h",
+            "99999h",
+            "1h99999999m",
+            "-5m",
+        ] {
+            let case = format!("resyncInterval {value}");
+            let object = with(&org, "/spec/resyncInterval", json!(value));
+            let why = refusals(&case, &object);
+            assert!(
+                why.iter().any(|w| w.contains("resyncInterval")),
+                "{case}: {why:#?}"
+            );
+        }
+        for value in ["1s", "30s", "5m", "1h30m", "24h", "86400s"] {
+            let object = with(&org, "/spec/resyncInterval", json!(value));
+            assert_eq!(refusals(value, &object), Vec::<String>::new(), "{value}");
+        }
+    }
+}

@@ -7,6 +7,8 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 
+use super::text::{CONDITION_MESSAGE_MAX_BYTES, truncate};
+
 /// Condition types.
 pub mod types {
     pub const READY: &str = "Ready";
@@ -53,6 +55,8 @@ pub mod reasons {
     pub const NO_ROLES: &str = "NoRoles";
     pub const UNKNOWN_ROLE: &str = "UnknownRole";
     pub const UP_TO_DATE: &str = "UpToDate";
+    // Any kind `Ready`: the reconcile panicked (a bug), contained to this object.
+    pub const INTERNAL_ERROR: &str = "InternalError";
 }
 
 /// `status` of a condition.
@@ -105,12 +109,20 @@ impl DesiredCondition {
 /// Sets `desired` in `conditions`: replaces the condition of the same type, keeping its
 /// `lastTransitionTime` when the status is unchanged, or appends it. Returns true when
 /// anything changed.
+///
+/// The message is cut to [`CONDITION_MESSAGE_MAX_BYTES`] (the API server refuses a
+/// longer one, and with it the whole status): messages quote remote errors.
 pub fn set_condition(
     conditions: &mut Vec<Condition>,
     desired: &DesiredCondition,
     observed_generation: Option<i64>,
     now: Timestamp,
 ) -> bool {
+    let message = truncate(&desired.message, CONDITION_MESSAGE_MAX_BYTES);
+    let desired = &DesiredCondition {
+        message: message.into_owned(),
+        ..desired.clone()
+    };
     let status = desired.status.as_str();
     match conditions.iter_mut().find(|c| c.type_ == desired.type_) {
         Some(existing) => {
@@ -203,5 +215,19 @@ mod tests {
         assert_eq!(c[0].last_transition_time, Time(ts(400)));
         assert_eq!(c.len(), 1);
         assert!(is_true(&c, types::READY));
+    }
+
+    #[test]
+    fn long_messages_are_cut_to_what_the_api_server_accepts() {
+        let mut c = Vec::new();
+        let huge = "ü".repeat(40_000); // 80,000 bytes
+        let d = DesiredCondition::new(types::READY, Status::False, reasons::API_ERROR, huge);
+        assert!(set_condition(&mut c, &d, None, ts(1)));
+        assert!(c[0].message.len() <= CONDITION_MESSAGE_MAX_BYTES);
+        assert!(c[0].message.ends_with('…'));
+        assert!(
+            !set_condition(&mut c, &d, None, ts(2)),
+            "the same long message is no change"
+        );
     }
 }

@@ -7,6 +7,7 @@ pub mod organization;
 pub mod orglink;
 pub mod orgpairing;
 pub mod regions;
+pub mod text;
 
 pub use common::PeerRef;
 pub use crd::{crds, crds_yaml};

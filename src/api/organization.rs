@@ -5,6 +5,8 @@
 #![allow(clippy::duplicated_attributes)]
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use std::time::Duration;
+
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +14,23 @@ use super::Region;
 
 /// Pattern of a Go-style duration as `resyncInterval` accepts it (`30s`, `5m`, `1h30m`).
 pub const DURATION_PATTERN: &str = "^([0-9]+(ms|s|m|h))+$";
+
+/// What a key of a Secret's `data` may be (the API server's rule for Secret keys).
+pub const SECRET_KEY_PATTERN: &str = "^[-._a-zA-Z0-9]+$";
+
+/// The shortest `resyncInterval` the schema accepts. The operator raises anything
+/// shorter than its `--min-resync-interval` (default 30 s) to that.
+pub const MIN_RESYNC_INTERVAL: Duration = Duration::from_secs(1);
+/// The longest `resyncInterval` the schema accepts, and the most the code uses.
+pub const MAX_RESYNC_INTERVAL: Duration = Duration::from_secs(86_400);
+/// The `resyncInterval` of an Organization that sets none.
+pub const DEFAULT_RESYNC_INTERVAL: Duration = Duration::from_secs(300);
+
+/// The schema's bound on `resyncInterval` (CEL). At most five digits per unit, checked
+/// first, so `duration()` never sees a number that overflows it (`&&` in CEL is false
+/// as soon as one side is); then the range [`MIN_RESYNC_INTERVAL`] to
+/// [`MAX_RESYNC_INTERVAL`].
+pub const RESYNC_RULE: &str = "self.matches('^([0-9]{1,5}(ms|s|m|h))+$') && duration(self) >= duration('1s') && duration(self) <= duration('24h')";
 
 /// The Genesys Cloud organization whose OAuth client credentials this object carries.
 /// Every API call made for the org's OrgLinks and OrgPairings acts as this org.
@@ -81,9 +100,12 @@ pub struct OrganizationSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = "^https?://[^\\s]+$"), length(max = 2048))]
     pub api_base_url: Option<String>,
-    /// How often the remote state is re-read (Go duration, e.g. `5m`). Default `5m`.
+    /// How often the remote state is re-read (Go duration, e.g. `5m`), from 1s to 24h;
+    /// the operator raises values below its `--min-resync-interval` (default 30s).
+    /// Default `5m`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = DURATION_PATTERN))]
+    #[schemars(regex(pattern = DURATION_PATTERN), length(max = 32))]
+    #[x_kube(validation = Rule::new(RESYNC_RULE).message("spec.resyncInterval must be a duration from 1s to 24h with at most 5 digits per unit, e.g. 5m or 1h30m"))]
     pub resync_interval: Option<String>,
 }
 
@@ -96,9 +118,11 @@ pub struct CredentialsSecretRef {
     pub name: String,
     /// Key of the client ID in the Secret.
     #[serde(default = "default_client_id_key")]
+    #[schemars(length(min = 1, max = 253), regex(pattern = SECRET_KEY_PATTERN))]
     pub client_id_key: String,
     /// Key of the client secret in the Secret.
     #[serde(default = "default_client_secret_key")]
+    #[schemars(length(min = 1, max = 253), regex(pattern = SECRET_KEY_PATTERN))]
     pub client_secret_key: String,
 }
 
@@ -194,11 +218,56 @@ pub struct TrustSummary {
 }
 
 impl OrganizationSpec {
-    /// The resync interval, `5m` when unset. The schema pattern guarantees it parses.
-    pub fn resync_interval(&self) -> std::time::Duration {
+    /// The resync interval: `5m` when unset or unparsable, else clamped to
+    /// [`MIN_RESYNC_INTERVAL`]..=[`MAX_RESYNC_INTERVAL`]. The schema enforces the same
+    /// range, but an object stored before the rule existed, or a value that overflows
+    /// (`18446744073709551615s`), must not reach the timer arithmetic unbounded.
+    pub fn resync_interval(&self) -> Duration {
         self.resync_interval
             .as_deref()
-            .and_then(|s| humantime::parse_duration(s).ok())
-            .unwrap_or(std::time::Duration::from_secs(300))
+            .map_or(Some(DEFAULT_RESYNC_INTERVAL), |s| {
+                humantime::parse_duration(s).ok()
+            })
+            .map_or(DEFAULT_RESYNC_INTERVAL, |d| {
+                d.clamp(MIN_RESYNC_INTERVAL, MAX_RESYNC_INTERVAL)
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(resync: Option<&str>) -> OrganizationSpec {
+        OrganizationSpec {
+            region: Region::UsEast1,
+            credentials_secret_ref: CredentialsSecretRef {
+                name: "creds".into(),
+                client_id_key: default_client_id_key(),
+                client_secret_key: default_client_secret_key(),
+            },
+            api_base_url: None,
+            resync_interval: resync.map(str::to_string),
+        }
+    }
+
+    /// Issue 11: `resyncInterval: 18446744073709551615s` passed the pattern and
+    /// overflowed the jitter arithmetic.
+    #[test]
+    fn resync_intervals_are_clamped_to_the_documented_range() {
+        let cases = [
+            (None, DEFAULT_RESYNC_INTERVAL),
+            (Some("5m"), Duration::from_secs(300)),
+            (Some("1h30m"), Duration::from_secs(5_400)),
+            (Some("18446744073709551615s"), MAX_RESYNC_INTERVAL),
+            (Some("99999999999999999999999h"), DEFAULT_RESYNC_INTERVAL),
+            (Some("9999h"), MAX_RESYNC_INTERVAL),
+            (Some("0s"), MIN_RESYNC_INTERVAL),
+            (Some("1ms"), MIN_RESYNC_INTERVAL),
+            (Some("not a duration"), DEFAULT_RESYNC_INTERVAL),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(spec(raw).resync_interval(), expected, "{raw:?}");
+        }
     }
 }

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::logging::{LogFormat, init};
 use crate::controller::leader::{LeaseConfig, acquire, default_identity};
-use crate::controller::probes::{Readiness, health_router, metrics_router, serve};
+use crate::controller::probes::{Liveness, Readiness, health_router, metrics_router, serve};
 use crate::controller::{Metrics, OperatorOptions, Scope, Settings};
 use crate::genesys::ApiBaseUrlAllowlist;
 
@@ -63,6 +63,10 @@ pub struct RunArgs {
     /// local simulators and test servers only).
     #[arg(long, env = "ORGLINK_ALLOW_INSECURE_HTTP")]
     pub allow_insecure_http: bool,
+    /// The shortest resync used: an Organization's shorter `resyncInterval` is raised to
+    /// this (e.g. `30s`, `1m`).
+    #[arg(long, default_value = "30s")]
+    pub min_resync_interval: humantime::Duration,
 }
 
 impl RunArgs {
@@ -84,6 +88,8 @@ impl RunArgs {
             log_format: LogFormat::Text,
             allow_api_base_url: simulators.iter().map(|h| h.to_string()).collect(),
             allow_insecure_http: !simulators.is_empty(),
+            // Loopback runs are for watching changes converge: resyncs as short as asked.
+            min_resync_interval: std::time::Duration::from_secs(1).into(),
         }
     }
 
@@ -140,6 +146,7 @@ pub async fn run_operator(
     }
     let metrics = Arc::new(Metrics::new());
     let readiness = Readiness::default();
+    let liveness = Liveness::default();
     let bound = serve(
         args.metrics_addr,
         metrics_router(metrics.clone()),
@@ -149,7 +156,7 @@ pub async fn run_operator(
     tracing::info!(addr = %bound, "serving /metrics");
     let bound = serve(
         args.health_addr,
-        health_router(readiness.clone()),
+        health_router(readiness.clone(), liveness.clone()),
         shutdown.clone(),
     )
     .await?;
@@ -190,20 +197,30 @@ pub async fn run_operator(
         scope,
         settings: Settings {
             allowlist,
+            min_resync: args.min_resync_interval.into(),
             ..Settings::default()
         },
         instance: Some(identity),
         abort,
     };
     let ready = readiness.clone();
-    crate::controller::run(
+    if let Err(error) = crate::controller::run(
         client,
         options,
         metrics,
         controllers_stop.clone(),
         move || ready.set_ready(),
     )
-    .await?;
+    .await
+    {
+        // `/healthz` fails from now on (the sandbox keeps serving it); `run` exits
+        // non-zero with this error.
+        liveness.fail(format!("{error:#}"));
+        if let Some(leadership) = leadership {
+            leadership.release().await;
+        }
+        return Err(error.context("the operator stopped reconciling"));
+    }
     if let Some(leadership) = leadership {
         let lost = leadership.lost().is_cancelled();
         leadership.release().await;

@@ -35,6 +35,23 @@ pub struct Settings {
     pub retry: RetryConfig,
     /// Where an Organization's `spec.apiBaseUrl` may send its credentials.
     pub allowlist: ApiBaseUrlAllowlist,
+    /// The shortest resync used, whatever an Organization's `resyncInterval` says
+    /// (`--min-resync-interval`): a tenant cannot make the operator poll its org in a loop.
+    pub min_resync: Duration,
+}
+
+/// The default of [`Settings::min_resync`].
+pub const DEFAULT_MIN_RESYNC: Duration = Duration::from_secs(30);
+
+impl Settings {
+    /// The resync interval of `org`: its `resyncInterval` (already clamped to the
+    /// schema's range), raised to [`Settings::min_resync`].
+    pub fn resync_of(&self, org: &Organization) -> Duration {
+        org.spec
+            .resync_interval()
+            .max(self.min_resync)
+            .min(crate::api::organization::MAX_RESYNC_INTERVAL)
+    }
 }
 
 impl Default for Settings {
@@ -46,6 +63,7 @@ impl Default for Settings {
             rate_limit: RateLimitConfig::default(),
             retry: RetryConfig::default(),
             allowlist: ApiBaseUrlAllowlist::regions_only(),
+            min_resync: DEFAULT_MIN_RESYNC,
         }
     }
 }

@@ -19,6 +19,9 @@ pub enum Error {
     /// wrote nothing more.
     #[error("leadership lost: the reconcile was cancelled")]
     Aborted,
+    /// The reconcile panicked (a bug); contained to this object, retried with backoff.
+    #[error("internal error (a bug in the operator; please report it): {0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -32,6 +35,7 @@ impl Error {
             Error::Blocked(_) => "blocked",
             Error::MissingField(_) => "invalid_object",
             Error::Aborted => "aborted",
+            Error::Internal(_) => "internal",
         }
     }
 }

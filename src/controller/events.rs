@@ -19,6 +19,12 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::events::{Event, EventType, Reporter};
 use parking_lot::Mutex;
 
+use crate::api::text::{EVENT_NOTE_MAX_BYTES, truncate};
+
+/// The most of the object's name in an Event's name: 253 minus a dot and up to 32 hex
+/// digits of the time.
+const EVENT_NAME_PREFIX_MAX: usize = 253 - 33;
+
 /// How long an Event may be continued as a series (kube-runtime's and client-go's value).
 const SERIES_WINDOW: SignedDuration = SignedDuration::from_mins(6);
 
@@ -86,7 +92,10 @@ fn next_event(
     {
         let mut event = previous.clone();
         event.series = Some(EventSeries {
-            count: previous.series.as_ref().map_or(2, |s| s.count + 1),
+            count: previous
+                .series
+                .as_ref()
+                .map_or(2, |s| s.count.saturating_add(1)),
             last_observed_time: MicroTime(now),
         });
         return (event, false);
@@ -94,7 +103,11 @@ fn next_event(
     let event = K8sEvent {
         action: Some(ev.action.clone()),
         reason: Some(ev.reason.clone()),
-        note: ev.note.clone(),
+        // The API server refuses a longer note, and with it the Event.
+        note: ev
+            .note
+            .as_deref()
+            .map(|n| truncate(n, EVENT_NOTE_MAX_BYTES).into_owned()),
         type_: Some(type_name(ev.type_).to_string()),
         event_time: Some(MicroTime(now)),
         regarding: Some(regarding.clone()),
@@ -108,9 +121,15 @@ fn next_event(
         ),
         metadata: ObjectMeta {
             namespace: regarding.namespace.clone(),
+            // `<object>.<hex time>` as client-go names them, the object's name cut so
+            // the whole stays within the 253 characters of a name.
             name: Some(format!(
                 "{}.{:x}",
-                regarding.name.as_deref().unwrap_or(&reporter.controller),
+                truncate(
+                    regarding.name.as_deref().unwrap_or(&reporter.controller),
+                    EVENT_NAME_PREFIX_MAX
+                )
+                .trim_end_matches('…'),
                 now.as_nanosecond()
             )),
             ..Default::default()
@@ -263,6 +282,18 @@ mod tests {
         assert_eq!(e.metadata.namespace.as_deref(), Some("team-msp"));
         assert!(e.metadata.name.unwrap().starts_with("into-acme."));
         assert!(e.series.is_none());
+    }
+
+    #[test]
+    fn long_notes_and_names_are_cut_to_what_the_api_server_accepts() {
+        let note = format!("{}\u{1F980}", "x".repeat(1022)); // 1,026 bytes
+        let mut long = regarding();
+        long.name = Some("n".repeat(253));
+        let (e, _) = next_event(None, &event("ApiError", &note), &long, &reporter(), at(0));
+        let kept = e.note.unwrap();
+        assert!(kept.len() <= EVENT_NOTE_MAX_BYTES, "{}", kept.len());
+        assert!(kept.ends_with('…'));
+        assert!(e.metadata.name.unwrap().len() <= 253);
     }
 
     #[test]

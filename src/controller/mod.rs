@@ -20,6 +20,7 @@ pub mod probes;
 pub mod scope;
 pub mod sessions;
 pub mod status;
+pub mod supervise;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -153,8 +154,52 @@ where
     }
 }
 
+/// `reconcile` with a panic contained to its object: the panic becomes
+/// [`Error::Internal`] (so the error policy backs off as for any error), and the object
+/// gets `Ready=False`, reason `InternalError`, and a Warning Event saying so. Every
+/// other object goes on being reconciled.
+fn contained<K, F, Fut>(
+    kind: &'static str,
+    reconcile: F,
+) -> impl FnMut(Arc<K>, Arc<Context>) -> BoxFuture<'static, Result<Action, Error>>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+    F: Fn(Arc<K>, Arc<Context>) -> Fut,
+    Fut: std::future::Future<Output = Result<Action, Error>> + Send + 'static,
+{
+    move |obj, ctx| {
+        let run = reconcile(obj.clone(), ctx.clone());
+        async move {
+            match supervise::catch_panic(run).await {
+                Ok(result) => result,
+                Err(panic) => {
+                    tracing::error!(
+                        kind,
+                        namespace = obj.meta().namespace.as_deref().unwrap_or(""),
+                        name = obj.meta().name.as_deref().unwrap_or(""),
+                        %panic,
+                        "reconcile panicked; the object is retried with backoff"
+                    );
+                    status::report_internal_error(&ctx, obj.as_ref(), &panic).await;
+                    Err(Error::Internal(panic))
+                }
+            }
+        }
+        .boxed()
+    }
+}
+
 /// Runs the three controllers until `shutdown` resolves. `ready` is called once every
-/// cache has done its first list (the readiness probe).
+/// cache has done its first list (the readiness probe). Returns an error as soon as a
+/// controller stops without `shutdown` (see [`supervise::supervise`]): the process is
+/// then no longer doing its job and must say so.
 pub async fn run(
     client: kube::Client,
     options: OperatorOptions,
@@ -208,7 +253,7 @@ pub async fn run(
         wake_organizations: Wakers::new(org_wakers),
     }));
 
-    let mut tasks: Vec<BoxFuture<'static, ()>> = Vec::new();
+    let mut tasks: Vec<supervise::Task> = Vec::new();
     for (partition, controller, wake) in org_controllers {
         let by_secret = organizations.clone();
         let controller = controller
@@ -249,16 +294,20 @@ pub async fn run(
             )
             .reconcile_on(wake)
             .graceful_shutdown_on(shutdown.clone().cancelled_owned());
-        tasks.push(
-            controller
+        tasks.push(supervise::Task {
+            name: task_name(organization::KIND, &partition),
+            run: controller
                 .run(
-                    abortable(organization::reconcile, options.abort.clone()),
+                    contained(
+                        organization::KIND,
+                        abortable(organization::reconcile, options.abort.clone()),
+                    ),
                     error_policy(organization::KIND),
                     ctx.clone(),
                 )
                 .for_each(|_| futures::future::ready(()))
                 .boxed(),
-        );
+        });
     }
     for (partition, controller, wake) in link_controllers {
         let links_of_org = links.clone();
@@ -286,16 +335,20 @@ pub async fn run(
             )
             .reconcile_on(wake)
             .graceful_shutdown_on(shutdown.clone().cancelled_owned());
-        tasks.push(
-            controller
+        tasks.push(supervise::Task {
+            name: task_name(orglink::KIND, &partition),
+            run: controller
                 .run(
-                    abortable(orglink::reconcile, options.abort.clone()),
+                    contained(
+                        orglink::KIND,
+                        abortable(orglink::reconcile, options.abort.clone()),
+                    ),
                     error_policy(orglink::KIND),
                     ctx.clone(),
                 )
                 .for_each(|_| futures::future::ready(()))
                 .boxed(),
-        );
+        });
     }
     for (partition, controller, wake) in pairing_controllers {
         let pairings_of_org = pairings.clone();
@@ -323,16 +376,20 @@ pub async fn run(
             )
             .reconcile_on(wake)
             .graceful_shutdown_on(shutdown.clone().cancelled_owned());
-        tasks.push(
-            controller
+        tasks.push(supervise::Task {
+            name: task_name(orgpairing::KIND, &partition),
+            run: controller
                 .run(
-                    abortable(orgpairing::reconcile, options.abort.clone()),
+                    contained(
+                        orgpairing::KIND,
+                        abortable(orgpairing::reconcile, options.abort.clone()),
+                    ),
                     error_policy(orgpairing::KIND),
                     ctx.clone(),
                 )
                 .for_each(|_| futures::future::ready(()))
                 .boxed(),
-        );
+        });
     }
     let readiness = {
         let (o, l, p) = (organizations.clone(), links.clone(), pairings.clone());
@@ -345,9 +402,20 @@ pub async fn run(
     };
     tokio::spawn(readiness);
     tracing::info!(scope = ?options.scope, "controllers started");
-    futures::future::join_all(tasks).await;
-    tracing::info!("controllers stopped");
-    Ok(())
+    let result = supervise::supervise(tasks, shutdown).await;
+    match &result {
+        Ok(()) => tracing::info!("controllers stopped"),
+        Err(why) => tracing::error!(%why, "a controller stopped on its own"),
+    }
+    result.map_err(anyhow::Error::msg)
+}
+
+/// E.g. `OrgLink (namespace team-a)` or `OrgLink (all namespaces)`.
+fn task_name(kind: &str, partition: &Option<String>) -> String {
+    match partition {
+        Some(ns) => format!("{kind} (namespace {ns})"),
+        None => format!("{kind} (all namespaces)"),
+    }
 }
 
 #[cfg(test)]

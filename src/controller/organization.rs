@@ -60,7 +60,7 @@ pub async fn reconcile(org: Arc<Organization>, ctx: Arc<Context>) -> Result<Acti
 }
 
 async fn apply(org: &Organization, ctx: &Context) -> Result<Action, Error> {
-    let resync = org.spec.resync_interval();
+    let resync = ctx.settings.resync_of(org);
     let key = org_key(org);
     let prev = org.status.clone().unwrap_or_default();
     let mut refresh = RefreshOutcome::default();
@@ -492,8 +492,9 @@ async fn cleanup(org: &Organization, ctx: &Context) -> Result<Action, Error> {
 }
 
 /// `interval` plus up to 10% jitter, so orgs created together do not resync together.
+/// Saturating: no interval can overflow it.
 pub fn jittered(interval: Duration) -> Duration {
-    interval + interval.mul_f64(rand::random::<f64>() * 0.1)
+    interval.saturating_add(interval.mul_f64(rand::random::<f64>() * 0.1))
 }
 
 #[cfg(test)]

@@ -185,7 +185,7 @@ async fn apply(link: &OrgLink, ctx: &Context) -> Result<Action, Error> {
             return Ok(Action::requeue(ctx.settings.soon * 6));
         }
     };
-    let resync = acting.org.spec.resync_interval();
+    let resync = ctx.settings.resync_of(&acting.org);
     let max_age = if waiting(prev) {
         ctx.settings.soon
     } else {

@@ -3,6 +3,7 @@
 //! [`crate::lifecycle::trustor`]; both perform the calls the decision asks for and
 //! write the status it describes.
 
+use crate::api::text::clean_opt;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -64,9 +65,19 @@ fn side(pairing: &OrgPairing) -> PairingSide {
     }
 }
 
+/// A time from Genesys as a jiff timestamp. chrono reaches further than jiff (years
+/// ±262,143 against ±9,999): times beyond jiff's range saturate at its ends rather than
+/// collapsing to 1970 (which would make a far-future pairing look long expired).
 pub fn to_jiff(t: DateTime<Utc>) -> Timestamp {
-    Timestamp::from_nanosecond(t.timestamp_nanos_opt().unwrap_or_default() as i128)
-        .unwrap_or(Timestamp::UNIX_EPOCH)
+    Timestamp::new(
+        t.timestamp(),
+        t.timestamp_subsec_nanos().min(999_999_999) as i32,
+    )
+    .unwrap_or(if t.timestamp() < 0 {
+        Timestamp::MIN
+    } else {
+        Timestamp::MAX
+    })
 }
 
 pub fn to_chrono(t: Timestamp) -> DateTime<Utc> {
@@ -81,7 +92,7 @@ fn observed_pairing(request: TrustRequest) -> ObservedPairing {
             .as_ref()
             .map(|t| t.id.clone())
             .unwrap_or_default(),
-        trustee_name: request.trustee.as_ref().and_then(|t| t.name.clone()),
+        trustee_name: clean_opt(request.trustee.as_ref().and_then(|t| t.name.as_deref())),
         created_at: request
             .date_created
             .map(to_jiff)
@@ -165,7 +176,7 @@ async fn apply(pairing: &OrgPairing, ctx: &Context) -> Result<Action, Error> {
             return Ok(Action::requeue(ctx.settings.soon * 6));
         }
     };
-    let resync = acting.org.spec.resync_interval();
+    let resync = ctx.settings.resync_of(&acting.org);
     let max_age = if waiting(pairing) {
         ctx.settings.soon
     } else {
@@ -222,7 +233,12 @@ async fn run_trustee(
                 .map_err(|e| e.to_string())?;
             Some(ObservedTrustor {
                 enabled: trustor.enabled,
-                name: trustor.organization.as_ref().and_then(|o| o.name.clone()),
+                name: clean_opt(
+                    trustor
+                        .organization
+                        .as_ref()
+                        .and_then(|o| o.name.as_deref()),
+                ),
                 permissions: trustor
                     .authorization
                     .as_ref()
@@ -512,7 +528,12 @@ async fn observe_trustee(
     Ok(ObservedTrustee {
         enabled: trustee.enabled,
         expires_at: trustee.date_expired.map(to_jiff),
-        name: trustee.organization.as_ref().and_then(|o| o.name.clone()),
+        name: clean_opt(
+            trustee
+                .organization
+                .as_ref()
+                .and_then(|o| o.name.as_deref()),
+        ),
         users,
         groups,
     })
@@ -665,4 +686,26 @@ async fn cleanup_failed(
     )
     .await;
     Err(Error::Blocked(message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_beyond_jiffs_range_saturate() {
+        let far = DateTime::parse_from_rfc3339("+200000-01-01T00:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        assert_eq!(to_jiff(far), Timestamp::MAX);
+        assert_eq!(to_jiff(DateTime::<Utc>::MAX_UTC), Timestamp::MAX);
+        assert_eq!(to_jiff(DateTime::<Utc>::MIN_UTC), Timestamp::MIN);
+        let t = DateTime::parse_from_rfc3339("2026-03-01T10:00:00.5Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(to_jiff(t).to_string(), "2026-03-01T10:00:00.5Z");
+        assert_eq!(to_chrono(to_jiff(t)), t);
+        // And back: jiff's ends are inside chrono's range.
+        assert!(to_chrono(Timestamp::MAX) > t && to_chrono(Timestamp::MIN) < t);
+    }
 }

@@ -3,6 +3,8 @@
 //!
 //! `/readyz` is 200 only once the caches have done their first list (and, with leader
 //! election, whether or not this replica leads: a standby is ready to take over).
+//! `/healthz` is 200 until a controller stopped on its own ([`Liveness::fail`]); then
+//! 500 with the reason, so the kubelet restarts a process that no longer reconciles.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,6 +33,22 @@ impl Readiness {
     }
 }
 
+/// Shared liveness: live until [`Liveness::fail`] records why not.
+#[derive(Clone, Debug, Default)]
+pub struct Liveness(Arc<parking_lot::Mutex<Option<String>>>);
+
+impl Liveness {
+    /// Marks the process as not live, keeping the first reason given.
+    pub fn fail(&self, why: impl Into<String>) {
+        self.0.lock().get_or_insert_with(|| why.into());
+    }
+
+    /// Why the process is not live, if it is not.
+    pub fn failure(&self) -> Option<String> {
+        self.0.lock().clone()
+    }
+}
+
 pub fn metrics_router(metrics: Arc<Metrics>) -> Router {
     Router::new()
         .route(
@@ -48,20 +66,32 @@ pub fn metrics_router(metrics: Arc<Metrics>) -> Router {
         .with_state(metrics)
 }
 
-pub fn health_router(readiness: Readiness) -> Router {
+pub fn health_router(readiness: Readiness, liveness: Liveness) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/healthz",
+            get(
+                |State((_, liveness)): State<(Readiness, Liveness)>| async move {
+                    match liveness.failure() {
+                        None => (StatusCode::OK, "ok".to_string()).into_response(),
+                        Some(why) => (StatusCode::INTERNAL_SERVER_ERROR, why).into_response(),
+                    }
+                },
+            ),
+        )
         .route(
             "/readyz",
-            get(|State(readiness): State<Readiness>| async move {
-                if readiness.is_ready() {
-                    (StatusCode::OK, "ok").into_response()
-                } else {
-                    (StatusCode::SERVICE_UNAVAILABLE, "caches not synced yet").into_response()
-                }
-            }),
+            get(
+                |State((readiness, _)): State<(Readiness, Liveness)>| async move {
+                    if readiness.is_ready() {
+                        (StatusCode::OK, "ok").into_response()
+                    } else {
+                        (StatusCode::SERVICE_UNAVAILABLE, "caches not synced yet").into_response()
+                    }
+                },
+            ),
         )
-        .with_state(readiness)
+        .with_state((readiness, liveness))
 }
 
 /// Binds `addr` and serves `router` until `shutdown`; returns the bound address.
@@ -83,4 +113,49 @@ pub async fn serve(
         }
     });
     Ok(bound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn get_status(addr: SocketAddr, path: &str) -> (StatusCode, String) {
+        crate::genesys::tls::ensure_crypto_provider();
+        let response = reqwest::get(format!("http://{addr}{path}")).await.unwrap();
+        let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
+        (status, response.text().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn healthz_fails_once_a_controller_stopped() {
+        let (readiness, liveness) = (Readiness::default(), Liveness::default());
+        let shutdown = CancellationToken::new();
+        let router = serve(
+            "127.0.0.1:0".parse().unwrap(),
+            health_router(readiness.clone(), liveness.clone()),
+            shutdown.clone(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            get_status(router, "/healthz").await,
+            (StatusCode::OK, "ok".into())
+        );
+        assert_eq!(
+            get_status(router, "/readyz").await.0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        readiness.set_ready();
+        liveness.fail("the OrgLink (all namespaces) controller panicked: boom");
+        liveness.fail("a later reason is not kept");
+        assert_eq!(
+            get_status(router, "/healthz").await,
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the OrgLink (all namespaces) controller panicked: boom".into()
+            )
+        );
+        assert_eq!(get_status(router, "/readyz").await.0, StatusCode::OK);
+        shutdown.cancel();
+    }
 }

@@ -7,6 +7,7 @@
 //! number of relationships. Any write through the session marks the snapshot stale, so
 //! the next decision is made on a fresh read (the lifecycle contract).
 
+use crate::api::text::clean_name;
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
@@ -166,7 +167,7 @@ impl OrgSession {
         let links = self.client.list_links().await?;
         let trustees = self.client.list_trustees().await?;
         let trustors = self.client.list_trustors().await?;
-        Ok(Snapshot {
+        Ok(clean_snapshot(Snapshot {
             read_started,
             read_started_wall,
             fetched_at: Instant::now(),
@@ -175,8 +176,49 @@ impl OrgSession {
             links,
             trustees,
             trustors,
-        })
+        }))
     }
+}
+
+/// The snapshot with every name, ID and region Genesys sent made safe to show
+/// ([`crate::api::text::clean_name`]): they go into statuses, condition messages,
+/// Events, logs and the plugin's terminal output. A real ID or name is unchanged.
+pub fn clean_snapshot(mut s: Snapshot) -> Snapshot {
+    fn clean(v: &mut String) {
+        if let std::borrow::Cow::Owned(c) = clean_name(v) {
+            *v = c;
+        }
+    }
+    fn clean_opt(v: &mut Option<String>) {
+        if let Some(v) = v.as_mut() {
+            clean(v);
+        }
+    }
+    clean(&mut s.me.id);
+    clean_opt(&mut s.me.name);
+    s.linkable_regions.iter_mut().for_each(clean);
+    for l in &mut s.links {
+        clean_opt(&mut l.source_organization_id);
+        clean_opt(&mut l.target_organization_id);
+        clean_opt(&mut l.source_region);
+        clean_opt(&mut l.target_region);
+        clean_opt(&mut l.target_name);
+    }
+    for t in &mut s.trustees {
+        clean(&mut t.id);
+        if let Some(o) = t.organization.as_mut() {
+            clean(&mut o.id);
+            clean_opt(&mut o.name);
+        }
+    }
+    for t in &mut s.trustors {
+        clean(&mut t.id);
+        if let Some(o) = t.organization.as_mut() {
+            clean(&mut o.id);
+            clean_opt(&mut o.name);
+        }
+    }
+    s
 }
 
 /// Fingerprint of everything a session is built from; a change (rotated Secret, new

@@ -23,11 +23,13 @@ use tokio::time::Instant;
 use super::config::GenesysConfig;
 use super::credentials::{Credentials, Secret};
 use super::error::GenesysError;
-use super::http::{Answer, Recorder, body_excerpt, classify_transport, send};
+use super::http::{Answer, Recorder, SendError, body_excerpt, classify_transport, send};
 use super::models::TokenResponse;
 use super::retry::{
-    AttemptState, Decision, Failure, RetryConfig, decide, delay_in_text, is_token_rate_limit,
+    AttemptState, Decision, Failure, RetryConfig, TransportKind, decide, delay_in_text,
+    is_token_rate_limit,
 };
+use super::transport::remote_text;
 
 /// The endpoint template reported for token requests.
 pub const TOKEN_ENDPOINT: &str = "/oauth/token";
@@ -36,9 +38,18 @@ pub const TOKEN_ENDPOINT: &str = "/oauth/token";
 /// a 401 still replaces the token if it lapses sooner.
 const FALLBACK_LIFETIME: Duration = Duration::from_secs(86_400);
 
-/// How long after issue a token of `expires_in` should be replaced.
+/// The longest lifetime believed: 48 h, the most Genesys Cloud lets an OAuth client's
+/// token live. `expires_in` is the token endpoint's number; a larger one (up to
+/// `u64::MAX`) is taken as this, so the cached token is still replaced in time and no
+/// clock arithmetic overflows.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(172_800);
+
+/// How long after issue a token of `expires_in` should be replaced (at most
+/// [`MAX_TOKEN_LIFETIME`]).
 pub fn refresh_after(expires_in: Option<u64>, margin: Duration) -> Duration {
-    let lifetime = expires_in.map_or(FALLBACK_LIFETIME, Duration::from_secs);
+    let lifetime = expires_in
+        .map_or(FALLBACK_LIFETIME, Duration::from_secs)
+        .min(MAX_TOKEN_LIFETIME);
     lifetime.saturating_sub(margin.min(lifetime / 5))
 }
 
@@ -128,6 +139,11 @@ impl TokenProvider {
         }
     }
 
+    /// The secret to redact from errors (see [`GenesysError::redacted`]).
+    pub fn client_secret(&self) -> &Secret {
+        &self.credentials.client_secret
+    }
+
     /// Token requests sent so far (each attempt), for tests and diagnostics.
     pub fn fetch_count(&self) -> u64 {
         self.fetches.load(Ordering::Relaxed)
@@ -152,7 +168,28 @@ impl TokenProvider {
             let result = send(request).await;
             let elapsed = started.elapsed();
             let answer = match result {
-                Err(error) => {
+                Err(SendError::BodyTooLarge {
+                    status,
+                    limit,
+                    correlation_id,
+                }) => {
+                    self.recorder.record(
+                        "POST",
+                        TOKEN_ENDPOINT,
+                        attempt,
+                        elapsed,
+                        Err(TransportKind::BodyTooLarge),
+                        false,
+                    );
+                    return Err(GenesysError::BodyTooLarge {
+                        method: "POST".into(),
+                        endpoint: TOKEN_ENDPOINT,
+                        status,
+                        limit,
+                        correlation_id,
+                    });
+                }
+                Err(SendError::Http(error)) => {
                     let kind = classify_transport(&error);
                     self.recorder.record(
                         "POST",
@@ -217,6 +254,7 @@ impl TokenProvider {
                     tracing::debug!(client = %self.recorder.label, expires_in = ?parsed.expires_in, "fetched an OAuth token");
                     Step::Done(AccessToken {
                         value: Secret::new(value),
+                        // Bounded by MAX_TOKEN_LIFETIME: cannot overflow the clock.
                         refresh_at: Instant::now()
                             + refresh_after(parsed.expires_in, self.refresh_margin),
                         generation: self.generation.fetch_add(1, Ordering::Relaxed) + 1,
@@ -231,11 +269,18 @@ impl TokenProvider {
                 ))),
             };
         }
-        let error = parsed.error.clone();
+        // The endpoint's words, cleaned and cut: they reach conditions and logs.
+        let error = parsed.error.as_deref().map(|e| remote_text(e, 128));
         let description = parsed
             .error_text()
-            .map(str::to_string)
-            .or_else(|| body_excerpt(&answer.body, 200).filter(|_| error.is_none()));
+            .map(|d| remote_text(d, 1024))
+            .or_else(|| body_excerpt(&answer.body, 200).filter(|_| error.is_none()))
+            .or_else(|| {
+                (300..400).contains(&answer.status).then(|| {
+                    "a redirect, not followed: the client credentials go only to the configured host"
+                        .to_string()
+                })
+            });
         let refused = matches!(
             error.as_deref(),
             Some("invalid_client" | "unauthorized_client")
@@ -324,6 +369,26 @@ mod tests {
         assert_eq!(refresh_after(Some(0), margin), Duration::ZERO);
         // No expires_in: Genesys's default lifetime.
         assert_eq!(refresh_after(None, margin), Duration::from_secs(86_100));
+    }
+
+    /// Issue 11: `expires_in: u64::MAX` overflowed `Instant + Duration`. Any lifetime
+    /// the endpoint claims is capped at 48 h.
+    #[test]
+    fn absurd_token_lifetimes_are_capped_at_48_hours() {
+        let margin = Duration::from_secs(300);
+        let capped = MAX_TOKEN_LIFETIME - margin;
+        for huge in [
+            u64::MAX,
+            u64::MAX / 2,
+            i64::MAX as u64,
+            172_801,
+            10_u64.pow(12),
+        ] {
+            assert_eq!(refresh_after(Some(huge), margin), capped, "{huge}");
+            // What `interpret` does with it: no overflow.
+            let _ = Instant::now() + refresh_after(Some(huge), Duration::MAX);
+        }
+        assert_eq!(refresh_after(Some(172_800), margin), capped);
     }
 
     #[test]

@@ -113,7 +113,19 @@ impl GenesysClient {
     /// Fetches a token now (normally done on the first call). Useful to check
     /// credentials: fails with [`GenesysError::CredentialsRejected`] for a bad client.
     pub async fn authenticate(&self) -> Result<(), GenesysError> {
-        self.inner.transport.auth.token().await.map(|_| ())
+        self.inner
+            .transport
+            .auth
+            .token()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.redact(e))
+    }
+
+    /// Every error leaves the client through here: text a remote chose never carries
+    /// the org's client secret (a hostile endpoint was sent it and may echo it).
+    fn redact(&self, error: GenesysError) -> GenesysError {
+        error.redacted(self.inner.transport.auth.client_secret())
     }
 
     /// `GET /api/v2/organizations/me`: the org the credentials belong to.
@@ -124,19 +136,26 @@ impl GenesysClient {
     // ---- helpers for the typed calls ----
 
     async fn execute(&self, request: &ApiRequest<'_>) -> Result<Answer, GenesysError> {
-        self.inner.transport.execute(request).await
+        self.inner
+            .transport
+            .execute(request)
+            .await
+            .map_err(|e| self.redact(e))
     }
 
     fn decode<T: DeserializeOwned>(
+        &self,
         request: &ApiRequest<'_>,
         answer: &Answer,
     ) -> Result<T, GenesysError> {
-        serde_json::from_slice(&answer.body).map_err(|source| GenesysError::Decode {
-            method: request.method.to_string(),
-            endpoint: request.endpoint,
-            status: answer.status,
-            correlation_id: answer.correlation_id.clone(),
-            source,
+        serde_json::from_slice(&answer.body).map_err(|source| {
+            self.redact(GenesysError::Decode {
+                method: request.method.to_string(),
+                endpoint: request.endpoint,
+                status: answer.status,
+                correlation_id: answer.correlation_id.clone(),
+                source,
+            })
         })
     }
 
@@ -156,7 +175,7 @@ impl GenesysClient {
         let mut request = ApiRequest::new(Method::GET, endpoint, args);
         request.query = query;
         let answer = self.execute(&request).await?;
-        Self::decode(&request, &answer)
+        self.decode(&request, &answer)
     }
 
     /// `GET` returning `T`, or `None` on 404 (for things whose absence is a normal state).
@@ -183,7 +202,7 @@ impl GenesysClient {
         let mut request = ApiRequest::new(method, endpoint, args);
         request.body = body.map(|b| Self::encode(endpoint, b)).transpose()?;
         let answer = self.execute(&request).await?;
-        Self::decode(&request, &answer)
+        self.decode(&request, &answer)
     }
 
     /// A request with an optional JSON body whose answer has no (useful) body.

@@ -20,6 +20,17 @@ impl Secret {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// `text` with every occurrence of the secret replaced by `<redacted>`: for text a
+    /// remote chose (an error description, a body excerpt), since a hostile endpoint
+    /// that was sent the secret can echo it back into a status or an Event.
+    pub fn redact(&self, text: &str) -> String {
+        if self.0.is_empty() {
+            text.to_string()
+        } else {
+            text.replace(&self.0, "<redacted>")
+        }
+    }
 }
 
 impl fmt::Debug for Secret {

@@ -119,8 +119,25 @@ pub enum GenesysError {
         source: reqwest::Error,
     },
 
-    /// A paged listing that did not end (a server bug; the loop is bounded).
-    #[error("{endpoint}: the listing did not end after {pages} pages")]
+    /// An answer larger than the client reads ([`super::http::MAX_BODY_BYTES`]);
+    /// reading stopped at the limit. Not retried.
+    #[error(
+        "{method} {endpoint}: HTTP {status} answer is larger than {limit} bytes; not read{}",
+        correlation_id.as_deref().map(|id| format!(" [correlation ID {id}]")).unwrap_or_default()
+    )]
+    BodyTooLarge {
+        method: String,
+        endpoint: &'static str,
+        status: u16,
+        limit: usize,
+        correlation_id: Option<String>,
+    },
+
+    /// A paged listing that did not end within [`super::paging::MAX_PAGES`] pages (a
+    /// server bug or a hostile server; the loop is bounded).
+    #[error(
+        "{endpoint}: the listing did not end after {pages} pages; the operator reads at most {pages} pages of a listing"
+    )]
     Paging { endpoint: &'static str, pages: u32 },
 
     /// A success answer whose body is not the documented model.
@@ -159,7 +176,8 @@ impl GenesysError {
             GenesysError::Api(e) => Some(e.status),
             GenesysError::CredentialsRejected { status, .. }
             | GenesysError::Token { status, .. }
-            | GenesysError::Decode { status, .. } => Some(*status),
+            | GenesysError::Decode { status, .. }
+            | GenesysError::BodyTooLarge { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -185,7 +203,8 @@ impl GenesysError {
             GenesysError::Api(e) => e.correlation_id.as_deref(),
             GenesysError::CredentialsRejected { correlation_id, .. }
             | GenesysError::Token { correlation_id, .. }
-            | GenesysError::Decode { correlation_id, .. } => correlation_id.as_deref(),
+            | GenesysError::Decode { correlation_id, .. }
+            | GenesysError::BodyTooLarge { correlation_id, .. } => correlation_id.as_deref(),
             _ => None,
         }
     }
@@ -252,6 +271,88 @@ impl GenesysError {
     /// The `Retry-After` Genesys asked for, when it did.
     pub fn retry_after(&self) -> Option<Duration> {
         self.api().and_then(|e| e.retry_after)
+    }
+
+    /// The same error with `secret` replaced wherever a remote's text is kept (messages,
+    /// descriptions, codes, decoding errors that quote a value). The client applies it
+    /// to every error it returns, with the org's client secret.
+    pub fn redacted(self, secret: &super::Secret) -> GenesysError {
+        let r = |s: String| secret.redact(&s);
+        let ro = |s: Option<String>| s.map(|s| secret.redact(&s));
+        match self {
+            GenesysError::Api(mut e) => {
+                e.code = ro(e.code);
+                e.message = ro(e.message);
+                e.correlation_id = ro(e.correlation_id);
+                // The whole body has too many places to hide it: drop the body instead.
+                let echoed = |b: &super::models::ErrorBody| {
+                    serde_json::to_string(b).is_ok_and(|json| secret.redact(&json) != json)
+                };
+                if e.body.as_ref().is_some_and(echoed) {
+                    e.body = None;
+                }
+                GenesysError::Api(e)
+            }
+            GenesysError::CredentialsRejected {
+                client_id,
+                token_url,
+                status,
+                error,
+                description,
+                correlation_id,
+            } => GenesysError::CredentialsRejected {
+                client_id,
+                token_url,
+                status,
+                error: r(error),
+                description: ro(description),
+                correlation_id: ro(correlation_id),
+            },
+            GenesysError::Token {
+                token_url,
+                status,
+                error,
+                description,
+                rate_limited,
+                attempts,
+                correlation_id,
+            } => GenesysError::Token {
+                token_url,
+                status,
+                error: ro(error),
+                description: ro(description),
+                rate_limited,
+                attempts,
+                correlation_id: ro(correlation_id),
+            },
+            GenesysError::Decode {
+                method,
+                endpoint,
+                status,
+                correlation_id,
+                source,
+            } => GenesysError::Decode {
+                method,
+                endpoint,
+                status,
+                correlation_id: ro(correlation_id),
+                source: <serde_json::Error as serde::de::Error>::custom(r(source.to_string())),
+            },
+            GenesysError::BodyTooLarge {
+                method,
+                endpoint,
+                status,
+                limit,
+                correlation_id,
+            } => GenesysError::BodyTooLarge {
+                method,
+                endpoint,
+                status,
+                limit,
+                correlation_id: ro(correlation_id),
+            },
+            other => other,
+        }
     }
 
     /// True when the error body's `code` is `code`.

@@ -45,12 +45,77 @@ impl Answer {
     }
 }
 
-/// Sends `request` and reads the whole answer (the client's timeout covers both).
-pub async fn send(request: reqwest::RequestBuilder) -> Result<Answer, reqwest::Error> {
-    let response = request.send().await?;
+/// The most of a body read: 4 MiB. Genesys's largest answers (a page of 500 entities)
+/// are well under 1 MiB; a body beyond this is refused, not buffered.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// The most of a correlation ID kept (Genesys's are UUIDs, 36 characters).
+const MAX_CORRELATION_ID: usize = 128;
+
+/// Why [`send`] has no [`Answer`].
+#[derive(Debug)]
+pub enum SendError {
+    /// No HTTP answer (connect, timeout, reset, …).
+    Http(reqwest::Error),
+    /// An answer whose body is (or says it is, by `Content-Length`) larger than
+    /// `limit` bytes: reading stopped there.
+    BodyTooLarge {
+        status: u16,
+        limit: usize,
+        correlation_id: Option<String>,
+    },
+}
+
+impl SendError {
+    /// The kind, for the retry policy and the metrics.
+    pub fn kind(&self) -> TransportKind {
+        match self {
+            SendError::Http(error) => classify_transport(error),
+            SendError::BodyTooLarge { .. } => TransportKind::BodyTooLarge,
+        }
+    }
+}
+
+impl From<reqwest::Error> for SendError {
+    fn from(error: reqwest::Error) -> Self {
+        SendError::Http(error)
+    }
+}
+
+/// Sends `request` and reads the answer, at most [`MAX_BODY_BYTES`] of it (the
+/// client's timeout covers both).
+pub async fn send(request: reqwest::RequestBuilder) -> Result<Answer, SendError> {
+    send_capped(request, MAX_BODY_BYTES).await
+}
+
+/// [`send`] with the body capped at `limit` bytes: refused at once when
+/// `Content-Length` says more, else read chunk by chunk and abandoned as soon as it
+/// passes the limit — a hostile server cannot make the operator buffer more.
+pub async fn send_capped(
+    request: reqwest::RequestBuilder,
+    limit: usize,
+) -> Result<Answer, SendError> {
+    let mut response = request.send().await?;
     let status = response.status().as_u16();
     let (correlation_id, retry_after) = read_headers(response.headers());
-    let body = response.bytes().await?.to_vec();
+    let too_large = |correlation_id| SendError::BodyTooLarge {
+        status,
+        limit,
+        correlation_id,
+    };
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit as u64)
+    {
+        return Err(too_large(correlation_id));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if chunk.len() > limit.saturating_sub(body.len()) {
+            return Err(too_large(correlation_id));
+        }
+        body.extend_from_slice(&chunk);
+    }
     Ok(Answer {
         status,
         correlation_id,
@@ -60,10 +125,11 @@ pub async fn send(request: reqwest::RequestBuilder) -> Result<Answer, reqwest::E
 }
 
 fn read_headers(headers: &HeaderMap) -> (Option<String>, Option<Duration>) {
+    // `to_str` admits visible ASCII only, so no control character gets through.
     let correlation_id = headers
         .get(CORRELATION_HEADER)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+        .map(|v| v.chars().take(MAX_CORRELATION_ID).collect());
     let retry_after = headers
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
@@ -147,18 +213,19 @@ impl Recorder {
     }
 }
 
-/// The first `max` characters of a non-JSON body, for an error message.
+/// The first `max` characters of a non-JSON body, for an error message, with control
+/// characters replaced (see [`crate::api::text::clean`]): a body is the remote's text.
 pub fn body_excerpt(body: &[u8], max: usize) -> Option<String> {
-    let text = String::from_utf8_lossy(body);
+    let text = String::from_utf8_lossy(&body[..body.len().min(max.saturating_mul(4))]);
     let text = text.trim();
     if text.is_empty() {
         return None;
     }
     let mut excerpt: String = text.chars().take(max).collect();
-    if text.chars().count() > max {
+    if text.chars().count() > max || body.len() > max.saturating_mul(4) {
         excerpt.push('…');
     }
-    Some(excerpt)
+    Some(crate::api::text::clean(&excerpt).into_owned())
 }
 
 #[cfg(test)]

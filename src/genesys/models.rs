@@ -596,8 +596,13 @@ pub struct TokenResponse {
     pub access_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_type: Option<String>,
-    /// Lifetime in seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Lifetime in seconds. Read leniently (see [`lenient_seconds`]): the token is
+    /// what matters, and a nonsense lifetime must not hide it.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_seconds"
+    )]
     pub expires_in: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
@@ -610,6 +615,24 @@ pub struct TokenResponse {
     /// The RFC 6749 spelling of the explanation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_description: Option<String>,
+}
+
+/// A count of seconds from a remote: a negative number is 0, a fraction or a number
+/// beyond `u64` saturates (`1e20` → `u64::MAX`), and anything that is not a number
+/// (a string, an object, NaN) is `None`. Callers clamp the value to their own range.
+fn lenient_seconds<'de, D>(deserializer: D) -> Result<Option<u64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(match value {
+        serde_json::Value::Number(n) => n.as_u64().or_else(|| {
+            n.as_i64()
+                .map(|_| 0) // a negative integer
+                .or_else(|| n.as_f64().filter(|f| !f.is_nan()).map(|f| f as u64))
+        }),
+        _ => None,
+    })
 }
 
 impl TokenResponse {
@@ -957,6 +980,23 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(ok.expires_in, Some(86399));
+        // Absurd lifetimes still give the token (the client caps the lifetime).
+        for (raw, expected) in [
+            (json!(u64::MAX), Some(u64::MAX)),
+            (json!(1e20), Some(u64::MAX)),
+            (json!(-1), Some(0)),
+            (json!(-1.5), Some(0)),
+            (json!(12.7), Some(12)),
+            (json!("3600"), None),
+            (json!(null), None),
+            (json!({"a": 1}), None),
+        ] {
+            let t: TokenResponse =
+                serde_json::from_value(json!({"access_token": "t", "expires_in": raw.clone()}))
+                    .unwrap();
+            assert_eq!(t.expires_in, expected, "{raw}");
+            assert_eq!(t.access_token.as_deref(), Some("t"));
+        }
         let dbg = format!("{ok:?}");
         assert!(!dbg.contains("s3cr3t-token"), "{dbg}");
         assert!(dbg.contains("<redacted>"), "{dbg}");

@@ -8,8 +8,12 @@
 
 use super::models::Listing;
 
-/// More pages than this is a server bug, reported as an error rather than looped on.
-pub const MAX_PAGES: u32 = 10_000;
+/// The most pages of one listing the client reads: 100, i.e. 10,000 entities at the
+/// default page size — far more trustees, trustors, members or roles than an org has.
+/// A listing that claims more (an endless `nextUri`, a `pageCount` of 4 billion) is a
+/// server bug or a hostile server, reported as [`super::GenesysError::Paging`] rather
+/// than followed for hours.
+pub const MAX_PAGES: u32 = 100;
 
 /// The page to fetch after page `requested`, which returned `page`; `seen` counts the
 /// entities of all pages so far, this one included. `None` when the listing is done.
@@ -24,7 +28,7 @@ pub fn next_page<T>(requested: u32, page: &Listing<T>, seen: usize) -> Option<u3
         Some(count) => requested < count,
         None => page.next_uri.is_some(),
     };
-    more.then_some(requested + 1)
+    more.then_some(requested.saturating_add(1))
 }
 
 #[cfg(test)]

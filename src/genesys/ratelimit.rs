@@ -18,6 +18,10 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tokio::time::Instant;
 
+/// The longest pause [`RateLimiter::pause_for`] makes (the retry policy never asks for
+/// more than its `maxRetryAfter`, itself at most an hour).
+const MAX_PAUSE: Duration = Duration::from_secs(3_600);
+
 /// The rate settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RateLimitConfig {
@@ -136,8 +140,10 @@ impl RateLimiter {
     }
 
     /// Holds every request of this org for `delay` from now.
+    /// At most [`MAX_PAUSE`], so no delay can overflow the clock.
     pub fn pause_for(&self, delay: Duration) {
-        self.bucket.lock().pause_until(Instant::now() + delay);
+        let until = Instant::now() + delay.min(MAX_PAUSE);
+        self.bucket.lock().pause_until(until);
     }
 }
 

@@ -4,6 +4,9 @@
 //! - 429: wait `Retry-After` (plus a little jitter so clones do not return in lock
 //!   step); give up when it asks for more than [`RetryConfig::max_retry_after`] (180 s,
 //!   as the official SDKs do) or after [`RetryConfig::max_rate_limit_retries`] 429s.
+//!   The header is the remote's number: [`parse_retry_after`] never panics, and any
+//!   value (`1e20`, `-1`, `NaN`, a date in the year 9999) is either refused or
+//!   saturates at [`MAX_PARSED_RETRY_AFTER`], so nothing here can overflow.
 //! - 5xx except 501 (Not Implemented will not get better) and retryable transport errors
 //!   (connect, timeout, reset): jittered exponential backoff, at most
 //!   [`RetryConfig::max_attempts`] attempts in all.
@@ -67,6 +70,12 @@ impl RetryConfig {
         if self.max_delay < self.base_delay {
             return Err("retry.maxDelay must be at least retry.baseDelay".into());
         }
+        if self.max_retry_after > MAX_RETRY_AFTER_LIMIT {
+            return Err(format!(
+                "retry.maxRetryAfter must be at most {} s",
+                MAX_RETRY_AFTER_LIMIT.as_secs()
+            ));
+        }
         Ok(())
     }
 
@@ -80,7 +89,16 @@ impl RetryConfig {
             .saturating_mul(1u32 << exp)
             .min(self.max_delay);
         let half = step / 2;
-        half + half.mul_f64(jitter.clamp(0.0, 1.0))
+        half.saturating_add(half.mul_f64(unit(jitter)))
+    }
+}
+
+/// `jitter` forced into [0, 1] (NaN → 0), so `Duration::mul_f64` cannot panic on it.
+fn unit(jitter: f64) -> f64 {
+    if jitter.is_nan() {
+        0.0
+    } else {
+        jitter.clamp(0.0, 1.0)
     }
 }
 
@@ -111,6 +129,9 @@ pub enum TransportKind {
     Builder,
     /// Connection closed or reset mid-request, body errors and the like.
     Other,
+    /// The answer's body passed the size cap ([`super::http::MAX_BODY_BYTES`]): asking
+    /// again would read the same.
+    BodyTooLarge,
 }
 
 impl TransportKind {
@@ -183,8 +204,10 @@ pub fn decide(
             status: 429,
             retry_after,
         } => {
-            state.rate_limited += 1;
-            if retry_after.is_some_and(|ra| ra > config.max_retry_after) {
+            state.rate_limited = state.rate_limited.saturating_add(1);
+            // Bounded even for a config that skipped `validate`.
+            let limit = config.max_retry_after.min(MAX_RETRY_AFTER_LIMIT);
+            if retry_after.is_some_and(|ra| ra > limit) {
                 return Decision::GiveUp(GiveUpReason::RetryAfterTooLong);
             }
             if state.rate_limited > config.max_rate_limit_retries {
@@ -193,7 +216,7 @@ pub fn decide(
             let wait = match retry_after {
                 // A small spread (≤ 250 ms) so clones sharing a token do not all return
                 // at the very same instant.
-                Some(ra) => ra + Duration::from_millis(250).mul_f64(jitter.clamp(0.0, 1.0)),
+                Some(ra) => ra.saturating_add(Duration::from_millis(250).mul_f64(unit(jitter))),
                 None => config.backoff(state.rate_limited, jitter),
             };
             Decision::Retry(wait)
@@ -207,7 +230,7 @@ pub fn decide(
 }
 
 fn backoff(config: &RetryConfig, state: &mut AttemptState, jitter: f64) -> Decision {
-    state.failed_attempts += 1;
+    state.failed_attempts = state.failed_attempts.saturating_add(1);
     if state.failed_attempts >= config.max_attempts {
         Decision::GiveUp(GiveUpReason::AttemptsExhausted)
     } else {
@@ -215,25 +238,49 @@ fn backoff(config: &RetryConfig, state: &mut AttemptState, jitter: f64) -> Decis
     }
 }
 
+/// The largest `Retry-After` the parser returns: any longer value (`1e20`, a date in the
+/// year 9999) becomes this. It is far above any sane [`RetryConfig::max_retry_after`],
+/// so the policy refuses to wait ([`GiveUpReason::RetryAfterTooLong`]) rather than
+/// waiting a day; it only exists so no arithmetic on a remote's number can overflow.
+pub const MAX_PARSED_RETRY_AFTER: Duration = Duration::from_secs(86_400);
+
+/// The largest [`RetryConfig::max_retry_after`] accepted: an hour.
+pub const MAX_RETRY_AFTER_LIMIT: Duration = Duration::from_secs(3_600);
+
 /// Parses a `Retry-After` header: delay-seconds (`42`, leniently also `1.5`) or an
 /// HTTP-date (`Wed, 21 Oct 2015 07:28:00 GMT`, a date in the past meaning now).
-/// `None` for anything else.
+/// `None` for anything else, negative, NaN or infinite values included. The remote
+/// chooses this number: every conversion is checked, and values above
+/// [`MAX_PARSED_RETRY_AFTER`] saturate at it.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if value.is_empty() {
         return None;
     }
     if value.bytes().all(|b| b.is_ascii_digit()) {
-        return value.parse::<u64>().ok().map(Duration::from_secs);
+        // All digits: only too many of them can fail to parse, and that is "huge".
+        let secs = value.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(Duration::from_secs(secs).min(MAX_PARSED_RETRY_AFTER));
     }
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        if !secs.is_finite() || secs < 0.0 {
+            return None;
+        }
+        return Some(
+            Duration::try_from_secs_f64(secs)
+                .unwrap_or(Duration::MAX)
+                .min(MAX_PARSED_RETRY_AFTER),
+        );
     }
     let at = DateTime::parse_from_rfc2822(value)
         .ok()?
         .with_timezone(&Utc);
     let now: DateTime<Utc> = now.into();
-    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+    let wait = at
+        .signed_duration_since(now)
+        .to_std()
+        .unwrap_or(Duration::ZERO);
+    Some(wait.min(MAX_PARSED_RETRY_AFTER))
 }
 
 /// A delay named in the token endpoint's rate-limit description, e.g. `rate limit
@@ -260,6 +307,7 @@ pub fn is_token_rate_limit(status: u16, error: Option<&str>, description: Option
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::Strategy as _;
 
     fn status(status: u16) -> Failure {
         Failure::Status {
@@ -348,6 +396,7 @@ mod tests {
             TransportKind::Certificate,
             TransportKind::Redirect,
             TransportKind::Builder,
+            TransportKind::BodyTooLarge,
         ] {
             let mut st = AttemptState::default();
             assert_eq!(
@@ -473,8 +522,92 @@ mod tests {
             parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now),
             Some(Duration::ZERO)
         );
-        for bad in ["", "soon", "-5", "NaN", "inf"] {
+        for bad in [
+            "", "soon", "-5", "-1", "-0.5", "NaN", "inf", "-inf", "+inf", "1e",
+        ] {
             assert_eq!(parse_retry_after(bad, now), None, "{bad:?}");
+        }
+    }
+
+    /// Issue 11, reproduction 2: `Retry-After: 1e20` panicked in `Duration::from_secs_f64`.
+    /// Absurd values saturate at [`MAX_PARSED_RETRY_AFTER`] and the policy gives up
+    /// instead of waiting.
+    #[test]
+    fn absurd_retry_after_values_saturate_and_are_refused_not_panicked_on() {
+        let now = SystemTime::UNIX_EPOCH + secs(1_445_412_480);
+        for huge in [
+            "1e20",
+            "1E308",
+            "18446744073709551616",
+            "99999999999999999999999999999",
+            "18446744073709551615.9",
+            "1.7976931348623157e308",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
+            let parsed = parse_retry_after(huge, now);
+            assert_eq!(parsed, Some(MAX_PARSED_RETRY_AFTER), "{huge:?}");
+            let mut st = AttemptState::default();
+            assert_eq!(
+                decide(
+                    &RetryConfig::default(),
+                    &mut st,
+                    Failure::Status {
+                        status: 429,
+                        retry_after: parsed
+                    },
+                    0.999
+                ),
+                Decision::GiveUp(GiveUpReason::RetryAfterTooLong),
+                "{huge:?}"
+            );
+        }
+        // A date long past means now, however far back.
+        assert_eq!(
+            parse_retry_after("Mon, 01 Jan 0001 00:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        // Even a policy configured to wait longer never waits past the ceiling, and
+        // adding the jitter cannot overflow.
+        let patient = RetryConfig {
+            max_retry_after: Duration::MAX,
+            ..RetryConfig::default()
+        };
+        assert!(patient.validate().is_err(), "maxRetryAfter is bounded");
+        let mut st = AttemptState::default();
+        let d = decide(
+            &patient,
+            &mut st,
+            Failure::Status {
+                status: 429,
+                retry_after: Some(Duration::MAX),
+            },
+            0.999,
+        );
+        assert_eq!(d, Decision::GiveUp(GiveUpReason::RetryAfterTooLong));
+    }
+
+    proptest::proptest! {
+        /// No header value makes the parser or the policy panic, and no wait exceeds
+        /// `max_retry_after` plus the 250 ms spread.
+        #[test]
+        fn no_retry_after_header_panics_or_waits_past_the_maximum(
+            value in proptest::prop_oneof![
+                "\\PC{0,40}",
+                "[-+]?[0-9]{0,30}(\\.[0-9]{0,20})?([eE][-+]?[0-9]{1,4})?",
+                proptest::num::f64::ANY.prop_map(|f| f.to_string()),
+            ],
+            jitter in 0.0f64..1.0,
+        ) {
+            let now = SystemTime::now();
+            let parsed = parse_retry_after(&value, now);
+            if let Some(d) = parsed {
+                proptest::prop_assert!(d <= MAX_PARSED_RETRY_AFTER);
+            }
+            let c = RetryConfig::default();
+            let mut st = AttemptState::default();
+            if let Decision::Retry(wait) = decide(&c, &mut st, Failure::Status { status: 429, retry_after: parsed }, jitter) {
+                proptest::prop_assert!(wait <= c.max_retry_after + Duration::from_millis(250));
+            }
         }
     }
 

@@ -9,10 +9,10 @@ use tokio::time::Instant;
 use super::auth::{TokenProvider, jitter};
 use super::config::Endpoints;
 use super::error::{ApiError, GenesysError};
-use super::http::{Answer, Recorder, body_excerpt, classify_transport, send};
+use super::http::{Answer, Recorder, SendError, body_excerpt, classify_transport, send};
 use super::models::ErrorBody;
 use super::ratelimit::RateLimiter;
-use super::retry::{AttemptState, Decision, Failure, RetryConfig, decide};
+use super::retry::{AttemptState, Decision, Failure, RetryConfig, TransportKind, decide};
 
 /// One API request: the endpoint template with its path arguments, query and JSON body.
 #[derive(Clone, Debug)]
@@ -105,7 +105,8 @@ impl Transport {
                         Decision::Retry(wait) => {
                             if answer.status == 429 {
                                 // Hold every call of this org, not just this one.
-                                self.limiter.pause_for(answer.retry_after.unwrap_or(wait));
+                                // `wait`, not the raw header: the policy bounded it.
+                                self.limiter.pause_for(wait);
                             }
                             tracing::warn!(
                                 client = %self.recorder.label, method, endpoint = request.endpoint,
@@ -123,7 +124,28 @@ impl Transport {
                         }
                     }
                 }
-                Err(error) => {
+                Err(SendError::BodyTooLarge {
+                    status,
+                    limit,
+                    correlation_id,
+                }) => {
+                    self.recorder.record(
+                        method,
+                        request.endpoint,
+                        attempt,
+                        elapsed,
+                        Err(TransportKind::BodyTooLarge),
+                        false,
+                    );
+                    return Err(GenesysError::BodyTooLarge {
+                        method: method.to_string(),
+                        endpoint: request.endpoint,
+                        status,
+                        limit,
+                        correlation_id,
+                    });
+                }
+                Err(SendError::Http(error)) => {
                     let kind = classify_transport(&error);
                     self.recorder.record(
                         method,
@@ -154,6 +176,17 @@ impl Transport {
     }
 }
 
+/// The most of a Genesys error `code` kept (real ones are like `not.found`).
+const MAX_CODE_BYTES: usize = 128;
+/// The most of a Genesys error `message` kept: it goes into conditions, Events and logs.
+const MAX_MESSAGE_BYTES: usize = 1024;
+
+/// Text from a remote made safe for a log line or a condition: control characters
+/// replaced (no forged log lines, no terminal escapes), cut to `max` bytes.
+pub fn remote_text(text: &str, max: usize) -> String {
+    crate::api::text::clean(&crate::api::text::truncate(text, max)).into_owned()
+}
+
 /// The error for a final non-success answer: Genesys's `ErrorBody` when the body is
 /// one, else an excerpt of whatever came back (a proxy's HTML page, say).
 pub fn api_error(method: &str, endpoint: &'static str, answer: &Answer, attempts: u32) -> ApiError {
@@ -161,7 +194,19 @@ pub fn api_error(method: &str, endpoint: &'static str, answer: &Answer, attempts
         .ok()
         .filter(|b: &ErrorBody| b.code.is_some() || b.message.is_some());
     let (code, message) = match &body {
-        Some(b) => (b.code.clone(), b.message.clone()),
+        Some(b) => (
+            b.code.as_deref().map(|c| remote_text(c, MAX_CODE_BYTES)),
+            b.message
+                .as_deref()
+                .map(|m| remote_text(m, MAX_MESSAGE_BYTES)),
+        ),
+        None if (300..400).contains(&answer.status) => (
+            None,
+            Some(
+                "a redirect, not followed: credentials and tokens go only to the configured host"
+                    .to_string(),
+            ),
+        ),
         None => (None, body_excerpt(&answer.body, 200)),
     };
     ApiError {
@@ -214,6 +259,21 @@ mod tests {
             api_error("POST", "/x", &a, 1).correlation_id.as_deref(),
             Some("ctx-1")
         );
+    }
+
+    #[test]
+    fn hostile_error_bodies_are_cut_and_cleaned() {
+        let long = format!(
+            r#"{{"message":"{}\nINFO forged line \u001b[2J","code":"{}"}}"#,
+            "m".repeat(10_000),
+            "c".repeat(1_000)
+        );
+        let e = api_error("GET", "/x", &answer(400, &long, None), 1);
+        let m = e.message.unwrap();
+        assert!(m.len() <= MAX_MESSAGE_BYTES && !m.chars().any(char::is_control));
+        assert!(e.code.unwrap().len() <= MAX_CODE_BYTES);
+        let e = api_error("GET", "/x", &answer(502, "a\r\nb\u{1b}[31m", None), 1);
+        assert_eq!(e.message.as_deref(), Some("a\u{FFFD}\u{FFFD}b\u{FFFD}[31m"));
     }
 
     #[test]

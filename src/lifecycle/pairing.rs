@@ -15,11 +15,13 @@ use super::Requeue;
 /// "There is a 48 hour expiration on all requests" (TrustRequest, genesys-api.md §4.4).
 pub const PAIRING_LIFETIME: SignedDuration = SignedDuration::from_hours(48);
 
-/// When a pairing created at `created` stops being usable.
+/// When a pairing created at `created` stops being usable. `created` comes from
+/// Genesys or from status, so it may be anything: a time within 48 h of the end of
+/// time saturates at [`Timestamp::MAX`] instead of overflowing.
 pub fn pairing_expires_at(created: Timestamp) -> Timestamp {
     created
         .checked_add(PAIRING_LIFETIME)
-        .expect("a pairing creation time is far from the end of time")
+        .unwrap_or(Timestamp::MAX)
 }
 
 /// True when the pairing can no longer be accepted.
@@ -219,5 +221,28 @@ pub fn next_status<A>(
         trustor_name,
         subjects: d.subjects.clone(),
         conditions,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 11: a far-future `pairingCreatedAt` (in status, or from Genesys) panicked
+    /// in `pairing_expires_at`.
+    #[test]
+    fn creation_times_near_the_end_of_time_do_not_overflow() {
+        for created in [
+            Timestamp::MAX,
+            Timestamp::MAX - SignedDuration::from_hours(47),
+            Timestamp::MIN,
+        ] {
+            let expires = pairing_expires_at(created);
+            assert!(expires >= created);
+            let _ = pairing_expired(created, Timestamp::now());
+        }
+        assert_eq!(pairing_expires_at(Timestamp::MAX), Timestamp::MAX);
+        assert!(!pairing_expired(Timestamp::MAX, Timestamp::now()));
+        assert!(pairing_expired(Timestamp::MIN, Timestamp::now()));
     }
 }

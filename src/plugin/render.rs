@@ -9,6 +9,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
 use crate::api::conditions::{find, types};
+use crate::api::text::{clean, clean_name};
 use crate::api::{OrgLink, OrgPairing, Organization};
 
 /// How long ago `then` was, in the largest whole unit: `12 s ago`, `2 min ago`,
@@ -67,6 +68,13 @@ pub fn views_as_of(orgs: &[Organization], now: Timestamp) -> String {
 
 /// Formats rows as left-aligned columns separated by three spaces, like `kubectl get`.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    // Cells show what Genesys or another tenant wrote: no escape sequence, newline or
+    // bidi override reaches the terminal.
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| clean(c).into_owned()).collect())
+        .collect();
+    let rows = &rows;
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for r in rows {
         for (i, c) in r.iter().enumerate() {
@@ -92,8 +100,10 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// The value made safe to show (see [`clean_name`]), or `-`.
 fn or_dash(s: Option<&str>) -> String {
-    s.filter(|s| !s.is_empty()).unwrap_or("-").to_string()
+    s.filter(|s| !s.is_empty())
+        .map_or_else(|| "-".to_string(), |s| clean_name(s).into_owned())
 }
 
 /// `kubectl orglink status`: each org with its links, pending requests and pairings;
@@ -114,7 +124,7 @@ pub fn status(
         let name = org.metadata.name.as_deref().unwrap_or("");
         let st = org.status.clone().unwrap_or_default();
         let ready = find(&st.conditions, types::READY)
-            .map(|c| format!("{} ({})", c.status, c.reason))
+            .map(|c| format!("{} ({})", clean(&c.status), clean(&c.reason)))
             .unwrap_or_else(|| "Unknown".into());
         let _ = writeln!(
             out,
@@ -381,6 +391,25 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("MSP Prod"), "{s}");
+    }
+
+    /// Names written by Genesys or a peer cannot drive the terminal.
+    #[test]
+    fn hostile_names_and_ids_reach_the_terminal_without_control_characters() {
+        let mut o = org();
+        let st = o.status.as_mut().unwrap();
+        st.name = Some("Acme\u{1b}]0;owned\u{7}\u{1b}[2J".into());
+        st.linked_organizations[0].name = Some("line\nforged   row\r".into());
+        st.pending_incoming_links[0].organization_id = "id\u{202e}gnp.exe\u{1b}[31m".into();
+        for out in [status(&[o.clone()], &[], &[], now()), pending(&[o], now())] {
+            let shown: String = out.chars().filter(|c| *c != '\n').collect();
+            assert!(
+                !shown.chars().any(|c| c.is_control() || c == '\u{202e}'),
+                "{out:?}"
+            );
+        }
+        let s = status(&[org()], &[], &[], now());
+        assert!(!s.contains('\u{FFFD}'), "ordinary names are unchanged: {s}");
     }
 
     #[test]

@@ -120,6 +120,8 @@ pub fn operator_allowing(allowed: &[&str]) -> std::net::SocketAddr {
                         webhook_addr: registered.addr,
                         webhook_cert_dir: registered.cert_dir.clone(),
                         no_webhook: false,
+                        // The scenarios use resyncs of a few seconds.
+                        min_resync_interval: Duration::from_secs(1).into(),
                         ..orglink_operator::cli::run::RunArgs::loopback(&allowed)
                     };
                     let token = tokio_util::sync::CancellationToken::new();
