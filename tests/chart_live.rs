@@ -649,6 +649,7 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
     let ports = format!(
         "metrics.port={metrics_port},health.port={health_port},webhook.port={webhook_port}"
     );
+    let allow = format!("apiBaseUrl.allow={{{}}}", sim.url());
     let chart = repo().join("charts/orglink-operator");
     let out = helm(
         &cp,
@@ -664,6 +665,12 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
             &watch,
             "--set",
             &ports,
+            // The simulator is plain http on loopback: allowed explicitly, as a user
+            // pointing the operator at a test server would have to.
+            "--set",
+            &allow,
+            "--set",
+            "apiBaseUrl.allowInsecureHttp=true",
         ],
     );
     assert!(out.status.success(), "helm install: {}", text(&out));
