@@ -7,6 +7,7 @@
 //! exponential backoff, never a hot loop.
 
 pub mod context;
+pub mod credentials_hold;
 pub mod error;
 pub mod events;
 pub mod leader;

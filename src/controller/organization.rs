@@ -3,8 +3,9 @@
 //! per resync, and writes it to status with `Ready`.
 //!
 //! The snapshot it reads is the one its OrgLinks and OrgPairings decide on (see
-//! [`super::sessions`]). A finalizer keeps the Organization, and so its credentials,
-//! until those objects have finished their own cleanup.
+//! [`super::sessions`]). A finalizer keeps the Organization, and another its credentials
+//! Secret ([`super::credentials_hold`]), until those objects have finished their own
+//! cleanup, which connects with them on demand ([`connect`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,16 +51,25 @@ pub async fn reconcile(org: Arc<Organization>, ctx: Arc<Context>) -> Result<Acti
 }
 
 /// Why the org cannot be used, as a `Ready` reason and message.
-struct NotReady {
-    reason: &'static str,
-    message: String,
+pub(super) struct NotReady {
+    pub reason: &'static str,
+    pub message: String,
 }
 
 async fn apply(org: &Organization, ctx: &Context) -> Result<Action, Error> {
     let resync = org.spec.resync_interval();
     let key = org_key(org);
     let prev = org.status.clone().unwrap_or_default();
-    let (desired, snapshot) = match connect(org, ctx).await {
+    let connected = connect(org, ctx).await;
+    if connected.is_ok() {
+        // The Secret works: keep it until this Organization's cleanup is done.
+        super::credentials_hold::hold(ctx, org).await?;
+    }
+    if org.status.as_ref().and_then(|s| s.observed_generation) != org.metadata.generation {
+        // The spec changed, perhaps to another Secret: release the one no longer used.
+        super::credentials_hold::release_unused(ctx, &key.namespace, None).await?;
+    }
+    let (desired, snapshot) = match connected {
         Ok(session) => match session.snapshot(resync).await {
             Ok(snapshot) => match region_mismatch(org.spec.region, &snapshot.me, &snapshot.links) {
                 // The token works, but the org lives elsewhere: nothing read is published
@@ -166,8 +176,12 @@ fn prev_reason(prev: &OrganizationStatus) -> Option<&str> {
 }
 
 /// Reads the Secret and returns the org's session, rebuilt when the credentials,
-/// region or base URL changed.
-async fn connect(org: &Organization, ctx: &Context) -> Result<Arc<OrgSession>, NotReady> {
+/// region or base URL changed. Cleanup of OrgLinks and OrgPairings calls it too, so
+/// it works whether or not the Organization is Ready or being deleted.
+pub(super) async fn connect(
+    org: &Organization,
+    ctx: &Context,
+) -> Result<Arc<OrgSession>, NotReady> {
     let key = org_key(org);
     let secret_ref = &org.spec.credentials_secret_ref;
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &key.namespace);
@@ -383,6 +397,7 @@ async fn cleanup(org: &Organization, ctx: &Context) -> Result<Action, Error> {
             dependents.join(", ")
         )));
     }
+    super::credentials_hold::release_unused(ctx, &key.namespace, Some(&key.name)).await?;
     ctx.sessions.remove(&key);
     Ok(Action::await_change())
 }

@@ -12,6 +12,7 @@
 //!   fails, the controller writes an error status instead ([`link::api_error`],
 //!   [`pairing::api_error`]).
 
+pub mod credentials;
 pub mod link;
 pub mod pairing;
 pub mod trustee;
