@@ -19,7 +19,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, PostParams};
 use orglink_operator::api::orgpairing::{GrantSubject, RoleRef};
 use orglink_operator::api::{
-    LinkDecision, OrgLink, OrgLinkPhase, OrgPairing, OrgPairingPhase, OrgPairingSpec, Organization,
+    LinkDecision, OrgLinkPhase, OrgPairing, OrgPairingPhase, OrgPairingSpec, Organization,
     PairingGrant, PairingRequest, PeerRef,
 };
 use orglink_operator::lifecycle::credentials::CREDENTIALS_FINALIZER;
@@ -241,6 +241,8 @@ fn config_map(name: &str, owner: Option<&ConfigMap>) -> ConfigMap {
                     kind: "ConfigMap".into(),
                     name: o.metadata.name.clone().unwrap(),
                     uid: o.metadata.uid.clone().unwrap(),
+                    // Foreground deletion of the owner waits for this dependent.
+                    block_owner_deletion: Some(true),
                     ..Default::default()
                 }]
             }),
@@ -285,7 +287,20 @@ async fn owned_objects_are_collected_with_their_owner() {
         support::WAIT,
         || async {
             let parent = maps.get_opt("parent").await.ok()?;
-            let children = maps.list(&ListParams::default()).await.ok()?.items.len();
+            // (The namespace also holds kube-root-ca.crt, from the root CA publisher.)
+            let children = maps
+                .list(&ListParams::default())
+                .await
+                .ok()?
+                .items
+                .iter()
+                .filter(|m| {
+                    m.metadata
+                        .name
+                        .as_deref()
+                        .is_some_and(|n| n.starts_with("child-"))
+                })
+                .count();
             assert!(
                 parent.is_some() || children == 0,
                 "the parent went before its {children} children"
@@ -337,7 +352,7 @@ async fn helm_install_yields_a_replicaset_and_pending_pods() {
     let ns = "orglink-system";
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
     let deployment = deployments.get("olk-orglink-operator").await.unwrap();
-    let replicas = deployment.spec.as_ref().unwrap().replicas.unwrap_or(1);
+    let replicas = deployment.spec.replicas.unwrap_or(1);
     let uid = deployment.metadata.uid.clone().unwrap();
 
     // The deployment controller creates a ReplicaSet owned by the Deployment...
@@ -352,7 +367,7 @@ async fn helm_install_yields_a_replicaset_and_pending_pods() {
         })
     })
     .await;
-    assert_eq!(set.spec.as_ref().unwrap().replicas, Some(replicas));
+    assert_eq!(set.spec.replicas, Some(replicas));
     let set_uid = set.metadata.uid.clone().unwrap();
 
     // ...and the replicaset controller its Pods, which stay Pending: no scheduler, no node.
