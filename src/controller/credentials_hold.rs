@@ -18,16 +18,24 @@ use crate::lifecycle::credentials::{
     secret_in_use,
 };
 
-/// Puts the finalizer on the Secret `org` uses, if it exists and lacks it. Called
-/// once the Organization has connected with it.
-pub async fn hold(ctx: &Context, org: &Organization) -> Result<(), kube::Error> {
+/// Puts the finalizer on the Secret `org` uses, if it exists and lacks it, and returns
+/// its state (`None`: not found). Called once the Organization has connected with it.
+pub async fn hold(ctx: &Context, org: &Organization) -> Result<Option<SecretState>, kube::Error> {
     let namespace = org.metadata.namespace.clone().unwrap_or_default();
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
     let name = &org.spec.credentials_secret_ref.name;
     let Some(secret) = secrets.get_metadata_opt(name).await? else {
-        return Ok(());
+        return Ok(None);
     };
-    apply_change(&secrets, &secret.metadata, true).await
+    apply_change(&secrets, &secret.metadata, true).await?;
+    Ok(Some(state_of(&secret.metadata)))
+}
+
+fn state_of(meta: &ObjectMeta) -> SecretState {
+    SecretState {
+        held: is_held(meta),
+        deleting: meta.deletion_timestamp.is_some(),
+    }
 }
 
 /// Removes the finalizer from every Secret of `namespace` that carries it and that no
@@ -99,11 +107,7 @@ async fn apply_change(
     meta: &ObjectMeta,
     in_use: bool,
 ) -> Result<(), kube::Error> {
-    let state = SecretState {
-        held: is_held(meta),
-        deleting: meta.deletion_timestamp.is_some(),
-    };
-    let change = decide_hold(state, in_use);
+    let change = decide_hold(state_of(meta), in_use);
     if change == HoldChange::Keep {
         return Ok(());
     }

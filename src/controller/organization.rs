@@ -60,11 +60,26 @@ async fn apply(org: &Organization, ctx: &Context) -> Result<Action, Error> {
     let resync = org.spec.resync_interval();
     let key = org_key(org);
     let prev = org.status.clone().unwrap_or_default();
-    let connected = connect(org, ctx).await;
-    if connected.is_ok() {
-        // The Secret works: keep it until this Organization's cleanup is done.
-        super::credentials_hold::hold(ctx, org).await?;
-    }
+    let connected = match connect(org, ctx).await {
+        // The Secret works: keep it until this Organization's cleanup is done. One the
+        // user is deleting is kept for that cleanup only, not used for new work.
+        Ok(session) => match super::credentials_hold::hold(ctx, org).await? {
+            Some(secret) if secret.deleting => {
+                let r = &org.spec.credentials_secret_ref;
+                Err(NotReady {
+                    reason: reasons::CREDENTIALS_MISSING,
+                    message: crate::lifecycle::credentials::secret_being_deleted(
+                        &key.namespace,
+                        &r.name,
+                        &r.client_id_key,
+                        &r.client_secret_key,
+                    ),
+                })
+            }
+            _ => Ok(session),
+        },
+        Err(not_ready) => Err(not_ready),
+    };
     if org.status.as_ref().and_then(|s| s.observed_generation) != org.metadata.generation {
         // The spec changed, perhaps to another Secret: release the one no longer used.
         super::credentials_hold::release_unused(ctx, &key.namespace, None).await?;

@@ -66,6 +66,20 @@ pub fn decide_hold(state: SecretState, in_use: bool) -> HoldChange {
     }
 }
 
+/// The `Ready` message of an Organization whose Secret is being deleted. Such a Secret
+/// is no longer used for new work (the user asked for it to go) but is kept, and read,
+/// for the cleanup of the Organization's OrgLinks and OrgPairings.
+pub fn secret_being_deleted(
+    namespace: &str,
+    secret: &str,
+    id_key: &str,
+    secret_key: &str,
+) -> String {
+    format!(
+        "Secret {namespace}/{secret} (spec.credentialsSecretRef.name) is being deleted; it is kept (finalizer {CREDENTIALS_FINALIZER}) only so that deleting this Organization's OrgLinks and OrgPairings can still clean up in Genesys Cloud. Point spec.credentialsSecretRef at another Secret with keys {id_key} and {secret_key}, or delete the Organization"
+    )
+}
+
 /// `finalizers` after `change` (order kept, the operator's entry added last).
 pub fn finalizers_after(finalizers: &[String], change: HoldChange) -> Vec<String> {
     let others = finalizers
@@ -160,6 +174,20 @@ mod tests {
         ];
         for (state, in_use, expected) in cases {
             assert_eq!(decide_hold(state, in_use), expected, "{state:?} {in_use}");
+        }
+    }
+
+    #[test]
+    fn a_secret_being_deleted_is_named_with_the_way_forward() {
+        let m = secret_being_deleted("team", "acme-oauth", "clientId", "clientSecret");
+        for part in [
+            "team/acme-oauth",
+            CREDENTIALS_FINALIZER,
+            "clientId",
+            "clientSecret",
+            "spec.credentialsSecretRef",
+        ] {
+            assert!(m.contains(part), "{part} missing from {m}");
         }
     }
 
