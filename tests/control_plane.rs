@@ -1,5 +1,6 @@
-//! The sandbox's control plane: a real etcd + kube-apiserver that starts, serves the
-//! CRDs to kube-rs and to the matching kubectl, and leaves nothing behind.
+//! The sandbox's control plane: a real etcd + kube-apiserver + kube-controller-manager
+//! that starts, serves the CRDs to kube-rs and to the matching kubectl, and leaves
+//! nothing behind; and the bare API server when the controller manager is left out.
 
 mod support;
 
@@ -10,7 +11,9 @@ use std::time::Duration;
 
 use orglink_operator::sandbox::control_plane::process::is_running;
 use orglink_operator::sandbox::control_plane::{AssetsError, KubeAssets};
-use orglink_operator::sandbox::{ControlPlane, ControlPlaneError, ControlPlaneOptions};
+use orglink_operator::sandbox::{
+    ControlPlane, ControlPlaneError, ControlPlaneOptions, ControllerManagerState,
+};
 
 const ORGANIZATION: &str = r#"
 apiVersion: orglink.dev/v1alpha1
@@ -98,9 +101,19 @@ async fn a_second_control_plane_stops_and_cleans_up_when_dropped() {
         .expect("control plane");
     let pids = cp.pids();
     let dir = cp.data_dir().to_path_buf();
+    assert_eq!(
+        pids.len(),
+        3,
+        "etcd, kube-apiserver, kube-controller-manager"
+    );
     assert!(pids.iter().all(|&p| is_running(p)));
     assert!(dir.join("etcd").exists());
-    eprintln!("second control plane ready in {:?}", cp.started_in());
+    assert!(dir.join("kube-controller-manager.log").exists());
+    eprintln!(
+        "second control plane ready in {:?}; {}",
+        cp.started_in(),
+        cp.controller_manager().describe()
+    );
     drop(cp);
     for pid in pids {
         assert!(!is_running(pid), "process {pid} left running after drop");
@@ -115,12 +128,9 @@ async fn a_second_control_plane_stops_and_cleans_up_when_dropped() {
 fn start_then_panic() {
     let record = std::env::var("ORGLINK_TEST_PID_FILE").expect("set by the parent test");
     let cp = support::control_plane();
-    let [etcd, apiserver] = cp.pids();
-    std::fs::write(
-        record,
-        format!("{etcd}\n{apiserver}\n{}\n", cp.data_dir().display()),
-    )
-    .unwrap();
+    let mut lines: Vec<String> = cp.pids().iter().map(u32::to_string).collect();
+    lines.push(cp.data_dir().display().to_string());
+    std::fs::write(record, lines.join("\n") + "\n").unwrap();
     panic!("deliberate panic with a running control plane");
 }
 
@@ -141,18 +151,106 @@ fn a_panicking_test_leaves_no_processes() {
         )
     });
     let lines: Vec<&str> = text.lines().collect();
-    for pid in &lines[..2] {
+    let (dir, pids) = lines.split_last().unwrap();
+    assert_eq!(
+        pids.len(),
+        3,
+        "etcd, kube-apiserver, kube-controller-manager"
+    );
+    for pid in pids {
         let pid: u32 = pid.parse().unwrap();
         assert!(
             !is_running(pid),
             "process {pid} outlived the panicking test binary"
         );
     }
+    assert!(!std::path::Path::new(dir).exists(), "{dir} left behind");
+}
+
+#[tokio::test]
+async fn the_controller_manager_runs_the_clusters_own_controllers() {
+    let cp = support::control_plane();
     assert!(
-        !std::path::Path::new(lines[2]).exists(),
-        "{} left behind",
-        lines[2]
+        matches!(
+            cp.controller_manager(),
+            ControllerManagerState::Running { .. }
+        ),
+        "{:?}",
+        cp.controller_manager()
     );
+    let client = support::client().await;
+    let ns = support::namespace(&client, "cp-kcm").await;
+    // The ServiceAccount and root-CA publisher controllers fill every new namespace.
+    let (ok, out, err) = support::eventually(
+        "the default ServiceAccount and kube-root-ca.crt",
+        Duration::from_secs(60),
+        || async {
+            let got = kubectl(
+                &[
+                    "get",
+                    "-n",
+                    &ns,
+                    "serviceaccount/default",
+                    "configmap/kube-root-ca.crt",
+                    "-o",
+                    "name",
+                ],
+                None,
+            );
+            got.0.then_some(got)
+        },
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["serviceaccount/default", "configmap/kube-root-ca.crt"]
+    );
+}
+
+#[tokio::test]
+async fn the_controller_manager_can_be_left_out() {
+    let cp = ControlPlane::start(ControlPlaneOptions {
+        controller_manager: false,
+        ..ControlPlaneOptions::default()
+    })
+    .await
+    .expect("control plane");
+    assert_eq!(cp.controller_manager(), &ControllerManagerState::LeftOut);
+    assert_eq!(cp.pids().len(), 2, "etcd and kube-apiserver only");
+    assert!(!cp.data_dir().join("kube-controller-manager.log").exists());
+    eprintln!("bare API server ready in {:?}", cp.started_in());
+    // It still serves: the admin client works.
+    let client = cp.client().await.unwrap();
+    assert_eq!(
+        client.apiserver_version().await.unwrap().git_version,
+        "v1.37.2"
+    );
+}
+
+#[tokio::test]
+async fn kubebuilder_assets_without_a_controller_manager_run_without_it() {
+    // An envtest-style directory: etcd and kube-apiserver, nothing else.
+    let source = KubeAssets::locate().expect("the built binaries");
+    let envtest = tempfile::tempdir().unwrap();
+    for binary in ["etcd", "kube-apiserver"] {
+        std::os::unix::fs::symlink(source.dir().join(binary), envtest.path().join(binary)).unwrap();
+    }
+    let cp = ControlPlane::start(ControlPlaneOptions {
+        assets: Some(KubeAssets::in_dir(envtest.path())),
+        ..ControlPlaneOptions::default()
+    })
+    .await
+    .expect("control plane");
+    let state = cp.controller_manager();
+    assert_eq!(
+        state,
+        &ControllerManagerState::Missing {
+            dir: envtest.path().to_path_buf()
+        }
+    );
+    assert!(state.describe().contains("KUBEBUILDER_ASSETS"), "{state:?}");
+    assert_eq!(cp.pids().len(), 2);
 }
 
 #[tokio::test]

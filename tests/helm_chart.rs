@@ -302,6 +302,10 @@ fn values_schema_rejects_mistakes_naming_the_value() {
     );
     render_fails(&["--set", "webhook.port=70000"], &["/webhook/port"]);
     render_fails(
+        &["--set", "webhook.failurePolicy=Open"],
+        &["/webhook/failurePolicy"],
+    );
+    render_fails(
         &["--set", "webhook.certManager.issuerRef.kind=ClusterIssuer"],
         &["/webhook/certManager/issuerRef"],
     );
@@ -528,6 +532,8 @@ fn manager_grants(scope: &str) -> BTreeSet<Grant> {
         add("orglink.dev", &format!("{kind}/finalizers"), &["update"]);
     }
     add("", "secrets", &["get", "list", "watch"]);
+    // The credentials-in-use finalizer on the Secrets Organizations use.
+    add("", "secrets", &["patch"]);
     add("events.k8s.io", "events", &["create", "patch"]);
     g
 }
@@ -660,13 +666,19 @@ fn rbac_has_no_wildcards_and_no_destructive_verbs() {
                         role["metadata"]["name"]
                     );
                 }
-                // Secrets are written only with resourceNames (or created, which cannot be named).
+                // Secrets are updated only with resourceNames (or created, which cannot be
+                // named); the one unnamed write is `patch` alone, for the
+                // credentials-in-use finalizer on the Secrets Organizations name.
                 if strings(&rule["resources"]).contains(&"secrets".to_string()) {
                     let verbs = strings(&rule["verbs"]);
-                    let writes = verbs.iter().any(|v| v == "update" || v == "patch");
+                    let named = !strings(&rule["resourceNames"]).is_empty();
                     assert!(
-                        !writes || !strings(&rule["resourceNames"]).is_empty(),
-                        "{name}: unrestricted Secret write {rule}"
+                        named || !verbs.iter().any(|v| v == "update"),
+                        "{name}: unrestricted Secret update {rule}"
+                    );
+                    assert!(
+                        named || !verbs.iter().any(|v| v == "patch") || verbs == ["patch"],
+                        "{name}: unrestricted Secret patch beside other verbs {rule}"
                     );
                     if verbs.iter().any(|v| v == "create") {
                         assert_eq!(role["kind"], "Role", "{name}: Secret create outside a Role");
@@ -752,6 +764,12 @@ fn webhook_is_scoped_to_the_three_kinds_and_fails_closed() {
     }
     // Without watchNamespaces the webhook sees every namespace, since the operator does too.
     assert!(render(&[]).webhook_config()["webhooks"][0]["namespaceSelector"].is_null());
+    // The way out while the operator is down for long: an explicit, documented value.
+    let open = render(&["--set", "webhook.failurePolicy=Ignore"]);
+    assert_eq!(
+        open.webhook_config()["webhooks"][0]["failurePolicy"],
+        "Ignore"
+    );
 }
 
 #[test]

@@ -416,7 +416,8 @@ async fn organization_credentials_missing_rejected_then_rotated() {
         .await
         .unwrap();
     reason("Connected").await;
-    // A missing Secret says which one and what keys it needs.
+    // A deleted Secret says which one and what keys it needs; it is kept (Terminating)
+    // for the cleanup of the Organization's OrgLinks and OrgPairings, not used otherwise.
     secrets
         .delete(&secret_name, &DeleteParams::default())
         .await
@@ -426,6 +427,20 @@ async fn organization_credentials_missing_rejected_then_rotated() {
         message.contains("clientId") && message.contains("clientSecret"),
         "{message}"
     );
+    assert!(message.contains("being deleted"), "{message}");
+    let kept = secrets.get(&secret_name).await.unwrap();
+    assert!(kept.metadata.deletion_timestamp.is_some());
+    // Deleting the Organization releases it.
+    orgs.delete(&ns, &DeleteParams::default()).await.unwrap();
+    eventually("the Secret gone with its Organization", WAIT, || async {
+        secrets
+            .get_opt(&secret_name)
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]

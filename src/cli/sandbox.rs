@@ -1,8 +1,8 @@
 //! `orglink-operator sandbox`: the embedded sandbox for the demo and for trying the
 //! operator without a cluster or a Genesys Cloud account.
 //!
-//! It starts a real Kubernetes control plane (etcd + kube-apiserver, see
-//! [`crate::sandbox::control_plane`]), installs the CRDs, writes `DIR/kubeconfig`,
+//! It starts a real Kubernetes control plane (etcd, kube-apiserver and
+//! kube-controller-manager; no nodes, see [`crate::sandbox::control_plane`]), installs the CRDs, writes `DIR/kubeconfig`,
 //! starts the simulated Genesys Cloud (unless `--no-genesys`) and keeps running
 //! until Ctrl-C or SIGTERM, when everything it started is stopped and removed.
 
@@ -31,11 +31,15 @@ pub struct SandboxArgs {
     #[arg(long)]
     pub genesys_orgs: Option<PathBuf>,
     /// Run only the simulated Genesys Cloud (no control plane).
-    #[arg(long, conflicts_with_all = ["no_genesys", "port", "with_organizations", "demo"])]
+    #[arg(long, conflicts_with_all = ["no_genesys", "port", "with_organizations", "demo", "no_controller_manager"])]
     pub genesys_only: bool,
     /// Leave out the simulated Genesys Cloud.
     #[arg(long, conflicts_with_all = ["with_organizations", "demo"])]
     pub no_genesys: bool,
+    /// Leave out kube-controller-manager: the bare API server, as envtest runs it
+    /// (deleted namespaces then stay Terminating and owned objects are not collected).
+    #[arg(long)]
+    pub no_controller_manager: bool,
     /// Leave out the operator.
     #[arg(long, conflicts_with = "demo")]
     pub no_operator: bool,
@@ -81,9 +85,17 @@ async fn run_genesys_only(args: &SandboxArgs) -> anyhow::Result<()> {
 }
 
 async fn run_cluster(args: &SandboxArgs) -> anyhow::Result<()> {
-    eprintln!("Starting the sandbox control plane (etcd + kube-apiserver)...");
+    eprintln!(
+        "Starting the sandbox control plane (etcd + kube-apiserver{})...",
+        if args.no_controller_manager {
+            ""
+        } else {
+            " + kube-controller-manager"
+        }
+    );
     let control_plane = ControlPlane::start(ControlPlaneOptions {
         api_port: args.port,
+        controller_manager: !args.no_controller_manager,
         ..ControlPlaneOptions::default()
     })
     .await?;
@@ -195,10 +207,11 @@ fn print_banner(
 ) {
     let kubeconfig = std::fs::canonicalize(kubeconfig).unwrap_or_else(|_| kubeconfig.into());
     println!(
-        "Kubernetes API server {} ready in {:.1} s, CRDs installed.",
+        "Kubernetes control plane {} ready in {:.1} s, CRDs installed.",
         control_plane.url(),
         control_plane.started_in().as_secs_f64()
     );
+    println!("{}", control_plane.controller_manager().describe());
     println!("  export KUBECONFIG={}", kubeconfig.display());
     println!(
         "  kubectl ({} matching the API server): {}",

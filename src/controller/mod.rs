@@ -8,6 +8,7 @@
 
 pub mod context;
 pub mod credentials;
+pub mod credentials_hold;
 pub mod error;
 pub mod events;
 pub mod leader;

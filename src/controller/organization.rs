@@ -7,8 +7,9 @@
 //! `status.lastHandledRefresh` and the read's time to `status.observedAt`.
 //!
 //! The snapshot it reads is the one its OrgLinks and OrgPairings decide on (see
-//! [`super::sessions`]). A finalizer keeps the Organization, and so its credentials,
-//! until those objects have finished their own cleanup.
+//! [`super::sessions`]). A finalizer keeps the Organization, and another its credentials
+//! Secret ([`super::credentials_hold`]), until those objects have finished their own
+//! cleanup, which connects with them on demand ([`connect`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,7 +65,31 @@ async fn apply(org: &Organization, ctx: &Context) -> Result<Action, Error> {
     let key = org_key(org);
     let prev = org.status.clone().unwrap_or_default();
     let mut refresh = RefreshOutcome::default();
-    let (desired, snapshot) = match connect(org, ctx).await {
+    let connected = match connect(org, ctx).await {
+        // The Secret works: keep it until this Organization's cleanup is done. One the
+        // user is deleting is kept for that cleanup only, not used for new work.
+        Ok(session) => match super::credentials_hold::hold(ctx, org).await? {
+            Some(secret) if secret.deleting => {
+                let r = &org.spec.credentials_secret_ref;
+                Err(NotReady {
+                    reason: reasons::CREDENTIALS_MISSING,
+                    message: crate::lifecycle::credentials::secret_being_deleted(
+                        &key.namespace,
+                        &r.name,
+                        &r.client_id_key,
+                        &r.client_secret_key,
+                    ),
+                })
+            }
+            _ => Ok(session),
+        },
+        Err(not_ready) => Err(not_ready),
+    };
+    if org.status.as_ref().and_then(|s| s.observed_generation) != org.metadata.generation {
+        // The spec changed, perhaps to another Secret: release the one no longer used.
+        super::credentials_hold::release_unused(ctx, &key.namespace, None).await?;
+    }
+    let (desired, snapshot) = match connected {
         Ok(session) => match read_with_refresh(org, &session, ctx, resync, &mut refresh).await {
             Ok(snapshot) => match region_mismatch(org.spec.region, &snapshot.me, &snapshot.links) {
                 // The token works, but the org lives elsewhere: nothing read is published
@@ -287,8 +312,13 @@ fn prev_reason(prev: &OrganizationStatus) -> Option<&str> {
 
 /// Checks where the credentials would go, reads the labelled Secret and returns the
 /// org's session, rebuilt when the credentials, region or base URL changed. On any
-/// refusal the session is dropped, so nothing more is sent with it.
-async fn connect(org: &Organization, ctx: &Context) -> Result<Arc<OrgSession>, NotReady> {
+/// refusal the session is dropped, so nothing more is sent with it. Cleanup of OrgLinks
+/// and OrgPairings calls it too, so it works whether or not the Organization is Ready
+/// or being deleted.
+pub(super) async fn connect(
+    org: &Organization,
+    ctx: &Context,
+) -> Result<Arc<OrgSession>, NotReady> {
     let key = org_key(org);
     let result = build_session(org, ctx).await;
     if result.is_err() {
@@ -487,6 +517,7 @@ async fn cleanup(org: &Organization, ctx: &Context) -> Result<Action, Error> {
             dependents.join(", ")
         )));
     }
+    super::credentials_hold::release_unused(ctx, &key.namespace, Some(&key.name)).await?;
     ctx.sessions.remove(&key);
     Ok(Action::await_change())
 }

@@ -95,6 +95,49 @@ pub fn acting_org(
     })
 }
 
+/// The org an OrgLink or OrgPairing acts as while it is being deleted, and a fresh
+/// snapshot of it. Unlike [`acting_org`] it does not need the Organization to be Ready:
+/// it connects on demand with the Organization's Secret (held for this by
+/// [`super::credentials_hold`]), so cleanup works while the Organization is being
+/// deleted, was never Ready, or the operator has just restarted. When the Secret cannot
+/// be read, the session the operator already has is used, if any.
+pub async fn acting_for_cleanup(
+    ctx: &Context,
+    namespace: &str,
+    organization_ref: &str,
+) -> Result<(Acting, Arc<Snapshot>), String> {
+    let org = ctx
+        .organizations
+        .get(&ObjectRef::<Organization>::new(organization_ref).within(namespace))
+        .ok_or_else(|| {
+            format!(
+                "Organization {organization_ref} (spec.organizationRef) not found in namespace {namespace}, so there are no credentials to clean up with"
+            )
+        })?;
+    let session = match super::organization::connect(&org, ctx).await {
+        Ok(session) => session,
+        Err(not_ready) => ctx.sessions.get(&org_key(&org)).ok_or_else(|| {
+            format!(
+                "cannot connect as Organization {organization_ref}: {}",
+                not_ready.message
+            )
+        })?,
+    };
+    let snapshot = session
+        .snapshot(std::time::Duration::ZERO)
+        .await
+        .map_err(|e| format!("cannot read the org's state from Genesys Cloud: {e}"))?;
+    let org_id = snapshot.me.id.clone();
+    Ok((
+        Acting {
+            org,
+            session,
+            org_id,
+        },
+        snapshot,
+    ))
+}
+
 /// What the snapshot shows for `peer`, from our side.
 pub fn remote_link(
     snapshot: &Snapshot,
@@ -358,15 +401,12 @@ async fn cleanup(link: &OrgLink, ctx: &Context) -> Result<Action, Error> {
     }
     let namespace = link.namespace().unwrap_or_default();
     let peer = link.spec.peer.organization_id.as_str();
-    let acting = match acting_org(ctx, &namespace, &link.spec.organization_ref) {
-        Ok(acting) => acting,
-        Err(message) => return cleanup_failed(link, ctx, &message).await,
-    };
-    let remote = match acting.session.snapshot(std::time::Duration::ZERO).await {
-        Ok(snapshot) => remote_link(&snapshot, &acting.org_id, peer, link.status.as_ref()),
-        Err(error) => Err(error.to_string()),
-    };
-    let remote = match remote {
+    let (acting, snapshot) =
+        match acting_for_cleanup(ctx, &namespace, &link.spec.organization_ref).await {
+            Ok(found) => found,
+            Err(message) => return cleanup_failed(link, ctx, &message).await,
+        };
+    let remote = match remote_link(&snapshot, &acting.org_id, peer, link.status.as_ref()) {
         Ok((remote, _)) => remote,
         Err(message) => return cleanup_failed(link, ctx, &message).await,
     };

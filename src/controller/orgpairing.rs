@@ -18,7 +18,7 @@ use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use super::context::Context;
 use super::error::Error;
 use super::organization::jittered;
-use super::orglink::{Acting, acting_org, claimant};
+use super::orglink::{Acting, acting_for_cleanup, acting_org, claimant};
 use super::sessions::OrgSession;
 use super::status::apply_status;
 use crate::api::conditions::{DesiredCondition, Status, find, reasons, set_conditions, types};
@@ -614,14 +614,11 @@ async fn cleanup(pairing: &OrgPairing, ctx: &Context) -> Result<Action, Error> {
     }
     let namespace = pairing.namespace().unwrap_or_default();
     let peer = pairing.spec.peer.organization_id.as_str();
-    let acting = match acting_org(ctx, &namespace, &pairing.spec.organization_ref) {
-        Ok(acting) => acting,
-        Err(message) => return cleanup_failed(pairing, ctx, &message).await,
-    };
-    let snapshot = match acting.session.snapshot(std::time::Duration::ZERO).await {
-        Ok(snapshot) => snapshot,
-        Err(error) => return cleanup_failed(pairing, ctx, &error.to_string()).await,
-    };
+    let (acting, snapshot) =
+        match acting_for_cleanup(ctx, &namespace, &pairing.spec.organization_ref).await {
+            Ok(found) => found,
+            Err(message) => return cleanup_failed(pairing, ctx, &message).await,
+        };
     let result = match side(pairing) {
         PairingSide::Trustee => {
             let exists = snapshot.trustor(peer).is_some();

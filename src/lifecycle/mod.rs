@@ -13,6 +13,7 @@
 //!   [`pairing::api_error`]).
 
 pub mod conflict;
+pub mod credentials;
 pub mod link;
 pub mod pairing;
 pub mod refresh;

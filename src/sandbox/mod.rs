@@ -6,4 +6,6 @@ pub mod crds;
 pub mod genesys_sim;
 pub mod webhook;
 
-pub use control_plane::{ControlPlane, ControlPlaneError, ControlPlaneOptions};
+pub use control_plane::{
+    ControlPlane, ControlPlaneError, ControlPlaneOptions, ControllerManagerState,
+};

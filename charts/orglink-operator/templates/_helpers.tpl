@@ -123,6 +123,12 @@ Recorder does).
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "list", "watch"]
+# Only to add and remove the orglink.dev/credentials-in-use finalizer on the Secret an
+# Organization uses, so deleting a namespace still unlinks and revokes remotely (RBAC
+# cannot narrow a patch to one field; the operator never patches anything else).
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["patch"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]

@@ -1,10 +1,12 @@
-//! Where the sandbox finds `etcd`, `kube-apiserver` and `kubectl`.
+//! Where the sandbox finds `etcd`, `kube-apiserver`, `kube-controller-manager` and
+//! `kubectl`.
 //!
 //! The envtest convention first: `KUBEBUILDER_ASSETS` names a directory holding
 //! the binaries (what `setup-envtest use -p path` prints), so users who already
-//! have them point at it and nothing is built. Otherwise the directory that
-//! `scripts/kube-assets.sh` fills (`make kube-assets`, which `make demo` and
-//! `make test` run first).
+//! have them point at it and nothing is built. envtest's directories hold no
+//! `kube-controller-manager`; the sandbox then runs without one (and says so).
+//! Otherwise the directory that `scripts/kube-assets.sh` fills (`make kube-assets`,
+//! which `make demo` and `make test` run first), where all four are required.
 
 use std::path::{Path, PathBuf};
 
@@ -22,11 +24,11 @@ pub struct KubeAssets {
 #[derive(Debug, thiserror::Error)]
 pub enum AssetsError {
     #[error(
-        "KUBEBUILDER_ASSETS={dir} has no executable `{binary}`; point it at a directory with etcd, kube-apiserver and kubectl, or unset it to use the binaries built by `make kube-assets`"
+        "KUBEBUILDER_ASSETS={dir} has no executable `{binary}`; point it at a directory with etcd and kube-apiserver (kubectl and kube-controller-manager too, if you have them), or unset it to use the binaries built by `make kube-assets`"
     )]
     IncompleteKubebuilderAssets { dir: String, binary: &'static str },
     #[error(
-        "the sandbox's Kubernetes binaries are not built yet: {dir} has no executable `{binary}`. Run `make kube-assets` (builds etcd, kube-apiserver and kubectl {version} from their Go modules, once), or set KUBEBUILDER_ASSETS to a directory that holds them"
+        "the sandbox's Kubernetes binaries are not built yet: {dir} has no executable `{binary}`. Run `make kube-assets` (builds etcd, kube-apiserver, kube-controller-manager and kubectl {version} from their Go modules, once), or set KUBEBUILDER_ASSETS to a directory that holds them"
     )]
     NotBuilt {
         dir: String,
@@ -52,7 +54,12 @@ impl KubeAssets {
             return Ok(assets);
         }
         let assets = Self { dir: default_dir() };
-        for binary in ["etcd", "kube-apiserver", "kubectl"] {
+        for binary in [
+            "etcd",
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kubectl",
+        ] {
             if !is_executable(&assets.dir.join(binary)) {
                 return Err(AssetsError::NotBuilt {
                     dir: assets.dir.display().to_string(),
@@ -79,6 +86,13 @@ impl KubeAssets {
 
     pub fn kube_apiserver(&self) -> PathBuf {
         self.dir.join("kube-apiserver")
+    }
+
+    /// The controller manager, when the directory holds one (a `KUBEBUILDER_ASSETS`
+    /// directory from setup-envtest does not).
+    pub fn kube_controller_manager(&self) -> Option<PathBuf> {
+        let path = self.dir.join("kube-controller-manager");
+        is_executable(&path).then_some(path)
     }
 
     /// The matching kubectl; under `KUBEBUILDER_ASSETS` without one, the first

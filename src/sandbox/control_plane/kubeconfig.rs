@@ -1,5 +1,6 @@
-//! The admin kubeconfig of a sandbox cluster, with its credentials inline so the
-//! file works wherever it is copied.
+//! Kubeconfigs of a sandbox cluster, with their credentials inline so a file works
+//! wherever it is copied: the admin's (users, tests, the operator) and the controller
+//! manager's.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -11,6 +12,28 @@ pub const CONTEXT: &str = "orglink-sandbox";
 
 /// Renders a kubeconfig for `server` authenticating with the admin client certificate.
 pub fn render(server: &str, pki: &ClusterPki) -> String {
+    render_for(
+        server,
+        pki,
+        &format!("{CONTEXT}-admin"),
+        &pki.admin_cert,
+        &pki.admin_key,
+    )
+}
+
+/// Renders a kubeconfig for `server` authenticating with the controller manager's
+/// client certificate.
+pub fn render_controller_manager(server: &str, pki: &ClusterPki) -> String {
+    render_for(
+        server,
+        pki,
+        "kube-controller-manager",
+        &pki.controller_manager_cert,
+        &pki.controller_manager_key,
+    )
+}
+
+fn render_for(server: &str, pki: &ClusterPki, user: &str, cert: &str, key: &str) -> String {
     let doc = serde_json::json!({
         "apiVersion": "v1",
         "kind": "Config",
@@ -22,15 +45,15 @@ pub fn render(server: &str, pki: &ClusterPki) -> String {
             },
         }],
         "users": [{
-            "name": format!("{CONTEXT}-admin"),
+            "name": user,
             "user": {
-                "client-certificate-data": STANDARD.encode(&pki.admin_cert),
-                "client-key-data": STANDARD.encode(&pki.admin_key),
+                "client-certificate-data": STANDARD.encode(cert),
+                "client-key-data": STANDARD.encode(key),
             },
         }],
         "contexts": [{
             "name": CONTEXT,
-            "context": { "cluster": CONTEXT, "user": format!("{CONTEXT}-admin"), "namespace": "default" },
+            "context": { "cluster": CONTEXT, "user": user, "namespace": "default" },
         }],
         "current-context": CONTEXT,
         "preferences": {},
@@ -50,5 +73,9 @@ mod tests {
         assert_eq!(parsed.current_context.as_deref(), Some(CONTEXT));
         let cluster = parsed.clusters[0].cluster.as_ref().unwrap();
         assert_eq!(cluster.server.as_deref(), Some("https://127.0.0.1:6443"));
+        let kcm = render_controller_manager("https://127.0.0.1:6443", &pki);
+        let parsed = kube::config::Kubeconfig::from_yaml(&kcm).unwrap();
+        assert_eq!(parsed.auth_infos[0].name, "kube-controller-manager");
+        assert_ne!(kcm, yaml);
     }
 }

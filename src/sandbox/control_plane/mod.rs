@@ -1,15 +1,20 @@
 //! A real Kubernetes control plane for the sandbox and the end-to-end tests: the
-//! upstream `etcd` and `kube-apiserver` as child processes, the way
-//! controller-runtime's envtest runs them. No scheduler, controller-manager or
-//! nodes: the operator needs none.
+//! upstream `etcd`, `kube-apiserver` and `kube-controller-manager` as child
+//! processes, the way controller-runtime's envtest runs the first two. No
+//! scheduler, no kubelet, no nodes: Pods are created and stay `Pending`. The
+//! controller manager is what makes deleting a namespace or an owner behave as in a
+//! real cluster (see [`controller_manager`]); [`ControlPlaneOptions::controller_manager`]
+//! leaves it out for tests that want the bare API server.
 //!
 //! [`ControlPlane::start`] picks free loopback ports, generates a fresh PKI,
 //! starts etcd (data in a temporary directory, `--unsafe-no-fsync`), then the
-//! API server, waits for `/readyz` and writes a kubeconfig for an admin client
-//! certificate. Dropping the handle stops both processes and removes the data;
-//! see [`process`] for Ctrl-C, panics and handles kept in statics.
+//! API server, waits for `/readyz`, writes a kubeconfig for an admin client
+//! certificate, then starts the controller manager and waits for its `/healthz`.
+//! Dropping the handle stops the processes and removes the data; see [`process`]
+//! for Ctrl-C, panics and handles kept in statics.
 
 pub mod assets;
+pub mod controller_manager;
 pub mod kubeconfig;
 pub mod pki;
 pub mod process;
@@ -32,11 +37,14 @@ pub struct ControlPlaneOptions {
     pub assets: Option<KubeAssets>,
     /// The API server's port; `None` picks a free one.
     pub api_port: Option<u16>,
-    /// How long to wait for `/readyz` before giving up.
+    /// How long to wait for each process to become ready before giving up.
     pub start_timeout: Duration,
     /// Extra kube-apiserver flags, after the sandbox's own (the live chart test routes
     /// webhook calls to a container with `--egress-selector-config-file`).
     pub apiserver_args: Vec<String>,
+    /// Run kube-controller-manager (namespace deletion, garbage collection,
+    /// ServiceAccounts, Deployments). `false` gives the bare API server, as envtest.
+    pub controller_manager: bool,
 }
 
 impl Default for ControlPlaneOptions {
@@ -47,6 +55,7 @@ impl Default for ControlPlaneOptions {
             // Seconds on an idle machine; generous for a loaded 2-core CI runner.
             start_timeout: Duration::from_secs(120),
             apiserver_args: Vec::new(),
+            controller_manager: true,
         }
     }
 }
@@ -87,9 +96,40 @@ fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> ControlP
     move |source| ControlPlaneError::Io { context, source }
 }
 
-/// A running etcd + kube-apiserver. Dropping it stops both and removes their data.
+/// Whether the control plane runs kube-controller-manager, and if not, why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ControllerManagerState {
+    /// Running; ready this long after it was started.
+    Running { ready_in: Duration },
+    /// Left out by [`ControlPlaneOptions::controller_manager`].
+    LeftOut,
+    /// Wanted, but the assets directory (a `KUBEBUILDER_ASSETS` one) has none.
+    Missing { dir: PathBuf },
+}
+
+impl ControllerManagerState {
+    /// One line for the sandbox's banner.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Running { ready_in } => format!(
+                "kube-controller-manager ready in {:.1} s (namespace deletion, garbage collection, ServiceAccounts, Deployments; no nodes: Pods stay Pending)",
+                ready_in.as_secs_f64()
+            ),
+            Self::LeftOut => "kube-controller-manager left out (--no-controller-manager): deleted namespaces stay Terminating, owned objects are not collected".to_string(),
+            Self::Missing { dir } => format!(
+                "kube-controller-manager not found in KUBEBUILDER_ASSETS={}: running without it, so deleted namespaces stay Terminating and owned objects are not collected; unset KUBEBUILDER_ASSETS to use the binaries of `make kube-assets`",
+                dir.display()
+            ),
+        }
+    }
+}
+
+/// A running etcd + kube-apiserver (+ kube-controller-manager). Dropping it stops
+/// them and removes their data.
 pub struct ControlPlane {
-    // Field order is drop order: the API server stops before its etcd.
+    // Field order is drop order: the controller manager stops before the API server,
+    // the API server before its etcd.
+    controller_manager: Option<Supervised>,
     apiserver: Supervised,
     etcd: Supervised,
     assets: KubeAssets,
@@ -98,6 +138,7 @@ pub struct ControlPlane {
     etcd_port: u16,
     kubeconfig_path: PathBuf,
     started_in: Duration,
+    controller_manager_state: ControllerManagerState,
     dir: tempfile::TempDir,
 }
 
@@ -115,7 +156,8 @@ impl std::fmt::Debug for ControlPlane {
 const PORT_RACE_ATTEMPTS: usize = 3;
 
 impl ControlPlane {
-    /// Starts etcd and kube-apiserver and waits until the API server is ready.
+    /// Starts etcd, kube-apiserver and (unless left out) kube-controller-manager, and
+    /// waits until each is ready.
     pub async fn start(options: ControlPlaneOptions) -> Result<Self, ControlPlaneError> {
         let assets = match options.assets.clone() {
             Some(assets) => assets,
@@ -173,6 +215,7 @@ impl ControlPlane {
         std::fs::write(&kubeconfig_path, &yaml).map_err(io_err("writing the kubeconfig"))?;
 
         let mut control_plane = Self {
+            controller_manager: None,
             apiserver,
             etcd: {
                 // Surface an etcd that died while the API server was starting.
@@ -191,16 +234,64 @@ impl ControlPlane {
             etcd_port,
             kubeconfig_path,
             started_in: Duration::ZERO,
+            controller_manager_state: ControllerManagerState::LeftOut,
             dir,
         };
         control_plane.wait_ready(options.start_timeout).await?;
+        if options.controller_manager {
+            control_plane
+                .start_controller_manager(&files, options.start_timeout)
+                .await?;
+        }
         control_plane.started_in = began.elapsed();
         tracing::info!(
             url = %control_plane.url(),
             seconds = control_plane.started_in.as_secs_f64(),
+            controller_manager = ?control_plane.controller_manager_state,
             "sandbox control plane ready"
         );
         Ok(control_plane)
+    }
+
+    /// Starts kube-controller-manager against the ready API server and waits for it,
+    /// or records that the assets have none.
+    async fn start_controller_manager(
+        &mut self,
+        files: &PkiFiles,
+        timeout: Duration,
+    ) -> Result<(), ControlPlaneError> {
+        let Some(binary) = self.assets.kube_controller_manager() else {
+            self.controller_manager_state = ControllerManagerState::Missing {
+                dir: self.assets.dir().to_path_buf(),
+            };
+            tracing::warn!("{}", self.controller_manager_state.describe());
+            return Ok(());
+        };
+        let began = Instant::now();
+        let kubeconfig = controller_manager::kubeconfig_path(self.dir.path());
+        let yaml = kubeconfig::render_controller_manager(&self.url(), &self.pki);
+        std::fs::write(&kubeconfig, yaml)
+            .map_err(io_err("writing the controller manager's kubeconfig"))?;
+        let port = free_port()?;
+        let kcm_files = controller_manager::ControllerManagerFiles {
+            kubeconfig: &kubeconfig,
+            ca_cert: &files.ca_cert,
+            service_account_key: &files.service_account_key,
+            serving_cert: &files.controller_manager_serving_cert,
+            serving_key: &files.controller_manager_serving_key,
+        };
+        let mut proc = controller_manager::start(&binary, self.dir.path(), &kcm_files, port)?;
+        let client = self.client().await?;
+        let ready =
+            controller_manager::wait_ready(&mut proc, port, &self.pki.ca_cert, &client, timeout)
+                .await;
+        // Kept even when not ready, so dropping `self` stops it.
+        self.controller_manager = Some(proc);
+        ready?;
+        self.controller_manager_state = ControllerManagerState::Running {
+            ready_in: began.elapsed(),
+        };
+        Ok(())
     }
 
     /// Polls `/readyz` until it answers `ok`, one of the processes exits, or the
@@ -306,29 +397,51 @@ impl ControlPlane {
         command
     }
 
-    /// PIDs of etcd and kube-apiserver, for checks that nothing is left behind.
-    pub fn pids(&self) -> [u32; 2] {
-        [self.etcd.pid(), self.apiserver.pid()]
+    /// PIDs of etcd, kube-apiserver and (when running) kube-controller-manager, in
+    /// that order, for checks that nothing is left behind.
+    pub fn pids(&self) -> Vec<u32> {
+        let mut pids = vec![self.etcd.pid(), self.apiserver.pid()];
+        pids.extend(self.controller_manager.as_ref().map(Supervised::pid));
+        pids
     }
 
-    /// Time from `start` to a ready API server.
+    /// Time from `start` to a ready control plane (the controller manager included).
     pub fn started_in(&self) -> Duration {
         self.started_in
     }
 
-    /// Where the processes' data and logs are (`etcd.log`, `kube-apiserver.log`).
+    /// Whether kube-controller-manager runs, and how fast it became ready.
+    pub fn controller_manager(&self) -> &ControllerManagerState {
+        &self.controller_manager_state
+    }
+
+    /// Where the processes' data and logs are (`etcd.log`, `kube-apiserver.log`,
+    /// `kube-controller-manager.log`).
     pub fn data_dir(&self) -> &Path {
         self.dir.path()
     }
 
-    /// Whether both processes are still running.
+    /// Whether every process is still running.
     pub fn is_running(&mut self) -> bool {
-        self.apiserver.exited().is_none() && self.etcd.exited().is_none()
+        self.apiserver.exited().is_none()
+            && self.etcd.exited().is_none()
+            && self
+                .controller_manager
+                .as_mut()
+                .is_none_or(|kcm| kcm.exited().is_none())
     }
 
     /// The last lines of the API server's log (for diagnosing a failed test).
     pub fn apiserver_log_tail(&self, lines: usize) -> String {
         self.apiserver.log_tail(lines)
+    }
+
+    /// The last lines of the controller manager's log (empty when it does not run).
+    pub fn controller_manager_log_tail(&self, lines: usize) -> String {
+        self.controller_manager
+            .as_ref()
+            .map(|kcm| kcm.log_tail(lines))
+            .unwrap_or_default()
     }
 }
 
@@ -339,6 +452,8 @@ struct PkiFiles {
     serving_key: PathBuf,
     service_account_key: PathBuf,
     service_account_public_key: PathBuf,
+    controller_manager_serving_cert: PathBuf,
+    controller_manager_serving_key: PathBuf,
 }
 
 impl PkiFiles {
@@ -356,6 +471,14 @@ impl PkiFiles {
             serving_key: write("apiserver.key", &pki.serving_key)?,
             service_account_key: write("sa.key", &pki.service_account_key)?,
             service_account_public_key: write("sa.pub", &pki.service_account_public_key)?,
+            controller_manager_serving_cert: write(
+                "kube-controller-manager.crt",
+                &pki.controller_manager_serving_cert,
+            )?,
+            controller_manager_serving_key: write(
+                "kube-controller-manager.key",
+                &pki.controller_manager_serving_key,
+            )?,
         })
     }
 }
