@@ -528,13 +528,29 @@ async fn assert_identity_is_limited(
             .create(&PostParams::default(), &secret)
             .await,
     );
+    // RBAC lets it patch Secrets (the credentials-in-use finalizer); the chart's
+    // ValidatingAdmissionPolicy lets that patch change nothing else.
+    let planted = Api::<Secret>::namespaced(sa.clone(), watched)
+        .patch(
+            &format!("{watched}-oauth"),
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"clientSecret": "cGxhbnRlZA=="}})),
+        )
+        .await;
+    if let Err(kube::Error::Api(e)) = &planted {
+        assert!(
+            e.message.contains("secret-guard"),
+            "the data patch was refused, but not by the chart's policy: {e:?}"
+        );
+    }
+    forbidden("patching an org's credentials Secret's data", planted);
     forbidden(
-        "patching an org's credentials Secret",
+        "labelling an org's credentials Secret",
         Api::<Secret>::namespaced(sa.clone(), watched)
             .patch(
                 &format!("{watched}-oauth"),
                 &PatchParams::default(),
-                &Patch::Merge(json!({"data": {"clientSecret": "cGxhbnRlZA=="}})),
+                &Patch::Merge(json!({"metadata": {"labels": {"taken": "over"}}})),
             )
             .await,
     );

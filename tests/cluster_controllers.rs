@@ -311,16 +311,12 @@ async fn owned_objects_are_collected_with_their_owner() {
     .await;
 }
 
-/// Runs `helm ARGS`, failing the test with the fix when helm is not installed.
+/// Runs `helm ARGS` with the helm `make tools` builds ([`support::helm_path`]).
 fn helm(args: &[&str]) -> std::process::Output {
-    match std::process::Command::new("helm").args(args).output() {
-        Ok(out) => out,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-            "`helm` is not on PATH, so the chart cannot be installed into the sandbox. Run \
-             `make tools` (or install helm from https://helm.sh) and put it on PATH."
-        ),
-        Err(e) => panic!("cannot run helm: {e}"),
-    }
+    std::process::Command::new(support::helm_path())
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run helm: {e}"))
 }
 
 #[tokio::test]

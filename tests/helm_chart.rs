@@ -348,6 +348,9 @@ fn default_values_render_the_expected_objects() {
         ("Deployment", 1),
         ("PodDisruptionBudget", 1),
         ("ValidatingWebhookConfiguration", 1),
+        // the secret-guard: the operator may change only a Secret's finalizers
+        ("ValidatingAdmissionPolicy", 1),
+        ("ValidatingAdmissionPolicyBinding", 1),
     ]
     .into_iter()
     .map(|(k, n)| (k.to_string(), n))
@@ -358,7 +361,11 @@ fn default_values_render_the_expected_objects() {
         let kind = str_of(&o["kind"]);
         let cluster_scoped = matches!(
             kind.as_str(),
-            "ClusterRole" | "ClusterRoleBinding" | "ValidatingWebhookConfiguration"
+            "ClusterRole"
+                | "ClusterRoleBinding"
+                | "ValidatingWebhookConfiguration"
+                | "ValidatingAdmissionPolicy"
+                | "ValidatingAdmissionPolicyBinding"
         );
         let ns = &o["metadata"]["namespace"];
         if cluster_scoped {

@@ -125,7 +125,8 @@ Recorder does).
   verbs: ["get", "list", "watch"]
 # Only to add and remove the orglink.dev/credentials-in-use finalizer on the Secret an
 # Organization uses, so deleting a namespace still unlinks and revokes remotely (RBAC
-# cannot narrow a patch to one field; the operator never patches anything else).
+# cannot narrow a patch to one field: the secret-guard ValidatingAdmissionPolicy
+# (templates/secret-guard.yaml) refuses any other change it would make).
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["patch"]
