@@ -14,8 +14,8 @@ demo: kube-assets
 tools:
 	@scripts/helm.sh >/dev/null
 
-## kube-assets: etcd, kube-apiserver and kubectl for the sandbox, built once from their
-## Go modules into ~/.cache/orglink/kube-assets (skipped when KUBEBUILDER_ASSETS is set).
+## kube-assets: etcd, kube-apiserver, kube-controller-manager and kubectl for the sandbox,
+## built once from their Go modules into ~/.cache/orglink/kube-assets (skipped when KUBEBUILDER_ASSETS is set).
 kube-assets:
 	@scripts/kube-assets.sh >/dev/null
 
