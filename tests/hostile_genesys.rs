@@ -6,13 +6,15 @@
 //! no redirect is followed; and the canary client secret appears in no error and in no
 //! line of the client's tracing output (captured at TRACE level for this whole binary).
 
+#[path = "hostile/capture.rs"]
+mod capture;
 #[path = "hostile/server.rs"]
 mod server;
 
-use std::io::Write;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
+use capture::CANARY;
 use orglink_operator::api::Region;
 use orglink_operator::genesys::http::MAX_BODY_BYTES;
 use orglink_operator::genesys::paging::MAX_PAGES;
@@ -22,36 +24,9 @@ use orglink_operator::genesys::{
 use parking_lot::Mutex;
 use server::{Behaviour, HostileServer};
 
-/// The client secret every hostile client uses: it must never come back out.
-const CANARY: &str = "CANARY-5f3a9c1e-7b2d-4e60-a8f1-do-not-leak";
-
-/// Everything traced in this test binary (all targets, TRACE).
+/// Everything traced, at the levels these tests search.
 fn logs() -> Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let sink = buffer.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || Capture(sink.clone()))
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("one subscriber per binary");
-        buffer
-    })
-    .clone()
-}
-
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    capture::logs("trace")
 }
 
 fn client(server: &HostileServer) -> GenesysClient {

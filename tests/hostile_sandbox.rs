@@ -14,13 +14,15 @@
 
 mod support;
 
+#[path = "hostile/capture.rs"]
+mod capture;
 #[path = "hostile/server.rs"]
 mod server;
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
+use capture::CANARY;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
@@ -33,35 +35,9 @@ use parking_lot::Mutex;
 use server::{Behaviour, HostileServer, all_hostile};
 use support::{World, apply, eventually, link, link_phase};
 
-const CANARY: &str = "CANARY-5f3a9c1e-7b2d-4e60-a8f1-do-not-leak";
-
-/// Everything the process traces (the operator runs in it), from before it starts.
+/// Everything traced, at the levels these tests search.
 fn logs() -> Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let sink = buffer.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter("debug,orglink_operator=trace")
-            .with_ansi(false)
-            .with_writer(move || Capture(sink.clone()))
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("one subscriber per binary");
-        buffer
-    })
-    .clone()
-}
-
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    capture::logs("debug,orglink_operator=trace")
 }
 
 /// A namespace with a labelled Secret holding the canary and an Organization whose
