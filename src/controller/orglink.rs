@@ -16,9 +16,7 @@ use super::error::Error;
 use super::organization::jittered;
 use super::sessions::{OrgSession, Snapshot};
 use super::status::apply_status;
-use crate::api::conditions::{
-    DesiredCondition, Status, find, is_true, reasons, set_conditions, types,
-};
+use crate::api::conditions::{DesiredCondition, Status, find, is_true, reasons, types};
 use crate::api::{
     FINALIZER, ON_DELETE_ANNOTATION, OrgLink, OrgLinkPhase, OrgLinkStatus, Organization,
 };
@@ -433,7 +431,7 @@ async fn cleanup_failed(link: &OrgLink, ctx: &Context, message: &str) -> Result<
     );
     let mut status = link.status.clone().unwrap_or_default();
     let mut conditions = status.conditions.clone();
-    set_conditions(
+    crate::lifecycle::health::set_with_health(
         &mut conditions,
         &[DesiredCondition::new(
             types::READY,

@@ -21,7 +21,7 @@ use super::organization::jittered;
 use super::orglink::{Acting, acting_for_cleanup, acting_org, claimant};
 use super::sessions::OrgSession;
 use super::status::apply_status;
-use crate::api::conditions::{DesiredCondition, Status, find, reasons, set_conditions, types};
+use crate::api::conditions::{DesiredCondition, Status, find, reasons, types};
 use crate::api::{
     FINALIZER, ON_DELETE_ANNOTATION, OrgPairing, OrgPairingPhase, PairingGrant, PairingRequest,
     PairingSide,
@@ -660,7 +660,7 @@ async fn cleanup_failed(
     );
     let mut status = pairing.status.clone().unwrap_or_default();
     let mut conditions = status.conditions.clone();
-    set_conditions(
+    crate::lifecycle::health::set_with_health(
         &mut conditions,
         &[DesiredCondition::new(
             types::READY,

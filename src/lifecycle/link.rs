@@ -4,10 +4,11 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
-use crate::api::conditions::{DesiredCondition, Status, reasons, set_conditions, types};
+use crate::api::conditions::{DesiredCondition, Status, reasons, types};
 use crate::api::{LinkDecision, LinkDirection, OrgLinkPhase, OrgLinkSpec, OrgLinkStatus};
 
 use super::Requeue;
+use super::health::set_with_health;
 
 /// What `GET /api/v2/telephony/organization/link` shows for the peer, from our side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -335,7 +336,7 @@ pub fn next_status(
     now: Timestamp,
 ) -> OrgLinkStatus {
     let mut conditions = prev.map(|s| s.conditions.clone()).unwrap_or_default();
-    set_conditions(&mut conditions, &d.conditions, generation, now);
+    set_with_health(&mut conditions, &d.conditions, generation, now);
     let linked_at = if d.linked {
         Some(prev.and_then(|s| s.linked_at.clone()).unwrap_or(Time(now)))
     } else {

@@ -6,11 +6,12 @@ use std::collections::BTreeSet;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 
-use crate::api::conditions::{DesiredCondition, Status, reasons, set_conditions, types};
+use crate::api::conditions::{DesiredCondition, Status, reasons, types};
 use crate::api::orgpairing::SubjectStatus;
 use crate::api::{OrgPairingPhase, OrgPairingStatus, PairingSide};
 
 use super::Requeue;
+use super::health::set_with_health;
 
 /// "There is a 48 hour expiration on all requests" (TrustRequest, genesys-api.md §4.4).
 pub const PAIRING_LIFETIME: SignedDuration = SignedDuration::from_hours(48);
@@ -183,7 +184,7 @@ pub fn next_status<A>(
     now: Timestamp,
 ) -> OrgPairingStatus {
     let mut conditions = prev.map(|s| s.conditions.clone()).unwrap_or_default();
-    set_conditions(&mut conditions, &d.conditions, generation, now);
+    set_with_health(&mut conditions, &d.conditions, generation, now);
     let (pairing_id, created_at) = match d.side {
         PairingSide::Trustee => (
             record
