@@ -247,9 +247,21 @@ fn samples() -> Vec<(&'static str, Value, KStatus, &'static str)> {
         ),
         (
             "OrgLink Requesting (Organization not Ready)",
-            link_object(None, &link::organization_not_ready(None, "not Ready")),
+            link_object(
+                None,
+                &link::organization_not_ready(None, "not Ready", false),
+            ),
             InProgress,
             "Progressing",
+        ),
+        (
+            "OrgLink Requesting (Organization Stalled)",
+            link_object(
+                None,
+                &link::organization_not_ready(None, "CredentialsRejected", true),
+            ),
+            Failed,
+            "Degraded",
         ),
         (
             "OrgLink Error (ApiError)",

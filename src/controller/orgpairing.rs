@@ -170,8 +170,13 @@ async fn apply(pairing: &OrgPairing, ctx: &Context) -> Result<Action, Error> {
     }
     let acting = match acting_org(ctx, &namespace, &pairing.spec.organization_ref) {
         Ok(acting) => acting,
-        Err(message) => {
-            let d: PairingDecision<()> = organization_not_ready(side, prev, &message);
+        Err(not_acting) => {
+            let d: PairingDecision<()> = organization_not_ready(
+                side,
+                prev,
+                &not_acting.message,
+                not_acting.organization_stalled,
+            );
             write(pairing, ctx, &d, PairingRecord::default(), &[]).await?;
             return Ok(Action::requeue(ctx.settings.soon * 6));
         }

@@ -82,15 +82,10 @@ pub fn health_conditions(ready: &DesiredCondition) -> [DesiredCondition; 2] {
                 "the state the spec asks for is reached",
             ),
         ),
-        Health::Failed => (
-            DesiredCondition::new(
-                types::RECONCILING,
-                Status::False,
-                reason,
-                "the controller stopped: a change to the spec or an action of the peer is needed (see Stalled)",
-            ),
-            DesiredCondition::new(types::STALLED, Status::True, reason, ready.message.clone()),
-        ),
+        Health::Failed => {
+            let [reconciling, stalled] = stalled_conditions(ready);
+            (reconciling, stalled)
+        }
         Health::InProgress => (
             DesiredCondition::new(
                 types::RECONCILING,
@@ -109,12 +104,45 @@ pub fn health_conditions(ready: &DesiredCondition) -> [DesiredCondition; 2] {
     [reconciling, stalled]
 }
 
-/// `desired` plus `Reconciling` and `Stalled` derived from its `Ready` (unchanged when it
-/// sets no `Ready`).
+/// `Reconciling` False and `Stalled` True with `ready`'s reason and message, whatever the
+/// reason: for an object stalled by another one, such as an OrgLink whose Organization
+/// is itself Stalled (reason `OrganizationNotReady`, which alone means InProgress).
+pub fn stalled_conditions(ready: &DesiredCondition) -> [DesiredCondition; 2] {
+    [
+        DesiredCondition::new(
+            types::RECONCILING,
+            Status::False,
+            ready.reason,
+            "the controller stopped: a change to the spec or an action of the peer is needed (see Stalled)",
+        ),
+        DesiredCondition::new(
+            types::STALLED,
+            Status::True,
+            ready.reason,
+            ready.message.clone(),
+        ),
+    ]
+}
+
+/// `conditions` plus `Stalled` True (and `Reconciling` False) for their `Ready`: the
+/// health of an object whose Organization is itself Stalled.
+pub fn stalled_by_dependency(conditions: &[DesiredCondition]) -> Vec<DesiredCondition> {
+    let mut out = conditions.to_vec();
+    if let Some(ready) = conditions.iter().find(|c| c.type_ == types::READY) {
+        out.extend(stalled_conditions(ready));
+    }
+    out
+}
+
+/// `desired` plus `Reconciling` and `Stalled` derived from its `Ready`. Unchanged when it
+/// sets no `Ready`, or states `Stalled` itself ([`stalled_conditions`]).
 pub fn with_health(desired: &[DesiredCondition]) -> Vec<DesiredCondition> {
     let mut out = desired.to_vec();
-    if let Some(ready) = desired.iter().find(|c| c.type_ == types::READY) {
-        out.retain(|c| c.type_ != types::RECONCILING && c.type_ != types::STALLED);
+    let stated = desired.iter().any(|c| c.type_ == types::STALLED);
+    if let Some(ready) = desired.iter().find(|c| c.type_ == types::READY)
+        && !stated
+    {
+        out.retain(|c| c.type_ != types::RECONCILING);
         out.extend(health_conditions(ready));
     }
     out
@@ -233,6 +261,18 @@ mod tests {
         assert_eq!(both.len(), 4);
         assert_eq!(get(&both, types::RECONCILING).status, Status::False);
         assert_eq!(get(&both, types::STALLED).status, Status::False);
+    }
+
+    #[test]
+    fn a_stated_stall_is_kept() {
+        let r = ready(Status::False, reasons::ORGANIZATION_NOT_READY);
+        assert_eq!(health_of(&r), Health::InProgress);
+        let mut desired = vec![r.clone()];
+        desired.extend(stalled_conditions(&r));
+        let out = with_health(&desired);
+        assert_eq!(out, desired);
+        assert_eq!(get(&out, types::STALLED).status, Status::True);
+        assert_eq!(get(&out, types::RECONCILING).status, Status::False);
     }
 
     #[test]

@@ -97,19 +97,25 @@ impl<A> PairingDecision<A> {
 }
 
 /// The status when the Organization cannot be used: nothing is called; the last phase
-/// is kept because it is the memory that tells a revocation from a fresh start.
+/// is kept because it is the memory that tells a revocation from a fresh start. When the
+/// Organization is itself `Stalled` (`organization_stalled`), so is this OrgPairing.
 pub fn organization_not_ready<A>(
     side: PairingSide,
     prev: Option<&OrgPairingStatus>,
     message: &str,
+    organization_stalled: bool,
 ) -> PairingDecision<A> {
-    held(
+    let mut d = held(
         side,
         prev,
         reasons::ORGANIZATION_NOT_READY,
         message,
         OrgPairingPhase::Requesting,
-    )
+    );
+    if organization_stalled {
+        d.conditions = super::health::stalled_by_dependency(&d.conditions);
+    }
+    d
 }
 
 /// The status of an OrgPairing that yields to an older one of the same side for the
