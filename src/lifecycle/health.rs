@@ -124,9 +124,11 @@ pub fn stalled_conditions(ready: &DesiredCondition) -> [DesiredCondition; 2] {
     ]
 }
 
-/// `conditions` plus `Stalled` True (and `Reconciling` False) for their `Ready`: the
-/// health of an object whose Organization is itself Stalled.
-pub fn stalled_by_dependency(conditions: &[DesiredCondition]) -> Vec<DesiredCondition> {
+/// `conditions` plus `Stalled` True (and `Reconciling` False) for their `Ready`, whatever
+/// its reason: for a state whose reason alone reads InProgress but that nothing changes
+/// (an object whose Organization is itself Stalled; a grant naming none of the
+/// pairing's subjects).
+pub fn with_stalled(conditions: &[DesiredCondition]) -> Vec<DesiredCondition> {
     let mut out = conditions.to_vec();
     if let Some(ready) = conditions.iter().find(|c| c.type_ == types::READY) {
         out.extend(stalled_conditions(ready));

@@ -113,7 +113,7 @@ pub fn organization_not_ready<A>(
         OrgPairingPhase::Requesting,
     );
     if organization_stalled {
-        d.conditions = super::health::stalled_by_dependency(&d.conditions);
+        d.conditions = super::health::with_stalled(&d.conditions);
     }
     d
 }
