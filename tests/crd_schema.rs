@@ -35,12 +35,19 @@ fn names_columns_and_subresources() {
         (
             "OrgLink",
             "olink",
-            vec!["Organization", "Peer", "Peer region", "Phase", "Age"],
+            vec![
+                "Organization",
+                "Peer",
+                "Peer region",
+                "Phase",
+                "Ready",
+                "Age",
+            ],
         ),
         (
             "OrgPairing",
             "opair",
-            vec!["Organization", "Side", "Peer", "Phase", "Age"],
+            vec!["Organization", "Side", "Peer", "Phase", "Ready", "Age"],
         ),
     ];
     let crds = crds();

@@ -228,6 +228,17 @@ async fn an_unlink_by_the_peer_in_genesys_is_not_undone_until_attempt_changes() 
         ("False", "UnlinkedByPeer")
     );
     assert!(ready.message.contains("spec.attempt"), "{}", ready.message);
+    // kstatus reads it as Failed (docs/api.md, "Health"), for the generation applied.
+    let stalled = find(&status.conditions, "Stalled").expect("Stalled");
+    assert_eq!(
+        (stalled.status.as_str(), stalled.reason.as_str()),
+        ("True", "UnlinkedByPeer")
+    );
+    assert_eq!(stalled.message, ready.message);
+    assert!(!is_true(&status.conditions, "Reconciling"));
+    for c in &status.conditions {
+        assert_eq!(c.observed_generation, unlinked.metadata.generation, "{c:?}");
+    }
 
     // Over several resyncs (5 s each) the operator keeps reading but asks nothing.
     let api: Api<OrgLink> = Api::namespaced(w.client.clone(), w.ns("Acme Prod"));
@@ -268,6 +279,10 @@ async fn an_unlink_by_the_peer_in_genesys_is_not_undone_until_attempt_changes() 
         sim_view(&w.sim.state(), prod.id, dr.id),
         Some(LinkViewStatus::Pending)
     );
+    // Waiting on the peer again: Reconciling, no longer Stalled.
+    let status = api.get("to-dr").await.unwrap().status.unwrap();
+    assert!(is_true(&status.conditions, "Reconciling"), "{status:?}");
+    assert!(!is_true(&status.conditions, "Stalled"), "{status:?}");
 }
 
 fn organization(
@@ -328,6 +343,8 @@ async fn an_organization_in_the_wrong_region_is_not_ready_with_region_mismatch()
     apply(&w.client, &ns, &wrong).await;
     let (cond, status) = ready_reason("wrong-region", "RegionMismatch").await;
     assert_eq!(cond.status, "False");
+    assert!(is_true(&status.conditions, "Stalled"), "{status:?}");
+    assert!(!is_true(&status.conditions, "Reconciling"), "{status:?}");
     assert!(
         cond.message.contains("us-east-1") && cond.message.contains("us-west-2"),
         "names both regions: {}",
@@ -349,8 +366,39 @@ async fn an_organization_in_the_wrong_region_is_not_ready_with_region_mismatch()
         "5s",
     );
     apply(&w.client, &ns, &elsewhere).await;
-    let (cond, _) = ready_reason("other-cloud", "CredentialsRejected").await;
+    let (cond, status) = ready_reason("other-cloud", "CredentialsRejected").await;
     assert!(cond.message.contains("us-west-2"), "{}", cond.message);
+    assert!(is_true(&status.conditions, "Stalled"), "{status:?}");
+
+    // An OrgLink of the stalled Organization is stalled too, not InProgress for ever.
+    let dr = w.org("Acme DR");
+    let mut stuck = link(
+        "via-other-cloud",
+        "other-cloud",
+        &dr,
+        LinkDecision::Accept,
+        0,
+    );
+    // It never acted; deleting it must not need the rejected credentials.
+    stuck.metadata.annotations = Some(
+        [("orglink.dev/on-delete".to_string(), "orphan".to_string())]
+            .into_iter()
+            .collect(),
+    );
+    apply(&w.client, &ns, &stuck).await;
+    let links: Api<OrgLink> = Api::namespaced(w.client.clone(), &ns);
+    let stalled = eventually("the OrgLink of other-cloud Stalled", WAIT, || async {
+        let s = links.get("via-other-cloud").await.ok()?.status?;
+        let c = find(&s.conditions, "Stalled")?.clone();
+        (c.status == "True").then_some(c)
+    })
+    .await;
+    assert_eq!(stalled.reason, "OrganizationNotReady");
+    assert!(
+        stalled.message.contains("CredentialsRejected"),
+        "{}",
+        stalled.message
+    );
 
     // Fixing spec.region makes it Ready.
     let fixed = organization(
@@ -362,6 +410,8 @@ async fn an_organization_in_the_wrong_region_is_not_ready_with_region_mismatch()
     );
     apply(&w.client, &ns, &fixed).await;
     let (_, status) = ready_reason("wrong-region", "Connected").await;
+    assert!(!is_true(&status.conditions, "Stalled"), "{status:?}");
+    assert!(!is_true(&status.conditions, "Reconciling"), "{status:?}");
     assert_eq!(status.organization_id, Some(prod.id.to_string()));
     assert_eq!(status.region.as_deref(), Some("us-east-1"));
 }

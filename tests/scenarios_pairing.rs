@@ -608,6 +608,11 @@ async fn disabling_a_grant_disables_the_trustee_side_and_re_enabling_authorizes_
         ("False", "Disabled")
     );
     assert!(
+        has_condition(&trustee_off, "Stalled", "True", "Disabled"),
+        "the peer switched access off: {:?}",
+        status(&trustee_off).conditions
+    );
+    assert!(
         status(&trustee_off).permissions.is_empty(),
         "no permission while disabled: {:?}",
         status(&trustee_off).permissions
@@ -842,6 +847,9 @@ async fn deleting_the_trustee_side_revokes_and_the_trustor_sees_revoked() {
     let c = condition(&revoked, "Authorized");
     assert_eq!((c.status.as_str(), c.reason.as_str()), ("False", "Revoked"));
     assert_eq!(condition(&revoked, "Ready").status, "False");
+    // Nothing changes without a new pairing: kstatus reads Failed (docs/api.md, "Health").
+    assert!(has_condition(&revoked, "Stalled", "True", "Revoked"));
+    assert!(has_condition(&revoked, "Reconciling", "False", "Revoked"));
     let msp_id = msp.id.to_string();
     organization_until(&w, TRUSTOR, "MSP Prod no longer a trustee", |s| {
         !s.trustees.iter().any(|t| t.organization_id == msp_id)
@@ -899,6 +907,12 @@ async fn a_grant_naming_an_unknown_role_is_an_error_naming_the_role() {
     let ready = condition(&blocked, "Ready");
     assert_eq!(ready.status, "False");
     assert!(ready.message.contains("Supervisr"), "{ready:?}");
+    let stalled = condition(&blocked, "Stalled");
+    assert_eq!(
+        (stalled.status.as_str(), stalled.reason.as_str()),
+        ("True", "UnknownRole")
+    );
+    assert_eq!(stalled.observed_generation, blocked.metadata.generation);
     let authorized = condition(&blocked, "Authorized");
     assert_eq!(authorized.status, "False");
     assert_ne!(status(&blocked).phase, Some(OrgPairingPhase::Authorized));

@@ -15,6 +15,12 @@ pub mod types {
     pub const LINKED: &str = "Linked";
     pub const AUTHORIZED: &str = "Authorized";
     pub const ROLES_ASSIGNED: &str = "RolesAssigned";
+    /// kstatus: True while the controller works toward the state the spec asks for
+    /// (`lifecycle::health`).
+    pub const RECONCILING: &str = "Reconciling";
+    /// kstatus: True for a state that will not change without a spec change or a
+    /// peer's action (`lifecycle::health`).
+    pub const STALLED: &str = "Stalled";
 }
 
 /// Condition reasons (api.md). CamelCase, as `metav1.Condition` requires.

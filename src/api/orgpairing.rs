@@ -32,6 +32,11 @@ pub const MAX_USERS: usize = 25;
     printcolumn(name = "Peer", type_ = "string", json_path = ".spec.peer.organizationId"),
     printcolumn(name = "Pairing", type_ = "string", json_path = ".status.pairingId", priority = "1"),
     printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     validation = Rule::new("has(self.spec.request) != has(self.spec.grant)").message("exactly one of spec.request (this org is the trustee asking for access) or spec.grant (this org is the trustor granting access) must be set")
 )]

@@ -26,7 +26,7 @@ use super::context::{Context, org_key};
 use super::credentials::{self, ClientCredentials, NotReady};
 use super::error::Error;
 use super::status::apply_status;
-use crate::api::conditions::{DesiredCondition, Status, is_true, reasons, set_conditions, types};
+use crate::api::conditions::{DesiredCondition, Status, is_true, reasons, types};
 use crate::api::organization::{LinkedOrganization, PendingLink, TrustSummary};
 use crate::api::{
     FINALIZER, OrgLink, OrgPairing, Organization, OrganizationStatus, REFRESH_ANNOTATION, Region,
@@ -163,7 +163,7 @@ async fn apply(org: &Organization, ctx: &Context) -> Result<Action, Error> {
     };
     let mut conditions = prev.conditions.clone();
     let now = Timestamp::now();
-    set_conditions(
+    crate::lifecycle::health::set_with_health(
         &mut conditions,
         std::slice::from_ref(&desired),
         org.metadata.generation,

@@ -16,9 +16,7 @@ use super::error::Error;
 use super::organization::jittered;
 use super::sessions::{OrgSession, Snapshot};
 use super::status::apply_status;
-use crate::api::conditions::{
-    DesiredCondition, Status, find, is_true, reasons, set_conditions, types,
-};
+use crate::api::conditions::{DesiredCondition, Status, find, is_true, reasons, types};
 use crate::api::{
     FINALIZER, ON_DELETE_ANNOTATION, OrgLink, OrgLinkPhase, OrgLinkStatus, Organization,
 };
@@ -57,13 +55,30 @@ pub struct Acting {
     pub org_id: String,
 }
 
+/// Why the Organization cannot be used yet.
+pub struct NotActing {
+    pub message: String,
+    /// The Organization is `Stalled` (its credentials were rejected, ...): the object
+    /// that needs it is stalled too.
+    pub organization_stalled: bool,
+}
+
+impl From<String> for NotActing {
+    fn from(message: String) -> Self {
+        NotActing {
+            message,
+            organization_stalled: false,
+        }
+    }
+}
+
 /// Finds the Organization named by `organizationRef` and its session, or says why it
 /// cannot be used yet.
 pub fn acting_org(
     ctx: &Context,
     namespace: &str,
     organization_ref: &str,
-) -> Result<Acting, String> {
+) -> Result<Acting, NotActing> {
     let org = ctx
         .organizations
         .get(&ObjectRef::<Organization>::new(organization_ref).within(namespace))
@@ -77,9 +92,10 @@ pub fn acting_org(
         let why = find(&status.conditions, types::READY)
             .map(|c| format!("{}: {}", c.reason, c.message))
             .unwrap_or_else(|| "not reconciled yet".to_string());
-        return Err(format!(
-            "Organization {organization_ref} is not Ready ({why})"
-        ));
+        return Err(NotActing {
+            message: format!("Organization {organization_ref} is not Ready ({why})"),
+            organization_stalled: is_true(&status.conditions, types::STALLED),
+        });
     }
     let org_id = status.organization_id.clone().ok_or_else(|| {
         format!("Organization {organization_ref} has no status.organizationId yet")
@@ -221,8 +237,9 @@ async fn apply(link: &OrgLink, ctx: &Context) -> Result<Action, Error> {
     }
     let acting = match acting_org(ctx, &namespace, &link.spec.organization_ref) {
         Ok(acting) => acting,
-        Err(message) => {
-            let d = organization_not_ready(prev, &message);
+        Err(not_acting) => {
+            let d =
+                organization_not_ready(prev, &not_acting.message, not_acting.organization_stalled);
             write(link, ctx, &d, None, &[]).await?;
             // The Organization watch wakes us as soon as it changes.
             return Ok(Action::requeue(ctx.settings.soon * 6));
@@ -433,7 +450,7 @@ async fn cleanup_failed(link: &OrgLink, ctx: &Context, message: &str) -> Result<
     );
     let mut status = link.status.clone().unwrap_or_default();
     let mut conditions = status.conditions.clone();
-    set_conditions(
+    crate::lifecycle::health::set_with_health(
         &mut conditions,
         &[DesiredCondition::new(
             types::READY,

@@ -21,7 +21,7 @@ use super::organization::jittered;
 use super::orglink::{Acting, acting_for_cleanup, acting_org, claimant};
 use super::sessions::OrgSession;
 use super::status::apply_status;
-use crate::api::conditions::{DesiredCondition, Status, find, reasons, set_conditions, types};
+use crate::api::conditions::{DesiredCondition, Status, find, reasons, types};
 use crate::api::{
     FINALIZER, ON_DELETE_ANNOTATION, OrgPairing, OrgPairingPhase, PairingGrant, PairingRequest,
     PairingSide,
@@ -170,8 +170,13 @@ async fn apply(pairing: &OrgPairing, ctx: &Context) -> Result<Action, Error> {
     }
     let acting = match acting_org(ctx, &namespace, &pairing.spec.organization_ref) {
         Ok(acting) => acting,
-        Err(message) => {
-            let d: PairingDecision<()> = organization_not_ready(side, prev, &message);
+        Err(not_acting) => {
+            let d: PairingDecision<()> = organization_not_ready(
+                side,
+                prev,
+                &not_acting.message,
+                not_acting.organization_stalled,
+            );
             write(pairing, ctx, &d, PairingRecord::default(), &[]).await?;
             return Ok(Action::requeue(ctx.settings.soon * 6));
         }
@@ -660,7 +665,7 @@ async fn cleanup_failed(
     );
     let mut status = pairing.status.clone().unwrap_or_default();
     let mut conditions = status.conditions.clone();
-    set_conditions(
+    crate::lifecycle::health::set_with_health(
         &mut conditions,
         &[DesiredCondition::new(
             types::READY,

@@ -12,7 +12,8 @@ use serde::de::DeserializeOwned;
 
 use super::context::{Context, FIELD_MANAGER};
 use super::error::Error;
-use crate::api::conditions::{DesiredCondition, Status, reasons, set_condition, types};
+use crate::api::conditions::{DesiredCondition, Status, reasons, types};
+use crate::lifecycle::health::set_with_health;
 
 /// Applies `status` to the status subresource of `obj`.
 pub async fn apply_status<K, S>(client: &kube::Client, obj: &K, status: &S) -> Result<(), Error>
@@ -63,9 +64,9 @@ where
         message.clone(),
     );
     let mut conditions = current_conditions(obj);
-    let changed = set_condition(
+    let changed = set_with_health(
         &mut conditions,
-        &desired,
+        std::slice::from_ref(&desired),
         obj.meta().generation,
         Timestamp::now(),
     );

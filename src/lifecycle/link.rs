@@ -4,10 +4,11 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
-use crate::api::conditions::{DesiredCondition, Status, reasons, set_conditions, types};
+use crate::api::conditions::{DesiredCondition, Status, reasons, types};
 use crate::api::{LinkDecision, LinkDirection, OrgLinkPhase, OrgLinkSpec, OrgLinkStatus};
 
 use super::Requeue;
+use super::health::set_with_health;
 
 /// What `GET /api/v2/telephony/organization/link` shows for the peer, from our side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -155,14 +156,24 @@ pub fn decide_deletion(remote: RemoteLink, orphan: bool) -> Vec<LinkAction> {
 
 /// The status when the Organization cannot be used (credentials missing or rejected,
 /// API unreachable): nothing is called, and the last phase, direction and attempt are
-/// kept, because they are the memory that stops a re-request after a refusal.
-pub fn organization_not_ready(prev: Option<&OrgLinkStatus>, message: &str) -> LinkDecisionOut {
-    held(
+/// kept, because they are the memory that stops a re-request after a refusal. When the
+/// Organization is itself `Stalled` (`organization_stalled`), so is this OrgLink:
+/// nothing changes until someone fixes the Organization.
+pub fn organization_not_ready(
+    prev: Option<&OrgLinkStatus>,
+    message: &str,
+    organization_stalled: bool,
+) -> LinkDecisionOut {
+    let mut d = held(
         prev,
         reasons::ORGANIZATION_NOT_READY,
         message,
         OrgLinkPhase::Requesting,
-    )
+    );
+    if organization_stalled {
+        d.conditions = super::health::with_stalled(&d.conditions);
+    }
+    d
 }
 
 /// The status of an OrgLink that yields to an older one for the same org and peer
@@ -335,7 +346,7 @@ pub fn next_status(
     now: Timestamp,
 ) -> OrgLinkStatus {
     let mut conditions = prev.map(|s| s.conditions.clone()).unwrap_or_default();
-    set_conditions(&mut conditions, &d.conditions, generation, now);
+    set_with_health(&mut conditions, &d.conditions, generation, now);
     let linked_at = if d.linked {
         Some(prev.and_then(|s| s.linked_at.clone()).unwrap_or(Time(now)))
     } else {
@@ -623,12 +634,13 @@ mod tests {
         assert_eq!(cond(&e, types::READY).reason, reasons::API_ERROR);
         let fresh = api_error(None, "boom");
         assert_eq!(fresh.phase, Error);
-        let nr = organization_not_ready(None, "no secret");
+        let nr = organization_not_ready(None, "no secret", false);
         assert_eq!(nr.phase, Requesting);
         assert_eq!(
             cond(&nr, types::LINKED).reason,
             reasons::ORGANIZATION_NOT_READY
         );
+        assert!(nr.conditions.iter().all(|c| c.type_ != types::STALLED));
         // After the error, a rejected link is still not re-requested.
         let s = next_status(Some(&prev), &e, None, Some(1), Timestamp::UNIX_EPOCH);
         let d = run(LinkDecision::Accept, 4, Some(s), R::None);
@@ -702,5 +714,21 @@ mod tests {
             "nothing changed, nothing rewritten"
         );
         assert_eq!(s2.peer_name.as_deref(), Some("Acme DR"));
+    }
+
+    /// An Organization that is itself Stalled stalls its OrgLinks: kstatus reads Failed
+    /// for them too instead of InProgress until a timeout.
+    #[test]
+    fn a_stalled_organization_stalls_the_link() {
+        let waiting_org = organization_not_ready(None, "ApiUnavailable", false);
+        let stalled_org = organization_not_ready(None, "CredentialsRejected", true);
+        for (d, stalled) in [(waiting_org, false), (stalled_org, true)] {
+            let s = next_status(None, &d, None, Some(1), Timestamp::UNIX_EPOCH);
+            let get = |t| crate::api::conditions::find(&s.conditions, t).unwrap();
+            assert_eq!(get(types::STALLED).status == "True", stalled);
+            assert_eq!(get(types::RECONCILING).status == "True", !stalled);
+            assert_eq!(get(types::READY).reason, reasons::ORGANIZATION_NOT_READY);
+            assert_eq!(get(types::STALLED).reason, reasons::ORGANIZATION_NOT_READY);
+        }
     }
 }

@@ -6,11 +6,12 @@ use std::collections::BTreeSet;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 
-use crate::api::conditions::{DesiredCondition, Status, reasons, set_conditions, types};
+use crate::api::conditions::{DesiredCondition, Status, reasons, types};
 use crate::api::orgpairing::SubjectStatus;
 use crate::api::{OrgPairingPhase, OrgPairingStatus, PairingSide};
 
 use super::Requeue;
+use super::health::set_with_health;
 
 /// "There is a 48 hour expiration on all requests" (TrustRequest, genesys-api.md §4.4).
 pub const PAIRING_LIFETIME: SignedDuration = SignedDuration::from_hours(48);
@@ -96,19 +97,25 @@ impl<A> PairingDecision<A> {
 }
 
 /// The status when the Organization cannot be used: nothing is called; the last phase
-/// is kept because it is the memory that tells a revocation from a fresh start.
+/// is kept because it is the memory that tells a revocation from a fresh start. When the
+/// Organization is itself `Stalled` (`organization_stalled`), so is this OrgPairing.
 pub fn organization_not_ready<A>(
     side: PairingSide,
     prev: Option<&OrgPairingStatus>,
     message: &str,
+    organization_stalled: bool,
 ) -> PairingDecision<A> {
-    held(
+    let mut d = held(
         side,
         prev,
         reasons::ORGANIZATION_NOT_READY,
         message,
         OrgPairingPhase::Requesting,
-    )
+    );
+    if organization_stalled {
+        d.conditions = super::health::with_stalled(&d.conditions);
+    }
+    d
 }
 
 /// The status of an OrgPairing that yields to an older one of the same side for the
@@ -183,7 +190,7 @@ pub fn next_status<A>(
     now: Timestamp,
 ) -> OrgPairingStatus {
     let mut conditions = prev.map(|s| s.conditions.clone()).unwrap_or_default();
-    set_conditions(&mut conditions, &d.conditions, generation, now);
+    set_with_health(&mut conditions, &d.conditions, generation, now);
     let (pairing_id, created_at) = match d.side {
         PairingSide::Trustee => (
             record

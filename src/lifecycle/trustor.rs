@@ -301,7 +301,8 @@ fn without_trust(
             .map(|id| (SubjectKind::Group, id.clone())),
     );
     if users.is_empty() && groups.is_empty() {
-        return new(
+        // Stalled: only a change to spec.grant (or a new pairing) moves this on.
+        let mut d = new(
             OrgPairingPhase::Error,
             reasons::WAITING_FOR_CONFIRMATION,
             format!(
@@ -310,6 +311,8 @@ fn without_trust(
                 describe(&not_offered)
             ),
         );
+        d.conditions = super::health::with_stalled(&d.conditions);
+        return d;
     }
     let subjects: Vec<SubjectStatus> = users
         .iter()
@@ -627,6 +630,28 @@ mod tests {
         assert!(d.actions.is_empty());
         assert_eq!(d.phase, OrgPairingPhase::Expired);
         assert_eq!(cond(&d, types::AUTHORIZED).reason, reasons::EXPIRED);
+    }
+
+    /// A grant none of whose subjects the pairing names is stuck until spec.grant
+    /// changes: Stalled, although its reason (WaitingForConfirmation) alone reads
+    /// InProgress.
+    #[test]
+    fn a_grant_naming_none_of_the_pairings_subjects_is_stalled() {
+        let g = grant(vec![grant_subject(U2, vec![by_name("Supervisor")])], vec![]);
+        let p = pairing("p-1", TRUSTEE, t(0), &[U1], &[]);
+        let d = decide_with(&g, None, PairingLookup::Found(p), None, t(1));
+        assert!(d.actions.is_empty());
+        assert_eq!(d.phase, OrgPairingPhase::Error);
+        assert_eq!(cond(&d, types::STALLED).status, Status::True);
+        assert_eq!(cond(&d, types::RECONCILING).status, Status::False);
+        let s = super::super::pairing::next_status(None, &d, Default::default(), Some(1), t(1));
+        let stalled: Vec<_> = s
+            .conditions
+            .iter()
+            .filter(|c| c.type_ == types::STALLED)
+            .collect();
+        assert_eq!(stalled.len(), 1);
+        assert_eq!(stalled[0].status, "True");
     }
 
     #[test]
