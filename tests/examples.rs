@@ -278,9 +278,11 @@ mod corpus {
     use std::panic::{AssertUnwindSafe, catch_unwind};
 
     use k8s_openapi::jiff::Timestamp;
-    use orglink_operator::api::{OrgLink, OrgPairing, Organization};
+    use std::sync::Arc;
+
+    use orglink_operator::api::Organization;
     use orglink_operator::genesys::ApiBaseUrlAllowlist;
-    use orglink_operator::webhook::rules::{ClusterView, Write, check};
+    use orglink_operator::webhook::rules::{ClusterView, Relationship, Write, check};
     use serde_json::{Value, json};
 
     use super::{errors, example};
@@ -289,7 +291,7 @@ mod corpus {
     struct View(Vec<Organization>);
 
     impl ClusterView for View {
-        fn organization(&self, namespace: &str, name: &str) -> Option<Organization> {
+        fn organization(&self, namespace: &str, name: &str) -> Option<Arc<Organization>> {
             self.0
                 .iter()
                 .find(|o| {
@@ -297,12 +299,10 @@ mod corpus {
                         && o.metadata.name.as_deref() == Some(name)
                 })
                 .cloned()
+                .map(Arc::new)
         }
-        fn links(&self, _: &str) -> Vec<OrgLink> {
-            Vec::new()
-        }
-        fn pairings(&self, _: &str) -> Vec<OrgPairing> {
-            Vec::new()
+        fn manager(&self, _: &Relationship, _: &str) -> Option<String> {
+            None
         }
     }
 

@@ -1,28 +1,31 @@
-//! The webhook's read-only view of the cluster: reflector caches of Organizations,
-//! OrgLinks and OrgPairings. The webhook runs on every replica (standbys too), so it
-//! keeps caches of its own instead of borrowing the leader's controllers'.
+//! The webhook's read-only view of the cluster: a reflector cache of Organizations and
+//! an index of OrgLinks and OrgPairings by the relationship they manage (see
+//! [`super::index`]). The webhook runs on every replica (standbys too), so it keeps
+//! caches of its own instead of borrowing the leader's controllers'.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
+use kube::Resource;
 use kube::api::Api;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::rules::ClusterView;
+use super::index::{Managed, RelationshipIndex, SharedIndex};
+use super::rules::{ClusterView, Relationship, RelationshipKind};
 use crate::api::{OrgLink, OrgPairing, Organization};
 use crate::controller::scope::{Scope, Stores};
 
-/// The three caches and whether they have all done their first list.
+/// The caches and whether they have all done their first list.
 #[derive(Clone)]
 pub struct CacheView {
     organizations: Stores<Organization>,
-    links: Stores<OrgLink>,
-    pairings: Stores<OrgPairing>,
+    links: SharedIndex,
+    pairings: SharedIndex,
     ready: Arc<AtomicBool>,
 }
 
@@ -30,20 +33,18 @@ impl CacheView {
     /// Starts the watches (on the current runtime) for `scope`, until `shutdown`.
     pub fn start(client: kube::Client, scope: &Scope, shutdown: CancellationToken) -> Self {
         let organizations = Stores::new(start_kind::<Organization>(&client, scope, &shutdown));
-        let links = Stores::new(start_kind::<OrgLink>(&client, scope, &shutdown));
-        let pairings = Stores::new(start_kind::<OrgPairing>(&client, scope, &shutdown));
+        let (links, links_ready) = start_index::<OrgLink>(&client, scope, &shutdown);
+        let (pairings, pairings_ready) = start_index::<OrgPairing>(&client, scope, &shutdown);
         let ready = Arc::new(AtomicBool::new(false));
         {
-            let (o, l, p, ready) = (
-                organizations.clone(),
-                links.clone(),
-                pairings.clone(),
-                ready.clone(),
-            );
+            let (o, ready) = (organizations.clone(), ready.clone());
             tokio::spawn(async move {
                 o.wait_until_ready().await;
-                l.wait_until_ready().await;
-                p.wait_until_ready().await;
+                for mut listed in links_ready.into_iter().chain(pairings_ready) {
+                    if listed.wait_for(|done| *done).await.is_err() {
+                        return; // shut down before the first list
+                    }
+                }
                 ready.store(true, Ordering::Release);
                 tracing::info!("webhook caches synced");
             });
@@ -64,8 +65,8 @@ impl CacheView {
     ) -> Self {
         Self {
             organizations: Stores::new(vec![fixed_store(organizations)]),
-            links: Stores::new(vec![fixed_store(links)]),
-            pairings: Stores::new(vec![fixed_store(pairings)]),
+            links: SharedIndex::fixed(RelationshipIndex::of(links)),
+            pairings: SharedIndex::fixed(RelationshipIndex::of(pairings)),
             ready: Arc::new(AtomicBool::new(true)),
         }
     }
@@ -75,6 +76,11 @@ impl CacheView {
         self.ready
             .load(Ordering::Acquire)
             .then_some(self as &dyn ClusterView)
+    }
+
+    /// How many OrgLinks and OrgPairings are indexed.
+    pub fn indexed(&self) -> (usize, usize) {
+        (self.links.len(), self.pairings.len())
     }
 }
 
@@ -144,28 +150,66 @@ where
         .collect()
 }
 
+/// Watches `K` in every partition of `scope` and folds the events into an index; the
+/// receivers turn true once each partition has done its first list.
+fn start_index<K>(
+    client: &kube::Client,
+    scope: &Scope,
+    shutdown: &CancellationToken,
+) -> (SharedIndex, Vec<watch::Receiver<bool>>)
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Managed
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let mut index = SharedIndex::default();
+    let mut ready = Vec::new();
+    for partition in scope.partitions() {
+        let api: Api<K> = match &partition {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        };
+        let (mut writer, listed) = index.add_partition();
+        ready.push(listed);
+        let stream = watcher(api, watcher::Config::default().any_semantic()).default_backoff();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            futures::pin_mut!(stream);
+            loop {
+                let event = tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    event = stream.next() => event,
+                };
+                match event {
+                    None => return,
+                    Some(Err(error)) => {
+                        tracing::warn!(%error, kind = K::kind(&()).as_ref(), "webhook watch error")
+                    }
+                    Some(Ok(event)) => writer.apply(event),
+                }
+            }
+        });
+    }
+    (index, ready)
+}
+
 impl ClusterView for CacheView {
-    fn organization(&self, namespace: &str, name: &str) -> Option<Organization> {
+    fn organization(&self, namespace: &str, name: &str) -> Option<Arc<Organization>> {
         self.organizations
             .get(&ObjectRef::new(name).within(namespace))
-            .map(|o| o.as_ref().clone())
     }
 
-    fn links(&self, namespace: &str) -> Vec<OrgLink> {
-        self.links
-            .state()
-            .into_iter()
-            .filter(|l| l.namespace().as_deref() == Some(namespace))
-            .map(|l| l.as_ref().clone())
-            .collect()
-    }
-
-    fn pairings(&self, namespace: &str) -> Vec<OrgPairing> {
-        self.pairings
-            .state()
-            .into_iter()
-            .filter(|p| p.namespace().as_deref() == Some(namespace))
-            .map(|p| p.as_ref().clone())
-            .collect()
+    fn manager(&self, relationship: &Relationship, except: &str) -> Option<String> {
+        match relationship.kind {
+            RelationshipKind::Link => self.links.manager(relationship, except),
+            RelationshipKind::PairingRequest | RelationshipKind::PairingGrant => {
+                self.pairings.manager(relationship, except)
+            }
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! message is as good, and adds the ones that need the cluster's state.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use k8s_openapi::jiff::Timestamp;
 
@@ -15,11 +16,48 @@ use crate::api::regions::valid_codes;
 use crate::api::{OrgLink, OrgPairing, Organization, PeerRef, Region};
 use crate::genesys::ApiBaseUrlAllowlist;
 
-/// What the rules may know about the cluster (backed by reflector caches in production).
+/// What the rules may know about the cluster (backed by a reflector cache of
+/// Organizations and an index of OrgLinks and OrgPairings in production). Each question
+/// is one lookup: a review costs the same with ten objects in the cluster or 100,000.
 pub trait ClusterView {
-    fn organization(&self, namespace: &str, name: &str) -> Option<Organization>;
-    fn links(&self, namespace: &str) -> Vec<OrgLink>;
-    fn pairings(&self, namespace: &str) -> Vec<OrgPairing>;
+    fn organization(&self, namespace: &str, name: &str) -> Option<Arc<Organization>>;
+    /// The name of an object other than `except` (the first by name) that already
+    /// manages `relationship`.
+    fn manager(&self, relationship: &Relationship, except: &str) -> Option<String>;
+}
+
+/// Which object manages a relationship: an OrgLink, or one side of an OrgPairing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RelationshipKind {
+    Link,
+    PairingRequest,
+    PairingGrant,
+}
+
+/// One organization's relationship of one kind with one peer, in one namespace: at most
+/// one object may manage it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Relationship {
+    pub kind: RelationshipKind,
+    pub namespace: String,
+    pub organization_ref: String,
+    pub peer: String,
+}
+
+impl Relationship {
+    pub fn new(
+        kind: RelationshipKind,
+        namespace: &str,
+        organization_ref: &str,
+        peer: &str,
+    ) -> Self {
+        Self {
+            kind,
+            namespace: namespace.to_owned(),
+            organization_ref: organization_ref.to_owned(),
+            peer: peer.to_owned(),
+        }
+    }
 }
 
 /// The outcome of all rules: denied if any denial.
@@ -139,23 +177,17 @@ fn check_link(
             v.extend(link_region_not_linkable(org, &link.spec.peer));
         }
     }
-    let others: Vec<(String, String, String)> = view
-        .links(w.namespace)
-        .into_iter()
-        .map(|l| {
-            (
-                l.metadata.name.clone().unwrap_or_default(),
-                l.spec.organization_ref.clone(),
-                l.spec.peer.organization_id.clone(),
-            )
-        })
-        .collect();
-    v.extend(second_side(
-        "OrgLink",
-        w.name,
+    let relationship = Relationship::new(
+        RelationshipKind::Link,
+        w.namespace,
         &link.spec.organization_ref,
         &link.spec.peer.organization_id,
-        &others,
+    );
+    v.extend(second_side(
+        "OrgLink",
+        &link.spec.organization_ref,
+        &link.spec.peer.organization_id,
+        view.manager(&relationship, w.name).as_deref(),
     ));
 }
 
@@ -221,30 +253,25 @@ fn check_pairing(
             v.extend(pairing_across_regions(&org, &spec.peer));
         }
     }
-    let side = spec.request.is_some();
-    let others: Vec<(String, String, String)> = view
-        .pairings(w.namespace)
-        .into_iter()
-        .filter(|p| p.spec.request.is_some() == side)
-        .map(|p| {
-            (
-                p.metadata.name.clone().unwrap_or_default(),
-                p.spec.organization_ref.clone(),
-                p.spec.peer.organization_id.clone(),
-            )
-        })
-        .collect();
-    let kind = if side {
-        "OrgPairing (request side)"
+    let (kind, label) = if spec.request.is_some() {
+        (
+            RelationshipKind::PairingRequest,
+            "OrgPairing (request side)",
+        )
     } else {
-        "OrgPairing (grant side)"
+        (RelationshipKind::PairingGrant, "OrgPairing (grant side)")
     };
-    v.extend(second_side(
+    let relationship = Relationship::new(
         kind,
-        w.name,
+        w.namespace,
         &spec.organization_ref,
         &spec.peer.organization_id,
-        &others,
+    );
+    v.extend(second_side(
+        label,
+        &spec.organization_ref,
+        &spec.peer.organization_id,
+        view.manager(&relationship, w.name).as_deref(),
     ));
 }
 
@@ -389,20 +416,17 @@ pub fn pairing_across_regions(org: &Organization, peer: &PeerRef) -> Option<Stri
     })
 }
 
-/// One object per org, peer (and pairing side).
+/// One object per org, peer (and pairing side): `other` is another object managing
+/// the same relationship, if the view knows one.
 pub fn second_side(
     kind: &str,
-    name: &str,
     organization_ref: &str,
     peer: &str,
-    others: &[(String, String, String)],
+    other: Option<&str>,
 ) -> Option<String> {
-    let other = others
-        .iter()
-        .find(|(n, o, p)| n != name && o == organization_ref && p == peer)?;
+    let other = other?;
     Some(format!(
-        "spec.peer.organizationId: {kind} {} already manages {organization_ref}'s relationship with {peer}; edit that object instead of adding a second one",
-        other.0
+        "spec.peer.organizationId: {kind} {other} already manages {organization_ref}'s relationship with {peer}; edit that object instead of adding a second one"
     ))
 }
 

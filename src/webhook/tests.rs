@@ -6,7 +6,10 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::review::{ReviewError, answer};
-use super::rules::ClusterView;
+use std::sync::Arc;
+
+use super::cache::CacheView;
+use super::rules::{ClusterView, Relationship};
 use crate::api::{OrgLink, OrgPairing, Organization};
 use crate::genesys::ApiBaseUrlAllowlist;
 
@@ -25,29 +28,19 @@ struct View {
     pairings: Vec<OrgPairing>,
 }
 
+impl View {
+    /// The production view (reflector store and relationship index) over these objects.
+    fn cache(&self) -> CacheView {
+        CacheView::from_objects(self.orgs.clone(), self.links.clone(), self.pairings.clone())
+    }
+}
+
 impl ClusterView for View {
-    fn organization(&self, ns: &str, name: &str) -> Option<Organization> {
-        self.orgs
-            .iter()
-            .find(|o| {
-                o.metadata.namespace.as_deref() == Some(ns)
-                    && o.metadata.name.as_deref() == Some(name)
-            })
-            .cloned()
+    fn organization(&self, ns: &str, name: &str) -> Option<Arc<Organization>> {
+        self.cache().organization(ns, name)
     }
-    fn links(&self, ns: &str) -> Vec<OrgLink> {
-        self.links
-            .iter()
-            .filter(|l| l.metadata.namespace.as_deref() == Some(ns))
-            .cloned()
-            .collect()
-    }
-    fn pairings(&self, ns: &str) -> Vec<OrgPairing> {
-        self.pairings
-            .iter()
-            .filter(|p| p.metadata.namespace.as_deref() == Some(ns))
-            .cloned()
-            .collect()
+    fn manager(&self, relationship: &Relationship, except: &str) -> Option<String> {
+        self.cache().manager(relationship, except)
     }
 }
 

@@ -1,0 +1,280 @@
+//! The webhook's index of who manages which relationship: for every OrgLink and
+//! OrgPairing only its namespace, name, organizationRef, peer and side, kept by
+//! (namespace, organizationRef, peer, side) and folded from the watch events.
+//!
+//! A review asks one question of it ("does another object already manage this
+//! relationship?"), so it is answered by one hash lookup: no scan of the cluster's
+//! objects and no copy of them per review, whatever their number. Holding the projection
+//! instead of the objects also keeps the webhook's memory flat (issue 14, targets 4 and 5).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use kube::runtime::watcher;
+use parking_lot::RwLock;
+use tokio::sync::watch;
+
+use super::rules::{Relationship, RelationshipKind};
+use crate::api::{OrgLink, OrgPairing};
+
+/// What the index keeps of an object: which relationship it manages.
+pub trait Managed {
+    /// `(namespace, name)` and the relationship, or `None` for an object without a
+    /// namespace or name (never served by the API server; ignored).
+    fn managed(&self) -> Option<((String, String), Relationship)>;
+}
+
+fn identity(meta: &kube::api::ObjectMeta) -> Option<(String, String)> {
+    Some((meta.namespace.clone()?, meta.name.clone()?))
+}
+
+impl Managed for OrgLink {
+    fn managed(&self) -> Option<((String, String), Relationship)> {
+        let id = identity(&self.metadata)?;
+        let relationship = Relationship::new(
+            RelationshipKind::Link,
+            &id.0,
+            &self.spec.organization_ref,
+            &self.spec.peer.organization_id,
+        );
+        Some((id, relationship))
+    }
+}
+
+impl Managed for OrgPairing {
+    fn managed(&self) -> Option<((String, String), Relationship)> {
+        let id = identity(&self.metadata)?;
+        let kind = if self.spec.request.is_some() {
+            RelationshipKind::PairingRequest
+        } else {
+            RelationshipKind::PairingGrant
+        };
+        let relationship = Relationship::new(
+            kind,
+            &id.0,
+            &self.spec.organization_ref,
+            &self.spec.peer.organization_id,
+        );
+        Some((id, relationship))
+    }
+}
+
+/// The objects of one kind (OrgLink or OrgPairing) by the relationship they manage.
+#[derive(Debug, Default)]
+pub struct RelationshipIndex {
+    /// Names of the objects managing each relationship (one, unless a second slipped in
+    /// while the webhook was down), sorted so the answer does not depend on event order.
+    managers: HashMap<Arc<Relationship>, BTreeSet<String>>,
+    /// What each object manages, to move or drop it on update or delete.
+    by_object: HashMap<(String, String), Arc<Relationship>>,
+}
+
+impl RelationshipIndex {
+    /// An index of `objects`.
+    pub fn of<K: Managed>(objects: impl IntoIterator<Item = K>) -> Self {
+        let mut index = Self::default();
+        for object in objects {
+            index.apply(&object);
+        }
+        index
+    }
+
+    /// Records `object` (new or updated).
+    pub fn apply<K: Managed>(&mut self, object: &K) {
+        let Some((id, relationship)) = object.managed() else {
+            return;
+        };
+        if self
+            .by_object
+            .get(&id)
+            .is_some_and(|old| **old == relationship)
+        {
+            return;
+        }
+        self.remove_id(&id);
+        let relationship = Arc::new(relationship);
+        self.managers
+            .entry(relationship.clone())
+            .or_default()
+            .insert(id.1.clone());
+        self.by_object.insert(id, relationship);
+    }
+
+    /// Forgets `object`.
+    pub fn delete<K: Managed>(&mut self, object: &K) {
+        if let Some((id, _)) = object.managed() {
+            self.remove_id(&id);
+        }
+    }
+
+    fn remove_id(&mut self, id: &(String, String)) {
+        let Some(old) = self.by_object.remove(id) else {
+            return;
+        };
+        if let Some(names) = self.managers.get_mut(&old) {
+            names.remove(&id.1);
+            if names.is_empty() {
+                self.managers.remove(&old);
+            }
+        }
+    }
+
+    /// The first (by name) object other than `except` that manages `relationship`.
+    pub fn manager(&self, relationship: &Relationship, except: &str) -> Option<&str> {
+        self.managers
+            .get(relationship)?
+            .iter()
+            .map(String::as_str)
+            .find(|name| *name != except)
+    }
+
+    /// How many objects are indexed.
+    pub fn len(&self) -> usize {
+        self.by_object.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_object.is_empty()
+    }
+}
+
+/// The index of one kind over all watched partitions (one per watched namespace, or one
+/// for the cluster); partitions hold disjoint namespaces.
+#[derive(Clone, Debug, Default)]
+pub struct SharedIndex {
+    partitions: Vec<Arc<RwLock<RelationshipIndex>>>,
+}
+
+impl SharedIndex {
+    /// A fixed index (benchmarks, tests, dry runs).
+    pub fn fixed(index: RelationshipIndex) -> Self {
+        Self {
+            partitions: vec![Arc::new(RwLock::new(index))],
+        }
+    }
+
+    /// Adds an empty partition and returns the writer that keeps it and whether it has
+    /// done its first list.
+    pub fn add_partition(&mut self) -> (IndexWriter, watch::Receiver<bool>) {
+        let shared = Arc::new(RwLock::new(RelationshipIndex::default()));
+        self.partitions.push(shared.clone());
+        let (ready, ready_rx) = watch::channel(false);
+        (
+            IndexWriter {
+                shared,
+                relist: None,
+                ready,
+            },
+            ready_rx,
+        )
+    }
+
+    /// See [`RelationshipIndex::manager`].
+    pub fn manager(&self, relationship: &Relationship, except: &str) -> Option<String> {
+        self.partitions
+            .iter()
+            .find_map(|p| p.read().manager(relationship, except).map(str::to_owned))
+    }
+
+    /// How many objects are indexed.
+    pub fn len(&self) -> usize {
+        self.partitions.iter().map(|p| p.read().len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Folds one partition's watch events into its index, with the reflector's semantics:
+/// a (re)list is built aside and replaces the index when complete, so objects deleted
+/// while the watch was down disappear and readers never see a half-listed index.
+pub struct IndexWriter {
+    shared: Arc<RwLock<RelationshipIndex>>,
+    relist: Option<RelationshipIndex>,
+    ready: watch::Sender<bool>,
+}
+
+impl IndexWriter {
+    pub fn apply<K: Managed>(&mut self, event: watcher::Event<K>) {
+        match event {
+            watcher::Event::Init => self.relist = Some(RelationshipIndex::default()),
+            watcher::Event::InitApply(object) => {
+                if let Some(relist) = &mut self.relist {
+                    relist.apply(&object);
+                }
+            }
+            watcher::Event::InitDone => {
+                if let Some(relist) = self.relist.take() {
+                    let old = std::mem::replace(&mut *self.shared.write(), relist);
+                    // Dropped outside the lock: freeing a large index takes a while.
+                    drop(old);
+                }
+                self.ready.send_replace(true);
+            }
+            watcher::Event::Apply(object) => self.shared.write().apply(&object),
+            watcher::Event::Delete(object) => self.shared.write().delete(&object),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const PEER: &str = "23cc390c-9354-40e3-8e1f-39485d23d1f3";
+
+    fn link(name: &str, org: &str, peer: &str) -> OrgLink {
+        serde_json::from_value(json!({
+            "apiVersion": "orglink.dev/v1alpha1", "kind": "OrgLink",
+            "metadata": {"name": name, "namespace": "team"},
+            "spec": {"organizationRef": org, "peer": {"organizationId": peer, "region": "us-east-1"}}
+        }))
+        .unwrap()
+    }
+
+    fn acme_peer() -> Relationship {
+        Relationship::new(RelationshipKind::Link, "team", "acme", PEER)
+    }
+
+    #[test]
+    fn updates_move_and_deletes_drop_an_object() {
+        let mut index = RelationshipIndex::of([link("a", "acme", PEER)]);
+        assert_eq!(index.manager(&acme_peer(), "new"), Some("a"));
+        assert_eq!(index.manager(&acme_peer(), "a"), None);
+        index.apply(&link("a", "other", PEER));
+        assert_eq!(index.manager(&acme_peer(), "new"), None);
+        index.apply(&link("b", "acme", PEER));
+        index.apply(&link("c", "acme", PEER));
+        assert_eq!(index.manager(&acme_peer(), "b"), Some("c"));
+        index.delete(&link("c", "acme", PEER));
+        index.delete(&link("a", "other", PEER));
+        assert_eq!(index.manager(&acme_peer(), "new"), Some("b"));
+        assert_eq!(index.len(), 1);
+    }
+
+    #[test]
+    fn a_relist_replaces_the_index_when_done() {
+        let mut shared = SharedIndex::default();
+        let (mut writer, ready) = shared.add_partition();
+        writer.apply(watcher::Event::<OrgLink>::Init);
+        writer.apply(watcher::Event::InitApply(link("a", "acme", PEER)));
+        assert!(!*ready.borrow());
+        assert_eq!(shared.manager(&acme_peer(), "new"), None);
+        writer.apply(watcher::Event::<OrgLink>::InitDone);
+        assert!(*ready.borrow());
+        assert_eq!(shared.manager(&acme_peer(), "new").as_deref(), Some("a"));
+        // "a" was deleted while the watch was down: the relist forgets it.
+        writer.apply(watcher::Event::<OrgLink>::Init);
+        writer.apply(watcher::Event::InitApply(link("b", "acme", "other-peer")));
+        assert_eq!(shared.manager(&acme_peer(), "new").as_deref(), Some("a"));
+        writer.apply(watcher::Event::<OrgLink>::InitDone);
+        assert_eq!(shared.manager(&acme_peer(), "new"), None);
+        writer.apply(watcher::Event::Apply(link("c", "acme", PEER)));
+        assert_eq!(shared.manager(&acme_peer(), "new").as_deref(), Some("c"));
+        writer.apply(watcher::Event::Delete(link("c", "acme", PEER)));
+        assert_eq!(shared.len(), 1);
+    }
+}
