@@ -295,20 +295,14 @@ pub async fn run(
             )
             .reconcile_on(wake)
             .graceful_shutdown_on(shutdown.clone().cancelled_owned());
-        tasks.push(supervise::Task {
-            name: task_name(organization::KIND, &partition),
-            run: controller
-                .run(
-                    contained(
-                        organization::KIND,
-                        abortable(organization::reconcile, options.abort.clone()),
-                    ),
-                    error_policy(organization::KIND),
-                    ctx.clone(),
-                )
-                .for_each(|_| futures::future::ready(()))
-                .boxed(),
-        });
+        tasks.push(supervised(
+            organization::KIND,
+            &partition,
+            controller,
+            organization::reconcile,
+            options.abort.clone(),
+            ctx.clone(),
+        ));
     }
     for (partition, controller, wake) in link_controllers {
         let links_of_org = links.clone();
@@ -336,20 +330,14 @@ pub async fn run(
             )
             .reconcile_on(wake)
             .graceful_shutdown_on(shutdown.clone().cancelled_owned());
-        tasks.push(supervise::Task {
-            name: task_name(orglink::KIND, &partition),
-            run: controller
-                .run(
-                    contained(
-                        orglink::KIND,
-                        abortable(orglink::reconcile, options.abort.clone()),
-                    ),
-                    error_policy(orglink::KIND),
-                    ctx.clone(),
-                )
-                .for_each(|_| futures::future::ready(()))
-                .boxed(),
-        });
+        tasks.push(supervised(
+            orglink::KIND,
+            &partition,
+            controller,
+            orglink::reconcile,
+            options.abort.clone(),
+            ctx.clone(),
+        ));
     }
     for (partition, controller, wake) in pairing_controllers {
         let pairings_of_org = pairings.clone();
@@ -377,20 +365,14 @@ pub async fn run(
             )
             .reconcile_on(wake)
             .graceful_shutdown_on(shutdown.clone().cancelled_owned());
-        tasks.push(supervise::Task {
-            name: task_name(orgpairing::KIND, &partition),
-            run: controller
-                .run(
-                    contained(
-                        orgpairing::KIND,
-                        abortable(orgpairing::reconcile, options.abort.clone()),
-                    ),
-                    error_policy(orgpairing::KIND),
-                    ctx.clone(),
-                )
-                .for_each(|_| futures::future::ready(()))
-                .boxed(),
-        });
+        tasks.push(supervised(
+            orgpairing::KIND,
+            &partition,
+            controller,
+            orgpairing::reconcile,
+            options.abort.clone(),
+            ctx.clone(),
+        ));
     }
     let readiness = {
         let (o, l, p) = (organizations.clone(), links.clone(), pairings.clone());
@@ -409,6 +391,41 @@ pub async fn run(
         Err(why) => tracing::error!(%why, "a controller stopped on its own"),
     }
     result.map_err(anyhow::Error::msg)
+}
+
+/// One controller as a supervised task: each reconcile contained (a panic is an error
+/// of its object) and abortable (leadership lost), its errors through [`error_policy`].
+fn supervised<K, F, Fut>(
+    kind: &'static str,
+    partition: &Option<String>,
+    controller: Controller<K>,
+    reconcile: F,
+    abort: tokio_util::sync::CancellationToken,
+    ctx: Arc<Context>,
+) -> supervise::Task
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+    F: Fn(Arc<K>, Arc<Context>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Action, Error>> + Send + 'static,
+{
+    supervise::Task {
+        name: task_name(kind, partition),
+        run: controller
+            .run(
+                contained(kind, abortable(reconcile, abort)),
+                error_policy(kind),
+                ctx,
+            )
+            .for_each(|_| futures::future::ready(()))
+            .boxed(),
+    }
 }
 
 /// E.g. `OrgLink (namespace team-a)` or `OrgLink (all namespaces)`.

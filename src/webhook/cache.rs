@@ -128,23 +128,7 @@ where
                 })
                 .reflect(writer)
                 .applied_objects();
-            let shutdown = shutdown.clone();
-            tokio::spawn(async move {
-                futures::pin_mut!(stream);
-                loop {
-                    let event = tokio::select! {
-                        _ = shutdown.cancelled() => return,
-                        event = stream.next() => event,
-                    };
-                    match event {
-                        None => return,
-                        Some(Err(error)) => {
-                            tracing::warn!(%error, kind = K::kind(&()).as_ref(), "webhook watch error")
-                        }
-                        Some(Ok(_)) => {}
-                    }
-                }
-            });
+            drive(K::kind(&()), stream, shutdown.clone(), |_| {});
             reader
         })
         .collect()
@@ -177,22 +161,8 @@ where
         let (mut writer, listed) = index.add_partition();
         ready.push(listed);
         let stream = watcher(api, watcher::Config::default().any_semantic()).default_backoff();
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            futures::pin_mut!(stream);
-            loop {
-                let event = tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    event = stream.next() => event,
-                };
-                match event {
-                    None => return,
-                    Some(Err(error)) => {
-                        tracing::warn!(%error, kind = K::kind(&()).as_ref(), "webhook watch error")
-                    }
-                    Some(Ok(event)) => writer.apply(event),
-                }
-            }
+        drive(K::kind(&()), stream, shutdown.clone(), move |event| {
+            writer.apply(event)
         });
     }
     (index, ready)
@@ -212,4 +182,33 @@ impl ClusterView for CacheView {
             }
         }
     }
+}
+
+/// Runs a watch stream on its own task until it ends or `shutdown`, handing each event to
+/// `on_event` and logging errors (the watcher's backoff retries them).
+fn drive<T, S>(
+    kind: std::borrow::Cow<'static, str>,
+    stream: S,
+    shutdown: CancellationToken,
+    mut on_event: impl FnMut(T) + Send + 'static,
+) where
+    S: futures::Stream<Item = Result<T, watcher::Error>> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::spawn(async move {
+        futures::pin_mut!(stream);
+        loop {
+            let event = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                event = stream.next() => event,
+            };
+            match event {
+                None => return,
+                Some(Err(error)) => {
+                    tracing::warn!(%error, kind = kind.as_ref(), "webhook watch error")
+                }
+                Some(Ok(event)) => on_event(event),
+            }
+        }
+    });
 }
