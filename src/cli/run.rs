@@ -131,10 +131,14 @@ pub async fn run_operator(
     let scope = Scope::parse(args.namespace.as_deref());
     let allowlist = args.allowlist()?;
     tracing::info!(allowed = %allowlist.describe(), "spec.apiBaseUrl allowlist");
+    let mut readiness = Readiness::default();
     if !args.no_webhook {
-        // Every replica serves the webhook, leader or not.
+        // Every replica serves the webhook, leader or not, and is Ready only once the
+        // webhook can answer (before, it refuses every review as "still loading").
         let cache =
             crate::webhook::cache::CacheView::start(client.clone(), &scope, shutdown.clone());
+        let synced = cache.clone();
+        readiness = readiness.requiring(move || synced.view().is_some());
         crate::webhook::server::serve(
             args.webhook_addr,
             &args.webhook_cert_dir,
@@ -145,7 +149,6 @@ pub async fn run_operator(
         .await?;
     }
     let metrics = Arc::new(Metrics::new());
-    let readiness = Readiness::default();
     let liveness = Liveness::default();
     let bound = serve(
         args.metrics_addr,

@@ -19,17 +19,39 @@ use tokio_util::sync::CancellationToken;
 
 use super::metrics::Metrics;
 
-/// Shared readiness flag.
-#[derive(Clone, Debug, Default)]
-pub struct Readiness(Arc<AtomicBool>);
+/// A condition readiness also waits for, e.g. the webhook's caches being synced.
+type Gate = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// Shared readiness: the flag set once the controllers' caches are synced (or at once
+/// on a standby), and every gate added with [`Readiness::requiring`].
+#[derive(Clone, Default)]
+pub struct Readiness {
+    flag: Arc<AtomicBool>,
+    gates: Vec<Gate>,
+}
+
+impl std::fmt::Debug for Readiness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Readiness")
+            .field("ready", &self.is_ready())
+            .finish()
+    }
+}
 
 impl Readiness {
+    /// This readiness, also waiting for `gate`: a pod whose webhook still refuses every
+    /// review ("caches syncing") must not be Ready, or writes fail while it serves.
+    pub fn requiring(mut self, gate: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+        self.gates.push(Arc::new(gate));
+        self
+    }
+
     pub fn set_ready(&self) {
-        self.0.store(true, Ordering::Release);
+        self.flag.store(true, Ordering::Release);
     }
 
     pub fn is_ready(&self) -> bool {
-        self.0.load(Ordering::Acquire)
+        self.flag.load(Ordering::Acquire) && self.gates.iter().all(|gate| gate())
     }
 }
 
@@ -124,6 +146,30 @@ mod tests {
         let response = reqwest::get(format!("http://{addr}{path}")).await.unwrap();
         let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
         (status, response.text().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn readyz_waits_for_the_flag_and_every_gate() {
+        let open = Arc::new(AtomicBool::new(false));
+        let gate = open.clone();
+        let readiness = Readiness::default().requiring(move || gate.load(Ordering::Acquire));
+        let shutdown = CancellationToken::new();
+        let addr = serve(
+            "127.0.0.1:0".parse().unwrap(),
+            health_router(readiness.clone(), Liveness::default()),
+            shutdown.clone(),
+        )
+        .await
+        .unwrap();
+        readiness.set_ready();
+        // The controllers are ready, the webhook's caches are not.
+        assert_eq!(
+            get_status(addr, "/readyz").await.0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        open.store(true, Ordering::Release);
+        assert_eq!(get_status(addr, "/readyz").await.0, StatusCode::OK);
+        shutdown.cancel();
     }
 
     #[tokio::test]
