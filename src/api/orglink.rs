@@ -109,6 +109,27 @@ pub enum OrgLinkPhase {
     Error,
 }
 
+impl OrgLinkPhase {
+    /// The phase as users see it: in `status.phase`, Event reasons and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrgLinkPhase::Requesting => "Requesting",
+            OrgLinkPhase::WaitingForConfirmation => "WaitingForConfirmation",
+            OrgLinkPhase::Linked => "Linked",
+            OrgLinkPhase::Declined => "Declined",
+            OrgLinkPhase::RejectedByPeer => "RejectedByPeer",
+            OrgLinkPhase::UnlinkedByPeer => "UnlinkedByPeer",
+            OrgLinkPhase::Error => "Error",
+        }
+    }
+}
+
+impl std::fmt::Display for OrgLinkPhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Which side asked for the link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum LinkDirection {
@@ -144,4 +165,26 @@ pub struct OrgLinkStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
+}
+
+#[cfg(test)]
+mod phase_tests {
+    use super::OrgLinkPhase::*;
+
+    #[test]
+    fn a_phase_reads_as_it_is_written_in_status() {
+        for phase in [
+            Requesting,
+            WaitingForConfirmation,
+            Linked,
+            Declined,
+            RejectedByPeer,
+            UnlinkedByPeer,
+            Error,
+        ] {
+            let wire = serde_json::to_value(phase).unwrap();
+            assert_eq!(wire.as_str(), Some(phase.as_str()));
+            assert_eq!(phase.to_string(), phase.as_str());
+        }
+    }
 }

@@ -147,6 +147,27 @@ pub enum OrgPairingPhase {
     Error,
 }
 
+impl OrgPairingPhase {
+    /// The phase as users see it: in `status.phase`, Event reasons and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrgPairingPhase::Requesting => "Requesting",
+            OrgPairingPhase::WaitingForConfirmation => "WaitingForConfirmation",
+            OrgPairingPhase::Authorized => "Authorized",
+            OrgPairingPhase::Disabled => "Disabled",
+            OrgPairingPhase::Revoked => "Revoked",
+            OrgPairingPhase::Expired => "Expired",
+            OrgPairingPhase::Error => "Error",
+        }
+    }
+}
+
+impl std::fmt::Display for OrgPairingPhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Kind of a granted subject.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
@@ -214,6 +235,28 @@ impl OrgPairingSpec {
             (Some(_), None) => Some(PairingSide::Trustee),
             (None, Some(_)) => Some(PairingSide::Trustor),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod phase_tests {
+    use super::OrgPairingPhase::*;
+
+    #[test]
+    fn a_phase_reads_as_it_is_written_in_status() {
+        for phase in [
+            Requesting,
+            WaitingForConfirmation,
+            Authorized,
+            Disabled,
+            Revoked,
+            Expired,
+            Error,
+        ] {
+            let wire = serde_json::to_value(phase).unwrap();
+            assert_eq!(wire.as_str(), Some(phase.as_str()));
+            assert_eq!(phase.to_string(), phase.as_str());
         }
     }
 }

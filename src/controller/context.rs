@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kube::Resource;
+use kube::api::DynamicObject;
 use kube::runtime::events::{Event, EventType, Reporter};
+use kube::runtime::reflector::ObjectRef;
 use parking_lot::Mutex;
 
 use super::events::EventPublisher;
@@ -81,7 +83,17 @@ pub struct Context {
     pub wake_links: Wakers<OrgLink>,
     pub wake_pairings: Wakers<OrgPairing>,
     pub wake_organizations: Wakers<Organization>,
-    failures: Mutex<HashMap<String, u32>>,
+    /// Consecutive failures per object, of every kind: one counter an object, reset
+    /// on success and forgotten once the object is gone.
+    failures: Mutex<HashMap<ObjectKey, u32>>,
+}
+
+/// The key of any object in the failure counts: its kind, namespace and name.
+pub type ObjectKey = ObjectRef<DynamicObject>;
+
+/// The [`ObjectKey`] of `obj`.
+pub fn object_key<K: Resource<DynamicType = ()>>(obj: &K) -> ObjectKey {
+    ObjectRef::from_obj(obj).erase()
 }
 
 impl std::fmt::Debug for Context {
@@ -140,9 +152,9 @@ impl Context {
     }
 
     /// The delay before retrying `key` after its `n`-th consecutive failure.
-    pub fn backoff_after_failure(&self, key: &str) -> Duration {
+    pub fn backoff_after_failure(&self, key: &ObjectKey) -> Duration {
         let mut failures = self.failures.lock();
-        let n = failures.entry(key.to_string()).or_insert(0);
+        let n = failures.entry(key.clone()).or_insert(0);
         *n = n.saturating_add(1);
         let exp = (*n - 1).min(16);
         let base = self
@@ -155,8 +167,9 @@ impl Context {
         base + jitter
     }
 
-    /// Forgets the failures of `key` after a successful reconcile.
-    pub fn reset_failures(&self, key: &str) {
+    /// Forgets the failures of `key`: after a successful reconcile, and once the
+    /// object is gone (so the map holds only objects that exist and are failing).
+    pub fn reset_failures(&self, key: &ObjectKey) {
         self.failures.lock().remove(key);
     }
 

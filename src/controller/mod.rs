@@ -6,6 +6,7 @@
 //! with server-side apply, emit Events. Errors become a status condition and an
 //! exponential backoff, never a hot loop.
 
+pub mod acting;
 pub mod context;
 pub mod credentials;
 pub mod credentials_hold;
@@ -18,6 +19,7 @@ pub mod organization;
 pub mod orglink;
 pub mod orgpairing;
 pub mod probes;
+pub mod reconciler;
 pub mod scope;
 pub mod sessions;
 pub mod status;
@@ -44,6 +46,8 @@ pub use metrics::Metrics;
 pub use scope::Scope;
 
 use crate::api::{OrgLink, OrgPairing, Organization};
+use acting::Relationship;
+use reconciler::Reconciled;
 use scope::{Stores, Wakers};
 
 /// How to run the controllers.
@@ -134,27 +138,6 @@ fn credential_secrets(
     .touched_objects()
 }
 
-fn error_policy<K>(kind: &'static str) -> impl Fn(Arc<K>, &Error, Arc<Context>) -> Action
-where
-    K: Resource<DynamicType = ()>,
-{
-    move |obj, error, ctx| {
-        if matches!(error, Error::Aborted) {
-            // The controllers are stopping; nothing to retry on this replica.
-            return Action::await_change();
-        }
-        let key = format!(
-            "{kind}/{}/{}",
-            obj.meta().namespace.clone().unwrap_or_default(),
-            obj.meta().name.clone().unwrap_or_default()
-        );
-        ctx.metrics.observe_error(kind, error.class());
-        let delay = ctx.backoff_after_failure(&key);
-        tracing::warn!(%error, object = %key, retry_in = ?delay, "reconcile failed");
-        Action::requeue(delay)
-    }
-}
-
 /// `reconcile` with a panic contained to its object: the panic becomes
 /// [`Error::Internal`] (so the error policy backs off as for any error), and the object
 /// gets `Ready=False`, reason `InternalError`, and a Warning Event saying so. Every
@@ -211,33 +194,11 @@ pub async fn run(
     let wc = watcher::Config::default().any_semantic();
     let partitions = options.scope.partitions();
 
-    let mut org_controllers = Vec::new();
-    let mut link_controllers = Vec::new();
-    let mut pairing_controllers = Vec::new();
-    let (mut org_wakers, mut link_wakers, mut pairing_wakers) =
-        (HashMap::new(), HashMap::new(), HashMap::new());
-    for partition in &partitions {
-        let orgs = controller_for(api_in::<Organization>(&client, partition), wc.clone());
-        let links = controller_for(api_in::<OrgLink>(&client, partition), wc.clone());
-        let pairings = controller_for(api_in::<OrgPairing>(&client, partition), wc.clone());
-        let (tx, rx) = mpsc::unbounded();
-        org_wakers.insert(partition.clone(), tx);
-        org_controllers.push((partition.clone(), orgs, rx));
-        let (tx, rx) = mpsc::unbounded();
-        link_wakers.insert(partition.clone(), tx);
-        link_controllers.push((partition.clone(), links, rx));
-        let (tx, rx) = mpsc::unbounded();
-        pairing_wakers.insert(partition.clone(), tx);
-        pairing_controllers.push((partition.clone(), pairings, rx));
-    }
-    let organizations = Stores::new(org_controllers.iter().map(|(_, c, _)| c.store()).collect());
-    let links = Stores::new(link_controllers.iter().map(|(_, c, _)| c.store()).collect());
-    let pairings = Stores::new(
-        pairing_controllers
-            .iter()
-            .map(|(_, c, _)| c.store())
-            .collect(),
-    );
+    let (org_controllers, org_wakers, organizations) =
+        partitioned::<Organization>(&client, &partitions, &wc);
+    let (link_controllers, link_wakers, links) = partitioned::<OrgLink>(&client, &partitions, &wc);
+    let (pairing_controllers, pairing_wakers, pairings) =
+        partitioned::<OrgPairing>(&client, &partitions, &wc);
     let ctx = Arc::new(Context::new(ContextParts {
         client: client.clone(),
         metrics,
@@ -249,10 +210,15 @@ pub async fn run(
         organizations: organizations.clone(),
         links: links.clone(),
         pairings: pairings.clone(),
-        wake_links: Wakers::new(link_wakers),
-        wake_pairings: Wakers::new(pairing_wakers),
-        wake_organizations: Wakers::new(org_wakers),
+        wake_links: link_wakers,
+        wake_pairings: pairing_wakers,
+        wake_organizations: org_wakers,
     }));
+    let runner = Runner {
+        shutdown: shutdown.clone(),
+        abort: options.abort.clone(),
+        ctx: ctx.clone(),
+    };
 
     let mut tasks: Vec<supervise::Task> = Vec::new();
     for (partition, controller, wake) in org_controllers {
@@ -280,99 +246,32 @@ pub async fn run(
             .watches(
                 api_in::<OrgLink>(&client, &partition),
                 wc.clone(),
-                |link: OrgLink| {
-                    let ns = link.namespace().unwrap_or_default();
-                    Some(ObjectRef::<Organization>::new(&link.spec.organization_ref).within(&ns))
-                },
+                organization_of::<OrgLink>,
             )
             .watches(
                 api_in::<OrgPairing>(&client, &partition),
                 wc.clone(),
-                |p: OrgPairing| {
-                    let ns = p.namespace().unwrap_or_default();
-                    Some(ObjectRef::<Organization>::new(&p.spec.organization_ref).within(&ns))
-                },
-            )
-            .reconcile_on(wake)
-            .graceful_shutdown_on(shutdown.clone().cancelled_owned());
-        tasks.push(supervised(
-            organization::KIND,
-            &partition,
-            controller,
-            organization::reconcile,
-            options.abort.clone(),
-            ctx.clone(),
-        ));
+                organization_of::<OrgPairing>,
+            );
+        tasks.push(runner.task(&partition, controller, wake));
     }
     for (partition, controller, wake) in link_controllers {
-        let links_of_org = links.clone();
-        let views = org_changes::OrgViews::default();
-        let controller = controller
-            // An Organization becoming Ready (or changing) wakes the links it concerns.
-            .watches(
-                api_in::<Organization>(&client, &partition),
-                wc.clone(),
-                move |org: Organization| {
-                    let concerns = views.observe(&org);
-                    let ns = org.namespace();
-                    let name = org.name_any();
-                    links_of_org
-                        .state()
-                        .into_iter()
-                        .filter(|l| {
-                            l.namespace() == ns
-                                && l.spec.organization_ref == name
-                                && concerns.includes(&l.spec.peer.organization_id)
-                        })
-                        .map(|l| ObjectRef::from_obj(l.as_ref()))
-                        .collect::<Vec<_>>()
-                },
-            )
-            .reconcile_on(wake)
-            .graceful_shutdown_on(shutdown.clone().cancelled_owned());
-        tasks.push(supervised(
-            orglink::KIND,
-            &partition,
-            controller,
-            orglink::reconcile,
-            options.abort.clone(),
-            ctx.clone(),
-        ));
+        // An Organization becoming Ready (or changing) wakes the links it concerns.
+        let controller = controller.watches(
+            api_in::<Organization>(&client, &partition),
+            wc.clone(),
+            concerned_by(links.clone()),
+        );
+        tasks.push(runner.task(&partition, controller, wake));
     }
     for (partition, controller, wake) in pairing_controllers {
-        let pairings_of_org = pairings.clone();
-        let views = org_changes::OrgViews::default();
-        let controller = controller
-            // Likewise for pairings: the trustee and trustor lists name the peer.
-            .watches(
-                api_in::<Organization>(&client, &partition),
-                wc.clone(),
-                move |org: Organization| {
-                    let concerns = views.observe(&org);
-                    let ns = org.namespace();
-                    let name = org.name_any();
-                    pairings_of_org
-                        .state()
-                        .into_iter()
-                        .filter(|p| {
-                            p.namespace() == ns
-                                && p.spec.organization_ref == name
-                                && concerns.includes(&p.spec.peer.organization_id)
-                        })
-                        .map(|p| ObjectRef::from_obj(p.as_ref()))
-                        .collect::<Vec<_>>()
-                },
-            )
-            .reconcile_on(wake)
-            .graceful_shutdown_on(shutdown.clone().cancelled_owned());
-        tasks.push(supervised(
-            orgpairing::KIND,
-            &partition,
-            controller,
-            orgpairing::reconcile,
-            options.abort.clone(),
-            ctx.clone(),
-        ));
+        // Likewise for pairings: the trustee and trustor lists name the peer.
+        let controller = controller.watches(
+            api_in::<Organization>(&client, &partition),
+            wc.clone(),
+            concerned_by(pairings.clone()),
+        );
+        tasks.push(runner.task(&partition, controller, wake));
     }
     let readiness = {
         let (o, l, p) = (organizations.clone(), links.clone(), pairings.clone());
@@ -393,38 +292,94 @@ pub async fn run(
     result.map_err(anyhow::Error::msg)
 }
 
-/// One controller as a supervised task: each reconcile contained (a panic is an error
-/// of its object) and abortable (leadership lost), its errors through [`error_policy`].
-fn supervised<K, F, Fut>(
-    kind: &'static str,
-    partition: &Option<String>,
-    controller: Controller<K>,
-    reconcile: F,
+/// One controller of kind `K` per partition, each with the channel that wakes its
+/// objects; the wakers and the caches of all partitions.
+#[allow(clippy::type_complexity)]
+fn partitioned<K: Reconciled>(
+    client: &kube::Client,
+    partitions: &[Option<String>],
+    wc: &watcher::Config,
+) -> (
+    Vec<(
+        Option<String>,
+        Controller<K>,
+        mpsc::UnboundedReceiver<ObjectRef<K>>,
+    )>,
+    Wakers<K>,
+    Stores<K>,
+) {
+    let mut controllers = Vec::new();
+    let mut wakers = HashMap::new();
+    for partition in partitions {
+        let controller = controller_for(api_in::<K>(client, partition), wc.clone());
+        let (tx, rx) = mpsc::unbounded();
+        wakers.insert(partition.clone(), tx);
+        controllers.push((partition.clone(), controller, rx));
+    }
+    let stores = Stores::new(controllers.iter().map(|(_, c, _)| c.store()).collect());
+    (controllers, Wakers::new(wakers), stores)
+}
+
+/// The Organization an OrgLink or OrgPairing belongs to (its status lists them).
+fn organization_of<K: Relationship>(obj: K) -> Option<ObjectRef<Organization>> {
+    let ns = obj.namespace().unwrap_or_default();
+    Some(ObjectRef::<Organization>::new(obj.organization_ref()).within(&ns))
+}
+
+/// The objects of `store` that a change of an Organization concerns: those acting as
+/// it, towards a peer the change is about ([`org_changes`]).
+fn concerned_by<K: Relationship>(
+    store: Stores<K>,
+) -> impl Fn(Organization) -> Vec<ObjectRef<K>> + Send + Sync + 'static {
+    let views = org_changes::OrgViews::default();
+    move |org: Organization| {
+        let concerns = views.observe(&org);
+        let ns = org.namespace();
+        let name = org.name_any();
+        store
+            .state()
+            .into_iter()
+            .filter(|o| {
+                o.namespace() == ns
+                    && o.organization_ref() == name
+                    && concerns.includes(o.peer_org_id())
+            })
+            .map(|o| ObjectRef::from_obj(o.as_ref()))
+            .collect()
+    }
+}
+
+/// What every controller runs with.
+struct Runner {
+    shutdown: tokio_util::sync::CancellationToken,
     abort: tokio_util::sync::CancellationToken,
     ctx: Arc<Context>,
-) -> supervise::Task
-where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + serde::Serialize
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-    F: Fn(Arc<K>, Arc<Context>) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<Action, Error>> + Send + 'static,
-{
-    supervise::Task {
-        name: task_name(kind, partition),
-        run: controller
-            .run(
-                contained(kind, abortable(reconcile, abort)),
-                error_policy(kind),
-                ctx,
-            )
-            .for_each(|_| futures::future::ready(()))
-            .boxed(),
+}
+
+impl Runner {
+    /// `controller` as a supervised task: woken by `wake`, stopped by `shutdown`, each
+    /// reconcile contained (a panic is an error of its object) and abortable
+    /// (leadership lost), its errors through [`reconciler::error_policy`].
+    fn task<K: Reconciled>(
+        &self,
+        partition: &Option<String>,
+        controller: Controller<K>,
+        wake: mpsc::UnboundedReceiver<ObjectRef<K>>,
+    ) -> supervise::Task {
+        let reconcile = abortable(reconciler::reconcile::<K>, self.abort.clone());
+        supervise::Task {
+            name: task_name(K::KIND, partition),
+            run: controller
+                .reconcile_on(wake)
+                .graceful_shutdown_on(self.shutdown.clone().cancelled_owned())
+                .run(
+                    contained(K::KIND, reconcile),
+                    reconciler::error_policy::<K>,
+                    self.ctx.clone(),
+                )
+                .for_each(|_| futures::future::ready(()))
+                .boxed(),
+        }
     }
 }
 

@@ -14,25 +14,25 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
-use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
-use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 
 use super::context::{Context, org_key};
 use super::credentials::{self, ClientCredentials, NotReady};
 use super::error::Error;
+use super::reconciler::{Next, Reconciled};
 use super::status::apply_status;
 use crate::api::conditions::{DesiredCondition, Status, is_true, reasons, types};
 use crate::api::organization::{LinkedOrganization, PendingLink, TrustSummary};
 use crate::api::{
-    FINALIZER, OrgLink, OrgPairing, Organization, OrganizationStatus, REFRESH_ANNOTATION, Region,
+    OrgLink, OrgPairing, Organization, OrganizationStatus, REFRESH_ANNOTATION, Region,
 };
 use crate::genesys::models::{LinkStatus, Organization as GenesysOrg, OrganizationLinkResponse};
 use crate::genesys::{Credentials, GenesysClient, GenesysConfig, GenesysError};
+use crate::lifecycle::Requeue;
 use crate::lifecycle::refresh::{self, RefreshDecision, RefreshInput, RefreshPolicy, is_pending};
 
 use super::sessions::{OrgSession, Snapshot, fingerprint};
@@ -42,25 +42,29 @@ pub const KIND: &str = "Organization";
 /// Event reason: the refresh annotation's value was refused (too long).
 pub const REFRESH_REFUSED: &str = "RefreshRefused";
 
-pub async fn reconcile(org: Arc<Organization>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let namespace = org
-        .namespace()
-        .ok_or(Error::MissingField("metadata.namespace"))?;
-    let api: Api<Organization> = Api::namespaced(ctx.client.clone(), &namespace);
-    let started = std::time::Instant::now();
-    let result = finalizer(&api, FINALIZER, org, |event| async {
-        match event {
-            Finalizer::Apply(org) => apply(&org, &ctx).await,
-            Finalizer::Cleanup(org) => cleanup(&org, &ctx).await,
-        }
-    })
-    .await
-    .map_err(Error::from);
-    ctx.metrics.observe_reconcile(KIND, started.elapsed());
-    result
+impl Reconciled for Organization {
+    const KIND: &'static str = KIND;
+    type Status = OrganizationStatus;
+
+    fn status(&self) -> Option<&OrganizationStatus> {
+        self.status.as_ref()
+    }
+
+    fn conditions_mut(status: &mut OrganizationStatus) -> &mut Vec<Condition> {
+        &mut status.conditions
+    }
+
+    async fn apply(&self, ctx: &Context) -> Result<Next, Error> {
+        apply(self, ctx).await
+    }
+
+    /// An Organization touches nothing remote when deleted, so `orphan` changes nothing.
+    async fn cleanup(&self, ctx: &Context, _orphan: bool) -> Result<(), Error> {
+        cleanup(self, ctx).await
+    }
 }
 
-async fn apply(org: &Organization, ctx: &Context) -> Result<Action, Error> {
+async fn apply(org: &Organization, ctx: &Context) -> Result<Next, Error> {
     let resync = ctx.settings.resync_of(org);
     let key = org_key(org);
     let prev = org.status.clone().unwrap_or_default();
@@ -191,16 +195,18 @@ async fn apply(org: &Organization, ctx: &Context) -> Result<Action, Error> {
         ctx.event(org, type_, desired.reason, desired.message.clone())
             .await;
     }
-    let next = if ready {
-        ctx.reset_failures(&key.to_string());
-        jittered(resync)
+    Ok(if ready {
+        Next::Done {
+            requeue: Requeue::Resync,
+            resync,
+            at_latest: refresh.requeue,
+        }
     } else {
-        ctx.metrics.observe_error(KIND, desired.reason);
-        ctx.backoff_after_failure(&key.to_string())
-    };
-    Ok(Action::requeue(
-        refresh.requeue.map_or(next, |d| d.min(next)),
-    ))
+        Next::NotReady {
+            reason: desired.reason,
+            at_latest: refresh.requeue,
+        }
+    })
 }
 
 /// What this reconcile did about the refresh annotation: the value to record in
@@ -492,7 +498,7 @@ pub fn status_from_snapshot(org: &Organization, snapshot: &Snapshot) -> Organiza
 
 /// Deleting an Organization waits until no OrgLink or OrgPairing uses it, because
 /// their cleanup needs its credentials.
-async fn cleanup(org: &Organization, ctx: &Context) -> Result<Action, Error> {
+async fn cleanup(org: &Organization, ctx: &Context) -> Result<(), Error> {
     let key = org_key(org);
     let links: Api<OrgLink> = Api::namespaced(ctx.client.clone(), &key.namespace);
     let pairings: Api<OrgPairing> = Api::namespaced(ctx.client.clone(), &key.namespace);
@@ -519,13 +525,7 @@ async fn cleanup(org: &Organization, ctx: &Context) -> Result<Action, Error> {
     }
     super::credentials_hold::release_unused(ctx, &key.namespace, Some(&key.name)).await?;
     ctx.sessions.remove(&key);
-    Ok(Action::await_change())
-}
-
-/// `interval` plus up to 10% jitter, so orgs created together do not resync together.
-/// Saturating: no interval can overflow it.
-pub fn jittered(interval: Duration) -> Duration {
-    interval.saturating_add(interval.mul_f64(rand::random::<f64>() * 0.1))
+    Ok(())
 }
 
 #[cfg(test)]

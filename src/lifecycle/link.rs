@@ -6,6 +6,7 @@ use k8s_openapi::jiff::Timestamp;
 
 use crate::api::conditions::{DesiredCondition, Status, reasons, types};
 use crate::api::{LinkDecision, LinkDirection, OrgLinkPhase, OrgLinkSpec, OrgLinkStatus};
+use crate::genesys::models::LinkStatus;
 
 use super::Requeue;
 use super::health::set_with_health;
@@ -25,30 +26,35 @@ pub enum RemoteLink {
     OutgoingRejected,
 }
 
-/// Classifies one record of the link list for the org `me`. `status` is the wire value
-/// (`Approved`, `Pending`, `ApprovalPending`, `Rejected`); an unknown value yields `None`
+/// Classifies one record of the link list for the org `me`. `status` is the record's
+/// status as read (`None` when it had none); a missing or unknown value yields `None`
 /// so the caller can report it instead of guessing.
-pub fn classify(me: &str, source: &str, target: &str, status: &str) -> Option<RemoteLink> {
+pub fn classify(
+    me: &str,
+    source: &str,
+    target: &str,
+    status: Option<&LinkStatus>,
+) -> Option<RemoteLink> {
     let outgoing = source == me;
     let incoming = target == me;
     if !outgoing && !incoming {
         return None;
     }
-    match status {
-        "Approved" => Some(RemoteLink::Approved {
+    match status? {
+        LinkStatus::Approved => Some(RemoteLink::Approved {
             direction: if outgoing {
                 LinkDirection::Outgoing
             } else {
                 LinkDirection::Incoming
             },
         }),
-        "ApprovalPending" => Some(RemoteLink::IncomingPending),
-        "Pending" if outgoing => Some(RemoteLink::OutgoingPending),
-        "Pending" => Some(RemoteLink::IncomingPending),
+        LinkStatus::ApprovalPending => Some(RemoteLink::IncomingPending),
+        LinkStatus::Pending if outgoing => Some(RemoteLink::OutgoingPending),
+        LinkStatus::Pending => Some(RemoteLink::IncomingPending),
         // A rejection of *their* request leaves nothing for us to act on.
-        "Rejected" if outgoing => Some(RemoteLink::OutgoingRejected),
-        "Rejected" => Some(RemoteLink::None),
-        _ => None,
+        LinkStatus::Rejected if outgoing => Some(RemoteLink::OutgoingRejected),
+        LinkStatus::Rejected => Some(RemoteLink::None),
+        LinkStatus::Unknown(_) => None,
     }
 }
 
@@ -138,6 +144,18 @@ pub fn decide(input: LinkInput<'_>) -> LinkDecisionOut {
             }
         }
     }
+}
+
+/// True while the OrgLink waits on the peer or on a retry (no phase yet,
+/// `Requesting`, `WaitingForConfirmation`, `Error`): its snapshot is then read fresher
+/// than the resync.
+pub fn awaiting_answer(phase: Option<OrgLinkPhase>) -> bool {
+    matches!(
+        phase,
+        None | Some(
+            OrgLinkPhase::Requesting | OrgLinkPhase::WaitingForConfirmation | OrgLinkPhase::Error
+        )
+    )
 }
 
 /// Decides what deleting the OrgLink must do before its finalizer is removed. With
@@ -664,31 +682,64 @@ mod tests {
 
     #[test]
     fn classify_reads_both_directions() {
-        assert_eq!(classify(ME, ME, PEER, "Pending"), Some(R::OutgoingPending));
-        assert_eq!(classify(ME, PEER, ME, "Pending"), Some(R::IncomingPending));
         assert_eq!(
-            classify(ME, PEER, ME, "ApprovalPending"),
+            classify(ME, ME, PEER, Some(&wire("Pending"))),
+            Some(R::OutgoingPending)
+        );
+        assert_eq!(
+            classify(ME, PEER, ME, Some(&wire("Pending"))),
             Some(R::IncomingPending)
         );
         assert_eq!(
-            classify(ME, ME, PEER, "Approved"),
+            classify(ME, PEER, ME, Some(&wire("ApprovalPending"))),
+            Some(R::IncomingPending)
+        );
+        assert_eq!(
+            classify(ME, ME, PEER, Some(&wire("Approved"))),
             Some(R::Approved {
                 direction: LinkDirection::Outgoing
             })
         );
         assert_eq!(
-            classify(ME, PEER, ME, "Approved"),
+            classify(ME, PEER, ME, Some(&wire("Approved"))),
             Some(R::Approved {
                 direction: LinkDirection::Incoming
             })
         );
         assert_eq!(
-            classify(ME, ME, PEER, "Rejected"),
+            classify(ME, ME, PEER, Some(&wire("Rejected"))),
             Some(R::OutgoingRejected)
         );
-        assert_eq!(classify(ME, PEER, ME, "Rejected"), Some(R::None));
-        assert_eq!(classify(ME, ME, PEER, "Exploded"), None);
-        assert_eq!(classify(ME, PEER, PEER, "Approved"), None);
+        assert_eq!(
+            classify(ME, PEER, ME, Some(&wire("Rejected"))),
+            Some(R::None)
+        );
+        assert_eq!(classify(ME, ME, PEER, Some(&wire("Exploded"))), None);
+        assert_eq!(classify(ME, PEER, PEER, Some(&wire("Approved"))), None);
+        // A record without a status is reported, not guessed at.
+        assert_eq!(classify(ME, ME, PEER, None), None);
+    }
+
+    #[test]
+    fn a_link_waits_until_it_has_an_answer() {
+        use OrgLinkPhase::*;
+        for (phase, expected) in [
+            (None, true),
+            (Some(Requesting), true),
+            (Some(WaitingForConfirmation), true),
+            (Some(Error), true),
+            (Some(Linked), false),
+            (Some(Declined), false),
+            (Some(RejectedByPeer), false),
+            (Some(UnlinkedByPeer), false),
+        ] {
+            assert_eq!(awaiting_answer(phase), expected, "{phase:?}");
+        }
+    }
+
+    /// A link status as the wire spells it.
+    fn wire(wire: &str) -> LinkStatus {
+        LinkStatus::from(wire.to_string())
     }
 
     #[test]

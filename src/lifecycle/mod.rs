@@ -14,6 +14,7 @@
 
 pub mod conflict;
 pub mod credentials;
+pub mod deletion;
 pub mod health;
 pub mod link;
 pub mod pairing;

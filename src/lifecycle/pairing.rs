@@ -30,6 +30,20 @@ pub fn pairing_expired(created: Timestamp, now: Timestamp) -> bool {
     now >= pairing_expires_at(created)
 }
 
+/// True while the OrgPairing waits on the peer or on a retry (no phase yet,
+/// `Requesting`, `WaitingForConfirmation`, `Error`): its snapshot is then read fresher
+/// than the resync.
+pub fn awaiting_answer(phase: Option<OrgPairingPhase>) -> bool {
+    matches!(
+        phase,
+        None | Some(
+            OrgPairingPhase::Requesting
+                | OrgPairingPhase::WaitingForConfirmation
+                | OrgPairingPhase::Error
+        )
+    )
+}
+
 /// A pairing as `GET /orgauthorization/pairings/{id}` returned it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObservedPairing {
@@ -251,5 +265,22 @@ mod tests {
         assert_eq!(pairing_expires_at(Timestamp::MAX), Timestamp::MAX);
         assert!(!pairing_expired(Timestamp::MAX, Timestamp::now()));
         assert!(pairing_expired(Timestamp::MIN, Timestamp::now()));
+    }
+
+    #[test]
+    fn a_pairing_waits_until_it_has_an_answer() {
+        use OrgPairingPhase::*;
+        for (phase, expected) in [
+            (None, true),
+            (Some(Requesting), true),
+            (Some(WaitingForConfirmation), true),
+            (Some(Error), true),
+            (Some(Authorized), false),
+            (Some(Disabled), false),
+            (Some(Revoked), false),
+            (Some(Expired), false),
+        ] {
+            assert_eq!(awaiting_answer(phase), expected, "{phase:?}");
+        }
     }
 }

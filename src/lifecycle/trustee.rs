@@ -47,6 +47,25 @@ pub enum TrusteeAction {
     DeleteTrust,
 }
 
+impl std::fmt::Display for TrusteeAction {
+    /// What the call does, in the words of a condition message ("… failed: …").
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrusteeAction::CreatePairing { users, groups } => write!(
+                f,
+                "creating a pairing for {} users and {} groups",
+                users.len(),
+                groups.len()
+            ),
+            TrusteeAction::AddUser(id) => write!(f, "adding user {id} to the trust"),
+            TrusteeAction::RemoveUser(id) => write!(f, "removing user {id} from the trust"),
+            TrusteeAction::AddGroup(id) => write!(f, "adding group {id} to the trust"),
+            TrusteeAction::RemoveGroup(id) => write!(f, "removing group {id} from the trust"),
+            TrusteeAction::DeleteTrust => f.write_str("revoking the trust"),
+        }
+    }
+}
+
 /// Everything the trustee decision needs.
 #[derive(Clone, Debug)]
 pub struct TrusteeInput<'a> {
@@ -418,5 +437,25 @@ mod tests {
         assert_eq!(decide_deletion(true, false), vec![DeleteTrust]);
         assert_eq!(decide_deletion(true, true), vec![]);
         assert_eq!(decide_deletion(false, false), vec![]);
+    }
+
+    #[test]
+    fn actions_read_as_words_not_as_debug() {
+        for (action, text) in [
+            (
+                CreatePairing {
+                    users: vec!["u".into()],
+                    groups: vec![],
+                },
+                "creating a pairing for 1 users and 0 groups",
+            ),
+            (AddUser("u1".into()), "adding user u1 to the trust"),
+            (RemoveUser("u1".into()), "removing user u1 from the trust"),
+            (AddGroup("g1".into()), "adding group g1 to the trust"),
+            (RemoveGroup("g1".into()), "removing group g1 from the trust"),
+            (DeleteTrust, "revoking the trust"),
+        ] {
+            assert_eq!(action.to_string(), text);
+        }
     }
 }

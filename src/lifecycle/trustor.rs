@@ -59,6 +59,21 @@ pub enum TrustorAction {
     DeleteTrust,
 }
 
+impl std::fmt::Display for TrustorAction {
+    /// What the call does, in the words of a condition message ("… failed: …").
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrustorAction::CreateTrust { pairing_id, .. } => {
+                write!(f, "accepting pairing {pairing_id}")
+            }
+            TrustorAction::UpdateTrust { .. } => f.write_str("updating the trust"),
+            TrustorAction::SetUserRoles(m) => write!(f, "setting the roles of user {}", m.id),
+            TrustorAction::SetGroupRoles(m) => write!(f, "setting the roles of group {}", m.id),
+            TrustorAction::DeleteTrust => f.write_str("revoking the trust"),
+        }
+    }
+}
+
 /// Everything the trustor decision needs.
 #[derive(Clone, Debug)]
 pub struct TrustorInput<'a> {
@@ -810,5 +825,37 @@ mod tests {
             vec![grant_subject(G1, vec![by_name("Supervisor")])],
         );
         assert_eq!(role_names(&g), set(&["Supervisor"]));
+    }
+
+    #[test]
+    fn actions_read_as_words_not_as_debug() {
+        let member = Member {
+            id: "u1".into(),
+            role_ids: vec![],
+        };
+        for (action, text) in [
+            (
+                CreateTrust {
+                    pairing_id: "p1".into(),
+                    enabled: true,
+                    expires_at: None,
+                    users: vec![],
+                    groups: vec![],
+                },
+                "accepting pairing p1",
+            ),
+            (
+                UpdateTrust {
+                    enabled: false,
+                    expires_at: None,
+                },
+                "updating the trust",
+            ),
+            (SetUserRoles(member.clone()), "setting the roles of user u1"),
+            (SetGroupRoles(member), "setting the roles of group u1"),
+            (DeleteTrust, "revoking the trust"),
+        ] {
+            assert_eq!(action.to_string(), text);
+        }
     }
 }

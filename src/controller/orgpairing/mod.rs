@@ -1,0 +1,308 @@
+//! The OrgPairing controller: the trustee side (`spec.request`, [`trustee`]) runs
+//! [`crate::lifecycle::trustee`], the trustor side (`spec.grant`, [`trustor`]) runs
+//! [`crate::lifecycle::trustor`]; both perform the calls the decision asks for and
+//! write the status it describes. This module holds what the sides share: which side
+//! and which object acts, the pairing lookup, the status writer and the cleanup.
+
+mod trustee;
+mod trustor;
+
+use chrono::{DateTime, Utc};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::jiff::Timestamp;
+use kube::ResourceExt;
+use kube::runtime::events::EventType;
+
+use super::acting::{Relationship, acting_for_cleanup, acting_org, turn_of, wake_siblings};
+use super::context::Context;
+use super::error::{Error, Failure};
+use super::reconciler::{Next, Reconciled, snapshot_age};
+use super::scope::{Stores, Wakers};
+use super::sessions::OrgSession;
+use super::status::apply_status;
+use crate::api::conditions::{find, reasons, types};
+use crate::api::text::clean_opt;
+use crate::api::{OrgPairing, OrgPairingPhase, OrgPairingStatus, PairingSide};
+use crate::genesys::GenesysError;
+use crate::genesys::models::TrustRequest;
+use crate::lifecycle::conflict::{Turn, conflict_message};
+use crate::lifecycle::deletion::{Deletion, plan};
+use crate::lifecycle::pairing::{
+    ObservedPairing, PairingDecision, PairingLookup, PairingRecord, api_error, awaiting_answer,
+    conflict, next_status, organization_not_ready,
+};
+
+pub const KIND: &str = "OrgPairing";
+
+impl Reconciled for OrgPairing {
+    const KIND: &'static str = KIND;
+    type Status = OrgPairingStatus;
+
+    fn status(&self) -> Option<&OrgPairingStatus> {
+        self.status.as_ref()
+    }
+
+    fn conditions_mut(status: &mut OrgPairingStatus) -> &mut Vec<Condition> {
+        &mut status.conditions
+    }
+
+    async fn apply(&self, ctx: &Context) -> Result<Next, Error> {
+        apply(self, ctx).await
+    }
+
+    async fn cleanup(&self, ctx: &Context, orphan: bool) -> Result<(), Error> {
+        cleanup(self, ctx, orphan).await
+    }
+
+    async fn report_failure(&self, ctx: &Context, message: &str) -> Result<(), Error> {
+        let d: PairingDecision<()> = api_error(side(self), self.status.as_ref(), message);
+        write(self, ctx, &d, PairingRecord::default(), &[]).await
+    }
+}
+
+impl Relationship for OrgPairing {
+    fn organization_ref(&self) -> &str {
+        &self.spec.organization_ref
+    }
+
+    fn peer_org_id(&self) -> &str {
+        &self.spec.peer.organization_id
+    }
+
+    /// A trustee-side and a trustor-side object for the same peer are two different
+    /// relationships (we trust them, they trust us).
+    fn same_claim(&self, other: &Self) -> bool {
+        side(self) == side(other)
+    }
+
+    fn store(ctx: &Context) -> &Stores<Self> {
+        &ctx.pairings
+    }
+
+    fn wakers(ctx: &Context) -> &Wakers<Self> {
+        &ctx.wake_pairings
+    }
+}
+
+fn side(pairing: &OrgPairing) -> PairingSide {
+    if pairing.spec.grant.is_some() {
+        PairingSide::Trustor
+    } else {
+        PairingSide::Trustee
+    }
+}
+
+/// A time from Genesys as a jiff timestamp. chrono reaches further than jiff (years
+/// ±262,143 against ±9,999): times beyond jiff's range saturate at its ends rather than
+/// collapsing to 1970 (which would make a far-future pairing look long expired).
+pub fn to_jiff(t: DateTime<Utc>) -> Timestamp {
+    Timestamp::new(
+        t.timestamp(),
+        t.timestamp_subsec_nanos().min(999_999_999) as i32,
+    )
+    .unwrap_or(if t.timestamp() < 0 {
+        Timestamp::MIN
+    } else {
+        Timestamp::MAX
+    })
+}
+
+pub fn to_chrono(t: Timestamp) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.as_second(), t.subsec_nanosecond().max(0) as u32).unwrap_or_default()
+}
+
+fn observed_pairing(request: TrustRequest) -> ObservedPairing {
+    ObservedPairing {
+        id: request.id,
+        trustee_org_id: request
+            .trustee
+            .as_ref()
+            .map(|t| t.id.clone())
+            .unwrap_or_default(),
+        trustee_name: clean_opt(request.trustee.as_ref().and_then(|t| t.name.as_deref())),
+        created_at: request
+            .date_created
+            .map(to_jiff)
+            .unwrap_or_else(Timestamp::now),
+        users: request.users.into_iter().map(|u| u.id).collect(),
+        groups: request.groups.into_iter().map(|g| g.id).collect(),
+    }
+}
+
+/// The pairing named `id`, if there is an ID to look up.
+async fn lookup_pairing(
+    session: &OrgSession,
+    id: Option<&str>,
+) -> Result<PairingLookup, GenesysError> {
+    let Some(id) = id.filter(|id| !id.is_empty()) else {
+        return Ok(PairingLookup::NotLooked);
+    };
+    Ok(match session.client.get_pairing(id).await? {
+        Some(found) => PairingLookup::Found(observed_pairing(found)),
+        None => PairingLookup::NotFound,
+    })
+}
+
+async fn apply(pairing: &OrgPairing, ctx: &Context) -> Result<Next, Error> {
+    let namespace = pairing.namespace().unwrap_or_default();
+    let prev = pairing.status.as_ref();
+    let side = side(pairing);
+    if let Turn::Yield { actor } = turn_of(ctx, pairing) {
+        let kind = match side {
+            PairingSide::Trustee => "OrgPairing (request side)",
+            PairingSide::Trustor => "OrgPairing (grant side)",
+        };
+        let message = conflict_message(
+            kind,
+            &actor,
+            &pairing.spec.organization_ref,
+            &pairing.spec.peer.organization_id,
+        );
+        let d: PairingDecision<()> = conflict(side, prev, &message);
+        write(pairing, ctx, &d, PairingRecord::default(), &[]).await?;
+        return Ok(Next::Wait(ctx.settings.soon));
+    }
+    let acting = match acting_org(ctx, &namespace, &pairing.spec.organization_ref) {
+        Ok(acting) => acting,
+        Err(not_acting) => {
+            let d: PairingDecision<()> = organization_not_ready(
+                side,
+                prev,
+                &not_acting.message,
+                not_acting.organization_stalled,
+            );
+            write(pairing, ctx, &d, PairingRecord::default(), &[]).await?;
+            return Ok(Next::Wait(ctx.settings.soon * 6));
+        }
+    };
+    let resync = ctx.settings.resync_of(&acting.org);
+    let max_age = snapshot_age(ctx, awaiting_answer(prev.and_then(|s| s.phase)), resync);
+    let requeue = match (&pairing.spec.request, &pairing.spec.grant) {
+        (Some(request), None) => trustee::run(pairing, ctx, &acting, request, max_age).await?,
+        (None, Some(grant)) => trustor::run(pairing, ctx, &acting, grant, max_age).await?,
+        _ => return Err(Failure::NoSide.into()),
+    };
+    Ok(Next::Done {
+        requeue,
+        resync,
+        at_latest: None,
+    })
+}
+
+/// A Normal Event to publish once the status is written: its reason and note.
+type Note = (&'static str, String);
+
+/// Writes the status of a decision and the Events of what changed.
+async fn write<A>(
+    pairing: &OrgPairing,
+    ctx: &Context,
+    d: &PairingDecision<A>,
+    record: PairingRecord,
+    notes: &[Note],
+) -> Result<(), Error> {
+    let prev = pairing.status.as_ref();
+    let status = next_status(
+        prev,
+        d,
+        record,
+        pairing.metadata.generation,
+        Timestamp::now(),
+    );
+    if Some(&status) != prev {
+        apply_status(&ctx.client, pairing, &status).await?;
+    }
+    for (reason, note) in notes {
+        ctx.event(pairing, EventType::Normal, reason, note.clone())
+            .await;
+    }
+    ctx.metrics
+        .set_phase(KIND, pairing, status.phase.map(|p| p.as_str().to_string()));
+    let from = prev.and_then(|s| s.phase);
+    if from != status.phase
+        && let Some(phase) = status.phase
+    {
+        let warning = matches!(
+            phase,
+            OrgPairingPhase::Revoked | OrgPairingPhase::Expired | OrgPairingPhase::Error
+        );
+        let conflicted =
+            find(&status.conditions, types::READY).is_some_and(|c| c.reason == reasons::CONFLICT);
+        let note = find(&status.conditions, types::AUTHORIZED)
+            .or_else(|| find(&status.conditions, types::READY))
+            .map(|c| c.message.clone())
+            .unwrap_or_default();
+        let type_ = if warning {
+            EventType::Warning
+        } else {
+            EventType::Normal
+        };
+        let reason = if conflicted {
+            reasons::CONFLICT
+        } else {
+            phase.as_str()
+        };
+        ctx.event(pairing, type_, reason, note).await;
+    }
+    Ok(())
+}
+
+/// Deleting an OrgPairing revokes: the trustor deletes the trust, the trustee its side,
+/// as the side's `decide_deletion` says; nothing when orphaned or yielding.
+async fn cleanup(pairing: &OrgPairing, ctx: &Context, orphan: bool) -> Result<(), Error> {
+    if plan(orphan, &turn_of(ctx, pairing)) == Deletion::LeaveRemote {
+        return Ok(());
+    }
+    let namespace = pairing.namespace().unwrap_or_default();
+    let peer = pairing.spec.peer.organization_id.as_str();
+    let (acting, snapshot) =
+        acting_for_cleanup(ctx, &namespace, &pairing.spec.organization_ref).await?;
+    let session = &acting.session;
+    let result = match side(pairing) {
+        PairingSide::Trustee => {
+            let actions = crate::lifecycle::trustee::decide_deletion(
+                snapshot.trustor(peer).is_some(),
+                orphan,
+            );
+            trustee::perform_all(session, peer, &actions, &mut PairingRecord::default())
+                .await
+                .map(drop)
+        }
+        PairingSide::Trustor => {
+            let actions = crate::lifecycle::trustor::decide_deletion(
+                snapshot.trustee(peer).is_some(),
+                orphan,
+            );
+            trustor::perform_all(session, peer, &actions)
+                .await
+                .map(drop)
+        }
+    };
+    session.invalidate();
+    result?;
+    ctx.wake_peer(&acting.org_id, peer);
+    wake_siblings(ctx, pairing);
+    Ok(())
+}
+
+/// Shared by both sides' tests: a `Session`-free check of the time conversion.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_beyond_jiffs_range_saturate() {
+        let far = DateTime::parse_from_rfc3339("+200000-01-01T00:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        assert_eq!(to_jiff(far), Timestamp::MAX);
+        assert_eq!(to_jiff(DateTime::<Utc>::MAX_UTC), Timestamp::MAX);
+        assert_eq!(to_jiff(DateTime::<Utc>::MIN_UTC), Timestamp::MIN);
+        let t = DateTime::parse_from_rfc3339("2026-03-01T10:00:00.5Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(to_jiff(t).to_string(), "2026-03-01T10:00:00.5Z");
+        assert_eq!(to_chrono(to_jiff(t)), t);
+        // And back: jiff's ends are inside chrono's range.
+        assert!(to_chrono(Timestamp::MAX) > t && to_chrono(Timestamp::MIN) < t);
+    }
+}

@@ -1,0 +1,195 @@
+//! The trustee side of an OrgPairing (`spec.request`): observe the trust the peer
+//! gave us (or the pairing we created), run [`crate::lifecycle::trustee::decide`],
+//! perform its actions, write the status.
+
+use std::time::Duration;
+
+use k8s_openapi::jiff::Timestamp;
+use kube::ResourceExt;
+use kube::api::Api;
+
+use super::{Note, lookup_pairing, to_jiff, write};
+use crate::api::text::clean_opt;
+use crate::api::{OrgPairing, PairingRequest};
+use crate::controller::acting::Acting;
+use crate::controller::context::Context;
+use crate::controller::error::Failure;
+use crate::controller::sessions::OrgSession;
+use crate::genesys::GenesysError;
+use crate::lifecycle::Requeue;
+use crate::lifecycle::pairing::{PairingLookup, PairingRecord};
+use crate::lifecycle::trustee::{self, ObservedTrustor, TrusteeAction, TrusteeInput};
+
+/// Observe, decide, act, write.
+pub(super) async fn run(
+    pairing: &OrgPairing,
+    ctx: &Context,
+    acting: &Acting,
+    request: &PairingRequest,
+    max_age: Duration,
+) -> Result<Requeue, Failure> {
+    let peer = pairing.spec.peer.organization_id.as_str();
+    let prev = pairing.status.as_ref();
+    let session = &acting.session;
+    let snapshot = session.snapshot(max_age).await.map_err(Failure::read)?;
+    let trust = match snapshot.trustor(peer) {
+        Some(trustor) => Some(
+            observe_trustor(session, peer, trustor)
+                .await
+                .map_err(Failure::read)?,
+        ),
+        None => None,
+    };
+    let lookup = if trust.is_none() {
+        lookup_pairing(session, prev.and_then(|s| s.pairing_id.as_deref()))
+            .await
+            .map_err(Failure::read)?
+    } else {
+        PairingLookup::NotLooked
+    };
+    let d = trustee::decide(TrusteeInput {
+        request,
+        peer_org_id: peer,
+        status: prev,
+        pairing: lookup,
+        trust,
+        now: Timestamp::now(),
+    });
+    // A pairing cannot be deleted or listed: its ID lives only in our status, and `prev`
+    // comes from the watch cache, which can lag behind our own last write (a reconcile
+    // that follows at once would make a second pairing). Confirm on a fresh read.
+    let creates = d
+        .actions
+        .iter()
+        .any(|a| matches!(a, TrusteeAction::CreatePairing { .. }));
+    if creates && !pairing_id_is_current(pairing, ctx).await? {
+        return Ok(Requeue::Soon);
+    }
+    let mut record = PairingRecord::default();
+    let done = perform_all(session, peer, &d.actions, &mut record).await?;
+    if !done.is_empty() {
+        session.invalidate();
+        ctx.wake_peer(&acting.org_id, peer);
+    }
+    let notes = notes(done, &record, peer);
+    write(pairing, ctx, &d, record, &notes)
+        .await
+        .map_err(|e| Failure::Write(Box::new(e)))?;
+    Ok(d.requeue)
+}
+
+/// The trust as the trustee sees it, with its members.
+async fn observe_trustor(
+    session: &OrgSession,
+    peer: &str,
+    trustor: &crate::genesys::models::Trustor,
+) -> Result<ObservedTrustor, GenesysError> {
+    let users = session.client.list_trustor_users(peer).await?;
+    let groups = session.client.list_trustor_groups(peer).await?;
+    Ok(ObservedTrustor {
+        enabled: trustor.enabled,
+        name: clean_opt(
+            trustor
+                .organization
+                .as_ref()
+                .and_then(|o| o.name.as_deref()),
+        ),
+        permissions: trustor
+            .authorization
+            .as_ref()
+            .map(|a| a.permissions.clone())
+            .unwrap_or_default(),
+        users: users.into_iter().map(|u| u.id).collect(),
+        groups: groups.into_iter().map(|g| g.id).collect(),
+    })
+}
+
+/// Performs `actions` in order, stopping at the first that fails (the session is then
+/// marked stale). A created pairing's ID and time go to `record`. Returns what was done.
+pub(super) async fn perform_all<'a>(
+    session: &OrgSession,
+    peer: &str,
+    actions: &'a [TrusteeAction],
+    record: &mut PairingRecord,
+) -> Result<Vec<&'a TrusteeAction>, Failure> {
+    let mut done = Vec::new();
+    for action in actions {
+        if let Err(error) = perform(session, peer, action, record).await {
+            session.invalidate();
+            return Err(Failure::call(action, error));
+        }
+        done.push(action);
+    }
+    Ok(done)
+}
+
+async fn perform(
+    session: &OrgSession,
+    peer: &str,
+    action: &TrusteeAction,
+    record: &mut PairingRecord,
+) -> Result<(), GenesysError> {
+    let client = &session.client;
+    match action {
+        TrusteeAction::CreatePairing { users, groups } => {
+            let created = client.create_pairing(users, groups).await?;
+            record.pairing_id = Some(created.id.clone());
+            record.created_at = Some(
+                created
+                    .date_created
+                    .map(to_jiff)
+                    .unwrap_or_else(Timestamp::now),
+            );
+        }
+        TrusteeAction::AddUser(id) => {
+            client.add_trustor_user(peer, id).await?;
+        }
+        TrusteeAction::RemoveUser(id) => {
+            client.remove_trustor_user(peer, id).await?;
+        }
+        TrusteeAction::AddGroup(id) => {
+            client.add_trustor_group(peer, id).await?;
+        }
+        TrusteeAction::RemoveGroup(id) => {
+            client.remove_trustor_group(peer, id).await?;
+        }
+        TrusteeAction::DeleteTrust => {
+            client.delete_trustor(peer).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The Events of what was done.
+fn notes(done: Vec<&TrusteeAction>, record: &PairingRecord, peer: &str) -> Vec<Note> {
+    done.into_iter()
+        .filter_map(|a| match a {
+            TrusteeAction::CreatePairing { users, groups } => Some((
+                "PairingCreated",
+                format!(
+                    "created pairing {} for {} users and {} groups; give this ID to organization {peer} (spec.grant.pairingId)",
+                    record.pairing_id.clone().unwrap_or_default(),
+                    users.len(),
+                    groups.len()
+                ),
+            )),
+            TrusteeAction::DeleteTrust => {
+                Some(("Revoked", format!("removed access to organization {peer}")))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// True when the API server's `status.pairingId` is still the one this reconcile read
+/// (from the cache); when not, the watch brings the newer status and a new reconcile.
+async fn pairing_id_is_current(pairing: &OrgPairing, ctx: &Context) -> Result<bool, Failure> {
+    let namespace = pairing.namespace().unwrap_or_default();
+    let api: Api<OrgPairing> = Api::namespaced(ctx.client.clone(), &namespace);
+    let stored = api
+        .get_status(&pairing.name_any())
+        .await
+        .map_err(Failure::StatusRead)?;
+    let id = |p: &OrgPairing| p.status.as_ref().and_then(|s| s.pairing_id.clone());
+    Ok(id(&stored) == id(pairing))
+}

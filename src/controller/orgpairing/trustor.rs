@@ -1,0 +1,222 @@
+//! The trustor side of an OrgPairing (`spec.grant`): observe the trust we gave the
+//! peer (with each member's roles) or the pairing it sent, resolve role names, run
+//! [`crate::lifecycle::trustor::decide`], perform its actions, write the status.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use k8s_openapi::jiff::Timestamp;
+
+use super::{Note, lookup_pairing, to_chrono, to_jiff, write};
+use crate::api::text::clean_opt;
+use crate::api::{OrgPairing, PairingGrant};
+use crate::controller::acting::Acting;
+use crate::controller::context::Context;
+use crate::controller::error::Failure;
+use crate::controller::sessions::OrgSession;
+use crate::genesys::GenesysError;
+use crate::genesys::models::{TrustCreate, TrustMemberCreate, TrustUpdate};
+use crate::lifecycle::Requeue;
+use crate::lifecycle::pairing::{PairingLookup, PairingRecord};
+use crate::lifecycle::trustor::{self, Member, ObservedTrustee, TrustorAction, TrustorInput};
+
+/// Observe, decide, act, write.
+pub(super) async fn run(
+    pairing: &OrgPairing,
+    ctx: &Context,
+    acting: &Acting,
+    grant: &PairingGrant,
+    max_age: Duration,
+) -> Result<Requeue, Failure> {
+    let peer = pairing.spec.peer.organization_id.as_str();
+    let prev = pairing.status.as_ref();
+    let session = &acting.session;
+    let snapshot = session.snapshot(max_age).await.map_err(Failure::read)?;
+    let trust = match snapshot.trustee(peer) {
+        Some(trustee) => Some(
+            observe_trustee(session, peer, trustee)
+                .await
+                .map_err(Failure::read)?,
+        ),
+        None => None,
+    };
+    let lookup = if trust.is_none() {
+        lookup_pairing(session, Some(&grant.pairing_id))
+            .await
+            .map_err(Failure::read)?
+    } else {
+        PairingLookup::NotLooked
+    };
+    let names = trustor::role_names(grant);
+    let role_ids_by_name: BTreeMap<String, Option<String>> = session
+        .client
+        .resolve_role_names(&names)
+        .await
+        .map_err(Failure::read)?;
+    let d = trustor::decide(TrustorInput {
+        grant,
+        peer_org_id: peer,
+        status: prev,
+        pairing: lookup,
+        trust,
+        role_ids_by_name: &role_ids_by_name,
+        now: Timestamp::now(),
+    });
+    let done = perform_all(session, peer, &d.actions).await?;
+    if !done.is_empty() {
+        session.invalidate();
+        ctx.wake_peer(&acting.org_id, peer);
+    }
+    let notes = notes(done, grant, peer);
+    write(pairing, ctx, &d, PairingRecord::default(), &notes)
+        .await
+        .map_err(|e| Failure::Write(Box::new(e)))?;
+    Ok(d.requeue)
+}
+
+/// Performs `actions` in order, stopping at the first that fails (the session is then
+/// marked stale). Returns what was done.
+pub(super) async fn perform_all<'a>(
+    session: &OrgSession,
+    peer: &str,
+    actions: &'a [TrustorAction],
+) -> Result<Vec<&'a TrustorAction>, Failure> {
+    let mut done = Vec::new();
+    for action in actions {
+        if let Err(error) = perform(session, peer, action).await {
+            session.invalidate();
+            return Err(Failure::call(action, error));
+        }
+        done.push(action);
+    }
+    Ok(done)
+}
+
+async fn perform(
+    session: &OrgSession,
+    peer: &str,
+    action: &TrustorAction,
+) -> Result<(), GenesysError> {
+    let client = &session.client;
+    match action {
+        TrustorAction::CreateTrust {
+            pairing_id,
+            enabled,
+            expires_at,
+            users,
+            groups,
+        } => {
+            let member = |m: &Member| TrustMemberCreate {
+                id: m.id.clone(),
+                role_ids: m.role_ids.clone(),
+                role_divisions: None,
+            };
+            let body = TrustCreate {
+                pairing_id: Some(pairing_id.clone()),
+                enabled: *enabled,
+                users: users.iter().map(member).collect(),
+                groups: groups.iter().map(member).collect(),
+                date_expired: expires_at.map(to_chrono),
+            };
+            client.create_trust(&body).await?;
+        }
+        TrustorAction::UpdateTrust {
+            enabled,
+            expires_at,
+        } => {
+            let body = TrustUpdate {
+                enabled: *enabled,
+                date_expired: expires_at.map(to_chrono),
+            };
+            client.update_trustee(peer, &body).await?;
+        }
+        TrustorAction::SetUserRoles(m) => {
+            client
+                .set_trustee_user_roles(peer, &m.id, &m.role_ids)
+                .await?;
+        }
+        TrustorAction::SetGroupRoles(m) => {
+            client
+                .set_trustee_group_roles(peer, &m.id, &m.role_ids)
+                .await?;
+        }
+        TrustorAction::DeleteTrust => {
+            client.delete_trustee(peer).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The Events of what was done.
+fn notes(done: Vec<&TrustorAction>, grant: &PairingGrant, peer: &str) -> Vec<Note> {
+    done.into_iter()
+        .map(|a| match a {
+            TrustorAction::CreateTrust { users, groups, .. } => (
+                "Authorized",
+                format!(
+                    "accepted pairing {} from organization {peer}: {} users and {} groups",
+                    grant.pairing_id,
+                    users.len(),
+                    groups.len()
+                ),
+            ),
+            TrustorAction::SetUserRoles(m) => (
+                "RolesAssigned",
+                format!("set {} roles of user {}", m.role_ids.len(), m.id),
+            ),
+            TrustorAction::SetGroupRoles(m) => (
+                "RolesAssigned",
+                format!("set {} roles of group {}", m.role_ids.len(), m.id),
+            ),
+            TrustorAction::DeleteTrust => (
+                "Revoked",
+                format!("revoked the access of organization {peer}"),
+            ),
+            TrustorAction::UpdateTrust { enabled, .. } => (
+                if *enabled { "Enabled" } else { "Disabled" },
+                format!("set the trust of organization {peer} to enabled={enabled}"),
+            ),
+        })
+        .collect()
+}
+
+/// The trust as the trustor sees it, with each member's roles.
+async fn observe_trustee(
+    session: &OrgSession,
+    peer: &str,
+    trustee: &crate::genesys::models::Trustee,
+) -> Result<ObservedTrustee, GenesysError> {
+    let mut users = BTreeMap::new();
+    for user in session.client.list_trustee_users(peer).await? {
+        let roles = session
+            .client
+            .get_trustee_user_roles(peer, &user.id)
+            .await?;
+        users.insert(user.id, role_ids(roles));
+    }
+    let mut groups = BTreeMap::new();
+    for group in session.client.list_trustee_groups(peer).await? {
+        let roles = session
+            .client
+            .get_trustee_group_roles(peer, &group.id)
+            .await?;
+        groups.insert(group.id, role_ids(roles));
+    }
+    Ok(ObservedTrustee {
+        enabled: trustee.enabled,
+        expires_at: trustee.date_expired.map(to_jiff),
+        name: clean_opt(
+            trustee
+                .organization
+                .as_ref()
+                .and_then(|o| o.name.as_deref()),
+        ),
+        users,
+        groups,
+    })
+}
+
+fn role_ids(auth: Option<crate::genesys::models::UserAuthorization>) -> BTreeSet<String> {
+    auth.map(|a| a.roles.into_iter().map(|r| r.id).collect())
+        .unwrap_or_default()
+}
