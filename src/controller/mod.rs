@@ -11,14 +11,11 @@ pub mod credentials;
 pub mod credentials_hold;
 pub mod error;
 pub mod events;
-pub mod leader;
 pub mod metrics;
 pub mod org_changes;
 pub mod organization;
 pub mod orglink;
 pub mod orgpairing;
-pub mod probes;
-pub mod scope;
 pub mod sessions;
 pub mod status;
 pub mod supervise;
@@ -38,13 +35,13 @@ use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
 
+pub use crate::runtime::scope::Scope;
 pub use context::{Context, ContextParts, Settings};
 pub use error::Error;
 pub use metrics::Metrics;
-pub use scope::Scope;
 
 use crate::api::{OrgLink, OrgPairing, Organization};
-use scope::{Stores, Wakers};
+use crate::runtime::scope::{Stores, Wakers};
 
 /// How to run the controllers.
 #[derive(Clone, Debug)]
