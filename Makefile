@@ -31,11 +31,13 @@ test: tools kube-assets image
 	cargo test --all-targets --no-run
 	cargo test
 
-## lint: formatting and clippy (also of the build without the sandbox, the image's), as CI checks them.
+## lint: formatting, clippy (also of the build without the sandbox, the image's) and no
+## unused dependencies (cargo-machete, pinned in scripts/machete.sh), as CI checks them.
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --no-default-features --lib --bins -- -D warnings
+	"$$(scripts/machete.sh)"
 
 ## crds: regenerate crds/ from the Rust types.
 crds:

@@ -6,6 +6,8 @@
 //! - [`genesys`]: the Genesys Cloud API client (OAuth, rate limiting, retries, typed calls).
 //! - [`controller`]: kube-runtime controllers that run the decisions against the client.
 //! - [`webhook`]: the validating admission webhook.
+//! - [`runtime`]: process plumbing both of them use (TLS provider, watch scope, leader
+//!   election, probes, signals), so neither imports the other.
 //! - `sandbox`: the embedded control plane (etcd + kube-apiserver) and simulated Genesys Cloud
 //!   (cargo feature `sandbox`, on by default; off in the container image).
 //! - [`plugin`]: the `kubectl orglink` plugin's rendering and object building.
@@ -17,6 +19,7 @@ pub mod controller;
 pub mod genesys;
 pub mod lifecycle;
 pub mod plugin;
+pub mod runtime;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod webhook;

@@ -648,7 +648,7 @@ async fn the_chart_runs_the_image_under_its_own_identity() {
     })
     .await
     .expect("sandbox control plane");
-    orglink_operator::genesys::tls::ensure_crypto_provider();
+    orglink_operator::runtime::tls::ensure_crypto_provider();
     let admin = cp.client().await.unwrap();
     let sim = GenesysSim::start(SimConfig::new(default_seed()))
         .await

@@ -279,7 +279,7 @@ mod leader_election {
 
     use k8s_openapi::api::coordination::v1::Lease;
     use kube::api::{Api, PostParams};
-    use orglink_operator::controller::leader::{Attempt, Elector, LeaseConfig, acquire};
+    use orglink_operator::runtime::leader::{Attempt, Elector, LeaseConfig, acquire};
     use tokio_util::sync::CancellationToken;
 
     fn config(ns: &str, identity: &str) -> LeaseConfig {

@@ -250,7 +250,7 @@ fn held_roles(w: &World, user: Uuid) -> Option<BTreeSet<Uuid>> {
 
 /// A Genesys Cloud API client acting as `org`, as an admin in the UI would.
 fn genesys_as(w: &World, org: &SeedOrg) -> GenesysClient {
-    orglink_operator::genesys::tls::ensure_crypto_provider();
+    orglink_operator::runtime::tls::ensure_crypto_provider();
     GenesysClient::new(
         GenesysConfig::new(
             org.region,

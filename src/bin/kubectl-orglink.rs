@@ -72,7 +72,7 @@ struct Answer {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    orglink_operator::runtime::tls::ensure_crypto_provider();
     let cli = Cli::parse();
     let client = Client::try_default()
         .await

@@ -34,8 +34,10 @@ pub enum Command {
     WebhookCerts(webhook_certs::WebhookCertsArgs),
 }
 
-/// Runs the chosen subcommand.
+/// Runs the chosen subcommand, after installing the process's rustls crypto provider
+/// (once, before any TLS client or server exists: see [`crate::runtime::tls`]).
 pub fn main(cli: Cli) -> anyhow::Result<()> {
+    crate::runtime::tls::ensure_crypto_provider();
     match cli.command {
         Command::Crdgen => crdgen::run(),
         Command::Run(args) => run::run(args),

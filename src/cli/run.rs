@@ -10,10 +10,12 @@ use clap::Args;
 use tokio_util::sync::CancellationToken;
 
 use super::logging::{LogFormat, init};
-use crate::controller::leader::{LeaseConfig, acquire, default_identity};
-use crate::controller::probes::{Liveness, Readiness, health_router, metrics_router, serve};
-use crate::controller::{Metrics, OperatorOptions, Scope, Settings};
+use crate::controller::{Metrics, OperatorOptions, Settings};
 use crate::genesys::ApiBaseUrlAllowlist;
+use crate::runtime::leader::{LeaseConfig, acquire, default_identity};
+use crate::runtime::probes::{Liveness, Readiness, health_router, metrics_router, serve};
+use crate::runtime::scope::Scope;
+use crate::runtime::signals::shutdown_signal;
 
 /// Options of `orglink-operator run`.
 #[derive(Clone, Debug, Args)]
@@ -105,7 +107,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     init(args.log_format);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        crate::genesys::tls::ensure_crypto_provider();
         let client = kube::Client::try_default()
             .await
             .context("no Kubernetes configuration: set KUBECONFIG or run in a cluster")?;
@@ -152,7 +153,10 @@ pub async fn run_operator(
     let liveness = Liveness::default();
     let bound = serve(
         args.metrics_addr,
-        metrics_router(metrics.clone()),
+        metrics_router({
+            let metrics = metrics.clone();
+            move || metrics.encode()
+        }),
         shutdown.clone(),
     )
     .await?;
@@ -230,16 +234,6 @@ pub async fn run_operator(
         if lost && !shutdown.is_cancelled() {
             anyhow::bail!("leadership lost; exiting so that a restart rejoins as a standby");
         }
-    }
-    Ok(())
-}
-
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
-pub async fn shutdown_signal() -> anyhow::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result?,
-        _ = term.recv() => {}
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
-use super::run::shutdown_signal;
+use crate::runtime::signals::shutdown_signal;
 use crate::sandbox::control_plane::{ControlPlane, ControlPlaneOptions};
 use crate::sandbox::crds::install_crds;
 use crate::sandbox::genesys_sim::cluster::register_organizations;

@@ -31,7 +31,6 @@ pub struct WebhookCertsArgs {
 pub fn run(args: WebhookCertsArgs) -> anyhow::Result<()> {
     super::logging::init(super::logging::LogFormat::Text);
     tokio::runtime::Runtime::new()?.block_on(async {
-        crate::genesys::tls::ensure_crypto_provider();
         let client = kube::Client::try_default()
             .await
             .context("no Kubernetes configuration: set KUBECONFIG or run in a cluster")?;

@@ -11,7 +11,7 @@ use kube::runtime::reflector::ObjectRef;
 use super::context::{Context, org_key};
 use super::error::Failure;
 use super::reconciler::Reconciled;
-use super::scope::{Stores, Wakers};
+use crate::runtime::scope::{Stores, Wakers};
 use super::sessions::{OrgSession, Snapshot};
 use crate::api::Organization;
 use crate::api::conditions::{find, is_true, types};

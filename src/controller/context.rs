@@ -14,10 +14,10 @@ use parking_lot::Mutex;
 
 use super::events::EventPublisher;
 use super::metrics::Metrics;
-use super::scope::{Stores, Wakers};
 use super::sessions::{OrgKey, Sessions};
 use crate::api::{OrgLink, OrgPairing, Organization};
 use crate::genesys::{ApiBaseUrlAllowlist, RateLimitConfig, RetryConfig};
+use crate::runtime::scope::{Stores, Wakers};
 
 /// The field manager of every status the operator writes.
 pub const FIELD_MANAGER: &str = "orglink-operator";

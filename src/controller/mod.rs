@@ -12,15 +12,12 @@ pub mod credentials;
 pub mod credentials_hold;
 pub mod error;
 pub mod events;
-pub mod leader;
 pub mod metrics;
 pub mod org_changes;
 pub mod organization;
 pub mod orglink;
 pub mod orgpairing;
-pub mod probes;
 pub mod reconciler;
-pub mod scope;
 pub mod sessions;
 pub mod status;
 pub mod supervise;
@@ -40,15 +37,15 @@ use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
 
+pub use crate::runtime::scope::Scope;
 pub use context::{Context, ContextParts, Settings};
 pub use error::Error;
 pub use metrics::Metrics;
-pub use scope::Scope;
 
 use crate::api::{OrgLink, OrgPairing, Organization};
+use crate::runtime::scope::{Stores, Wakers};
 use acting::Relationship;
 use reconciler::Reconciled;
-use scope::{Stores, Wakers};
 
 /// How to run the controllers.
 #[derive(Clone, Debug)]

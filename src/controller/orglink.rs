@@ -10,7 +10,7 @@ use super::acting::{Relationship, acting_for_cleanup, acting_org, turn_of, wake_
 use super::context::Context;
 use super::error::{Error, Failure};
 use super::reconciler::{Next, Reconciled, snapshot_age};
-use super::scope::{Stores, Wakers};
+use crate::runtime::scope::{Stores, Wakers};
 use super::sessions::{OrgSession, Snapshot};
 use super::status::apply_status;
 use crate::api::conditions::{find, reasons, types};

@@ -10,7 +10,7 @@ use super::config::GenesysConfig;
 use super::error::{CORRELATION_HEADER, GenesysError};
 use super::metrics::{CallOutcome, CallRecord, SharedObserver};
 use super::retry::{TransportKind, parse_retry_after};
-use super::tls::ensure_crypto_provider;
+use crate::runtime::tls::ensure_crypto_provider;
 
 /// The `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("orglink-operator/", env!("CARGO_PKG_VERSION"));

@@ -14,7 +14,7 @@
 //! | [`retry`] | the retry policy, pure |
 //! | [`ratelimit`] | the per-org token bucket |
 //! | [`transport`] | one request: bucket, token, send, retry |
-//! | [`http`], [`tls`] | reqwest client, answers, transport error kinds, rustls provider |
+//! | [`http`] | reqwest client, answers, transport error kinds |
 //! | [`paging`] | following paged listings |
 //! | [`metrics`] | the per-call observer hook |
 //! | [`error`] | [`GenesysError`] |
@@ -36,7 +36,6 @@ pub mod pairings;
 pub mod ratelimit;
 pub mod retry;
 pub mod roles;
-pub mod tls;
 pub mod transport;
 pub mod trustees;
 pub mod trustors;

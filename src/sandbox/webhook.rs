@@ -55,7 +55,7 @@ pub async fn wait_ready(
     cert_dir: &Path,
     timeout: Duration,
 ) -> anyhow::Result<()> {
-    crate::genesys::tls::ensure_crypto_provider();
+    crate::runtime::tls::ensure_crypto_provider();
     let ca = std::fs::read(cert_dir.join("ca.crt"))?;
     let client = reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(&ca)?)

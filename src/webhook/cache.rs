@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::index::{Managed, RelationshipIndex, SharedIndex};
 use super::rules::{ClusterView, Relationship, RelationshipKind};
 use crate::api::{OrgLink, OrgPairing, Organization};
-use crate::controller::scope::{Scope, Stores};
+use crate::runtime::scope::{Scope, Stores};
 
 /// The caches and whether they have all done their first list.
 #[derive(Clone)]

@@ -76,7 +76,7 @@ pub async fn serve(
     allowlist: ApiBaseUrlAllowlist,
     shutdown: CancellationToken,
 ) -> anyhow::Result<SocketAddr> {
-    crate::genesys::tls::ensure_crypto_provider();
+    crate::runtime::tls::ensure_crypto_provider();
     let (cert, key) = (cert_dir.join("tls.crt"), cert_dir.join("tls.key"));
     let tls = RustlsConfig::from_pem_file(&cert, &key).await.map_err(|e| {
         anyhow::anyhow!(

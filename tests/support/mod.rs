@@ -152,7 +152,7 @@ pub fn operator_allowing(allowed: &[&str]) -> std::net::SocketAddr {
 }
 
 async fn client_from(kubeconfig: &str) -> kube::Client {
-    orglink_operator::genesys::tls::ensure_crypto_provider();
+    orglink_operator::runtime::tls::ensure_crypto_provider();
     let kc = kube::config::Kubeconfig::from_yaml(kubeconfig).unwrap();
     let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
         .await

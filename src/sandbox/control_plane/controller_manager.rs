@@ -133,7 +133,7 @@ pub(super) async fn wait_ready(
 }
 
 fn healthz_client(ca_cert: &str) -> Result<reqwest::Client, ControlPlaneError> {
-    crate::genesys::tls::ensure_crypto_provider();
+    crate::runtime::tls::ensure_crypto_provider();
     let client_error = |e: reqwest::Error| ControlPlaneError::Io {
         context: "building the controller manager's health probe".into(),
         source: std::io::Error::other(e),

@@ -380,7 +380,7 @@ impl ControlPlane {
 
     /// A kube client for the admin identity, bound to the calling tokio runtime.
     pub async fn client(&self) -> Result<kube::Client, ControlPlaneError> {
-        crate::genesys::tls::ensure_crypto_provider();
+        crate::runtime::tls::ensure_crypto_provider();
         let config = self.kube_config().await?;
         kube::Client::try_from(config).map_err(|e| ControlPlaneError::Kubeconfig(e.to_string()))
     }

@@ -1,7 +1,8 @@
 //! What the operator watches: every namespace, or a list of them (`--namespace a,b`).
 //!
-//! A list is served by one set of controllers per namespace sharing one [`Context`]
-//! (super::context::Context): a reflector over several namespaces' watch streams
+//! A list is served by one set of controllers per namespace sharing one
+//! [`Context`](crate::controller::Context), and the webhook keeps one cache per namespace
+//! too: a reflector over several namespaces' watch streams
 //! cannot be one store, since each stream's re-list replaces the whole store. So the
 //! lookups go through [`Stores`] (all the per-namespace caches) and wake-ups through
 //! [`Wakers`] (routed to the controller of the object's namespace).

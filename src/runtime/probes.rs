@@ -17,8 +17,6 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use tokio_util::sync::CancellationToken;
 
-use super::metrics::Metrics;
-
 /// A condition readiness also waits for, e.g. the webhook's caches being synced.
 type Gate = Arc<dyn Fn() -> bool + Send + Sync>;
 
@@ -71,21 +69,27 @@ impl Liveness {
     }
 }
 
-pub fn metrics_router(metrics: Arc<Metrics>) -> Router {
+/// Renders the metrics in the OpenMetrics text format (e.g. the controllers' registry).
+type Encode = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// `/metrics`, answered with what `encode` renders at each scrape. A function rather than
+/// the controllers' registry type, so the process plumbing depends on no controller.
+pub fn metrics_router(encode: impl Fn() -> String + Send + Sync + 'static) -> Router {
+    let encode: Encode = Arc::new(encode);
     Router::new()
         .route(
             "/metrics",
-            get(|State(metrics): State<Arc<Metrics>>| async move {
+            get(|State(encode): State<Encode>| async move {
                 (
                     [(
                         header::CONTENT_TYPE,
                         "application/openmetrics-text; version=1.0.0; charset=utf-8",
                     )],
-                    metrics.encode(),
+                    encode(),
                 )
             }),
         )
-        .with_state(metrics)
+        .with_state(encode)
 }
 
 pub fn health_router(readiness: Readiness, liveness: Liveness) -> Router {
@@ -142,7 +146,7 @@ mod tests {
     use super::*;
 
     async fn get_status(addr: SocketAddr, path: &str) -> (StatusCode, String) {
-        crate::genesys::tls::ensure_crypto_provider();
+        crate::runtime::tls::ensure_crypto_provider();
         let response = reqwest::get(format!("http://{addr}{path}")).await.unwrap();
         let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
         (status, response.text().await.unwrap())

@@ -1,4 +1,9 @@
-//! TLS for the client: rustls with the *ring* provider and the platform's trust store.
+//! The process's rustls crypto provider: *ring*, and the platform's trust store.
+//!
+//! Each binary installs it once at the start of `main` ([`crate::cli::main`] and
+//! `kubectl-orglink`'s). The library's own TLS users (the Genesys HTTP client, the
+//! webhook server, the sandbox's clients) call [`ensure_crypto_provider`] too, since tests
+//! and benches use them without a `main`; after the first call it does nothing.
 //!
 //! reqwest is built with `rustls-no-provider`, so a rustls crypto provider must exist
 //! before a client is built. We install ring as the process default (once, and only if

@@ -13,7 +13,7 @@
 //!   the start of the last successful renewal; at the deadline, or when another replica
 //!   holds the Lease, [`Leadership::lost`] fires.
 //! - **Nothing is written after the loss**: the controllers' reconcile futures select on
-//!   [`Leadership::lost`] and are dropped at once (see [`super::run`]), then the
+//!   [`Leadership::lost`] and are dropped at once (see [`crate::controller::run`]), then the
 //!   controllers stop and the process exits to rejoin as a standby.
 //!
 //! Why this is safe: the leader's last successful write started at `t0`; it stops by

@@ -1,0 +1,16 @@
+//! Process plumbing that the controllers, the webhook and the CLI all use, kept here so
+//! that neither the controllers nor the webhook import the other.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`tls`] | the rustls crypto provider, installed once per process |
+//! | [`scope`] | the namespaces watched, and the per-namespace caches and wakers |
+//! | [`leader`] | leader election on a Lease |
+//! | [`probes`] | `/metrics`, `/healthz`, `/readyz` |
+//! | [`signals`] | SIGTERM / Ctrl-C |
+
+pub mod leader;
+pub mod probes;
+pub mod scope;
+pub mod signals;
+pub mod tls;
