@@ -1,7 +1,7 @@
 //! `kubectl orglink`, the real `kubectl-orglink` binary run by kubectl as a plugin,
-//! against the sandbox (issue 17, item 6): what `status`, `pending`, `approve`,
-//! `decline`, `unlink` and `retry` print, and what each does to the OrgLinks and in the
-//! simulated Genesys Cloud. Same fixture as `scenarios.rs`: one control plane and
+//! against the sandbox (issue 17, items 6 and 2): what `status`, `pending`, `approve`,
+//! `decline`, `unlink`, `retry` and `pairing export` print, and what each does to the
+//! OrgLinks and OrgPairings and in the simulated Genesys Cloud. Same fixture as `scenarios.rs`: one control plane and
 //! operator per test binary, one simulator per test. Organizations resync hourly, so
 //! every view the plugin shows comes from the fresh read it asks for.
 
@@ -10,10 +10,13 @@ mod support;
 use std::path::Path;
 
 use kube::api::Api;
-use orglink_operator::api::{LinkDecision, OrgLink, OrgLinkPhase};
+use orglink_operator::api::{
+    LinkDecision, OrgLink, OrgLinkPhase, OrgPairing, OrgPairingPhase, OrgPairingSpec,
+    PairingRequest, PeerRef,
+};
 use orglink_operator::sandbox::genesys_sim::seed::SeedOrg;
 use orglink_operator::sandbox::genesys_sim::state::LinkViewStatus;
-use support::{WAIT, World, apply, eventually, link, link_phase};
+use support::{WAIT, World, apply, eventually, link, link_phase, pairing_phase};
 use tokio::process::Command;
 
 /// Runs `kubectl orglink ARGS` (kubectl finds the plugin built by cargo on PATH):
@@ -293,6 +296,136 @@ async fn decline_then_retry_and_approve() {
     assert!(!ok_, "{out}");
     assert!(
         err.contains(&format!("reading OrgLink {msp_ns}/nope")),
+        "{err}"
+    );
+}
+
+/// MSP Prod (trustee) asks Acme Prod for access; `pairing export` prints the trustor's
+/// OrgPairing (pairingId, MSP's org ID, its users and groups with the `--role`s, the
+/// expiry in a comment), and applying that output as it is authorizes the pairing with
+/// the roles assigned. Exporting the trustor's side, or an unknown name, fails saying so.
+#[tokio::test]
+async fn pairing_export_prints_the_grant_that_authorizes() {
+    let w = World::new("plugin-export", "1h").await;
+    let (acme, msp) = (w.org("Acme Prod"), w.org("MSP Prod"));
+    let (acme_ns, msp_ns) = (w.ns("Acme Prod").to_string(), w.ns("MSP Prod").to_string());
+    w.ready("Acme Prod").await;
+    w.ready("MSP Prod").await;
+    let (user, group) = (msp.users[0].id.to_string(), msp.groups[0].id.to_string());
+    let request = OrgPairing::new(
+        "into-acme",
+        OrgPairingSpec {
+            organization_ref: msp_ns.clone(),
+            peer: PeerRef {
+                organization_id: acme.id.to_string(),
+                region: acme.region,
+            },
+            request: Some(PairingRequest {
+                users: vec![user.clone()],
+                groups: vec![group.clone()],
+            }),
+            grant: None,
+        },
+    );
+    apply(&w.client, &msp_ns, &request).await;
+    let waiting = pairing_phase(
+        &w.client,
+        &msp_ns,
+        "into-acme",
+        OrgPairingPhase::WaitingForConfirmation,
+    )
+    .await;
+    let st = waiting.status.unwrap();
+    let pairing_id = st
+        .pairing_id
+        .expect("the pairing ID in the trustee's status");
+    let expires = st
+        .pairing_expires_at
+        .expect("the trustee's status carries the pairing's expiry")
+        .0;
+
+    let role = acme.roles[0].name.clone();
+    let yaml = ok(&[
+        "pairing",
+        "export",
+        "into-acme",
+        "-n",
+        &msp_ns,
+        "--trustor-org",
+        &acme_ns,
+        "--trustor-namespace",
+        &acme_ns,
+        "--as",
+        "msp-support",
+        "--role",
+        &role,
+    ])
+    .await;
+    assert!(
+        yaml.starts_with(&format!(
+            "# The trustor's side of pairing {pairing_id} requested by MSP Prod (OrgPairing {msp_ns}/into-acme).\n"
+        )),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains(&format!("# Apply it before {expires}")),
+        "{yaml}"
+    );
+    let grant: OrgPairing = serde_yaml::from_str(&yaml).unwrap_or_else(|e| panic!("{e}: {yaml}"));
+    assert_eq!(grant.metadata.name.as_deref(), Some("msp-support"));
+    assert_eq!(grant.metadata.namespace.as_deref(), Some(acme_ns.as_str()));
+    assert_eq!(grant.spec.organization_ref, acme_ns);
+    assert_eq!(grant.spec.peer.organization_id, msp.id.to_string());
+    let g = grant.spec.grant.clone().expect("spec.grant");
+    assert_eq!(g.pairing_id, pairing_id);
+    assert_eq!(g.users.iter().map(|s| &s.id).collect::<Vec<_>>(), [&user]);
+    assert_eq!(g.groups.iter().map(|s| &s.id).collect::<Vec<_>>(), [&group]);
+    for s in g.users.iter().chain(&g.groups) {
+        assert_eq!(s.roles.len(), 1);
+        assert_eq!(s.roles[0].name.as_deref(), Some(role.as_str()));
+    }
+
+    // Applied as printed, it authorizes the pairing on both sides with the role.
+    let (applied, out, err) = support::kubectl(&["apply", "-f", "-"], Some(&yaml));
+    assert!(applied, "kubectl apply of the export: {out}{err}");
+    let authorized = pairing_phase(
+        &w.client,
+        &acme_ns,
+        "msp-support",
+        OrgPairingPhase::Authorized,
+    )
+    .await;
+    pairing_phase(&w.client, &msp_ns, "into-acme", OrgPairingPhase::Authorized).await;
+    let subjects = authorized.status.unwrap().subjects;
+    assert_eq!(subjects.len(), 2, "{subjects:?}");
+    assert!(subjects.iter().all(|s| s.roles.len() == 1), "{subjects:?}");
+
+    // Not from the trustor's side, nor from nothing.
+    let (ok_, out, err) = kubectl_orglink(&[
+        "pairing",
+        "export",
+        "msp-support",
+        "-n",
+        &acme_ns,
+        "--trustor-org",
+        "x",
+    ])
+    .await;
+    assert!(!ok_, "{out}");
+    assert!(err.contains("is the trustor's side (spec.grant)"), "{err}");
+    let (ok_, out, err) = kubectl_orglink(&[
+        "pairing",
+        "export",
+        "nope",
+        "-n",
+        &msp_ns,
+        "--trustor-org",
+        "x",
+    ])
+    .await;
+    assert!(!ok_, "{out}");
+    assert!(
+        err.contains(&format!("reading OrgPairing {msp_ns}/nope")),
         "{err}"
     );
 }
