@@ -737,6 +737,33 @@ fn the_gitops_examples_point_at_this_repository() {
         );
     }
 
+    // A grant without pairingId has the trustee's request in the set, each naming the
+    // other: the operator takes the pairing ID from it.
+    let pairings = of("orglink.dev/v1alpha1", "OrgPairing");
+    let grants: Vec<&&Value> = pairings
+        .iter()
+        .filter(|p| p["spec"]["grant"].is_object())
+        .collect();
+    assert!(!grants.is_empty(), "a pairing, declared on both sides");
+    for g in grants {
+        let ns = g["metadata"]["namespace"].as_str().unwrap();
+        assert!(
+            g["spec"]["grant"]["pairingId"].is_null(),
+            "the GitOps grant copies no ID"
+        );
+        let peer = g["spec"]["peer"]["organizationId"].as_str().unwrap();
+        assert!(
+            pairings.iter().any(|r| {
+                let r_ns = r["metadata"]["namespace"].as_str().unwrap();
+                r["spec"]["request"].is_object()
+                    && org_id(r_ns) == peer
+                    && r["spec"]["peer"]["organizationId"] == org_id(ns)
+            }),
+            "OrgPairing {ns}/{}: no request of its peer names it",
+            g["metadata"]["name"]
+        );
+    }
+
     // Nothing else: every object is one of the kinds checked here.
     for (file, o) in &objects {
         let known = [

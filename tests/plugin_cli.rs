@@ -377,7 +377,7 @@ async fn pairing_export_prints_the_grant_that_authorizes() {
     assert_eq!(grant.spec.organization_ref, acme_ns);
     assert_eq!(grant.spec.peer.organization_id, msp.id.to_string());
     let g = grant.spec.grant.clone().expect("spec.grant");
-    assert_eq!(g.pairing_id, pairing_id);
+    assert_eq!(g.pairing_id.as_deref(), Some(pairing_id.as_str()));
     assert_eq!(g.users.iter().map(|s| &s.id).collect::<Vec<_>>(), [&user]);
     assert_eq!(g.groups.iter().map(|s| &s.id).collect::<Vec<_>>(), [&group]);
     for s in g.users.iter().chain(&g.groups) {

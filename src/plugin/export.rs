@@ -120,7 +120,7 @@ pub fn grant_for(
             },
             request: None,
             grant: Some(PairingGrant {
-                pairing_id,
+                pairing_id: Some(pairing_id),
                 enabled: true,
                 expires_at: None,
                 users: request.users.iter().map(subject).collect(),
@@ -248,7 +248,7 @@ mod tests {
         assert_eq!(g.spec.peer.region, Region::UsEast1);
         assert!(g.spec.request.is_none());
         let grant = g.spec.grant.unwrap();
-        assert_eq!(grant.pairing_id, PAIRING);
+        assert_eq!(grant.pairing_id.as_deref(), Some(PAIRING));
         assert!(grant.enabled);
         let supervisor = vec![RoleRef {
             name: Some("Supervisor".into()),
@@ -295,7 +295,7 @@ mod tests {
         );
         let mut grant_side = t.clone();
         grant_side.spec.grant = Some(PairingGrant {
-            pairing_id: PAIRING.into(),
+            pairing_id: Some(PAIRING.into()),
             enabled: true,
             expires_at: None,
             users: vec![],
