@@ -11,8 +11,11 @@ demo: kube-assets
 
 ## tools: helm for the chart tests, built once from its Go module (the version pinned in
 ## tools/helm/go.mod) into ~/.cache/orglink/helm; the tests find it with scripts/helm.sh.
+## Also the kstatus printer (tools/kstatus, on the sigs.k8s.io/cli-utils pinned there) that
+## tests/gitops_health.rs runs, into ~/.cache/orglink/kstatus (scripts/kstatus.sh).
 tools:
 	@scripts/helm.sh >/dev/null
+	@scripts/kstatus.sh >/dev/null
 
 ## kube-assets: etcd, kube-apiserver, kube-controller-manager and kubectl for the sandbox,
 ## built once from their Go modules into ~/.cache/orglink/kube-assets (skipped when KUBEBUILDER_ASSETS is set).

@@ -96,7 +96,7 @@ async fn main() {
                 peer: peer(i),
                 request: None,
                 grant: Some(PairingGrant {
-                    pairing_id,
+                    pairing_id: Some(pairing_id),
                     enabled: true,
                     expires_at: None,
                     users: orgs[i]

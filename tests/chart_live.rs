@@ -474,7 +474,7 @@ async fn link_and_pair(
         },
         request: None,
         grant: Some(PairingGrant {
-            pairing_id,
+            pairing_id: Some(pairing_id),
             enabled: true,
             expires_at: None,
             users: vec![GrantSubject {

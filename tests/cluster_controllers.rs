@@ -118,7 +118,7 @@ async fn namespace_deletion_cleans_up_remotely(prefix: &str, order: Order) {
             },
             request: None,
             grant: Some(PairingGrant {
-                pairing_id,
+                pairing_id: Some(pairing_id),
                 enabled: true,
                 expires_at: None,
                 users: vec![GrantSubject {

@@ -579,3 +579,212 @@ mod corpus {
         }
     }
 }
+
+/// examples/gitops/: the Argo CD Applications and Flux's GitRepository, Kustomizations
+/// and HelmRelease point at paths of this repository and at each other, Flux waits for
+/// health (kstatus) in both Kustomizations, the relationships declare both sides of each
+/// link, and `argocd-cm.yaml` carries the chart's Lua health checks verbatim. (The
+/// orglink.dev objects among them are validated against the CRDs above.)
+#[test]
+fn the_gitops_examples_point_at_this_repository() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let gitops = root.join("examples/gitops");
+    let objects: Vec<(PathBuf, Value)> = example_objects()
+        .into_iter()
+        .filter(|(file, _)| file.starts_with(&gitops))
+        .collect();
+    let of = |api: &str, kind: &str| -> Vec<&Value> {
+        objects
+            .iter()
+            .map(|(_, o)| o)
+            .filter(|o| o["apiVersion"] == api && o["kind"] == kind)
+            .collect()
+    };
+    let repo_dir = |path: &Value, what: &str| -> PathBuf {
+        let path = path.as_str().unwrap_or_else(|| panic!("{what}: no path"));
+        let dir = root.join(path.trim_start_matches("./"));
+        assert!(
+            dir.is_dir(),
+            "{what}: {path} is not a directory of this repository"
+        );
+        dir
+    };
+    let chart = root.join("charts/orglink-operator/Chart.yaml");
+
+    // Argo CD: the chart and the relationships, from one repository.
+    let apps = of("argoproj.io/v1alpha1", "Application");
+    assert_eq!(
+        apps.len(),
+        2,
+        "one Application for the chart, one for the relationships"
+    );
+    let mut app_dirs = Vec::new();
+    for app in &apps {
+        let what = format!("Application {}", app["metadata"]["name"]);
+        app_dirs.push(repo_dir(&app["spec"]["source"]["path"], &what));
+        assert_eq!(
+            app["spec"]["source"]["repoURL"],
+            apps[0]["spec"]["source"]["repoURL"]
+        );
+        assert!(app["spec"]["destination"]["server"].is_string(), "{what}");
+    }
+    assert!(app_dirs.contains(&chart.parent().unwrap().to_path_buf()));
+    assert!(app_dirs.contains(&gitops.join("relationships")));
+
+    // Flux: GitRepository -> Kustomization(operator: HelmRelease) -> Kustomization(relationships).
+    let sources: Vec<&str> = of("source.toolkit.fluxcd.io/v1", "GitRepository")
+        .iter()
+        .map(|s| s["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        !sources.is_empty(),
+        "a GitRepository for the Kustomizations"
+    );
+    let kustomizations = of("kustomize.toolkit.fluxcd.io/v1", "Kustomization");
+    let names: Vec<&str> = kustomizations
+        .iter()
+        .map(|k| k["metadata"]["name"].as_str().unwrap())
+        .collect();
+    let mut kustomization_dirs = Vec::new();
+    for k in &kustomizations {
+        let what = format!("Kustomization {}", k["metadata"]["name"]);
+        kustomization_dirs.push(repo_dir(&k["spec"]["path"], &what));
+        assert_eq!(k["spec"]["sourceRef"]["kind"], "GitRepository", "{what}");
+        assert!(
+            sources.contains(&k["spec"]["sourceRef"]["name"].as_str().unwrap()),
+            "{what}: its sourceRef names no GitRepository of the example"
+        );
+        assert_eq!(
+            k["spec"]["wait"],
+            json!(true),
+            "{what}: health checks (kstatus) on"
+        );
+        for dep in k["spec"]["dependsOn"].as_array().into_iter().flatten() {
+            assert!(
+                names.contains(&dep["name"].as_str().unwrap()),
+                "{what}: {dep}"
+            );
+        }
+    }
+    assert!(kustomization_dirs.contains(&gitops.join("relationships")));
+    let releases = of("helm.toolkit.fluxcd.io/v2", "HelmRelease");
+    assert_eq!(releases.len(), 1, "one HelmRelease for the chart");
+    let spec = &releases[0]["spec"]["chart"]["spec"];
+    let dir = repo_dir(&spec["chart"], "HelmRelease");
+    assert_eq!(dir.join("Chart.yaml"), chart);
+    assert!(sources.contains(&spec["sourceRef"]["name"].as_str().unwrap()));
+    let release_file = objects
+        .iter()
+        .find(|(_, o)| o["kind"] == "HelmRelease")
+        .map(|(f, _)| f.parent().unwrap().to_path_buf())
+        .unwrap();
+    assert!(
+        kustomization_dirs.contains(&release_file),
+        "a Kustomization applies the HelmRelease's directory"
+    );
+
+    // Argo CD's health checks: the chart's Lua, verbatim.
+    let cm = of("v1", "ConfigMap");
+    assert_eq!(cm.len(), 1);
+    assert_eq!(cm[0]["metadata"]["name"], "argocd-cm");
+    for kind in ["Organization", "OrgLink", "OrgPairing"] {
+        let lua = std::fs::read_to_string(
+            root.join("charts/orglink-operator/argocd")
+                .join(format!("{}.lua", kind.to_lowercase())),
+        )
+        .unwrap();
+        assert_eq!(
+            cm[0]["data"][format!("resource.customizations.health.orglink.dev_{kind}")],
+            json!(lua),
+            "argocd-cm.yaml's {kind} check differs from the chart's: copy it again"
+        );
+    }
+
+    // The relationships: each OrgLink's Organization is there, and so is the peer's
+    // OrgLink naming us back (both sides in Git: request and approval).
+    let seed = orglink_operator::sandbox::genesys_sim::SimConfig::from_seed_file(
+        &root.join("examples/sandbox/genesys-orgs.yaml"),
+    )
+    .unwrap();
+    let org_id = |namespace: &str| -> String {
+        seed.orgs
+            .iter()
+            .find(|o| o.name.to_lowercase().replace(' ', "-") == namespace)
+            .unwrap_or_else(|| panic!("no sandbox org for namespace {namespace}"))
+            .id
+            .to_string()
+    };
+    let links = of("orglink.dev/v1alpha1", "OrgLink");
+    assert!(links.len() >= 2, "a link, declared on both sides");
+    for link in &links {
+        let ns = link["metadata"]["namespace"].as_str().unwrap();
+        let org = link["spec"]["organizationRef"].as_str().unwrap();
+        assert!(
+            of("orglink.dev/v1alpha1", "Organization")
+                .iter()
+                .any(|o| o["metadata"]["name"] == org && o["metadata"]["namespace"] == ns),
+            "OrgLink {ns}/{}: no Organization {org} in {ns}",
+            link["metadata"]["name"]
+        );
+        let peer = link["spec"]["peer"]["organizationId"].as_str().unwrap();
+        assert!(
+            links.iter().any(|other| {
+                let other_ns = other["metadata"]["namespace"].as_str().unwrap();
+                org_id(other_ns) == peer && other["spec"]["peer"]["organizationId"] == org_id(ns)
+            }),
+            "OrgLink {ns}/{}: the peer's side is not declared",
+            link["metadata"]["name"]
+        );
+    }
+
+    // A grant without pairingId has the trustee's request in the set, each naming the
+    // other: the operator takes the pairing ID from it.
+    let pairings = of("orglink.dev/v1alpha1", "OrgPairing");
+    let grants: Vec<&&Value> = pairings
+        .iter()
+        .filter(|p| p["spec"]["grant"].is_object())
+        .collect();
+    assert!(!grants.is_empty(), "a pairing, declared on both sides");
+    for g in grants {
+        let ns = g["metadata"]["namespace"].as_str().unwrap();
+        assert!(
+            g["spec"]["grant"]["pairingId"].is_null(),
+            "the GitOps grant copies no ID"
+        );
+        let peer = g["spec"]["peer"]["organizationId"].as_str().unwrap();
+        assert!(
+            pairings.iter().any(|r| {
+                let r_ns = r["metadata"]["namespace"].as_str().unwrap();
+                r["spec"]["request"].is_object()
+                    && org_id(r_ns) == peer
+                    && r["spec"]["peer"]["organizationId"] == org_id(ns)
+            }),
+            "OrgPairing {ns}/{}: no request of its peer names it",
+            g["metadata"]["name"]
+        );
+    }
+
+    // Nothing else: every object is one of the kinds checked here.
+    for (file, o) in &objects {
+        let known = [
+            ("argoproj.io/v1alpha1", "Application"),
+            ("source.toolkit.fluxcd.io/v1", "GitRepository"),
+            ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
+            ("helm.toolkit.fluxcd.io/v2", "HelmRelease"),
+            ("v1", "ConfigMap"),
+            ("v1", "Namespace"),
+            ("orglink.dev/v1alpha1", "Organization"),
+            ("orglink.dev/v1alpha1", "OrgLink"),
+            ("orglink.dev/v1alpha1", "OrgPairing"),
+        ];
+        assert!(
+            known
+                .iter()
+                .any(|(a, k)| o["apiVersion"] == *a && o["kind"] == *k),
+            "{}: unexpected {} {}",
+            file.display(),
+            o["apiVersion"],
+            o["kind"]
+        );
+    }
+}

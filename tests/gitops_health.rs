@@ -1,7 +1,10 @@
 //! What GitOps tools conclude from each phase of the three kinds (docs/api.md,
 //! "Health"; README "GitOps health"):
-//! - kstatus (Flux): a pure mirror of its rules for custom resources with conditions
-//!   ([`kstatus`]) over an object of every phase: Current / InProgress / Failed.
+//! - kstatus (Flux): the real library, sigs.k8s.io/cli-utils at the version pinned in
+//!   tools/kstatus/go.mod, run over an object of every phase (`scripts/kstatus.sh`
+//!   builds the printer; `make tools` runs it), and a pure mirror of its rules for custom
+//!   resources with conditions ([`kstatus`]) that must agree with it: Current /
+//!   InProgress / Failed.
 //! - Argo CD: the Lua health checks shipped in charts/orglink-operator/argocd/, run with
 //!   Lua 5.4 (mlua) against the same objects: Healthy / Progressing / Degraded / Suspended.
 //!
@@ -9,7 +12,9 @@
 //! the others state the `Ready` condition each phase's builder writes and go through the
 //! same `set_with_health`.
 
-use std::path::Path;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use k8s_openapi::jiff::Timestamp;
 use mlua::Lua;
@@ -28,18 +33,40 @@ enum KStatus {
     Current,
     InProgress,
     Failed,
+    Terminating,
 }
 
-/// sigs.k8s.io/cli-utils kstatus for a custom resource with conditions: a lagging
-/// `observedGeneration` is InProgress; then the first of `Reconciling`=True
-/// (InProgress) or `Stalled`=True (Failed) in list order; then `Ready`=False is
-/// InProgress; everything else is Current.
+impl KStatus {
+    /// The name kstatus prints (`status.Status.String()`).
+    fn parse(s: &str) -> Option<KStatus> {
+        Some(match s {
+            "Current" => KStatus::Current,
+            "InProgress" => KStatus::InProgress,
+            "Failed" => KStatus::Failed,
+            "Terminating" => KStatus::Terminating,
+            _ => return None,
+        })
+    }
+}
+
+/// sigs.k8s.io/cli-utils kstatus (`status.Compute`) for a custom resource: a
+/// `deletionTimestamp` is Terminating; an `observedGeneration` other than
+/// `metadata.generation` is InProgress; then the first of `Reconciling`=True
+/// (InProgress) or `Stalled`=True (Failed) in list order; then `Ready`: True is
+/// Current, False or Unknown InProgress; no verdict so far is Current.
+/// [`the_real_kstatus_agrees_with_the_docs_and_the_mirror`] holds it to the library.
 fn kstatus(obj: &Value) -> KStatus {
+    if obj["metadata"]["deletionTimestamp"]
+        .as_str()
+        .is_some_and(|t| !t.is_empty())
+    {
+        return KStatus::Terminating;
+    }
     let status = &obj["status"];
     if let (Some(generation), Some(observed)) = (
         obj["metadata"]["generation"].as_i64(),
         status["observedGeneration"].as_i64(),
-    ) && observed < generation
+    ) && observed != generation
     {
         return KStatus::InProgress;
     }
@@ -51,14 +78,67 @@ fn kstatus(obj: &Value) -> KStatus {
             _ => {}
         }
     }
-    let ready_false = conditions
-        .iter()
-        .any(|c| c["type"] == "Ready" && c["status"] == "False");
-    if ready_false {
-        KStatus::InProgress
-    } else {
-        KStatus::Current
+    let ready = conditions.iter().find(|c| c["type"] == "Ready");
+    match ready.and_then(|c| c["status"].as_str()) {
+        Some("False" | "Unknown") => KStatus::InProgress,
+        _ => KStatus::Current,
     }
+}
+
+/// The kstatus printer built from tools/kstatus (`scripts/kstatus.sh --check`), or
+/// `$KSTATUS`; the test fails with the fix when it is not built.
+fn kstatus_printer() -> PathBuf {
+    if let Some(path) = std::env::var_os("KSTATUS").filter(|p| !p.is_empty()) {
+        return path.into();
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kstatus.sh");
+    let out = Command::new(&script)
+        .arg("--check")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(
+        out.status.success(),
+        "the kstatus printer is not built yet: run `make tools` (builds tools/kstatus on the \
+         sigs.k8s.io/cli-utils pinned in its go.mod, from the Go module proxy, once), or set \
+         KSTATUS to a built one. {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    String::from_utf8_lossy(&out.stdout).trim().into()
+}
+
+/// The real kstatus's verdict and message for each of `objects`, in order.
+fn real_kstatus(objects: &[&Value]) -> Vec<(KStatus, String)> {
+    let mut child = Command::new(kstatus_printer())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running the kstatus printer");
+    {
+        let mut stdin = child.stdin.take().unwrap();
+        for obj in objects {
+            serde_json::to_writer(&mut stdin, obj).unwrap();
+            stdin.write_all(b"\n").unwrap();
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "kstatus printer: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verdicts: Vec<(KStatus, String)> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let v: Value = serde_json::from_str(line).unwrap();
+            let status = v["status"].as_str().unwrap();
+            let k = KStatus::parse(status).unwrap_or_else(|| panic!("kstatus said {status}"));
+            (k, v["message"].as_str().unwrap_or_default().to_string())
+        })
+        .collect();
+    assert_eq!(verdicts.len(), objects.len(), "one verdict per object");
+    verdicts
 }
 
 /// `hs.status` and `hs.message` of the Argo CD health script for `obj`'s kind.
@@ -490,4 +570,71 @@ fn every_condition_carries_the_observed_generation() {
             assert!(types.contains(&t), "{what}: {t} missing from {types:?}");
         }
     }
+}
+
+/// The real kstatus (sigs.k8s.io/cli-utils v0.37.2 `status.Compute`) over an object of
+/// every phase of the three kinds gives the verdict docs/api.md documents, and so does
+/// the mirror above; plus the edges: a generation not yet observed, an object with no
+/// status yet, one being deleted.
+#[test]
+fn the_real_kstatus_agrees_with_the_docs_and_the_mirror() {
+    let mut cases: Vec<(String, Value, KStatus)> = samples()
+        .into_iter()
+        .map(|(what, obj, want, _)| (what.to_string(), obj, want))
+        .collect();
+    for kind in ["Organization", "OrgLink", "OrgPairing"] {
+        let mut unobserved = decided(kind, None, &[ready(Status::True, reasons::CONNECTED)]);
+        unobserved["metadata"]["generation"] = json!(GENERATION + 1);
+        cases.push((
+            format!("{kind} with a spec change not yet observed"),
+            unobserved,
+            KStatus::InProgress,
+        ));
+        cases.push((
+            format!("{kind} with no status yet"),
+            object(kind, Value::Null),
+            KStatus::Current,
+        ));
+        let mut deleting = decided(kind, None, &[ready(Status::False, reasons::CLEANUP_FAILED)]);
+        deleting["metadata"]["deletionTimestamp"] = json!("2027-01-15T08:00:00Z");
+        cases.push((
+            format!("{kind} being deleted (CleanupFailed)"),
+            deleting,
+            KStatus::Terminating,
+        ));
+    }
+    let objects: Vec<&Value> = cases.iter().map(|(_, obj, _)| obj).collect();
+    let verdicts = real_kstatus(&objects);
+    let mut wrong = Vec::new();
+    for ((what, obj, want), (got, message)) in cases.iter().zip(&verdicts) {
+        if got != want {
+            wrong.push(format!(
+                "{what}: kstatus says {got:?} ({message}), docs say {want:?}"
+            ));
+        }
+        if kstatus(obj) != *got {
+            wrong.push(format!(
+                "{what}: the mirror says {:?}, kstatus {got:?}",
+                kstatus(obj)
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_eq!(verdicts.len(), 32 + 9, "every sample was judged");
+}
+
+/// What kstatus reports for a Failed object is the `Stalled` condition's message, so a
+/// Flux Kustomization that fails on it shows the operator's reason instead of a timeout.
+#[test]
+fn the_real_kstatus_reports_the_stalled_message() {
+    let obj = link_after(
+        LinkDecision::Accept,
+        Some(&link_status(
+            orglink_operator::api::OrgLinkPhase::WaitingForConfirmation,
+        )),
+        RemoteLink::OutgoingRejected,
+    );
+    let (got, message) = real_kstatus(&[&obj]).remove(0);
+    assert_eq!(got, KStatus::Failed);
+    assert!(message.contains("increase spec.attempt"), "{message}");
 }

@@ -304,7 +304,7 @@ async fn a_pairing_is_authorized_with_roles_and_revoked_on_delete() {
             },
             request: None,
             grant: Some(PairingGrant {
-                pairing_id,
+                pairing_id: Some(pairing_id),
                 enabled: true,
                 expires_at: None,
                 users: vec![

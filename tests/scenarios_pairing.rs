@@ -206,7 +206,7 @@ fn grant(
             peer: peer(&w.org(TRUSTEE)),
             request: None,
             grant: Some(PairingGrant {
-                pairing_id: pairing_id.to_string(),
+                pairing_id: Some(pairing_id.to_string()),
                 enabled,
                 expires_at: None,
                 users,

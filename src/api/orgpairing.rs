@@ -77,9 +77,14 @@ pub struct PairingRequest {
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("(has(self.users) ? size(self.users) : 0) + (has(self.groups) ? size(self.groups) : 0) > 0").message("spec.grant names no users and no groups: list at least one trustee user in spec.grant.users or group in spec.grant.groups"))]
 pub struct PairingGrant {
-    /// The pairing ID the trustee handed over; checked to come from `peer`.
+    /// The pairing ID the trustee handed over; checked to come from `peer`. Omit it when
+    /// the trustee's OrgPairing is in this cluster: the operator then accepts the
+    /// `status.pairingId` of the OrgPairing that requests access from us with `peer` as
+    /// its Organization (both naming each other is the consent), and follows its 48 h
+    /// renewals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 128))]
-    pub pairing_id: String,
+    pub pairing_id: Option<String>,
     /// `false` turns access off while keeping the roles.
     #[serde(default = "default_true")]
     pub enabled: bool,

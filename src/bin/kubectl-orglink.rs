@@ -13,7 +13,7 @@ use kube::{Client, ResourceExt};
 
 use orglink_operator::api::{LinkDecision, OrgLink, OrgPairing, Organization};
 use orglink_operator::plugin::refresh::Waiter;
-use orglink_operator::plugin::{build, refresh, render};
+use orglink_operator::plugin::{build, export, refresh, render};
 
 /// See and answer Genesys Cloud organization links and pairings.
 #[derive(Debug, Parser)]
@@ -50,6 +50,34 @@ enum Command {
     Unlink { name: String },
     /// Ask again after a rejection or unlink by the peer (bumps spec.attempt).
     Retry { name: String },
+    /// Authorized-organization pairings.
+    #[command(subcommand)]
+    Pairing(PairingCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PairingCommand {
+    /// Print the trustor's OrgPairing (spec.grant, pairingId filled) for the trustee
+    /// OrgPairing NAME, to commit or apply on the trustor's side.
+    Export(Export),
+}
+
+#[derive(Debug, clap::Args)]
+struct Export {
+    /// The trustee's OrgPairing (spec.request) in the namespace.
+    name: String,
+    /// The trustor's Organization (spec.organizationRef of the printed OrgPairing).
+    #[arg(long)]
+    trustor_org: String,
+    /// Namespace of the printed OrgPairing (default: none, so `kubectl apply -n` decides).
+    #[arg(long)]
+    trustor_namespace: Option<String>,
+    /// Name of the printed OrgPairing (default: NAME).
+    #[arg(long = "as")]
+    as_name: Option<String>,
+    /// A role of the trustor org (by name) for every user and group; repeat for more.
+    #[arg(long = "role")]
+    roles: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -145,6 +173,7 @@ async fn main() -> anyhow::Result<()> {
                 link.spec.attempt + 1
             );
         }
+        Command::Pairing(PairingCommand::Export(e)) => export(&client, &ns, e).await?,
     }
     Ok(())
 }
@@ -179,6 +208,35 @@ async fn answer(fresh: &Fresh, ns: &str, a: Answer, decision: LinkDecision) -> a
             );
         }
     }
+    Ok(())
+}
+
+/// `pairing export`: reads the trustee's OrgPairing and its Organization, prints the
+/// trustor's manifest (src/plugin/export.rs decides what goes in it).
+async fn export(client: &Client, ns: &str, e: Export) -> anyhow::Result<()> {
+    let pairings: Api<OrgPairing> = Api::namespaced(client.clone(), ns);
+    let trustee = pairings
+        .get(&e.name)
+        .await
+        .with_context(|| format!("reading OrgPairing {ns}/{}", e.name))?;
+    let orgs: Api<Organization> = Api::namespaced(client.clone(), ns);
+    let org_name = &trustee.spec.organization_ref;
+    let org = orgs
+        .get(org_name)
+        .await
+        .with_context(|| format!("reading Organization {ns}/{org_name}"))?;
+    let opts = export::ExportOptions {
+        name: e.as_name,
+        namespace: e.trustor_namespace,
+        trustor_org: e.trustor_org,
+        roles: e.roles,
+    };
+    let grant = export::grant_for(&trustee, &org, &opts)?;
+    print!(
+        "{}{}",
+        export::header(&trustee, &org, Timestamp::now()),
+        serde_yaml::to_string(&grant)?
+    );
     Ok(())
 }
 

@@ -73,7 +73,7 @@ pub fn grant_subject(id: &str, roles: Vec<RoleRef>) -> GrantSubject {
 
 pub fn grant(users: Vec<GrantSubject>, groups: Vec<GrantSubject>) -> PairingGrant {
     PairingGrant {
-        pairing_id: "p-1".into(),
+        pairing_id: Some("p-1".into()),
         enabled: true,
         expires_at: None,
         users,

@@ -80,7 +80,9 @@ pub struct TrustorInput<'a> {
     pub grant: &'a PairingGrant,
     pub peer_org_id: &'a str,
     pub status: Option<&'a OrgPairingStatus>,
-    /// `spec.grant.pairingId` looked up (only needed while there is no trust).
+    /// Which pairing ID to accept ([`pairing_id_source`]).
+    pub pairing_id: PairingIdSource,
+    /// That pairing ID looked up (only needed while there is no trust).
     pub pairing: PairingLookup,
     pub trust: Option<ObservedTrustee>,
     /// Role names used by the grant, resolved in our org: `None` for an unknown name.
@@ -99,6 +101,72 @@ pub fn role_names(grant: &PairingGrant) -> BTreeSet<String> {
         .flat_map(|s| &s.roles)
         .filter_map(|r| r.name.clone())
         .collect()
+}
+
+/// Where the pairing ID a trustor accepts comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PairingIdSource {
+    /// `spec.grant.pairingId`.
+    Spec(String),
+    /// `status.pairingId` of the trustee's OrgPairing `from` (namespace/name) in this
+    /// cluster, for a grant without `pairingId`.
+    Cluster { id: String, from: String },
+    /// A grant without `pairingId`, and no trustee OrgPairing of this cluster with a
+    /// pairing ID names us.
+    NotInCluster,
+}
+
+impl PairingIdSource {
+    /// The ID to look up, if any.
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Self::Spec(id) | Self::Cluster { id, .. } => Some(id),
+            Self::NotInCluster => None,
+        }
+    }
+}
+
+/// A trustee-side OrgPairing of this cluster, as [`pairing_id_source`] needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalRequest {
+    /// namespace/name.
+    pub key: String,
+    /// `metadata.creationTimestamp`.
+    pub created: Option<Timestamp>,
+    /// `spec.peer.organizationId`: whom it asks for access.
+    pub asks: String,
+    /// `status.organizationId` of its Organization: who asks (None: not connected yet).
+    pub asker: Option<String>,
+    /// `status.pairingId`.
+    pub pairing_id: Option<String>,
+}
+
+/// The pairing ID a grant accepts: `spec.grant.pairingId` when set; else, as for links,
+/// mutual naming is the consent: the `status.pairingId` of the trustee-side OrgPairing
+/// of this cluster whose Organization is our `peer` and that asks `us` for access (the
+/// oldest, then by name, when several do; the webhook allows one per side and peer).
+/// The trustee renews an unaccepted pairing every 48 h, so this is read again on every
+/// reconcile.
+pub fn pairing_id_source(
+    grant: &PairingGrant,
+    us: &str,
+    peer: &str,
+    requests: &[LocalRequest],
+) -> PairingIdSource {
+    if let Some(id) = grant.pairing_id.as_ref().filter(|id| !id.is_empty()) {
+        return PairingIdSource::Spec(id.clone());
+    }
+    requests
+        .iter()
+        .filter(|r| r.asks == us && r.asker.as_deref() == Some(peer))
+        .filter_map(|r| {
+            let id = r.pairing_id.clone().filter(|id| !id.is_empty())?;
+            Some((r.created, r.key.clone(), id))
+        })
+        .min_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)))
+        .map_or(PairingIdSource::NotInCluster, |(_, from, id)| {
+            PairingIdSource::Cluster { id, from }
+        })
 }
 
 /// Decides the next step for a live (not deleting) trustor-side OrgPairing.
@@ -228,15 +296,50 @@ fn without_trust(
             ),
         );
     }
-    let pairing = match &input.pairing {
-        PairingLookup::Found(p) => p,
-        PairingLookup::NotFound | PairingLookup::NotLooked => {
+    // A grant without pairingId waits, Reconciling, for the trustee's OrgPairing in this
+    // cluster to have a current pairing: it may be applied later in the same sync, and it
+    // renews an expired pairing by itself.
+    let waiting = |msg: String| {
+        TrustorDecision::new(
+            PairingSide::Trustor,
+            OrgPairingPhase::WaitingForConfirmation,
+            Requeue::Soon,
+        )
+        .condition(
+            types::AUTHORIZED,
+            Status::False,
+            reasons::WAITING_FOR_CONFIRMATION,
+            msg.clone(),
+        )
+        .condition(
+            types::READY,
+            Status::False,
+            reasons::WAITING_FOR_CONFIRMATION,
+            msg,
+        )
+    };
+    let (pairing_id, from) = match &input.pairing_id {
+        PairingIdSource::Spec(id) => (id.as_str(), None),
+        PairingIdSource::Cluster { id, from } => (id.as_str(), Some(from.as_str())),
+        PairingIdSource::NotInCluster => {
+            return waiting(format!(
+                "spec.grant.pairingId is omitted and no OrgPairing in this cluster requests access from us for organization {peer} yet (spec.request, spec.peer naming our organization, its Organization being {peer}, with a status.pairingId); create it there, or set spec.grant.pairingId to the pairing ID the trustee hands over"
+            ));
+        }
+    };
+    let pairing = match (&input.pairing, from) {
+        (PairingLookup::Found(p), _) => p,
+        (PairingLookup::NotFound | PairingLookup::NotLooked, Some(from)) => {
+            return waiting(format!(
+                "pairing {pairing_id} of OrgPairing {from} is not in Genesys Cloud (any more); waiting for that OrgPairing to show its new pairing"
+            ));
+        }
+        (PairingLookup::NotFound | PairingLookup::NotLooked, None) => {
             return new(
                 OrgPairingPhase::Error,
                 reasons::PAIRING_NOT_FOUND,
                 format!(
-                    "pairing {} was not found in Genesys Cloud; ask organization {peer} for a current pairing ID and set spec.grant.pairingId",
-                    grant.pairing_id
+                    "pairing {pairing_id} was not found in Genesys Cloud; ask organization {peer} for a current pairing ID and set spec.grant.pairingId"
                 ),
             );
         }
@@ -250,6 +353,14 @@ fn without_trust(
                 pairing.id, pairing.trustee_org_id
             ),
         );
+    }
+    if pairing_expired(pairing.created_at, input.now)
+        && let Some(from) = from
+    {
+        return waiting(format!(
+            "pairing {} of OrgPairing {from} expired 48 h after it was created; waiting for that OrgPairing to renew it",
+            pairing.id
+        ));
     }
     if pairing_expired(pairing.created_at, input.now) {
         return new(
@@ -371,7 +482,7 @@ fn without_trust(
     d = roles_condition(d, &subjects, &desired);
     d = with_ready(d, "trust created as spec.grant asks".to_string());
     d.actions = vec![TrustorAction::CreateTrust {
-        pairing_id: grant.pairing_id.clone(),
+        pairing_id: pairing_id.to_string(),
         enabled: grant.enabled,
         expires_at,
         users,
@@ -551,6 +662,7 @@ mod tests {
             grant: g,
             peer_org_id: TRUSTEE,
             status: prev.as_ref(),
+            pairing_id: pairing_id_source(g, TRUSTOR, TRUSTEE, &[]),
             pairing,
             trust,
             role_ids_by_name: &roles,
@@ -580,6 +692,190 @@ mod tests {
                 .collect(),
             groups: BTreeMap::new(),
         }
+    }
+
+    /// A trustee OrgPairing of this cluster: asks `asks`, from an Organization `asker`.
+    fn local(
+        key: &str,
+        hours: i64,
+        asks: &str,
+        asker: Option<&str>,
+        id: Option<&str>,
+    ) -> LocalRequest {
+        LocalRequest {
+            key: key.into(),
+            created: Some(t(hours)),
+            asks: asks.into(),
+            asker: asker.map(Into::into),
+            pairing_id: id.map(Into::into),
+        }
+    }
+
+    fn without_id() -> PairingGrant {
+        PairingGrant {
+            pairing_id: None,
+            ..grant(vec![grant_subject(U1, vec![by_name("Supervisor")])], vec![])
+        }
+    }
+
+    #[test]
+    fn the_pairing_id_comes_from_the_spec_or_from_the_trustee_naming_us() {
+        let ours = local("msp/into-acme", 0, TRUSTOR, Some(TRUSTEE), Some("p-7"));
+        let cluster = |id: &str, from: &str| PairingIdSource::Cluster {
+            id: id.into(),
+            from: from.into(),
+        };
+        for (what, g, requests, want) in [
+            (
+                "the spec's ID wins",
+                grant(vec![], vec![]),
+                vec![ours.clone()],
+                PairingIdSource::Spec("p-1".into()),
+            ),
+            (
+                "nothing in the cluster",
+                without_id(),
+                vec![],
+                PairingIdSource::NotInCluster,
+            ),
+            (
+                "the trustee naming us",
+                without_id(),
+                vec![ours.clone()],
+                cluster("p-7", "msp/into-acme"),
+            ),
+            (
+                "asks another org",
+                without_id(),
+                vec![local("msp/x", 0, U1, Some(TRUSTEE), Some("p-8"))],
+                PairingIdSource::NotInCluster,
+            ),
+            (
+                "asked by another org, or one not connected yet",
+                without_id(),
+                vec![
+                    local("other/x", 0, TRUSTOR, Some(U2), Some("p-8")),
+                    local("msp/y", 0, TRUSTOR, None, Some("p-9")),
+                ],
+                PairingIdSource::NotInCluster,
+            ),
+            (
+                "no pairing yet",
+                without_id(),
+                vec![local("msp/into-acme", 0, TRUSTOR, Some(TRUSTEE), None)],
+                PairingIdSource::NotInCluster,
+            ),
+            (
+                "the oldest of two",
+                without_id(),
+                vec![
+                    local("msp/newer", 2, TRUSTOR, Some(TRUSTEE), Some("p-new")),
+                    local("msp/older", 1, TRUSTOR, Some(TRUSTEE), Some("p-old")),
+                ],
+                cluster("p-old", "msp/older"),
+            ),
+        ] {
+            assert_eq!(
+                pairing_id_source(&g, TRUSTOR, TRUSTEE, &requests),
+                want,
+                "{what}"
+            );
+        }
+    }
+
+    fn decide_from(
+        source: PairingIdSource,
+        pairing: PairingLookup,
+        now: Timestamp,
+    ) -> TrustorDecision {
+        let roles = roles();
+        let g = without_id();
+        decide(TrustorInput {
+            grant: &g,
+            peer_org_id: TRUSTEE,
+            status: None,
+            pairing_id: source,
+            pairing,
+            trust: None,
+            role_ids_by_name: &roles,
+            now,
+        })
+    }
+
+    /// Without an ID and without the trustee's OrgPairing, or while that one's pairing is
+    /// gone or expired (it renews it), the grant waits, Reconciling, and looks again soon.
+    #[test]
+    fn a_grant_without_id_waits_for_the_trustee_in_the_cluster() {
+        let from = || PairingIdSource::Cluster {
+            id: "p-7".into(),
+            from: "msp/into-acme".into(),
+        };
+        for (what, d) in [
+            (
+                "no trustee OrgPairing",
+                decide_from(
+                    PairingIdSource::NotInCluster,
+                    PairingLookup::NotLooked,
+                    t(1),
+                ),
+            ),
+            (
+                "its pairing is gone",
+                decide_from(from(), PairingLookup::NotFound, t(1)),
+            ),
+            (
+                "its pairing expired",
+                decide_from(
+                    from(),
+                    PairingLookup::Found(pairing("p-7", TRUSTEE, t(0), &[U1], &[])),
+                    t(49),
+                ),
+            ),
+        ] {
+            assert!(d.actions.is_empty(), "{what}");
+            assert_eq!(d.phase, OrgPairingPhase::WaitingForConfirmation, "{what}");
+            assert_eq!(d.requeue, Requeue::Soon, "{what}");
+            let ready = cond(&d, types::READY);
+            assert_eq!(
+                (ready.status, ready.reason),
+                (Status::False, reasons::WAITING_FOR_CONFIRMATION),
+                "{what}"
+            );
+        }
+        let d = decide_from(
+            PairingIdSource::NotInCluster,
+            PairingLookup::NotLooked,
+            t(1),
+        );
+        assert!(
+            cond(&d, types::READY)
+                .message
+                .contains("set spec.grant.pairingId"),
+            "says the way out"
+        );
+    }
+
+    #[test]
+    fn a_grant_without_id_accepts_the_trustees_current_pairing() {
+        let d = decide_from(
+            PairingIdSource::Cluster {
+                id: "p-7".into(),
+                from: "msp/into-acme".into(),
+            },
+            PairingLookup::Found(pairing("p-7", TRUSTEE, t(0), &[U1], &[])),
+            t(1),
+        );
+        let [
+            CreateTrust {
+                pairing_id, users, ..
+            },
+        ] = d.actions.as_slice()
+        else {
+            panic!("one CreateTrust: {:?}", d.actions);
+        };
+        assert_eq!(pairing_id, "p-7");
+        assert_eq!(users[0].role_ids, vec![SUPERVISOR_ID.to_string()]);
+        assert_eq!(d.phase, OrgPairingPhase::Authorized);
     }
 
     #[test]

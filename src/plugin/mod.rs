@@ -3,5 +3,6 @@
 //! live here and are unit tested; `src/bin/kubectl-orglink.rs` only does I/O.
 
 pub mod build;
+pub mod export;
 pub mod refresh;
 pub mod render;

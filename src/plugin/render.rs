@@ -228,7 +228,7 @@ pub fn status(
                                 .spec
                                 .grant
                                 .as_ref()
-                                .map(|g| g.pairing_id.as_str())),
+                                .and_then(|g| g.pairing_id.as_deref())),
                         ),
                         s.phase
                             .map(|p| format!("{p:?}"))

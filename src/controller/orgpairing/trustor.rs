@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
+use kube::ResourceExt;
 
 use super::{Note, lookup_pairing, to_chrono, to_jiff, write};
 use crate::api::text::clean_opt;
@@ -40,12 +41,16 @@ pub(super) async fn run(
         ),
         None => None,
     };
-    let lookup = if trust.is_none() {
-        lookup_pairing(session, Some(&grant.pairing_id))
-            .await
-            .map_err(Failure::read)?
+    let pairing_id = if trust.is_none() {
+        pairing_id_to_accept(ctx, grant, &acting.org_id, peer)
     } else {
-        PairingLookup::NotLooked
+        trustor::PairingIdSource::NotInCluster
+    };
+    let lookup = match pairing_id.id() {
+        Some(id) if trust.is_none() => lookup_pairing(session, Some(id))
+            .await
+            .map_err(Failure::read)?,
+        _ => PairingLookup::NotLooked,
     };
     let names = trustor::role_names(grant);
     let role_ids_by_name: BTreeMap<String, Option<String>> = session
@@ -55,6 +60,7 @@ pub(super) async fn run(
         .map_err(Failure::read)?;
     let d = trustor::decide(TrustorInput {
         grant,
+        pairing_id,
         peer_org_id: peer,
         status: prev,
         pairing: lookup,
@@ -67,7 +73,7 @@ pub(super) async fn run(
         session.invalidate();
         ctx.wake_peer(&acting.org_id, peer);
     }
-    let notes = notes(done, grant, peer);
+    let notes = notes(done, peer);
     write(pairing, ctx, &d, PairingRecord::default(), &notes)
         .await
         .map_err(|e| Failure::Write(Box::new(e)))?;
@@ -148,14 +154,18 @@ async fn perform(
 }
 
 /// The Events of what was done.
-fn notes(done: Vec<&TrustorAction>, grant: &PairingGrant, peer: &str) -> Vec<Note> {
+fn notes(done: Vec<&TrustorAction>, peer: &str) -> Vec<Note> {
     done.into_iter()
         .map(|a| match a {
-            TrustorAction::CreateTrust { users, groups, .. } => (
+            TrustorAction::CreateTrust {
+                pairing_id,
+                users,
+                groups,
+                ..
+            } => (
                 "Authorized",
                 format!(
-                    "accepted pairing {} from organization {peer}: {} users and {} groups",
-                    grant.pairing_id,
+                    "accepted pairing {pairing_id} from organization {peer}: {} users and {} groups",
                     users.len(),
                     groups.len()
                 ),
@@ -178,6 +188,40 @@ fn notes(done: Vec<&TrustorAction>, grant: &PairingGrant, peer: &str) -> Vec<Not
             ),
         })
         .collect()
+}
+
+/// The pairing ID a trustor accepts: the grant's, or (without one) the `status.pairingId`
+/// of the trustee OrgPairing in this cluster that names us (decided by
+/// `trustor::pairing_id_source` over the cached OrgPairings and Organizations).
+fn pairing_id_to_accept(
+    ctx: &Context,
+    grant: &PairingGrant,
+    us: &str,
+    peer: &str,
+) -> trustor::PairingIdSource {
+    if grant.pairing_id.is_some() {
+        return trustor::pairing_id_source(grant, us, peer, &[]);
+    }
+    let orgs = ctx.organizations.state();
+    let org_id = |ns: Option<&str>, name: &str| {
+        orgs.iter()
+            .find(|o| o.metadata.namespace.as_deref() == ns && o.name_any() == name)
+            .and_then(|o| o.status.as_ref()?.organization_id.clone())
+    };
+    let requests: Vec<trustor::LocalRequest> = ctx
+        .pairings
+        .state()
+        .iter()
+        .filter(|p| p.spec.request.is_some() && p.metadata.deletion_timestamp.is_none())
+        .map(|p| trustor::LocalRequest {
+            key: format!("{}/{}", p.namespace().unwrap_or_default(), p.name_any()),
+            created: p.metadata.creation_timestamp.as_ref().map(|t| t.0),
+            asks: p.spec.peer.organization_id.clone(),
+            asker: org_id(p.metadata.namespace.as_deref(), &p.spec.organization_ref),
+            pairing_id: p.status.as_ref().and_then(|s| s.pairing_id.clone()),
+        })
+        .collect();
+    trustor::pairing_id_source(grant, us, peer, &requests)
 }
 
 /// The trust as the trustor sees it, with each member's roles.
