@@ -27,6 +27,7 @@ use crate::lifecycle::link::{
     LinkAction, LinkDecisionOut, LinkInput, RemoteLink, api_error, classify, conflict, decide,
     decide_deletion, next_status, organization_not_ready,
 };
+use crate::lifecycle::observe;
 
 pub const KIND: &str = "OrgLink";
 
@@ -267,6 +268,7 @@ async fn apply(link: &OrgLink, ctx: &Context) -> Result<Action, Error> {
         status: prev,
         remote,
     });
+    let d = observe_only(link, d);
     let mut done = Vec::new();
     for action in &d.actions {
         match perform(&acting.session, *action, link).await {
@@ -325,6 +327,19 @@ async fn perform(
         LinkAction::Reject => session.client.reject_link(peer).await,
         LinkAction::Delete => session.client.delete_link(peer).await.map(|_| ()),
     }
+}
+
+/// `orglink.dev/reconcile: observe`: the decision as it is when it has nothing to do or
+/// the operator may act, else the held-back status naming what it would do.
+fn observe_only(link: &OrgLink, d: LinkDecisionOut) -> LinkDecisionOut {
+    let peer = link.spec.peer.organization_id.as_str();
+    let would: Vec<String> = d.actions.iter().map(|a| describe(*a, peer)).collect();
+    observe::hold(
+        observe::mode(link.metadata.annotations.as_ref()),
+        &would,
+        d,
+        |message| observe::link_held(link.status.as_ref(), message),
+    )
 }
 
 fn describe(action: LinkAction, peer: &str) -> String {
@@ -408,7 +423,8 @@ async fn cleanup(link: &OrgLink, ctx: &Context) -> Result<Action, Error> {
     let orphan = link
         .annotations()
         .get(ON_DELETE_ANNOTATION)
-        .is_some_and(|v| v == "orphan");
+        .is_some_and(|v| v == "orphan")
+        || !observe::deletion_acts(observe::mode(link.metadata.annotations.as_ref()));
     if orphan {
         return Ok(Action::await_change());
     }

@@ -30,6 +30,7 @@ use crate::genesys::GenesysError;
 use crate::genesys::models::{TrustCreate, TrustMemberCreate, TrustRequest, TrustUpdate};
 use crate::lifecycle::Requeue;
 use crate::lifecycle::conflict::{Claimant, Turn, conflict_message, turn};
+use crate::lifecycle::observe;
 use crate::lifecycle::pairing::{
     ObservedPairing, PairingDecision, PairingLookup, PairingRecord, api_error, conflict,
     next_status, organization_not_ready,
@@ -270,6 +271,8 @@ async fn run_trustee(
         trust,
         now: Timestamp::now(),
     });
+    let would: Vec<String> = d.actions.iter().map(trustee_action_name).collect();
+    let d = observe_only(pairing, PairingSide::Trustee, &would, d);
     // A pairing cannot be deleted or listed: its ID lives only in our status, and `prev`
     // comes from the watch cache, which can lag behind our own last write (a reconcile
     // that follows at once would make a second pairing). Confirm on a fresh read.
@@ -407,6 +410,8 @@ async fn run_trustor(
         role_ids_by_name: &role_ids_by_name,
         now: Timestamp::now(),
     });
+    let would: Vec<String> = d.actions.iter().map(trustor_action_name).collect();
+    let d = observe_only(pairing, PairingSide::Trustor, &would, d);
     let mut done = Vec::new();
     for action in &d.actions {
         let result = match action {
@@ -541,6 +546,37 @@ fn pairing_id_to_accept(
     trustor::pairing_id_source(grant, us, peer, &requests)
 }
 
+/// `orglink.dev/reconcile: observe`: the decision as it is when it has nothing to do or
+/// the operator may act, else the held-back status naming what it `would` do.
+fn observe_only<A>(
+    pairing: &OrgPairing,
+    side: PairingSide,
+    would: &[String],
+    d: PairingDecision<A>,
+) -> PairingDecision<A> {
+    observe::hold(
+        observe::mode(pairing.metadata.annotations.as_ref()),
+        would,
+        d,
+        |message| observe::pairing_held(side, pairing.status.as_ref(), message),
+    )
+}
+
+fn trustee_action_name(action: &TrusteeAction) -> String {
+    match action {
+        TrusteeAction::CreatePairing { users, groups } => format!(
+            "creating a pairing for {} users and {} groups",
+            users.len(),
+            groups.len()
+        ),
+        TrusteeAction::AddUser(id) => format!("adding user {id} to the trust"),
+        TrusteeAction::RemoveUser(id) => format!("removing user {id} from the trust"),
+        TrusteeAction::AddGroup(id) => format!("adding group {id} to the trust"),
+        TrusteeAction::RemoveGroup(id) => format!("removing group {id} from the trust"),
+        TrusteeAction::DeleteTrust => "deleting our side of the trust".to_string(),
+    }
+}
+
 fn trustor_action_name(action: &TrustorAction) -> String {
     match action {
         TrustorAction::CreateTrust { pairing_id, .. } => format!("accepting pairing {pairing_id}"),
@@ -652,7 +688,8 @@ async fn cleanup(pairing: &OrgPairing, ctx: &Context) -> Result<Action, Error> {
     let orphan = pairing
         .annotations()
         .get(ON_DELETE_ANNOTATION)
-        .is_some_and(|v| v == "orphan");
+        .is_some_and(|v| v == "orphan")
+        || !observe::deletion_acts(observe::mode(pairing.metadata.annotations.as_ref()));
     if orphan {
         return Ok(Action::await_change());
     }

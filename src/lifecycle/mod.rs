@@ -16,6 +16,7 @@ pub mod conflict;
 pub mod credentials;
 pub mod health;
 pub mod link;
+pub mod observe;
 pub mod pairing;
 pub mod refresh;
 pub mod trustee;
