@@ -1,18 +1,21 @@
-//! GitOps without copied IDs (issue 17, item 2): both sides of a pairing declared in
-//! this cluster, the trustor's grant with no `pairingId`. The trustor finds the trustee
-//! OrgPairing that names it (mutual naming is the consent), follows its 48 h renewal,
-//! and accepts the current pairing. Same fixture as `scenarios_pairing.rs`: one control
+//! GitOps scenarios (issue 17). Item 2, no copied IDs: both sides of a pairing declared
+//! in this cluster, the trustor's grant with no `pairingId`; the trustor finds the
+//! trustee OrgPairing that names it (mutual naming is the consent), follows its 48 h
+//! renewal, and accepts the current pairing. Item 5, observe only: an object annotated
+//! `orglink.dev/reconcile: observe` reports what it would do and does nothing. Same fixture as `scenarios_pairing.rs`: one control
 //! plane and operator per test binary, one simulator per test.
 
 mod support;
 
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use orglink_operator::api::orgpairing::{GrantSubject, RoleRef};
+use orglink_operator::api::{LinkDecision, OrgLink, OrgLinkPhase};
 use orglink_operator::api::{
     OrgPairing, OrgPairingPhase, OrgPairingSpec, PairingGrant, PairingRequest, PeerRef,
 };
+use orglink_operator::lifecycle::observe::RECONCILE_ANNOTATION;
 use orglink_operator::sandbox::genesys_sim::SeedOrg;
-use support::{WAIT, World, apply, eventually, pairing_phase};
+use support::{WAIT, World, apply, eventually, link, link_phase, pairing_phase};
 
 fn peer(org: &SeedOrg) -> PeerRef {
     PeerRef {
@@ -159,4 +162,98 @@ async fn a_grant_without_pairing_id_follows_the_trustee_in_the_cluster_through_a
     let supervisor = acme.roles.iter().find(|r| r.name == "Supervisor").unwrap();
     assert_eq!(subjects.len(), 1, "{subjects:?}");
     assert_eq!(subjects[0].roles, vec![supervisor.id.to_string()]);
+}
+
+const POST_LINK: &str = "POST /api/v2/telephony/organization/link";
+
+/// An OrgLink annotated `orglink.dev/reconcile: observe` says what it would do (request
+/// the link), Ready False `ObserveOnly`, and sends nothing; without the annotation it
+/// requests; annotated again and deleted, it leaves the request in Genesys alone.
+#[tokio::test]
+async fn an_observed_link_reports_without_acting() {
+    let w = World::new("gitops-observe", "1h").await;
+    let (prod, dr) = (w.org("Acme Prod"), w.org("Acme DR"));
+    let ns = w.ns("Acme Prod").to_string();
+    w.ready("Acme Prod").await;
+    let mut observed = link("to-dr", &ns, &dr, LinkDecision::Accept, 0);
+    observed
+        .metadata
+        .annotations
+        .get_or_insert_default()
+        .insert(RECONCILE_ANNOTATION.into(), "observe".into());
+    apply(&w.client, &ns, &observed).await;
+
+    let links: Api<OrgLink> = Api::namespaced(w.client.clone(), &ns);
+    let ready = eventually("OrgLink to-dr: Ready ObserveOnly", WAIT, || async {
+        let l = links.get_opt("to-dr").await.ok().flatten()?;
+        l.status?
+            .conditions
+            .into_iter()
+            .find(|c| c.type_ == "Ready" && c.reason == "ObserveOnly")
+    })
+    .await;
+    assert_eq!(ready.status, "False");
+    assert!(
+        ready
+            .message
+            .contains(&format!("would be requesting a link to {}", dr.id)),
+        "{}",
+        ready.message
+    );
+    let stalled = links.get("to-dr").await.unwrap().status.unwrap().conditions;
+    assert!(
+        stalled
+            .iter()
+            .any(|c| c.type_ == "Stalled" && c.status == "True"),
+        "observe only is Stalled for GitOps tools until the annotation goes: {stalled:?}"
+    );
+    assert_eq!(w.sim.stats().count(prod.id, POST_LINK), 0, "nothing sent");
+    let remote = |w: &World| {
+        w.sim
+            .state()
+            .links_of(prod.id)
+            .unwrap()
+            .into_iter()
+            .any(|v| v.target_organization_id == dr.id)
+    };
+    assert!(!remote(&w));
+
+    // Without the annotation the operator acts: it requests the link.
+    let annotate = |value: Option<&str>| serde_json::json!({"metadata": {"annotations": {RECONCILE_ANNOTATION: value}}});
+    links
+        .patch(
+            "to-dr",
+            &PatchParams::default(),
+            &Patch::Merge(&annotate(None)),
+        )
+        .await
+        .unwrap();
+    link_phase(
+        &w.client,
+        &ns,
+        "to-dr",
+        OrgLinkPhase::WaitingForConfirmation,
+    )
+    .await;
+    assert_eq!(w.sim.stats().count(prod.id, POST_LINK), 1);
+    assert!(remote(&w));
+
+    // Observed again, deleting it leaves Genesys Cloud alone.
+    links
+        .patch(
+            "to-dr",
+            &PatchParams::default(),
+            &Patch::Merge(&annotate(Some("observe"))),
+        )
+        .await
+        .unwrap();
+    links
+        .delete("to-dr", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("OrgLink to-dr gone", WAIT, || async {
+        matches!(links.get_opt("to-dr").await, Ok(None)).then_some(())
+    })
+    .await;
+    assert!(remote(&w), "the request is still in Genesys Cloud");
 }

@@ -50,6 +50,9 @@ pub mod reasons {
     /// OrgLink / OrgPairing `Ready`: an older object of the same org, peer (and side)
     /// acts; this one does nothing remotely.
     pub const CONFLICT: &str = "Conflict";
+    /// OrgLink / OrgPairing `Ready`: `orglink.dev/reconcile: observe` holds back what the
+    /// operator would do (named in the message).
+    pub const OBSERVE_ONLY: &str = "ObserveOnly";
     // OrgPairing `Authorized` / `RolesAssigned`.
     pub const AUTHORIZED: &str = "Authorized";
     pub const DISABLED: &str = "Disabled";

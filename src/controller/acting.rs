@@ -11,11 +11,11 @@ use kube::runtime::reflector::ObjectRef;
 use super::context::{Context, org_key};
 use super::error::Failure;
 use super::reconciler::Reconciled;
-use crate::runtime::scope::{Stores, Wakers};
 use super::sessions::{OrgSession, Snapshot};
 use crate::api::Organization;
 use crate::api::conditions::{find, is_true, types};
 use crate::lifecycle::conflict::{Claimant, Turn, turn};
+use crate::runtime::scope::{Stores, Wakers};
 
 /// The org an OrgLink or OrgPairing acts as, once it is usable.
 pub struct Acting {

@@ -10,7 +10,6 @@ use super::acting::{Relationship, acting_for_cleanup, acting_org, turn_of, wake_
 use super::context::Context;
 use super::error::{Error, Failure};
 use super::reconciler::{Next, Reconciled, snapshot_age};
-use crate::runtime::scope::{Stores, Wakers};
 use super::sessions::{OrgSession, Snapshot};
 use super::status::apply_status;
 use crate::api::conditions::{find, reasons, types};
@@ -22,6 +21,8 @@ use crate::lifecycle::link::{
     LinkAction, LinkDecisionOut, LinkInput, RemoteLink, api_error, awaiting_answer, classify,
     conflict, decide, decide_deletion, next_status, organization_not_ready,
 };
+use crate::lifecycle::observe;
+use crate::runtime::scope::{Stores, Wakers};
 
 pub const KIND: &str = "OrgLink";
 
@@ -149,6 +150,7 @@ async fn apply(link: &OrgLink, ctx: &Context) -> Result<Next, Error> {
         status: prev,
         remote,
     });
+    let d = observe_only(link, d);
     let mut done = Vec::new();
     for action in &d.actions {
         match perform(&acting.session, *action, link).await {
@@ -192,6 +194,19 @@ async fn perform(
         LinkAction::Reject => session.client.reject_link(peer).await,
         LinkAction::Delete => session.client.delete_link(peer).await.map(|_| ()),
     }
+}
+
+/// `orglink.dev/reconcile: observe`: the decision as it is when it has nothing to do or
+/// the operator may act, else the held-back status naming what it would do.
+fn observe_only(link: &OrgLink, d: LinkDecisionOut) -> LinkDecisionOut {
+    let peer = link.spec.peer.organization_id.as_str();
+    let would: Vec<String> = d.actions.iter().map(|a| describe(*a, peer)).collect();
+    observe::hold(
+        observe::mode(link.metadata.annotations.as_ref()),
+        &would,
+        d,
+        |message| observe::link_held(link.status.as_ref(), message),
+    )
 }
 
 fn describe(action: LinkAction, peer: &str) -> String {

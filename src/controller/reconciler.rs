@@ -33,7 +33,7 @@ use super::status::apply_status;
 use crate::api::conditions::{DesiredCondition, Status, reasons, types};
 use crate::api::{FINALIZER, ON_DELETE_ANNOTATION};
 use crate::lifecycle::Requeue;
-use crate::lifecycle::deletion::{ORPHAN, orphan_requested};
+use crate::lifecycle::deletion::{ORPHAN, leaves_remote};
 use crate::lifecycle::health::set_with_health;
 
 /// A kind the operator reconciles.
@@ -173,7 +173,7 @@ fn no_later(after: Duration, at_latest: Option<Duration>) -> Duration {
 }
 
 async fn cleanup<K: Reconciled>(obj: &K, ctx: &Context) -> Result<Action, Error> {
-    let orphan = orphan_requested(obj.annotations());
+    let orphan = leaves_remote(obj.annotations());
     match obj.cleanup(ctx, orphan).await {
         Ok(()) => {
             // The finalizer goes next: forget the object.

@@ -19,6 +19,13 @@ pub fn orphan_requested(annotations: &BTreeMap<String, String>) -> bool {
         .is_some_and(|v| v == ORPHAN)
 }
 
+/// True when deleting the object must leave Genesys Cloud alone: it asks to be orphaned,
+/// or it only observes (`orglink.dev/reconcile: observe`, see [`super::observe`]).
+pub fn leaves_remote(annotations: &BTreeMap<String, String>) -> bool {
+    orphan_requested(annotations)
+        || !super::observe::deletion_acts(super::observe::mode(Some(annotations)))
+}
+
 /// How a deletion goes, decided before anything is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Deletion {
@@ -67,5 +74,14 @@ mod tests {
         assert!(!orphan_requested(&BTreeMap::new()));
         let unrelated = BTreeMap::from([("orglink.dev/refresh".to_string(), "orphan".to_string())]);
         assert!(!orphan_requested(&unrelated));
+    }
+
+    #[test]
+    fn an_observed_object_leaves_the_remote_like_an_orphan() {
+        let with = |k: &str, v: &str| BTreeMap::from([(k.to_string(), v.to_string())]);
+        assert!(leaves_remote(&with(ON_DELETE_ANNOTATION, "orphan")));
+        assert!(leaves_remote(&with("orglink.dev/reconcile", "observe")));
+        assert!(!leaves_remote(&with("orglink.dev/reconcile", "act")));
+        assert!(!leaves_remote(&BTreeMap::new()));
     }
 }

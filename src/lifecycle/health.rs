@@ -43,6 +43,8 @@ pub const STALLED_REASONS: &[&str] = &[
     reasons::UNKNOWN_ROLE,
     // Any kind: an older object for the same relationship acts instead of this one.
     reasons::CONFLICT,
+    // OrgLink / OrgPairing: observe only; nothing changes until the annotation goes.
+    reasons::OBSERVE_ONLY,
 ];
 
 /// How kstatus will judge an object whose `Ready` is `ready` (and whose

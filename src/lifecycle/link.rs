@@ -200,6 +200,17 @@ pub fn conflict(prev: Option<&OrgLinkStatus>, message: &str) -> LinkDecisionOut 
     held(prev, reasons::CONFLICT, message, OrgLinkPhase::Error)
 }
 
+/// The status when `orglink.dev/reconcile: observe` holds back the decided actions
+/// (see [`super::observe`]): the last phase kept, `Ready`/`Linked` False, `ObserveOnly`.
+pub fn observe_only(prev: Option<&OrgLinkStatus>, message: &str) -> LinkDecisionOut {
+    held(
+        prev,
+        reasons::OBSERVE_ONLY,
+        message,
+        OrgLinkPhase::Requesting,
+    )
+}
+
 /// The status when a call to Genesys Cloud failed: phase `Error` for a link that never
 /// got anywhere, otherwise the last phase kept (see [`organization_not_ready`]), with
 /// `Ready`/`Linked` False reason `ApiError`.

@@ -17,6 +17,7 @@ pub mod credentials;
 pub mod deletion;
 pub mod health;
 pub mod link;
+pub mod observe;
 pub mod pairing;
 pub mod refresh;
 pub mod trustee;

@@ -149,6 +149,22 @@ pub fn conflict<A>(
     )
 }
 
+/// The status when `orglink.dev/reconcile: observe` holds back the decided actions
+/// (see [`super::observe`]): the last phase kept, `Ready` False, `ObserveOnly`.
+pub fn observe_only<A>(
+    side: PairingSide,
+    prev: Option<&OrgPairingStatus>,
+    message: &str,
+) -> PairingDecision<A> {
+    held(
+        side,
+        prev,
+        reasons::OBSERVE_ONLY,
+        message,
+        OrgPairingPhase::Requesting,
+    )
+}
+
 /// The status when a call to Genesys Cloud failed (see [`organization_not_ready`]).
 pub fn api_error<A>(
     side: PairingSide,

@@ -17,7 +17,6 @@ use super::acting::{Relationship, acting_for_cleanup, acting_org, turn_of, wake_
 use super::context::Context;
 use super::error::{Error, Failure};
 use super::reconciler::{Next, Reconciled, snapshot_age};
-use crate::runtime::scope::{Stores, Wakers};
 use super::sessions::OrgSession;
 use super::status::apply_status;
 use crate::api::conditions::{find, reasons, types};
@@ -31,6 +30,7 @@ use crate::lifecycle::pairing::{
     ObservedPairing, PairingDecision, PairingLookup, PairingRecord, api_error, awaiting_answer,
     conflict, next_status, organization_not_ready,
 };
+use crate::runtime::scope::{Stores, Wakers};
 
 pub const KIND: &str = "OrgPairing";
 
@@ -285,6 +285,22 @@ async fn cleanup(pairing: &OrgPairing, ctx: &Context, orphan: bool) -> Result<()
 }
 
 /// Shared by both sides' tests: a `Session`-free check of the time conversion.
+/// `orglink.dev/reconcile: observe`: the decision as it is when it has nothing to do or
+/// the operator may act, else the held-back status naming what it would do.
+fn observe_only<A: std::fmt::Display>(
+    pairing: &OrgPairing,
+    side: PairingSide,
+    d: PairingDecision<A>,
+) -> PairingDecision<A> {
+    let would: Vec<String> = d.actions.iter().map(ToString::to_string).collect();
+    crate::lifecycle::observe::hold(
+        crate::lifecycle::observe::mode(pairing.metadata.annotations.as_ref()),
+        &would,
+        d,
+        |message| crate::lifecycle::observe::pairing_held(side, pairing.status.as_ref(), message),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@ use kube::ResourceExt;
 use kube::api::Api;
 
 use super::{Note, lookup_pairing, to_jiff, write};
+use crate::api::PairingSide;
 use crate::api::text::clean_opt;
 use crate::api::{OrgPairing, PairingRequest};
 use crate::controller::acting::Acting;
@@ -55,6 +56,7 @@ pub(super) async fn run(
         trust,
         now: Timestamp::now(),
     });
+    let d = super::observe_only(pairing, PairingSide::Trustee, d);
     // A pairing cannot be deleted or listed: its ID lives only in our status, and `prev`
     // comes from the watch cache, which can lag behind our own last write (a reconcile
     // that follows at once would make a second pairing). Confirm on a fresh read.

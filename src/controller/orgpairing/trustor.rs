@@ -10,7 +10,7 @@ use kube::ResourceExt;
 
 use super::{Note, lookup_pairing, to_chrono, to_jiff, write};
 use crate::api::text::clean_opt;
-use crate::api::{OrgPairing, PairingGrant};
+use crate::api::{OrgPairing, PairingGrant, PairingSide};
 use crate::controller::acting::Acting;
 use crate::controller::context::Context;
 use crate::controller::error::Failure;
@@ -68,6 +68,7 @@ pub(super) async fn run(
         role_ids_by_name: &role_ids_by_name,
         now: Timestamp::now(),
     });
+    let d = super::observe_only(pairing, PairingSide::Trustor, d);
     let done = perform_all(session, peer, &d.actions).await?;
     if !done.is_empty() {
         session.invalidate();
