@@ -6,7 +6,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, Patch, PatchParams};
 
 /// The field manager of the applied CRDs.
-pub const FIELD_MANAGER: &str = "orglink-sandbox";
+pub(crate) const FIELD_MANAGER: &str = "orglink-sandbox";
 
 /// Why the CRDs could not be installed.
 #[derive(Debug, thiserror::Error)]
