@@ -74,14 +74,19 @@ impl RetryConfig {
     /// `max_delay`, with "equal jitter" — half fixed, half random (`jitter` ∈ [0, 1)) — so
     /// the wait never collapses to zero yet concurrent clients spread out.
     pub(crate) fn backoff(&self, retry: u32, jitter: f64) -> Duration {
-        let exp = retry.saturating_sub(1).min(30);
-        let step = self
-            .base_delay
-            .saturating_mul(1u32 << exp)
-            .min(self.max_delay);
+        let step = exponential(self.base_delay, retry, self.max_delay);
         let half = step / 2;
         half.saturating_add(half.mul_f64(unit(jitter)))
     }
+}
+
+/// The exponential step before attempt `n` (1-based) after a failure: `base * 2^(n-1)`,
+/// capped at `max` (the doubling stops at 2^30, where any real cap has long been reached).
+/// The one doubling of the crate: the client's retries jitter it ([`RetryConfig::backoff`]),
+/// and the controllers' requeue after a failed reconcile is meant to use it too.
+pub(crate) fn exponential(base: Duration, n: u32, max: Duration) -> Duration {
+    let exp = n.saturating_sub(1).min(30);
+    base.saturating_mul(1u32 << exp).min(max)
 }
 
 /// `jitter` forced into [0, 1] (NaN → 0), so `Duration::mul_f64` cannot panic on it.
@@ -356,6 +361,22 @@ mod tests {
                 "{s}"
             );
         }
+    }
+
+    #[test]
+    fn the_exponential_step_doubles_from_the_base_up_to_the_cap() {
+        let (base, max) = (Duration::from_millis(500), secs(15));
+        let steps: Vec<_> = (0..=7).map(|n| exponential(base, n, max)).collect();
+        assert_eq!(steps[0], base, "attempt 0 counts as the first");
+        assert_eq!(steps[1], base);
+        assert_eq!(steps[2], secs(1));
+        assert_eq!(steps[3], secs(2));
+        assert_eq!(steps[6], secs(15), "16 s is capped");
+        assert_eq!(exponential(base, u32::MAX, max), max, "no overflow");
+        assert_eq!(
+            exponential(secs(u64::MAX / 2), 3, Duration::MAX),
+            Duration::MAX
+        );
     }
 
     #[test]
