@@ -41,7 +41,7 @@ const PAIRING_GRANT: &str = include_str!("../../examples/quickstart/pairing-gran
 /// The seeded orgs the quickstart manifests name, by name.
 const ORGS: [&str; 4] = ["Acme Prod", "Acme DR", "MSP Prod", "Initech West"];
 
-pub async fn run(client: kube::Client, sim: &SimHandle) -> anyhow::Result<()> {
+pub(crate) async fn run(client: kube::Client, sim: &SimHandle) -> anyhow::Result<()> {
     let started = Instant::now();
     for name in ORGS {
         let seed = sim.org_by_name(name).ok_or_else(|| {

@@ -13,12 +13,12 @@ pub enum LogFormat {
 
 /// Installs the global subscriber at level `info` unless `RUST_LOG` says otherwise; a
 /// second call is a no-op.
-pub fn init(format: LogFormat) {
+pub(crate) fn init(format: LogFormat) {
     init_with_default(format, "info");
 }
 
 /// As [`init`], with another default level (the sandbox keeps its banner readable).
-pub fn init_with_default(format: LogFormat, default: &str) {
+pub(crate) fn init_with_default(format: LogFormat, default: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -2,25 +2,25 @@
 
 use clap::{Parser, Subcommand};
 
-pub mod crdgen;
+pub(crate) mod crdgen;
 #[cfg(feature = "sandbox")]
-pub mod demo;
-pub mod logging;
+pub(crate) mod demo;
+pub(crate) mod logging;
 pub mod run;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
-pub mod webhook_certs;
+pub(crate) mod webhook_certs;
 
 /// Manage Genesys Cloud organization links and pairings from Kubernetes.
 #[derive(Debug, Parser)]
 #[command(name = "orglink-operator", version, about)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Print the CustomResourceDefinitions of all three kinds as one multi-document YAML.
     Crdgen,
     /// Run the operator: controllers, leader election, metrics and health endpoints.

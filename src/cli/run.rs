@@ -96,14 +96,14 @@ impl RunArgs {
     }
 
     /// The `spec.apiBaseUrl` allowlist of these flags; the error names the bad flag.
-    pub fn allowlist(&self) -> anyhow::Result<ApiBaseUrlAllowlist> {
+    pub(crate) fn allowlist(&self) -> anyhow::Result<ApiBaseUrlAllowlist> {
         ApiBaseUrlAllowlist::new(&self.allow_api_base_url, self.allow_insecure_http)
             .map_err(|e| anyhow::anyhow!(e))
     }
 }
 
 /// Runs the operator until SIGTERM or Ctrl-C.
-pub fn run(args: RunArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
     init(args.log_format);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {

@@ -20,39 +20,39 @@ use crate::sandbox::genesys_sim::launch::{SeedSource, describe, start_for_sandbo
 
 /// Options of `orglink-operator sandbox`.
 #[derive(Debug, Args)]
-pub struct SandboxArgs {
+pub(crate) struct SandboxArgs {
     /// Where the sandbox keeps its files (kubeconfig, genesys-url).
     #[arg(long, default_value = ".orglink-sandbox")]
-    pub state_dir: PathBuf,
+    pub(crate) state_dir: PathBuf,
     /// Port of the Kubernetes API server (default: a free one).
     #[arg(long)]
-    pub port: Option<u16>,
+    pub(crate) port: Option<u16>,
     /// Seed file of the simulated orgs (default examples/sandbox/genesys-orgs.yaml).
     #[arg(long)]
-    pub genesys_orgs: Option<PathBuf>,
+    pub(crate) genesys_orgs: Option<PathBuf>,
     /// Run only the simulated Genesys Cloud (no control plane).
     #[arg(long, conflicts_with_all = ["no_genesys", "port", "with_organizations", "demo", "no_controller_manager"])]
-    pub genesys_only: bool,
+    pub(crate) genesys_only: bool,
     /// Leave out the simulated Genesys Cloud.
     #[arg(long, conflicts_with_all = ["with_organizations", "demo"])]
-    pub no_genesys: bool,
+    pub(crate) no_genesys: bool,
     /// Leave out kube-controller-manager: the bare API server, as envtest runs it
     /// (deleted namespaces then stay Terminating and owned objects are not collected).
     #[arg(long)]
-    pub no_controller_manager: bool,
+    pub(crate) no_controller_manager: bool,
     /// Leave out the operator.
     #[arg(long, conflicts_with = "demo")]
-    pub no_operator: bool,
+    pub(crate) no_operator: bool,
     /// Create a namespace, Secret and Organization for each seeded org.
     #[arg(long)]
-    pub with_organizations: bool,
+    pub(crate) with_organizations: bool,
     /// Run the scripted demo and exit.
     #[arg(long)]
-    pub demo: bool,
+    pub(crate) demo: bool,
 }
 
 /// Runs the sandbox until Ctrl-C or SIGTERM.
-pub fn run(args: SandboxArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: SandboxArgs) -> anyhow::Result<()> {
     // The control plane is polled while it starts; those failures are expected.
     super::logging::init_with_default(
         super::logging::LogFormat::Text,

@@ -9,26 +9,26 @@ use clap::Args;
 use crate::webhook::bootstrap::{Bootstrap, run as bootstrap};
 
 #[derive(Clone, Debug, Args)]
-pub struct WebhookCertsArgs {
+pub(crate) struct WebhookCertsArgs {
     /// Secret holding the CA and serving certificate.
     #[arg(long)]
-    pub secret_name: String,
+    pub(crate) secret_name: String,
     #[arg(long, env = "POD_NAMESPACE")]
-    pub secret_namespace: String,
+    pub(crate) secret_namespace: String,
     /// Service the API server dials (its DNS names go into the certificate).
     #[arg(long)]
-    pub service_name: String,
+    pub(crate) service_name: String,
     #[arg(long, env = "POD_NAMESPACE")]
-    pub service_namespace: String,
+    pub(crate) service_namespace: String,
     /// ValidatingWebhookConfiguration whose caBundle is set.
     #[arg(long)]
-    pub webhook_config_name: String,
+    pub(crate) webhook_config_name: String,
     /// Where tls.crt and tls.key are written for the operator's webhook server.
     #[arg(long)]
-    pub cert_dir: PathBuf,
+    pub(crate) cert_dir: PathBuf,
 }
 
-pub fn run(args: WebhookCertsArgs) -> anyhow::Result<()> {
+pub(crate) fn run(args: WebhookCertsArgs) -> anyhow::Result<()> {
     super::logging::init(super::logging::LogFormat::Text);
     tokio::runtime::Runtime::new()?.block_on(async {
         let client = kube::Client::try_default()

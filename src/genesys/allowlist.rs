@@ -27,16 +27,14 @@ use url::Url;
 
 use crate::api::Region;
 
-/// The flag (and its environment variable) that adds an entry.
-pub const ALLOW_FLAG: &str = "--allow-api-base-url";
-pub const ALLOW_ENV: &str = "ORGLINK_ALLOW_API_BASE_URL";
-/// The flag (and its environment variable) that permits `http://`.
-pub const INSECURE_FLAG: &str = "--allow-insecure-http";
-pub const INSECURE_ENV: &str = "ORGLINK_ALLOW_INSECURE_HTTP";
+/// The flag that adds an entry (its environment variable: `ORGLINK_ALLOW_API_BASE_URL`).
+pub(crate) const ALLOW_FLAG: &str = "--allow-api-base-url";
+/// The flag that permits `http://` (its environment variable: `ORGLINK_ALLOW_INSECURE_HTTP`).
+pub(crate) const INSECURE_FLAG: &str = "--allow-insecure-http";
 
 /// One entry of the list.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Allowed {
+pub(crate) enum Allowed {
     /// Any `https` URL (or `http`, with insecure HTTP allowed) on this host.
     Host(String),
     /// URLs with this scheme, host and port whose path is below `path` (no trailing `/`).
@@ -70,7 +68,7 @@ impl fmt::Display for Allowed {
 
 impl Allowed {
     /// Reads one `--allow-api-base-url` value: a host, or an `http(s)://` URL prefix.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, String> {
         let raw = raw.trim();
         if raw.is_empty() {
             return Err(format!("{ALLOW_FLAG}: an entry is empty"));
@@ -138,7 +136,7 @@ pub struct ApiBaseUrlAllowlist {
 impl ApiBaseUrlAllowlist {
     /// The list from the flags' values. Refuses an `http://` entry without
     /// `insecure_http`, naming both flags.
-    pub fn new(entries: &[String], insecure_http: bool) -> Result<Self, String> {
+    pub(crate) fn new(entries: &[String], insecure_http: bool) -> Result<Self, String> {
         let entries = entries
             .iter()
             .map(|e| Allowed::parse(e))
@@ -163,9 +161,10 @@ impl ApiBaseUrlAllowlist {
         Self::default()
     }
 
-    /// Any URL on these hosts, `http://` included (the sandbox, the demo and the tests,
-    /// whose simulators listen on loopback ports chosen at start-up).
-    pub fn local(hosts: &[&str]) -> Self {
+    /// Any URL on these hosts, `http://` included (the unit tests' simulators listen on
+    /// loopback ports chosen at start-up).
+    #[cfg(test)]
+    pub(crate) fn local(hosts: &[&str]) -> Self {
         Self {
             entries: hosts
                 .iter()
@@ -175,17 +174,14 @@ impl ApiBaseUrlAllowlist {
         }
     }
 
-    pub fn entries(&self) -> &[Allowed] {
+    #[cfg(test)]
+    pub(crate) fn entries(&self) -> &[Allowed] {
         &self.entries
-    }
-
-    pub fn insecure_http(&self) -> bool {
-        self.insecure_http
     }
 
     /// Checks an Organization's `spec.apiBaseUrl`. `Err` names the field, the value and
     /// the flag that would allow it.
-    pub fn check(&self, raw: &str) -> Result<(), String> {
+    pub(crate) fn check(&self, raw: &str) -> Result<(), String> {
         let url = Url::parse(raw.trim()).map_err(|e| {
             format!("spec.apiBaseUrl: {raw:?} is not a valid URL ({e}); remove it to use the region's hosts")
         })?;
@@ -225,7 +221,7 @@ impl ApiBaseUrlAllowlist {
     }
 
     /// The list as a user can read it in a message.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut parts = vec!["the Genesys Cloud region API hosts".to_string()];
         parts.extend(self.entries.iter().map(ToString::to_string));
         if self.insecure_http {

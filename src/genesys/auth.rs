@@ -32,7 +32,7 @@ use super::retry::{
 use super::transport::remote_text;
 
 /// The endpoint template reported for token requests.
-pub const TOKEN_ENDPOINT: &str = "/oauth/token";
+pub(crate) const TOKEN_ENDPOINT: &str = "/oauth/token";
 
 /// Assumed lifetime when the token response has no `expires_in` (Genesys's default);
 /// a 401 still replaces the token if it lapses sooner.
@@ -42,11 +42,11 @@ const FALLBACK_LIFETIME: Duration = Duration::from_secs(86_400);
 /// token live. `expires_in` is the token endpoint's number; a larger one (up to
 /// `u64::MAX`) is taken as this, so the cached token is still replaced in time and no
 /// clock arithmetic overflows.
-pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(172_800);
+pub(crate) const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(172_800);
 
 /// How long after issue a token of `expires_in` should be replaced (at most
 /// [`MAX_TOKEN_LIFETIME`]).
-pub fn refresh_after(expires_in: Option<u64>, margin: Duration) -> Duration {
+pub(crate) fn refresh_after(expires_in: Option<u64>, margin: Duration) -> Duration {
     let lifetime = expires_in
         .map_or(FALLBACK_LIFETIME, Duration::from_secs)
         .min(MAX_TOKEN_LIFETIME);
@@ -54,19 +54,15 @@ pub fn refresh_after(expires_in: Option<u64>, margin: Duration) -> Duration {
 }
 
 /// A bearer token and when to stop using it.
-pub struct AccessToken {
+pub(crate) struct AccessToken {
     value: Secret,
     refresh_at: Instant,
     generation: u64,
 }
 
 impl AccessToken {
-    pub fn secret(&self) -> &str {
+    pub(crate) fn secret(&self) -> &str {
         self.value.expose()
-    }
-
-    pub fn generation(&self) -> u64 {
-        self.generation
     }
 
     fn is_fresh(&self, now: Instant) -> bool {
@@ -84,7 +80,7 @@ impl std::fmt::Debug for AccessToken {
 }
 
 /// Fetches and caches the org's token.
-pub struct TokenProvider {
+pub(crate) struct TokenProvider {
     http: reqwest::Client,
     token_url: String,
     credentials: Credentials,
@@ -97,7 +93,7 @@ pub struct TokenProvider {
 }
 
 impl TokenProvider {
-    pub fn new(
+    pub(crate) fn new(
         http: reqwest::Client,
         token_url: String,
         config: &GenesysConfig,
@@ -117,7 +113,7 @@ impl TokenProvider {
     }
 
     /// A token that is not about to expire, fetching one if needed.
-    pub async fn token(&self) -> Result<Arc<AccessToken>, GenesysError> {
+    pub(crate) async fn token(&self) -> Result<Arc<AccessToken>, GenesysError> {
         let mut cache = self.cache.lock().await;
         if let Some(token) = cache.as_ref().filter(|t| t.is_fresh(Instant::now())) {
             return Ok(token.clone());
@@ -129,7 +125,7 @@ impl TokenProvider {
 
     /// Drops `token` from the cache (the API refused it), unless it was already
     /// replaced — so a burst of 401s for one token causes one fetch, not many.
-    pub async fn invalidate(&self, token: &AccessToken) {
+    pub(crate) async fn invalidate(&self, token: &AccessToken) {
         let mut cache = self.cache.lock().await;
         if cache
             .as_ref()
@@ -140,12 +136,12 @@ impl TokenProvider {
     }
 
     /// The secret to redact from errors (see [`GenesysError::redacted`]).
-    pub fn client_secret(&self) -> &Secret {
+    pub(crate) fn client_secret(&self) -> &Secret {
         &self.credentials.client_secret
     }
 
     /// Token requests sent so far (each attempt), for tests and diagnostics.
-    pub fn fetch_count(&self) -> u64 {
+    pub(crate) fn fetch_count(&self) -> u64 {
         self.fetches.load(Ordering::Relaxed)
     }
 
@@ -347,7 +343,7 @@ enum Step {
 }
 
 /// A uniform random number in [0, 1) for backoff jitter.
-pub fn jitter() -> f64 {
+pub(crate) fn jitter() -> f64 {
     rand::random::<f64>()
 }
 

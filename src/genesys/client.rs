@@ -20,7 +20,7 @@ use super::error::GenesysError;
 use super::http::{Answer, Recorder, build_http_client};
 use super::models::{Listing, Organization};
 use super::paging::{MAX_PAGES, next_page};
-use super::ratelimit::{RateLimitConfig, RateLimiter};
+use super::ratelimit::RateLimiter;
 use super::transport::{ApiRequest, Transport};
 
 /// The outcome of a delete: deleting what is already gone is not an error for an
@@ -88,21 +88,14 @@ impl GenesysClient {
         })
     }
 
-    pub fn region(&self) -> Region {
-        self.inner.region
-    }
-
-    pub fn label(&self) -> &str {
+    pub(crate) fn label(&self) -> &str {
         &self.inner.transport.recorder.label
     }
 
     /// Where requests go.
-    pub fn endpoints(&self) -> &Endpoints {
+    #[cfg(test)]
+    pub(crate) fn endpoints(&self) -> &Endpoints {
         &self.inner.transport.endpoints
-    }
-
-    pub fn rate_limit(&self) -> RateLimitConfig {
-        self.inner.transport.limiter.config()
     }
 
     /// Token requests sent so far by this client and its clones.

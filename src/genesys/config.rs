@@ -17,35 +17,35 @@ use super::ratelimit::RateLimitConfig;
 use super::retry::RetryConfig;
 
 /// Default request timeout (each attempt).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default connect timeout.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A cached token is replaced this long before it expires (or a fifth of its lifetime,
 /// if that is shorter), so a request never leaves with a token about to lapse.
-pub const DEFAULT_TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(300);
 /// Page size asked for when listing; Genesys caps most listings at 100.
-pub const DEFAULT_PAGE_SIZE: u32 = 100;
+pub(crate) const DEFAULT_PAGE_SIZE: u32 = 100;
 
 /// The settings of one org's client. Build with [`GenesysConfig::new`] and the `with_*`
 /// methods; [`super::GenesysClient::new`] validates it.
 #[derive(Clone)]
 pub struct GenesysConfig {
     /// A name for logs and metrics, e.g. the Organization's `namespace/name`.
-    pub label: String,
-    pub region: Region,
+    pub(crate) label: String,
+    pub(crate) region: Region,
     /// Overrides both hosts (see the module docs); `None` = the region's hosts.
-    pub api_base_url: Option<String>,
-    pub credentials: Credentials,
-    pub rate_limit: RateLimitConfig,
+    pub(crate) api_base_url: Option<String>,
+    pub(crate) credentials: Credentials,
+    pub(crate) rate_limit: RateLimitConfig,
     /// Timeout of each attempt, from sending to the whole answer read.
-    pub timeout: Duration,
-    pub connect_timeout: Duration,
-    pub retry: RetryConfig,
-    pub token_refresh_margin: Duration,
+    pub(crate) timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) retry: RetryConfig,
+    pub(crate) token_refresh_margin: Duration,
     /// `pageSize` of listing requests.
-    pub page_size: u32,
+    pub(crate) page_size: u32,
     /// Sees every HTTP attempt (see [`super::metrics`]).
-    pub observer: Option<SharedObserver>,
+    pub(crate) observer: Option<SharedObserver>,
 }
 
 impl GenesysConfig {
@@ -102,7 +102,7 @@ impl GenesysConfig {
     }
 
     /// Checks every setting, naming the first bad one and how to fix it.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         self.credentials.validate()?;
         self.rate_limit.validate()?;
         self.retry.validate()?;
@@ -143,7 +143,7 @@ impl fmt::Debug for GenesysConfig {
 
 /// The two URLs every request is built from.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Endpoints {
+pub(crate) struct Endpoints {
     /// Below which `/api/v2/...` lives; no trailing slash.
     api_base: String,
     token_url: String,
@@ -151,7 +151,7 @@ pub struct Endpoints {
 
 impl Endpoints {
     /// The region's hosts, or both under `api_base_url` when given.
-    pub fn new(region: Region, api_base_url: Option<&str>) -> Result<Self, String> {
+    pub(crate) fn new(region: Region, api_base_url: Option<&str>) -> Result<Self, String> {
         match api_base_url {
             None => Ok(Endpoints {
                 api_base: region.api_base_url(),
@@ -167,25 +167,25 @@ impl Endpoints {
         }
     }
 
-    pub fn api_base(&self) -> &str {
+    pub(crate) fn api_base(&self) -> &str {
         &self.api_base
     }
 
-    pub fn token_url(&self) -> &str {
+    pub(crate) fn token_url(&self) -> &str {
         &self.token_url
     }
 
     /// The URL of `template` (e.g. `/api/v2/orgauthorization/trustees/{trusteeOrgId}`)
     /// with its placeholders filled, in order, by `args` (each percent-encoded as one
     /// path segment).
-    pub fn api_url(&self, template: &str, args: &[&str]) -> Result<String, String> {
+    pub(crate) fn api_url(&self, template: &str, args: &[&str]) -> Result<String, String> {
         Ok(format!("{}{}", self.api_base, render_path(template, args)?))
     }
 }
 
 /// Checks an `apiBaseUrl` and strips its trailing slash. It must be an absolute http(s)
 /// URL without credentials, query or fragment.
-pub fn normalize_base_url(raw: &str) -> Result<String, String> {
+pub(crate) fn normalize_base_url(raw: &str) -> Result<String, String> {
     let parsed = url::Url::parse(raw.trim()).map_err(|e| {
         format!("apiBaseUrl {raw:?} is not a valid URL ({e}); use e.g. https://api.mypurecloud.com")
     })?;
@@ -216,7 +216,7 @@ pub fn normalize_base_url(raw: &str) -> Result<String, String> {
 /// becomes exactly one path segment: it must not be empty (an empty ID would turn
 /// `/trustees/{id}` into the listing `/trustees/`), and anything outside the unreserved
 /// characters is percent-encoded.
-pub fn render_path(template: &str, args: &[&str]) -> Result<String, String> {
+pub(crate) fn render_path(template: &str, args: &[&str]) -> Result<String, String> {
     let mut out = String::with_capacity(template.len() + 40);
     let mut rest = template;
     let mut args = args.iter();

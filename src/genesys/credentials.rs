@@ -8,23 +8,23 @@ use std::fmt;
 pub struct Secret(String);
 
 impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
+    pub(crate) fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
 
     /// The secret value, for the one place that must send it.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
     /// `text` with every occurrence of the secret replaced by `<redacted>`: for text a
     /// remote chose (an error description, a body excerpt), since a hostile endpoint
     /// that was sent the secret can echo it back into a status or an Event.
-    pub fn redact(&self, text: &str) -> String {
+    pub(crate) fn redact(&self, text: &str) -> String {
         if self.0.is_empty() {
             text.to_string()
         } else {
@@ -61,8 +61,8 @@ impl From<&str> for Secret {
 /// not secret (it identifies the client in logs); the secret is never shown.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
-    pub client_id: String,
-    pub client_secret: Secret,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: Secret,
 }
 
 impl Credentials {
@@ -74,7 +74,7 @@ impl Credentials {
     }
 
     /// Checks that both parts are present, naming the missing one.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         if self.client_id.trim().is_empty() {
             return Err("credentials.clientId is empty; set the OAuth client ID".into());
         }

@@ -12,24 +12,24 @@ use super::models::ErrorBody;
 use super::retry::TransportKind;
 
 /// The header Genesys puts the correlation ID in.
-pub const CORRELATION_HEADER: &str = "ININ-Correlation-Id";
+pub(crate) const CORRELATION_HEADER: &str = "ININ-Correlation-Id";
 
 /// A non-success answer of the API (`/api/v2/...`), after retries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiError {
-    pub method: String,
+    pub(crate) method: String,
     /// The endpoint template, e.g. `/api/v2/orgauthorization/pairings/{pairingId}`.
-    pub endpoint: &'static str,
-    pub status: u16,
+    pub(crate) endpoint: &'static str,
+    pub(crate) status: u16,
     /// The Genesys error code, e.g. `not.found`, `too.many.requests.retry.after`.
-    pub code: Option<String>,
-    pub message: Option<String>,
+    pub(crate) code: Option<String>,
+    pub(crate) message: Option<String>,
     /// From the `ININ-Correlation-Id` header, else the body's `contextId`.
-    pub correlation_id: Option<String>,
+    pub(crate) correlation_id: Option<String>,
     /// The whole error body, when it was one.
-    pub body: Option<ErrorBody>,
+    pub(crate) body: Option<ErrorBody>,
     /// The `Retry-After` of the last answer.
-    pub retry_after: Option<Duration>,
+    pub(crate) retry_after: Option<Duration>,
     /// How many times the request was sent.
     pub attempts: u32,
 }
@@ -235,7 +235,7 @@ impl GenesysError {
 
     /// 401 from the API even with a fresh token: the token is valid somewhere else — the
     /// `RegionMismatch` case of api.md when the login host accepted the client.
-    pub fn is_unauthorized(&self) -> bool {
+    pub(crate) fn is_unauthorized(&self) -> bool {
         self.api_status_is(401)
     }
 
@@ -276,7 +276,7 @@ impl GenesysError {
     /// The same error with `secret` replaced wherever a remote's text is kept (messages,
     /// descriptions, codes, decoding errors that quote a value). The client applies it
     /// to every error it returns, with the org's client secret.
-    pub fn redacted(self, secret: &super::Secret) -> GenesysError {
+    pub(crate) fn redacted(self, secret: &super::Secret) -> GenesysError {
         let r = |s: String| secret.redact(&s);
         let ro = |s: Option<String>| s.map(|s| secret.redact(&s));
         match self {
@@ -354,11 +354,6 @@ impl GenesysError {
             other => other,
         }
     }
-
-    /// True when the error body's `code` is `code`.
-    pub fn has_code(&self, code: &str) -> bool {
-        self.code() == Some(code)
-    }
 }
 
 #[cfg(test)]
@@ -387,7 +382,6 @@ mod tests {
         assert_eq!(e.status(), Some(404));
         assert_eq!(e.code(), Some("not.found"));
         assert_eq!(e.correlation_id(), Some("corr-9"));
-        assert!(e.has_code("not.found"));
         let text = e.to_string();
         assert_eq!(
             text,

@@ -13,10 +13,10 @@ use super::retry::{TransportKind, parse_retry_after};
 use crate::runtime::tls::ensure_crypto_provider;
 
 /// The `User-Agent` of every request.
-pub const USER_AGENT: &str = concat!("orglink-operator/", env!("CARGO_PKG_VERSION"));
+pub(crate) const USER_AGENT: &str = concat!("orglink-operator/", env!("CARGO_PKG_VERSION"));
 
 /// One reqwest client (one connection pool) per org client; clones share it.
-pub fn build_http_client(config: &GenesysConfig) -> Result<reqwest::Client, GenesysError> {
+pub(crate) fn build_http_client(config: &GenesysConfig) -> Result<reqwest::Client, GenesysError> {
     ensure_crypto_provider();
     reqwest::Client::builder()
         .user_agent(USER_AGENT)
@@ -32,15 +32,15 @@ pub fn build_http_client(config: &GenesysConfig) -> Result<reqwest::Client, Gene
 
 /// An HTTP answer, read in full.
 #[derive(Clone, Debug)]
-pub struct Answer {
-    pub status: u16,
-    pub correlation_id: Option<String>,
-    pub retry_after: Option<Duration>,
-    pub body: Vec<u8>,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) correlation_id: Option<String>,
+    pub(crate) retry_after: Option<Duration>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Answer {
-    pub fn is_success(&self) -> bool {
+    pub(crate) fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
 }
@@ -54,7 +54,7 @@ const MAX_CORRELATION_ID: usize = 128;
 
 /// Why [`send`] has no [`Answer`].
 #[derive(Debug)]
-pub enum SendError {
+pub(crate) enum SendError {
     /// No HTTP answer (connect, timeout, reset, …).
     Http(reqwest::Error),
     /// An answer whose body is (or says it is, by `Content-Length`) larger than
@@ -66,16 +66,6 @@ pub enum SendError {
     },
 }
 
-impl SendError {
-    /// The kind, for the retry policy and the metrics.
-    pub fn kind(&self) -> TransportKind {
-        match self {
-            SendError::Http(error) => classify_transport(error),
-            SendError::BodyTooLarge { .. } => TransportKind::BodyTooLarge,
-        }
-    }
-}
-
 impl From<reqwest::Error> for SendError {
     fn from(error: reqwest::Error) -> Self {
         SendError::Http(error)
@@ -84,14 +74,14 @@ impl From<reqwest::Error> for SendError {
 
 /// Sends `request` and reads the answer, at most [`MAX_BODY_BYTES`] of it (the
 /// client's timeout covers both).
-pub async fn send(request: reqwest::RequestBuilder) -> Result<Answer, SendError> {
+pub(crate) async fn send(request: reqwest::RequestBuilder) -> Result<Answer, SendError> {
     send_capped(request, MAX_BODY_BYTES).await
 }
 
 /// [`send`] with the body capped at `limit` bytes: refused at once when
 /// `Content-Length` says more, else read chunk by chunk and abandoned as soon as it
 /// passes the limit — a hostile server cannot make the operator buffer more.
-pub async fn send_capped(
+pub(crate) async fn send_capped(
     request: reqwest::RequestBuilder,
     limit: usize,
 ) -> Result<Answer, SendError> {
@@ -138,7 +128,7 @@ fn read_headers(headers: &HeaderMap) -> (Option<String>, Option<Duration>) {
 }
 
 /// What kind of transport failure `error` is (see [`TransportKind`]).
-pub fn classify_transport(error: &reqwest::Error) -> TransportKind {
+pub(crate) fn classify_transport(error: &reqwest::Error) -> TransportKind {
     if error.is_builder() {
         TransportKind::Builder
     } else if error.is_redirect() {
@@ -176,13 +166,13 @@ fn is_certificate_error(error: &(dyn std::error::Error + 'static)) -> bool {
 
 /// Reports attempts to the configured observer, under the client's label.
 #[derive(Clone)]
-pub struct Recorder {
-    pub label: std::sync::Arc<str>,
-    pub observer: Option<SharedObserver>,
+pub(crate) struct Recorder {
+    pub(crate) label: std::sync::Arc<str>,
+    pub(crate) observer: Option<SharedObserver>,
 }
 
 impl Recorder {
-    pub fn record(
+    pub(crate) fn record(
         &self,
         method: &str,
         endpoint: &'static str,
@@ -215,7 +205,7 @@ impl Recorder {
 
 /// The first `max` characters of a non-JSON body, for an error message, with control
 /// characters replaced (see [`crate::api::text::clean`]): a body is the remote's text.
-pub fn body_excerpt(body: &[u8], max: usize) -> Option<String> {
+pub(crate) fn body_excerpt(body: &[u8], max: usize) -> Option<String> {
     let text = String::from_utf8_lossy(&body[..body.len().min(max.saturating_mul(4))]);
     let text = text.trim();
     if text.is_empty() {

@@ -38,7 +38,7 @@ impl GenesysClient {
 
     /// `PATCH .../link/approve/{requestingOrganizationId}` with `{approval}`: answers
     /// the request `requesting_organization_id` sent us.
-    pub async fn answer_link(
+    pub(crate) async fn answer_link(
         &self,
         requesting_organization_id: &str,
         approve: bool,

@@ -27,7 +27,7 @@ pub enum CallOutcome {
 
 impl CallOutcome {
     /// A short label value.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             CallOutcome::Success => "success",
             CallOutcome::RateLimited => "rate_limited",
@@ -49,15 +49,15 @@ impl fmt::Display for CallOutcome {
 pub struct CallRecord<'a> {
     /// The client's label (see `GenesysConfig::label`), e.g. the Organization's
     /// `namespace/name`.
-    pub client: &'a str,
+    pub(crate) client: &'a str,
     /// `GET`, `POST`, …
-    pub method: &'a str,
+    pub(crate) method: &'a str,
     /// The endpoint template, e.g. `/api/v2/telephony/organization/link/{targetOrganizationId}`,
     /// or `/oauth/token`.
     pub endpoint: &'static str,
     /// The HTTP status, when there was an answer.
     pub status: Option<u16>,
-    pub outcome: CallOutcome,
+    pub(crate) outcome: CallOutcome,
     /// 1 for the first attempt of a request, 2 for its first retry, …
     pub attempt: u32,
     /// Time from sending to the answer (or the failure).
@@ -80,7 +80,7 @@ where
 }
 
 /// A shared observer.
-pub type SharedObserver = Arc<dyn CallObserver>;
+pub(crate) type SharedObserver = Arc<dyn CallObserver>;
 
 #[cfg(test)]
 mod tests {

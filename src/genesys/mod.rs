@@ -21,24 +21,24 @@
 //! | [`client`] | [`GenesysClient`] and `organizations/me` |
 //! | [`links`], [`pairings`], [`trustees`], [`trustors`], [`roles`] | the typed calls by area |
 
-pub mod allowlist;
-pub mod auth;
-pub mod client;
-pub mod config;
-pub mod credentials;
-pub mod error;
+pub(crate) mod allowlist;
+pub(crate) mod auth;
+pub(crate) mod client;
+pub(crate) mod config;
+pub(crate) mod credentials;
+pub(crate) mod error;
 pub mod http;
-pub mod links;
-pub mod metrics;
+pub(crate) mod links;
+pub(crate) mod metrics;
 pub mod models;
 pub mod paging;
-pub mod pairings;
-pub mod ratelimit;
+pub(crate) mod pairings;
+pub(crate) mod ratelimit;
 pub mod retry;
-pub mod roles;
-pub mod transport;
-pub mod trustees;
-pub mod trustors;
+pub(crate) mod roles;
+pub(crate) mod transport;
+pub(crate) mod trustees;
+pub(crate) mod trustors;
 
 pub use allowlist::ApiBaseUrlAllowlist;
 pub use client::{GenesysClient, Removal};

@@ -33,41 +33,41 @@ pub struct Organization {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_language: Option<String>,
+    pub(crate) default_language: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_country_code: Option<String>,
+    pub(crate) default_country_code: Option<String>,
     /// The short name: globally unique, cannot be changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub third_party_org_name: Option<String>,
+    pub(crate) third_party_org_name: Option<String>,
     #[serde(
         rename = "thirdPartyURI",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub third_party_uri: Option<String>,
+    pub(crate) third_party_uri: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub domain: Option<String>,
+    pub(crate) domain: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub features: Option<BTreeMap<String, bool>>,
+    pub(crate) features: Option<BTreeMap<String, bool>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<i64>,
+    pub(crate) version: Option<i64>,
     /// `active`, `inactive` or `deleted`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_site_id: Option<String>,
+    pub(crate) default_site_id: Option<String>,
     #[serde(
         rename = "supportURI",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub support_uri: Option<String>,
+    pub(crate) support_uri: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub voicemail_enabled: Option<bool>,
+    pub(crate) voicemail_enabled: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub product_platform: Option<String>,
+    pub(crate) product_platform: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub self_uri: Option<String>,
+    pub(crate) self_uri: Option<String>,
 }
 
 /// `OrgUser`: a user as nested in pairings and trusts (`createdBy`, `users`).
@@ -76,17 +76,17 @@ pub struct Organization {
 pub struct OrgUser {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
+    pub(crate) email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
+    pub(crate) username: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
+    pub(crate) state: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<i64>,
+    pub(crate) version: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub self_uri: Option<String>,
+    pub(crate) self_uri: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -109,7 +109,7 @@ pub enum LinkStatus {
 
 impl LinkStatus {
     /// The wire spelling.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             LinkStatus::Approved => "Approved",
             LinkStatus::Pending => "Pending",
@@ -150,11 +150,11 @@ impl fmt::Display for LinkStatus {
 /// `CreateOrganizationLink`: body of `POST /api/v2/telephony/organization/link`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CreateOrganizationLink {
+pub(crate) struct CreateOrganizationLink {
     /// The org asked to link.
-    pub target_organization_id: String,
+    pub(crate) target_organization_id: String,
     /// The AWS region code the target is hosted in, e.g. `us-east-1`.
-    pub target_region: String,
+    pub(crate) target_region: String,
 }
 
 /// `OrganizationLink`: response of `POST /api/v2/telephony/organization/link`.
@@ -183,12 +183,12 @@ pub struct OrganizationLinkResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_organization_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_region: Option<String>,
+    pub(crate) source_region: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_region: Option<String>,
+    pub(crate) target_region: Option<String>,
     /// The name of the linking organization.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_name: Option<String>,
+    pub(crate) target_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<LinkStatus>,
 }
@@ -197,9 +197,9 @@ pub struct OrganizationLinkResponse {
 /// `PATCH /api/v2/telephony/organization/link/approve/{requestingOrganizationId}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct OrganizationLinkApprovalRequest {
+pub(crate) struct OrganizationLinkApprovalRequest {
     /// `true` approves, `false` rejects.
-    pub approval: bool,
+    pub(crate) approval: bool,
 }
 
 /// `RegionResponse`: one item of `GET /api/v2/telephony/organization/link/regions`.
@@ -219,11 +219,11 @@ pub struct RegionResponse {
 /// user or one group must be named.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TrustRequestCreate {
+pub(crate) struct TrustRequestCreate {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub user_ids: Vec<String>,
+    pub(crate) user_ids: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub group_ids: Vec<String>,
+    pub(crate) group_ids: Vec<String>,
 }
 
 /// `TrustRequest`: a pairing. Its `id` is the pairing ID; it expires 48 h after
@@ -233,7 +233,7 @@ pub struct TrustRequestCreate {
 pub struct TrustRequest {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<OrgUser>,
+    pub(crate) created_by: Option<OrgUser>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_created: Option<DateTime<Utc>>,
     /// The trustee organization that generated the request.
@@ -244,7 +244,7 @@ pub struct TrustRequest {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<TrustGroup>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub self_uri: Option<String>,
+    pub(crate) self_uri: Option<String>,
 }
 
 /// `RoleDivisionPair`.
@@ -311,21 +311,21 @@ pub struct Trustee {
     #[serde(default)]
     pub enabled: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub uses_default_role: Option<bool>,
+    pub(crate) uses_default_role: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub has_full_access: Option<bool>,
+    pub(crate) has_full_access: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_trusted_user: Option<bool>,
+    pub(crate) is_trusted_user: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_created: Option<DateTime<Utc>>,
+    pub(crate) date_created: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_expired: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<OrgUser>,
+    pub(crate) created_by: Option<OrgUser>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organization: Option<Organization>,
+    pub(crate) organization: Option<Organization>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub self_uri: Option<String>,
+    pub(crate) self_uri: Option<String>,
 }
 
 /// `TrusteeAuthorization`: what trustee users may do in the trustor org.
@@ -344,24 +344,24 @@ pub struct Trustor {
     #[serde(default)]
     pub enabled: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_created: Option<DateTime<Utc>>,
+    pub(crate) date_created: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<OrgUser>,
+    pub(crate) created_by: Option<OrgUser>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organization: Option<Organization>,
+    pub(crate) organization: Option<Organization>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization: Option<TrusteeAuthorization>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub self_uri: Option<String>,
+    pub(crate) self_uri: Option<String>,
 }
 
 /// `DomainRole`: a role reference `{id, name}`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DomainRole {
-    pub id: String,
+    pub(crate) id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
 }
 
 /// `UserAuthorization`: the roles (and resulting permissions) of a trusted user or group.
@@ -371,12 +371,12 @@ pub struct UserAuthorization {
     #[serde(default)]
     pub roles: Vec<DomainRole>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub unused_roles: Vec<DomainRole>,
+    pub(crate) unused_roles: Vec<DomainRole>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub permissions: Vec<String>,
     /// `ResourcePermissionPolicy[]`, kept as raw JSON: the operator never interprets it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub permission_policies: Vec<serde_json::Value>,
+    pub(crate) permission_policies: Vec<serde_json::Value>,
 }
 
 impl UserAuthorization {
@@ -389,11 +389,11 @@ impl UserAuthorization {
 /// `trustUserDetails` of a `TrustUser`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TrustUserDetails {
+pub(crate) struct TrustUserDetails {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_created: Option<DateTime<Utc>>,
+    pub(crate) date_created: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<OrgUser>,
+    pub(crate) created_by: Option<OrgUser>,
 }
 
 /// `TrustUser`: a trustee user in a trust. Genesys sends a full user object; this is the
@@ -403,21 +403,21 @@ pub struct TrustUserDetails {
 pub struct TrustUser {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
+    pub(crate) email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
+    pub(crate) username: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
+    pub(crate) state: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<i64>,
+    pub(crate) version: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization: Option<UserAuthorization>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub trust_user_details: Option<TrustUserDetails>,
+    pub(crate) trust_user_details: Option<TrustUserDetails>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub self_uri: Option<String>,
+    pub(crate) self_uri: Option<String>,
 }
 
 /// `TrustGroup`: a trustee group in a trust or pairing (subset of the full group object).
@@ -426,31 +426,31 @@ pub struct TrustUser {
 pub struct TrustGroup {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// `official` or `social`.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub(crate) kind: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rules_visible: Option<bool>,
+    pub(crate) rules_visible: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub visibility: Option<String>,
+    pub(crate) visibility: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
+    pub(crate) state: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<i64>,
+    pub(crate) version: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub member_count: Option<i64>,
+    pub(crate) member_count: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_modified: Option<DateTime<Utc>>,
+    pub(crate) date_modified: Option<DateTime<Utc>>,
     /// When the group was added to the trust.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_created: Option<DateTime<Utc>>,
+    pub(crate) date_created: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<OrgUser>,
+    pub(crate) created_by: Option<OrgUser>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub self_uri: Option<String>,
+    pub(crate) self_uri: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -466,21 +466,21 @@ pub struct OrganizationRole {
     #[serde(default)]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_role_id: Option<String>,
+    pub(crate) default_role_id: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub permissions: Vec<String>,
+    pub(crate) permissions: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_count: Option<i64>,
+    pub(crate) user_count: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role_needs_update: Option<bool>,
+    pub(crate) role_needs_update: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub base: Option<bool>,
+    pub(crate) base: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default: Option<bool>,
+    pub(crate) default: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub self_uri: Option<String>,
+    pub(crate) self_uri: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -496,23 +496,23 @@ pub struct Listing<T> {
     #[serde(default = "Vec::new")]
     pub entities: Vec<T>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page_size: Option<u32>,
+    pub(crate) page_size: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page_number: Option<u32>,
+    pub(crate) page_number: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page_count: Option<u32>,
+    pub(crate) page_count: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_uri: Option<String>,
+    pub(crate) first_uri: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_uri: Option<String>,
+    pub(crate) next_uri: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_uri: Option<String>,
+    pub(crate) previous_uri: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_uri: Option<String>,
+    pub(crate) last_uri: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub self_uri: Option<String>,
+    pub(crate) self_uri: Option<String>,
 }
 
 impl<T> Default for Listing<T> {
@@ -535,27 +535,27 @@ impl<T> Default for Listing<T> {
 /// One entry of `ErrorBody.details`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ErrorDetail {
+pub(crate) struct ErrorDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<String>,
+    pub(crate) error_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field_name: Option<String>,
+    pub(crate) field_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub entity_id: Option<String>,
+    pub(crate) entity_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub entity_name: Option<String>,
+    pub(crate) entity_name: Option<String>,
 }
 
 /// `ErrorBody.limit`: the limit that was hit.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ErrorLimit {
+pub(crate) struct ErrorLimit {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
+    pub(crate) key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
+    pub(crate) namespace: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<i64>,
+    pub(crate) value: Option<i64>,
 }
 
 /// `ErrorBody`: the body of every Genesys API error (§6.1).
@@ -563,29 +563,29 @@ pub struct ErrorLimit {
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub(crate) message: Option<String>,
     /// A stable code, e.g. `too.many.requests.retry.after`, `not.found`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub entity_id: Option<String>,
+    pub(crate) entity_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub entity_name: Option<String>,
+    pub(crate) entity_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message_with_params: Option<String>,
+    pub(crate) message_with_params: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message_params: Option<BTreeMap<String, String>>,
+    pub(crate) message_params: Option<BTreeMap<String, String>>,
     /// The correlation ID (also in the `ININ-Correlation-Id` header).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context_id: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub details: Vec<ErrorDetail>,
+    pub(crate) details: Vec<ErrorDetail>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<ErrorBody>,
+    pub(crate) errors: Vec<ErrorBody>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<ErrorLimit>,
+    pub(crate) limit: Option<ErrorLimit>,
 }
 
 /// The OAuth token endpoint's response, success or error (§2.1). Wire names are
@@ -593,9 +593,9 @@ pub struct ErrorBody {
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub access_token: Option<String>,
+    pub(crate) access_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token_type: Option<String>,
+    pub(crate) token_type: Option<String>,
     /// Lifetime in seconds. Read leniently (see [`lenient_seconds`]): the token is
     /// what matters, and a nonsense lifetime must not hide it.
     #[serde(
@@ -605,16 +605,16 @@ pub struct TokenResponse {
     )]
     pub expires_in: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
+    pub(crate) refresh_token: Option<String>,
     /// e.g. `invalid_client`, `invalid_request`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// Genesys spells the explanation `description`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// The RFC 6749 spelling of the explanation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_description: Option<String>,
+    pub(crate) error_description: Option<String>,
 }
 
 /// A count of seconds from a remote: a negative number is 0, a fraction or a number
@@ -637,7 +637,7 @@ where
 
 impl TokenResponse {
     /// The error explanation, whichever field carries it.
-    pub fn error_text(&self) -> Option<&str> {
+    pub(crate) fn error_text(&self) -> Option<&str> {
         self.error_description
             .as_deref()
             .or(self.description.as_deref())

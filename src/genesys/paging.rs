@@ -17,7 +17,7 @@ pub const MAX_PAGES: u32 = 100;
 
 /// The page to fetch after page `requested`, which returned `page`; `seen` counts the
 /// entities of all pages so far, this one included. `None` when the listing is done.
-pub fn next_page<T>(requested: u32, page: &Listing<T>, seen: usize) -> Option<u32> {
+pub(crate) fn next_page<T>(requested: u32, page: &Listing<T>, seen: usize) -> Option<u32> {
     if page.entities.is_empty() {
         return None;
     }

@@ -42,7 +42,7 @@ impl Default for RateLimitConfig {
 
 impl RateLimitConfig {
     /// Refuses settings that cannot work, naming the field.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         if self.requests_per_minute == 0 {
             return Err("rateLimit.requestsPerMinute must be at least 1".into());
         }
@@ -60,7 +60,7 @@ impl RateLimitConfig {
 
 /// The bucket's state, with the time passed in.
 #[derive(Clone, Debug)]
-pub struct Bucket {
+pub(crate) struct Bucket {
     interval: Duration,
     /// How far ahead of the sustained schedule a burst may run.
     tolerance: Duration,
@@ -72,7 +72,7 @@ pub struct Bucket {
 
 impl Bucket {
     /// A full bucket at `now`.
-    pub fn new(config: RateLimitConfig, now: Instant) -> Self {
+    pub(crate) fn new(config: RateLimitConfig, now: Instant) -> Self {
         let interval = config.interval();
         Bucket {
             interval,
@@ -84,7 +84,7 @@ impl Bucket {
 
     /// Takes the next slot for a request made at `now`; returns when it may be sent
     /// (`now` itself when there is budget left).
-    pub fn reserve(&mut self, now: Instant) -> Instant {
+    pub(crate) fn reserve(&mut self, now: Instant) -> Instant {
         let earliest = self.tat.checked_sub(self.tolerance).unwrap_or(now);
         let slot = now.max(earliest).max(self.paused_until);
         self.tat = self.tat.max(slot) + self.interval;
@@ -92,39 +92,33 @@ impl Bucket {
     }
 
     /// Holds every request until `until` (a 429's `Retry-After`).
-    pub fn pause_until(&mut self, until: Instant) {
+    pub(crate) fn pause_until(&mut self, until: Instant) {
         self.paused_until = self.paused_until.max(until);
     }
 
     /// When the pause set by [`Bucket::pause_until`] ends.
-    pub fn paused_until(&self) -> Instant {
+    pub(crate) fn paused_until(&self) -> Instant {
         self.paused_until
     }
 }
 
 /// A [`Bucket`] shared by every clone of one org's client.
 #[derive(Debug)]
-pub struct RateLimiter {
-    config: RateLimitConfig,
+pub(crate) struct RateLimiter {
     bucket: Mutex<Bucket>,
 }
 
 impl RateLimiter {
-    pub fn new(config: RateLimitConfig) -> Self {
+    pub(crate) fn new(config: RateLimitConfig) -> Self {
         RateLimiter {
-            config,
             bucket: Mutex::new(Bucket::new(config, Instant::now())),
         }
-    }
-
-    pub fn config(&self) -> RateLimitConfig {
-        self.config
     }
 
     /// Waits for the next slot; returns how long it waited. A caller that wakes up
     /// inside a pause set meanwhile (another call got a 429) takes a new slot after the
     /// pause instead of going at once, so a pause never turns into a burst.
-    pub async fn acquire(&self) -> Duration {
+    pub(crate) async fn acquire(&self) -> Duration {
         let start = Instant::now();
         let mut now = start;
         loop {
@@ -141,7 +135,7 @@ impl RateLimiter {
 
     /// Holds every request of this org for `delay` from now.
     /// At most [`MAX_PAUSE`], so no delay can overflow the clock.
-    pub fn pause_for(&self, delay: Duration) {
+    pub(crate) fn pause_for(&self, delay: Duration) {
         let until = Instant::now() + delay.min(MAX_PAUSE);
         self.bucket.lock().pause_until(until);
     }

@@ -50,17 +50,8 @@ impl Default for RetryConfig {
 }
 
 impl RetryConfig {
-    /// No retries at all (each request is sent once; a 401 still refreshes the token once).
-    pub fn none() -> Self {
-        RetryConfig {
-            max_attempts: 1,
-            max_rate_limit_retries: 0,
-            ..RetryConfig::default()
-        }
-    }
-
     /// Refuses settings that cannot work, naming the field.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         if self.max_attempts == 0 {
             return Err("retry.maxAttempts must be at least 1 (1 = no retries)".into());
         }
@@ -82,15 +73,20 @@ impl RetryConfig {
     /// The backoff before retry number `retry` (1-based): `base * 2^(retry-1)` capped at
     /// `max_delay`, with "equal jitter" — half fixed, half random (`jitter` ∈ [0, 1)) — so
     /// the wait never collapses to zero yet concurrent clients spread out.
-    pub fn backoff(&self, retry: u32, jitter: f64) -> Duration {
-        let exp = retry.saturating_sub(1).min(30);
-        let step = self
-            .base_delay
-            .saturating_mul(1u32 << exp)
-            .min(self.max_delay);
+    pub(crate) fn backoff(&self, retry: u32, jitter: f64) -> Duration {
+        let step = exponential(self.base_delay, retry, self.max_delay);
         let half = step / 2;
         half.saturating_add(half.mul_f64(unit(jitter)))
     }
+}
+
+/// The exponential step before attempt `n` (1-based) after a failure: `base * 2^(n-1)`,
+/// capped at `max` (the doubling stops at 2^30, where any real cap has long been reached).
+/// The one doubling of the crate: the client's retries jitter it ([`RetryConfig::backoff`]),
+/// and the controllers' requeue after a failed reconcile is meant to use it too.
+pub(crate) fn exponential(base: Duration, n: u32, max: Duration) -> Duration {
+    let exp = n.saturating_sub(1).min(30);
+    base.saturating_mul(1u32 << exp).min(max)
 }
 
 /// `jitter` forced into [0, 1] (NaN → 0), so `Duration::mul_f64` cannot panic on it.
@@ -104,7 +100,7 @@ fn unit(jitter: f64) -> f64 {
 
 /// Why one attempt failed, as far as the policy cares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// An HTTP answer with a non-success status (and its `Retry-After`, if any).
     Status {
         status: u16,
@@ -137,7 +133,7 @@ pub enum TransportKind {
 impl TransportKind {
     /// Whether another attempt may succeed (the SDKs' list: all but redirect, scheme,
     /// header and certificate problems).
-    pub fn is_retryable(self) -> bool {
+    pub(crate) fn is_retryable(self) -> bool {
         matches!(
             self,
             TransportKind::Connect | TransportKind::Timeout | TransportKind::Other
@@ -147,18 +143,18 @@ impl TransportKind {
 
 /// What has happened to a request so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct AttemptState {
+pub(crate) struct AttemptState {
     /// Attempts that failed with 5xx or a transport error.
-    pub failed_attempts: u32,
+    pub(crate) failed_attempts: u32,
     /// 429 answers received.
-    pub rate_limited: u32,
+    pub(crate) rate_limited: u32,
     /// Whether the token was already refreshed after a 401.
-    pub refreshed_token: bool,
+    pub(crate) refreshed_token: bool,
 }
 
 /// What to do after a failed attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Wait this long, then send again.
     Retry(Duration),
     /// Fetch a new token, then send again at once.
@@ -169,7 +165,7 @@ pub enum Decision {
 
 /// Why the policy stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GiveUpReason {
+pub(crate) enum GiveUpReason {
     /// The failure is not one that retrying fixes.
     NotRetryable,
     /// Retryable, but the attempts are used up.
@@ -179,13 +175,13 @@ pub enum GiveUpReason {
 }
 
 /// True for the statuses retried with backoff: every 5xx except 501.
-pub fn is_retryable_status(status: u16) -> bool {
+pub(crate) fn is_retryable_status(status: u16) -> bool {
     (500..=599).contains(&status) && status != 501
 }
 
 /// Records `failure` in `state` and decides what to do next. `jitter` is a uniform
 /// random number in [0, 1) (a parameter so the policy stays deterministic under test).
-pub fn decide(
+pub(crate) fn decide(
     config: &RetryConfig,
     state: &mut AttemptState,
     failure: Failure,
@@ -242,17 +238,17 @@ fn backoff(config: &RetryConfig, state: &mut AttemptState, jitter: f64) -> Decis
 /// year 9999) becomes this. It is far above any sane [`RetryConfig::max_retry_after`],
 /// so the policy refuses to wait ([`GiveUpReason::RetryAfterTooLong`]) rather than
 /// waiting a day; it only exists so no arithmetic on a remote's number can overflow.
-pub const MAX_PARSED_RETRY_AFTER: Duration = Duration::from_secs(86_400);
+pub(crate) const MAX_PARSED_RETRY_AFTER: Duration = Duration::from_secs(86_400);
 
 /// The largest [`RetryConfig::max_retry_after`] accepted: an hour.
-pub const MAX_RETRY_AFTER_LIMIT: Duration = Duration::from_secs(3_600);
+pub(crate) const MAX_RETRY_AFTER_LIMIT: Duration = Duration::from_secs(3_600);
 
 /// Parses a `Retry-After` header: delay-seconds (`42`, leniently also `1.5`) or an
 /// HTTP-date (`Wed, 21 Oct 2015 07:28:00 GMT`, a date in the past meaning now).
 /// `None` for anything else, negative, NaN or infinite values included. The remote
 /// chooses this number: every conversion is checked, and values above
 /// [`MAX_PARSED_RETRY_AFTER`] saturate at it.
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if value.is_empty() {
         return None;
@@ -285,7 +281,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 
 /// A delay named in the token endpoint's rate-limit description, e.g. `rate limit
 /// exceeded; retry the request in 12 seconds` → 12 s. `None` when it names none.
-pub fn delay_in_text(text: &str) -> Option<Duration> {
+pub(crate) fn delay_in_text(text: &str) -> Option<Duration> {
     static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r"(?i)\[?(\d{1,5})\]?\s*(?:seconds?|secs?|s)\b")
             .expect("the delay pattern is valid")
@@ -298,7 +294,11 @@ pub fn delay_in_text(text: &str) -> Option<Duration> {
 /// True when a token endpoint error is its rate limit (HTTP 400 `invalid_request` whose
 /// description says `rate limit exceeded`, genesys-api.md §2.1) rather than a real
 /// request error.
-pub fn is_token_rate_limit(status: u16, error: Option<&str>, description: Option<&str>) -> bool {
+pub(crate) fn is_token_rate_limit(
+    status: u16,
+    error: Option<&str>,
+    description: Option<&str>,
+) -> bool {
     (status == 400 || status == 429)
         && error.is_none_or(|e| e == "invalid_request")
         && description.is_some_and(|d| d.to_ascii_lowercase().contains("rate limit exceeded"))
@@ -361,6 +361,22 @@ mod tests {
                 "{s}"
             );
         }
+    }
+
+    #[test]
+    fn the_exponential_step_doubles_from_the_base_up_to_the_cap() {
+        let (base, max) = (Duration::from_millis(500), secs(15));
+        let steps: Vec<_> = (0..=7).map(|n| exponential(base, n, max)).collect();
+        assert_eq!(steps[0], base, "attempt 0 counts as the first");
+        assert_eq!(steps[1], base);
+        assert_eq!(steps[2], secs(1));
+        assert_eq!(steps[3], secs(2));
+        assert_eq!(steps[6], secs(15), "16 s is capped");
+        assert_eq!(exponential(base, u32::MAX, max), max, "no overflow");
+        assert_eq!(
+            exponential(secs(u64::MAX / 2), 3, Duration::MAX),
+            Duration::MAX
+        );
     }
 
     #[test]
@@ -493,14 +509,19 @@ mod tests {
             Decision::GiveUp(GiveUpReason::NotRetryable)
         );
         // Even with retries disabled.
+        let none = RetryConfig {
+            max_attempts: 1,
+            max_rate_limit_retries: 0,
+            ..RetryConfig::default()
+        };
         let mut st = AttemptState::default();
         assert_eq!(
-            decide(&RetryConfig::none(), &mut st, status(401), 0.0),
+            decide(&none, &mut st, status(401), 0.0),
             Decision::RefreshTokenAndRetry
         );
         let mut st = AttemptState::default();
         assert_eq!(
-            decide(&RetryConfig::none(), &mut st, status(503), 0.0),
+            decide(&none, &mut st, status(503), 0.0),
             Decision::GiveUp(GiveUpReason::AttemptsExhausted)
         );
     }

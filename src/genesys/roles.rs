@@ -45,7 +45,7 @@ impl GenesysClient {
 
 /// Pure part of [`GenesysClient::resolve_role_names`]: names are matched exactly
 /// (case-sensitively), so a misspelt name is reported as unknown rather than guessed.
-pub fn match_role_names(
+pub(crate) fn match_role_names(
     names: &BTreeSet<String>,
     roles: &[OrganizationRole],
 ) -> BTreeMap<String, Option<String>> {

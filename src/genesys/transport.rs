@@ -16,18 +16,18 @@ use super::retry::{AttemptState, Decision, Failure, RetryConfig, TransportKind, 
 
 /// One API request: the endpoint template with its path arguments, query and JSON body.
 #[derive(Clone, Debug)]
-pub struct ApiRequest<'a> {
-    pub method: Method,
+pub(crate) struct ApiRequest<'a> {
+    pub(crate) method: Method,
     /// E.g. `/api/v2/orgauthorization/trustees/{trusteeOrgId}`.
-    pub endpoint: &'static str,
-    pub args: &'a [&'a str],
-    pub query: Vec<(&'static str, String)>,
+    pub(crate) endpoint: &'static str,
+    pub(crate) args: &'a [&'a str],
+    pub(crate) query: Vec<(&'static str, String)>,
     /// Serialized JSON.
-    pub body: Option<Vec<u8>>,
+    pub(crate) body: Option<Vec<u8>>,
 }
 
 impl<'a> ApiRequest<'a> {
-    pub fn new(method: Method, endpoint: &'static str, args: &'a [&'a str]) -> Self {
+    pub(crate) fn new(method: Method, endpoint: &'static str, args: &'a [&'a str]) -> Self {
         ApiRequest {
             method,
             endpoint,
@@ -39,19 +39,19 @@ impl<'a> ApiRequest<'a> {
 }
 
 /// What all clones of one org's client share.
-pub struct Transport {
-    pub http: reqwest::Client,
-    pub endpoints: Endpoints,
-    pub retry: RetryConfig,
-    pub limiter: RateLimiter,
-    pub auth: TokenProvider,
-    pub recorder: Recorder,
+pub(crate) struct Transport {
+    pub(crate) http: reqwest::Client,
+    pub(crate) endpoints: Endpoints,
+    pub(crate) retry: RetryConfig,
+    pub(crate) limiter: RateLimiter,
+    pub(crate) auth: TokenProvider,
+    pub(crate) recorder: Recorder,
 }
 
 impl Transport {
     /// Sends `request` until it succeeds or the policy gives up. A success is any 2xx
     /// answer; everything else becomes an error that keeps Genesys's details.
-    pub async fn execute(&self, request: &ApiRequest<'_>) -> Result<Answer, GenesysError> {
+    pub(crate) async fn execute(&self, request: &ApiRequest<'_>) -> Result<Answer, GenesysError> {
         let url = self
             .endpoints
             .api_url(request.endpoint, request.args)
@@ -183,13 +183,18 @@ const MAX_MESSAGE_BYTES: usize = 1024;
 
 /// Text from a remote made safe for a log line or a condition: control characters
 /// replaced (no forged log lines, no terminal escapes), cut to `max` bytes.
-pub fn remote_text(text: &str, max: usize) -> String {
+pub(crate) fn remote_text(text: &str, max: usize) -> String {
     crate::api::text::clean(&crate::api::text::truncate(text, max)).into_owned()
 }
 
 /// The error for a final non-success answer: Genesys's `ErrorBody` when the body is
 /// one, else an excerpt of whatever came back (a proxy's HTML page, say).
-pub fn api_error(method: &str, endpoint: &'static str, answer: &Answer, attempts: u32) -> ApiError {
+pub(crate) fn api_error(
+    method: &str,
+    endpoint: &'static str,
+    answer: &Answer,
+    attempts: u32,
+) -> ApiError {
     let body: Option<ErrorBody> = serde_json::from_slice(&answer.body)
         .ok()
         .filter(|b: &ErrorBody| b.code.is_some() || b.message.is_some());

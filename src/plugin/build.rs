@@ -5,7 +5,7 @@ use kube::api::ObjectMeta;
 use crate::api::{LinkDecision, OrgLink, OrgLinkSpec, Organization, PeerRef, Region};
 
 /// A name for an OrgLink to `peer`: `link-<first 8 hex digits of the peer ID>`.
-pub fn link_name(peer_id: &str) -> String {
+pub(crate) fn link_name(peer_id: &str) -> String {
     let short: String = peer_id.chars().take(8).collect();
     format!("link-{short}")
 }

@@ -16,9 +16,6 @@ use super::render;
 use crate::api::conditions::{find, types};
 use crate::api::{Organization, REFRESH_ANNOTATION};
 
-/// How long the plugin waits for the operator by default.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
-
 /// A new annotation value: the time of the request (RFC 3339, nanoseconds), so values
 /// never repeat and say when they were asked.
 pub fn request_value(now: Timestamp) -> String {

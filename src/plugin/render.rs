@@ -15,7 +15,7 @@ use crate::api::{OrgLink, OrgPairing, Organization};
 /// How long ago `then` was, in the largest whole unit: `12 s ago`, `2 min ago`,
 /// `3 h ago`, `2 d ago`; `just now` under a second (or a little in the future, which
 /// clock skew between this machine and the operator's produces).
-pub fn ago(then: Timestamp, now: Timestamp) -> String {
+pub(crate) fn ago(then: Timestamp, now: Timestamp) -> String {
     let seconds = now.as_second() - then.as_second();
     match seconds {
         s if s < 1 => "just now".to_string(),
@@ -28,7 +28,7 @@ pub fn ago(then: Timestamp, now: Timestamp) -> String {
 
 /// How old an Organization's view of Genesys Cloud is: `as of 2 min ago`, or
 /// `not read yet` before the operator's first successful read.
-pub fn as_of(org: &Organization, now: Timestamp) -> String {
+pub(crate) fn as_of(org: &Organization, now: Timestamp) -> String {
     match observed_at(org) {
         Some(then) => format!("as of {}", ago(then, now)),
         None => "not read yet".to_string(),
@@ -36,7 +36,7 @@ pub fn as_of(org: &Organization, now: Timestamp) -> String {
 }
 
 /// When the view in the Organization's status was read (`status.observedAt`).
-pub fn observed_at(org: &Organization) -> Option<Timestamp> {
+pub(crate) fn observed_at(org: &Organization) -> Option<Timestamp> {
     org.status
         .as_ref()
         .and_then(|s| s.observed_at.as_ref())
@@ -45,7 +45,7 @@ pub fn observed_at(org: &Organization) -> Option<Timestamp> {
 
 /// How old the views of several Organizations are: `as of 3 s ago` when they agree,
 /// `as of 3 s ago to 2 min ago` otherwise, with those not read yet counted.
-pub fn views_as_of(orgs: &[Organization], now: Timestamp) -> String {
+pub(crate) fn views_as_of(orgs: &[Organization], now: Timestamp) -> String {
     let read: Vec<Timestamp> = orgs.iter().filter_map(observed_at).collect();
     let unread = orgs.len() - read.len();
     let mut parts = Vec::new();
@@ -67,7 +67,7 @@ pub fn views_as_of(orgs: &[Organization], now: Timestamp) -> String {
 }
 
 /// Formats rows as left-aligned columns separated by three spaces, like `kubectl get`.
-pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     // Cells show what Genesys or another tenant wrote: no escape sequence, newline or
     // bidi override reaches the terminal.
     let rows: Vec<Vec<String>> = rows

@@ -37,10 +37,10 @@ use tokio_util::sync::CancellationToken;
 /// Settings of the election.
 #[derive(Clone, Debug)]
 pub struct LeaseConfig {
-    pub namespace: String,
-    pub name: String,
+    pub(crate) namespace: String,
+    pub(crate) name: String,
     /// This replica's identity (the pod name).
-    pub identity: String,
+    pub(crate) identity: String,
     /// How long a standby waits, after it last saw the Lease change, before taking it.
     pub lease_duration: Duration,
     /// How long the leader keeps acting without a successful renewal. Shorter than
@@ -69,7 +69,7 @@ impl LeaseConfig {
     }
 
     /// The three durations must nest: retry period < renew deadline < lease duration.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         if self.lease_duration <= self.renew_deadline {
             return Err(format!(
                 "leader election: the lease duration ({:?}) must be longer than the renew deadline ({:?}), or two replicas could act at once",
@@ -95,7 +95,7 @@ impl LeaseConfig {
 
 /// What this replica last saw of the Lease and since when, on its monotonic clock.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Observation {
+pub(crate) struct Observation {
     record: Option<LeaseSpec>,
     since: Instant,
 }
@@ -104,7 +104,11 @@ impl Observation {
     /// The observation after reading `current` at `now`: the time is kept while the
     /// record is unchanged, and restarts whenever anything in it changed (a renewal
     /// changes `renewTime`).
-    pub fn observe(prev: Option<&Observation>, current: Option<&LeaseSpec>, now: Instant) -> Self {
+    pub(crate) fn observe(
+        prev: Option<&Observation>,
+        current: Option<&LeaseSpec>,
+        now: Instant,
+    ) -> Self {
         match prev {
             Some(prev) if prev.record.as_ref() == current => prev.clone(),
             _ => Observation {
@@ -115,14 +119,14 @@ impl Observation {
     }
 
     /// How long the record has been seen unchanged.
-    pub fn unchanged_for(&self, now: Instant) -> Duration {
+    pub(crate) fn unchanged_for(&self, now: Instant) -> Duration {
         now.saturating_duration_since(self.since)
     }
 }
 
 /// What to do with the Lease as observed.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Take it (absent, released or expired): write this spec.
     Acquire(LeaseSpec),
     /// We hold it: write this spec with a fresh renew time.
@@ -134,7 +138,7 @@ pub enum Decision {
 /// The election rule, pure. `current` is the Lease's spec (None when absent);
 /// `unchanged_for` is how long this replica has seen that same record ([`Observation`]);
 /// `now` only fills the timestamps written, it never decides expiry.
-pub fn decide(
+pub(crate) fn decide(
     current: Option<&LeaseSpec>,
     config: &LeaseConfig,
     unchanged_for: Duration,
@@ -200,10 +204,6 @@ impl Elector {
             config,
             observed: None,
         }
-    }
-
-    pub fn config(&self) -> &LeaseConfig {
-        &self.config
     }
 
     /// One attempt: read the Lease, observe it, and write it if [`decide`] says so.
@@ -342,7 +342,7 @@ pub async fn acquire(
 }
 
 /// Why the leader gives up, or `None` to keep going: the pure part of [`renew`].
-pub fn renewal_verdict(attempt: &RenewalOutcome) -> Option<&'static str> {
+pub(crate) fn renewal_verdict(attempt: &RenewalOutcome) -> Option<&'static str> {
     match attempt {
         RenewalOutcome::Renewed | RenewalOutcome::Failed => None,
         RenewalOutcome::TakenOver => Some("another replica holds the Lease"),
@@ -354,7 +354,7 @@ pub fn renewal_verdict(attempt: &RenewalOutcome) -> Option<&'static str> {
 
 /// What one renewal round came to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RenewalOutcome {
+pub(crate) enum RenewalOutcome {
     Renewed,
     /// An error or a write conflict, with time left to try again.
     Failed,
@@ -364,7 +364,7 @@ pub enum RenewalOutcome {
 
 /// The time left for a renewal attempt started at `now`, when the last successful one
 /// started at `last_renewed`; zero once the deadline has passed.
-pub fn time_left(last_renewed: Instant, renew_deadline: Duration, now: Instant) -> Duration {
+pub(crate) fn time_left(last_renewed: Instant, renew_deadline: Duration, now: Instant) -> Duration {
     (last_renewed + renew_deadline).saturating_duration_since(now)
 }
 
@@ -410,7 +410,7 @@ async fn renew(mut elector: Elector, lost: CancellationToken, stop: Cancellation
 
 /// A default identity: `POD_NAME`, else the host name, plus a random suffix so two
 /// processes on one host never share an identity.
-pub fn default_identity() -> String {
+pub(crate) fn default_identity() -> String {
     let base = std::env::var("POD_NAME")
         .ok()
         .filter(|s| !s.is_empty())

@@ -10,7 +10,7 @@
 //! | [`signals`] | SIGTERM / Ctrl-C |
 
 pub mod leader;
-pub mod probes;
+pub(crate) mod probes;
 pub mod scope;
-pub mod signals;
+pub(crate) mod signals;
 pub mod tls;

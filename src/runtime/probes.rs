@@ -23,7 +23,7 @@ type Gate = Arc<dyn Fn() -> bool + Send + Sync>;
 /// Shared readiness: the flag set once the controllers' caches are synced (or at once
 /// on a standby), and every gate added with [`Readiness::requiring`].
 #[derive(Clone, Default)]
-pub struct Readiness {
+pub(crate) struct Readiness {
     flag: Arc<AtomicBool>,
     gates: Vec<Gate>,
 }
@@ -39,32 +39,32 @@ impl std::fmt::Debug for Readiness {
 impl Readiness {
     /// This readiness, also waiting for `gate`: a pod whose webhook still refuses every
     /// review ("caches syncing") must not be Ready, or writes fail while it serves.
-    pub fn requiring(mut self, gate: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+    pub(crate) fn requiring(mut self, gate: impl Fn() -> bool + Send + Sync + 'static) -> Self {
         self.gates.push(Arc::new(gate));
         self
     }
 
-    pub fn set_ready(&self) {
+    pub(crate) fn set_ready(&self) {
         self.flag.store(true, Ordering::Release);
     }
 
-    pub fn is_ready(&self) -> bool {
+    pub(crate) fn is_ready(&self) -> bool {
         self.flag.load(Ordering::Acquire) && self.gates.iter().all(|gate| gate())
     }
 }
 
 /// Shared liveness: live until [`Liveness::fail`] records why not.
 #[derive(Clone, Debug, Default)]
-pub struct Liveness(Arc<parking_lot::Mutex<Option<String>>>);
+pub(crate) struct Liveness(Arc<parking_lot::Mutex<Option<String>>>);
 
 impl Liveness {
     /// Marks the process as not live, keeping the first reason given.
-    pub fn fail(&self, why: impl Into<String>) {
+    pub(crate) fn fail(&self, why: impl Into<String>) {
         self.0.lock().get_or_insert_with(|| why.into());
     }
 
     /// Why the process is not live, if it is not.
-    pub fn failure(&self) -> Option<String> {
+    pub(crate) fn failure(&self) -> Option<String> {
         self.0.lock().clone()
     }
 }
@@ -74,7 +74,7 @@ type Encode = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// `/metrics`, answered with what `encode` renders at each scrape. A function rather than
 /// the controllers' registry type, so the process plumbing depends on no controller.
-pub fn metrics_router(encode: impl Fn() -> String + Send + Sync + 'static) -> Router {
+pub(crate) fn metrics_router(encode: impl Fn() -> String + Send + Sync + 'static) -> Router {
     let encode: Encode = Arc::new(encode);
     Router::new()
         .route(
@@ -92,7 +92,7 @@ pub fn metrics_router(encode: impl Fn() -> String + Send + Sync + 'static) -> Ro
         .with_state(encode)
 }
 
-pub fn health_router(readiness: Readiness, liveness: Liveness) -> Router {
+pub(crate) fn health_router(readiness: Readiness, liveness: Liveness) -> Router {
     Router::new()
         .route(
             "/healthz",
@@ -121,7 +121,7 @@ pub fn health_router(readiness: Readiness, liveness: Liveness) -> Router {
 }
 
 /// Binds `addr` and serves `router` until `shutdown`; returns the bound address.
-pub async fn serve(
+pub(crate) async fn serve(
     addr: SocketAddr,
     router: Router,
     shutdown: CancellationToken,

@@ -39,7 +39,7 @@ impl Scope {
     }
 
     /// `None` for all namespaces, else each namespace.
-    pub fn partitions(&self) -> Vec<Option<String>> {
+    pub(crate) fn partitions(&self) -> Vec<Option<String>> {
         match self {
             Scope::All => vec![None],
             Scope::Namespaces(list) => list.iter().cloned().map(Some).collect(),
@@ -61,20 +61,20 @@ impl<K: Resource<DynamicType = ()> + Clone + 'static> Clone for Stores<K> {
 }
 
 impl<K: Resource<DynamicType = ()> + Clone + 'static> Stores<K> {
-    pub fn new(stores: Vec<Store<K>>) -> Self {
+    pub(crate) fn new(stores: Vec<Store<K>>) -> Self {
         Self { stores }
     }
 
-    pub fn get(&self, key: &ObjectRef<K>) -> Option<Arc<K>> {
+    pub(crate) fn get(&self, key: &ObjectRef<K>) -> Option<Arc<K>> {
         self.stores.iter().find_map(|s| s.get(key))
     }
 
-    pub fn state(&self) -> Vec<Arc<K>> {
+    pub(crate) fn state(&self) -> Vec<Arc<K>> {
         self.stores.iter().flat_map(|s| s.state()).collect()
     }
 
     /// Waits until every cache has done its first list.
-    pub async fn wait_until_ready(&self) {
+    pub(crate) async fn wait_until_ready(&self) {
         for store in &self.stores {
             let _ = store.wait_until_ready().await;
         }
@@ -87,12 +87,14 @@ pub struct Wakers<K: Resource<DynamicType = ()>> {
 }
 
 impl<K: Resource<DynamicType = ()>> Wakers<K> {
-    pub fn new(by_partition: HashMap<Option<String>, UnboundedSender<ObjectRef<K>>>) -> Self {
+    pub(crate) fn new(
+        by_partition: HashMap<Option<String>, UnboundedSender<ObjectRef<K>>>,
+    ) -> Self {
         Self { by_partition }
     }
 
     /// Wakes `obj` through the controller that watches its namespace.
-    pub fn wake(&self, obj: &K) {
+    pub(crate) fn wake(&self, obj: &K) {
         let target = ObjectRef::from_obj(obj);
         let sender = self
             .by_partition

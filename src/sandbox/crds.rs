@@ -4,9 +4,11 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::wait::await_condition;
+use kube::runtime::wait::conditions::is_crd_established;
 
 /// The field manager of the applied CRDs.
-pub const FIELD_MANAGER: &str = "orglink-sandbox";
+pub(crate) const FIELD_MANAGER: &str = "orglink-sandbox";
 
 /// Why the CRDs could not be installed.
 #[derive(Debug, thiserror::Error)]
@@ -47,45 +49,51 @@ pub async fn install_crds(client: kube::Client, timeout: Duration) -> Result<(),
     let deadline = Instant::now() + timeout;
     for crd in &crds {
         let name = crd.metadata.name.clone().unwrap_or_default();
-        loop {
-            let current = api.get_opt(&name).await.ok().flatten();
-            let conditions = current
-                .as_ref()
-                .and_then(|c| c.status.as_ref())
-                .and_then(|s| s.conditions.clone())
-                .unwrap_or_default();
-            if conditions
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True")
-            {
-                break;
-            }
-            if Instant::now() >= deadline {
-                let conditions = conditions
-                    .iter()
-                    .map(|c| {
-                        format!(
-                            "{}={} {}",
-                            c.type_,
-                            c.status,
-                            c.message.clone().unwrap_or_default()
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                return Err(InstallCrdsError::NotEstablished {
-                    name,
-                    timeout,
-                    conditions,
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        let left = deadline.saturating_duration_since(Instant::now());
+        if tokio::time::timeout(left, established(&api, &name))
+            .await
+            .is_err()
+        {
+            return Err(InstallCrdsError::NotEstablished {
+                conditions: last_conditions(&api, &name).await,
+                name,
+                timeout,
+            });
         }
     }
     for crd in &crds {
         wait_published(&client, crd, deadline, timeout).await?;
     }
     Ok(())
+}
+
+/// Resolves once the CRD `name` is `Established`, watching it (a failed watch, e.g. of an
+/// API server still starting, is watched again).
+async fn established(api: &Api<CustomResourceDefinition>, name: &str) {
+    while let Err(error) = await_condition(api.clone(), name, is_crd_established()).await {
+        tracing::debug!(%error, crd = name, "watching the CRD failed; watching again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The CRD's conditions, for the error when it never became `Established`.
+async fn last_conditions(api: &Api<CustomResourceDefinition>, name: &str) -> String {
+    let current = api.get_opt(name).await.ok().flatten();
+    current
+        .and_then(|c| c.status)
+        .and_then(|s| s.conditions)
+        .unwrap_or_default()
+        .iter()
+        .map(|c| {
+            format!(
+                "{}={} {}",
+                c.type_,
+                c.status,
+                c.message.clone().unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Waits until the OpenAPI v3 document of `crd`'s group-version holds its kind's schema

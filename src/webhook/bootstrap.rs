@@ -16,10 +16,10 @@ use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
 use super::certs::{WebhookCerts, service_dns_names};
 
 /// Annotation recording the DNS names a stored certificate was made for.
-pub const DNS_NAMES_ANNOTATION: &str = "orglink.dev/dns-names";
+pub(crate) const DNS_NAMES_ANNOTATION: &str = "orglink.dev/dns-names";
 
 /// The stored certificates, if the Secret holds a complete set for `dns_names`.
-pub fn reusable(secret: &Secret, dns_names: &[String]) -> Option<WebhookCerts> {
+pub(crate) fn reusable(secret: &Secret, dns_names: &[String]) -> Option<WebhookCerts> {
     let annotations = secret.metadata.annotations.as_ref()?;
     if annotations.get(DNS_NAMES_ANNOTATION)? != &dns_names.join(",") {
         return None;
@@ -37,7 +37,7 @@ pub fn reusable(secret: &Secret, dns_names: &[String]) -> Option<WebhookCerts> {
 }
 
 /// The Secret storing `certs` for `dns_names`.
-pub fn secret_for(
+pub(crate) fn secret_for(
     name: &str,
     namespace: &str,
     certs: &WebhookCerts,
@@ -70,7 +70,7 @@ pub fn secret_for(
 ///
 /// A patch, not a replace: the chart grants `get` and `patch` on this one
 /// configuration, and a patch cannot undo a concurrent change to another field.
-pub fn ca_bundle_patch(
+pub(crate) fn ca_bundle_patch(
     config: &ValidatingWebhookConfiguration,
     ca_pem: &str,
 ) -> Option<serde_json::Value> {

@@ -72,7 +72,7 @@ impl CacheView {
     }
 
     /// The view, once the caches are synced.
-    pub fn view(&self) -> Option<&dyn ClusterView> {
+    pub(crate) fn view(&self) -> Option<&dyn ClusterView> {
         self.ready
             .load(Ordering::Acquire)
             .then_some(self as &dyn ClusterView)

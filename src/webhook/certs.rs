@@ -13,8 +13,8 @@ use rcgen::{
 #[derive(Clone)]
 pub struct WebhookCerts {
     pub ca_cert: String,
-    pub cert: String,
-    pub key: String,
+    pub(crate) cert: String,
+    pub(crate) key: String,
 }
 
 impl std::fmt::Debug for WebhookCerts {
@@ -69,7 +69,7 @@ fn write_atomically(path: &Path, content: &str) -> std::io::Result<()> {
 }
 
 /// The DNS names of a Service, as the API server may dial it.
-pub fn service_dns_names(service: &str, namespace: &str) -> Vec<String> {
+pub(crate) fn service_dns_names(service: &str, namespace: &str) -> Vec<String> {
     vec![
         service.to_string(),
         format!("{service}.{namespace}"),

@@ -18,7 +18,7 @@ use super::rules::{Relationship, RelationshipKind};
 use crate::api::{OrgLink, OrgPairing};
 
 /// What the index keeps of an object: which relationship it manages.
-pub trait Managed {
+pub(crate) trait Managed {
     /// `(namespace, name)` and the relationship, or `None` for an object without a
     /// namespace or name (never served by the API server; ignored).
     fn managed(&self) -> Option<((String, String), Relationship)>;
@@ -61,7 +61,7 @@ impl Managed for OrgPairing {
 
 /// The objects of one kind (OrgLink or OrgPairing) by the relationship they manage.
 #[derive(Debug, Default)]
-pub struct RelationshipIndex {
+pub(crate) struct RelationshipIndex {
     /// Names of the objects managing each relationship (one, unless a second slipped in
     /// while the webhook was down), sorted so the answer does not depend on event order.
     managers: HashMap<Arc<Relationship>, BTreeSet<String>>,
@@ -71,7 +71,7 @@ pub struct RelationshipIndex {
 
 impl RelationshipIndex {
     /// An index of `objects`.
-    pub fn of<K: Managed>(objects: impl IntoIterator<Item = K>) -> Self {
+    pub(crate) fn of<K: Managed>(objects: impl IntoIterator<Item = K>) -> Self {
         let mut index = Self::default();
         for object in objects {
             index.apply(&object);
@@ -80,7 +80,7 @@ impl RelationshipIndex {
     }
 
     /// Records `object` (new or updated).
-    pub fn apply<K: Managed>(&mut self, object: &K) {
+    pub(crate) fn apply<K: Managed>(&mut self, object: &K) {
         let Some((id, relationship)) = object.managed() else {
             return;
         };
@@ -101,7 +101,7 @@ impl RelationshipIndex {
     }
 
     /// Forgets `object`.
-    pub fn delete<K: Managed>(&mut self, object: &K) {
+    pub(crate) fn delete<K: Managed>(&mut self, object: &K) {
         if let Some((id, _)) = object.managed() {
             self.remove_id(&id);
         }
@@ -120,7 +120,7 @@ impl RelationshipIndex {
     }
 
     /// The first (by name) object other than `except` that manages `relationship`.
-    pub fn manager(&self, relationship: &Relationship, except: &str) -> Option<&str> {
+    pub(crate) fn manager(&self, relationship: &Relationship, except: &str) -> Option<&str> {
         self.managers
             .get(relationship)?
             .iter()
@@ -129,25 +129,21 @@ impl RelationshipIndex {
     }
 
     /// How many objects are indexed.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.by_object.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_object.is_empty()
     }
 }
 
 /// The index of one kind over all watched partitions (one per watched namespace, or one
 /// for the cluster); partitions hold disjoint namespaces.
 #[derive(Clone, Debug, Default)]
-pub struct SharedIndex {
+pub(crate) struct SharedIndex {
     partitions: Vec<Arc<RwLock<RelationshipIndex>>>,
 }
 
 impl SharedIndex {
     /// A fixed index (benchmarks, tests, dry runs).
-    pub fn fixed(index: RelationshipIndex) -> Self {
+    pub(crate) fn fixed(index: RelationshipIndex) -> Self {
         Self {
             partitions: vec![Arc::new(RwLock::new(index))],
         }
@@ -155,7 +151,7 @@ impl SharedIndex {
 
     /// Adds an empty partition and returns the writer that keeps it and whether it has
     /// done its first list.
-    pub fn add_partition(&mut self) -> (IndexWriter, watch::Receiver<bool>) {
+    pub(crate) fn add_partition(&mut self) -> (IndexWriter, watch::Receiver<bool>) {
         let shared = Arc::new(RwLock::new(RelationshipIndex::default()));
         self.partitions.push(shared.clone());
         let (ready, ready_rx) = watch::channel(false);
@@ -170,33 +166,29 @@ impl SharedIndex {
     }
 
     /// See [`RelationshipIndex::manager`].
-    pub fn manager(&self, relationship: &Relationship, except: &str) -> Option<String> {
+    pub(crate) fn manager(&self, relationship: &Relationship, except: &str) -> Option<String> {
         self.partitions
             .iter()
             .find_map(|p| p.read().manager(relationship, except).map(str::to_owned))
     }
 
     /// How many objects are indexed.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.partitions.iter().map(|p| p.read().len()).sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
 /// Folds one partition's watch events into its index, with the reflector's semantics:
 /// a (re)list is built aside and replaces the index when complete, so objects deleted
 /// while the watch was down disappear and readers never see a half-listed index.
-pub struct IndexWriter {
+pub(crate) struct IndexWriter {
     shared: Arc<RwLock<RelationshipIndex>>,
     relist: Option<RelationshipIndex>,
     ready: watch::Sender<bool>,
 }
 
 impl IndexWriter {
-    pub fn apply<K: Managed>(&mut self, event: watcher::Event<K>) {
+    pub(crate) fn apply<K: Managed>(&mut self, event: watcher::Event<K>) {
         match event {
             watcher::Event::Init => self.relist = Some(RelationshipIndex::default()),
             watcher::Event::InitApply(object) => {

@@ -10,8 +10,8 @@ pub mod bootstrap;
 pub mod cache;
 pub mod certs;
 pub mod configuration;
-pub mod index;
-pub mod review;
+pub(crate) mod index;
+pub(crate) mod review;
 pub mod rules;
 pub mod server;
 

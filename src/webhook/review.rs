@@ -10,7 +10,7 @@ use crate::genesys::ApiBaseUrlAllowlist;
 
 /// Why a body is not a review we can answer (an HTTP 400, not a denial).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ReviewError {
+pub(crate) enum ReviewError {
     #[error("body is not JSON: {0}")]
     NotJson(String),
     #[error(
@@ -22,7 +22,7 @@ pub enum ReviewError {
 }
 
 /// Answers one review. `view` is `None` while the caches are still syncing.
-pub fn answer(
+pub(crate) fn answer(
     body: &[u8],
     view: Option<&dyn ClusterView>,
     allowlist: &ApiBaseUrlAllowlist,

@@ -28,7 +28,7 @@ pub trait ClusterView {
 
 /// Which object manages a relationship: an OrgLink, or one side of an OrgPairing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RelationshipKind {
+pub(crate) enum RelationshipKind {
     Link,
     PairingRequest,
     PairingGrant,
@@ -38,14 +38,14 @@ pub enum RelationshipKind {
 /// one object may manage it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Relationship {
-    pub kind: RelationshipKind,
-    pub namespace: String,
-    pub organization_ref: String,
-    pub peer: String,
+    pub(crate) kind: RelationshipKind,
+    pub(crate) namespace: String,
+    pub(crate) organization_ref: String,
+    pub(crate) peer: String,
 }
 
 impl Relationship {
-    pub fn new(
+    pub(crate) fn new(
         kind: RelationshipKind,
         namespace: &str,
         organization_ref: &str,
@@ -64,11 +64,11 @@ impl Relationship {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Verdict {
     pub denials: Vec<String>,
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 impl Verdict {
-    pub fn allowed(&self) -> bool {
+    pub(crate) fn allowed(&self) -> bool {
         self.denials.is_empty()
     }
 
@@ -278,7 +278,7 @@ fn check_pairing(
 // ---- the rules ----
 
 /// A region must be one of Genesys Cloud's regions.
-pub fn unknown_region(field: &str, value: Option<&serde_json::Value>) -> Option<String> {
+pub(crate) fn unknown_region(field: &str, value: Option<&serde_json::Value>) -> Option<String> {
     let value = value?;
     let code = value.as_str().unwrap_or_default();
     if Region::from_code(code).is_some() {
@@ -292,7 +292,7 @@ pub fn unknown_region(field: &str, value: Option<&serde_json::Value>) -> Option<
 
 /// `spec.apiBaseUrl` must be where the operator may send credentials: a region host,
 /// or on the `--allow-api-base-url` list (plain http only with `--allow-insecure-http`).
-pub fn api_base_url_not_allowed(
+pub(crate) fn api_base_url_not_allowed(
     allowlist: &ApiBaseUrlAllowlist,
     api_base_url: Option<&str>,
 ) -> Option<String> {
@@ -300,7 +300,7 @@ pub fn api_base_url_not_allowed(
 }
 
 /// The peer's org ID must be a canonical lower-case UUID.
-pub fn peer_id(peer: &PeerRef) -> Option<String> {
+pub(crate) fn peer_id(peer: &PeerRef) -> Option<String> {
     (!is_canonical_uuid(&peer.organization_id)).then(|| {
         format!(
             "spec.peer.organizationId: {:?} is not a canonical lower-case UUID; copy the org ID from Admin > Organization Settings (e.g. 0b6c4a1e-2d3f-4a5b-8c7d-9e0f1a2b3c4d)",
@@ -310,7 +310,7 @@ pub fn peer_id(peer: &PeerRef) -> Option<String> {
 }
 
 /// User and group IDs must be canonical UUIDs and listed once.
-pub fn ids<'a>(field: &str, values: impl Iterator<Item = &'a str>) -> Vec<String> {
+pub(crate) fn ids<'a>(field: &str, values: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut seen = BTreeSet::new();
     let mut denials = Vec::new();
     for (i, id) in values.enumerate() {
@@ -327,7 +327,7 @@ pub fn ids<'a>(field: &str, values: impl Iterator<Item = &'a str>) -> Vec<String
 }
 
 /// At most 25 users per pairing.
-pub fn too_many_users(field: &str, count: usize) -> Option<String> {
+pub(crate) fn too_many_users(field: &str, count: usize) -> Option<String> {
     (count > MAX_USERS).then(|| {
         format!(
             "{field}: {count} users listed; Genesys Cloud allows at most {MAX_USERS} authorized users per pairing (use groups for more people)"
@@ -336,7 +336,7 @@ pub fn too_many_users(field: &str, count: usize) -> Option<String> {
 }
 
 /// Exactly one of request and grant (checked on the raw object, before typing).
-pub fn request_xor_grant(object: &serde_json::Value) -> Option<String> {
+pub(crate) fn request_xor_grant(object: &serde_json::Value) -> Option<String> {
     let has = |f: &str| {
         object
             .pointer(&format!("/spec/{f}"))
@@ -350,20 +350,20 @@ pub fn request_xor_grant(object: &serde_json::Value) -> Option<String> {
 }
 
 /// A request must name someone.
-pub fn empty_request(users: usize, groups: usize) -> Option<String> {
+pub(crate) fn empty_request(users: usize, groups: usize) -> Option<String> {
     (users == 0 && groups == 0).then(|| {
         "spec.request: no users and no groups; list at least one user or group ID that needs access".to_string()
     })
 }
 
 /// organizationRef and peer cannot change.
-pub fn immutable(field: &str, old: &str, new: &str) -> Option<String> {
+pub(crate) fn immutable(field: &str, old: &str, new: &str) -> Option<String> {
     (old != new).then(|| {
         format!("{field}: changed from {old:?} to {new:?}; it is immutable: delete this object and create a new one")
     })
 }
 
-pub fn immutable_peer(old: &PeerRef, new: &PeerRef) -> Option<String> {
+pub(crate) fn immutable_peer(old: &PeerRef, new: &PeerRef) -> Option<String> {
     (old != new).then(|| {
         format!(
             "spec.peer: changed from {}/{} to {}/{}; it is immutable: delete this object and create a new one",
@@ -373,14 +373,14 @@ pub fn immutable_peer(old: &PeerRef, new: &PeerRef) -> Option<String> {
 }
 
 /// The side (request or grant) of an OrgPairing cannot change.
-pub fn side_changed(old_is_request: bool, new_is_request: bool) -> Option<String> {
+pub(crate) fn side_changed(old_is_request: bool, new_is_request: bool) -> Option<String> {
     (old_is_request != new_is_request).then(|| {
         "spec: an OrgPairing cannot switch between request and grant; delete it and create the other side as a new object".to_string()
     })
 }
 
 /// No link or pairing with oneself.
-pub fn peer_is_self(org: &Organization, peer: &PeerRef) -> Option<String> {
+pub(crate) fn peer_is_self(org: &Organization, peer: &PeerRef) -> Option<String> {
     let own = org.status.as_ref()?.organization_id.as_deref()?;
     (own == peer.organization_id).then(|| {
         format!(
@@ -391,7 +391,7 @@ pub fn peer_is_self(org: &Organization, peer: &PeerRef) -> Option<String> {
 }
 
 /// An OrgLink's peer region must be linkable by the org, when that is known.
-pub fn link_region_not_linkable(org: &Organization, peer: &PeerRef) -> Option<String> {
+pub(crate) fn link_region_not_linkable(org: &Organization, peer: &PeerRef) -> Option<String> {
     let linkable = &org.status.as_ref()?.linkable_regions;
     if linkable.is_empty() || linkable.iter().any(|r| r == peer.region.code()) {
         return None;
@@ -405,7 +405,7 @@ pub fn link_region_not_linkable(org: &Organization, peer: &PeerRef) -> Option<St
 }
 
 /// Pairings only within one region.
-pub fn pairing_across_regions(org: &Organization, peer: &PeerRef) -> Option<String> {
+pub(crate) fn pairing_across_regions(org: &Organization, peer: &PeerRef) -> Option<String> {
     (org.spec.region != peer.region).then(|| {
         format!(
             "spec.peer.region: {} differs from Organization {}'s region {}; authorized organizations must be in the same region",
@@ -418,7 +418,7 @@ pub fn pairing_across_regions(org: &Organization, peer: &PeerRef) -> Option<Stri
 
 /// One object per org, peer (and pairing side): `other` is another object managing
 /// the same relationship, if the view knows one.
-pub fn second_side(
+pub(crate) fn second_side(
     kind: &str,
     organization_ref: &str,
     peer: &str,
@@ -431,14 +431,14 @@ pub fn second_side(
 }
 
 /// `expiresAt` must be in the future.
-pub fn expires_in_past(expires: Timestamp, now: Timestamp) -> Option<String> {
+pub(crate) fn expires_in_past(expires: Timestamp, now: Timestamp) -> Option<String> {
     (expires <= now).then(|| {
         format!("spec.grant.expiresAt: {expires} is in the past; set a future time, or remove it for no expiry")
     })
 }
 
 /// The warning for an organizationRef that names nothing (GitOps may create it later).
-pub fn missing_organization(namespace: &str, name: &str) -> String {
+pub(crate) fn missing_organization(namespace: &str, name: &str) -> String {
     format!(
         "spec.organizationRef: no Organization {name} in namespace {namespace} yet; nothing happens until it exists"
     )

@@ -23,7 +23,7 @@ use super::review::answer;
 use crate::genesys::ApiBaseUrlAllowlist;
 
 /// Largest AdmissionReview accepted.
-pub const MAX_BODY: usize = 1024 * 1024;
+pub(crate) const MAX_BODY: usize = 1024 * 1024;
 
 /// What every request sees: the caches and the operator's `spec.apiBaseUrl` allowlist.
 #[derive(Clone)]
@@ -33,7 +33,7 @@ struct Shared {
 }
 
 /// Builds the router over `cache`, judging `spec.apiBaseUrl` by `allowlist`.
-pub fn router(cache: CacheView, allowlist: ApiBaseUrlAllowlist) -> Router {
+pub(crate) fn router(cache: CacheView, allowlist: ApiBaseUrlAllowlist) -> Router {
     let shared = Shared {
         cache,
         allowlist: Arc::new(allowlist),

@@ -80,17 +80,17 @@ impl KubeAssets {
         &self.dir
     }
 
-    pub fn etcd(&self) -> PathBuf {
+    pub(crate) fn etcd(&self) -> PathBuf {
         self.dir.join("etcd")
     }
 
-    pub fn kube_apiserver(&self) -> PathBuf {
+    pub(crate) fn kube_apiserver(&self) -> PathBuf {
         self.dir.join("kube-apiserver")
     }
 
     /// The controller manager, when the directory holds one (a `KUBEBUILDER_ASSETS`
     /// directory from setup-envtest does not).
-    pub fn kube_controller_manager(&self) -> Option<PathBuf> {
+    pub(crate) fn kube_controller_manager(&self) -> Option<PathBuf> {
         let path = self.dir.join("kube-controller-manager");
         is_executable(&path).then_some(path)
     }
@@ -108,7 +108,7 @@ impl KubeAssets {
 
 /// `$ORGLINK_KUBE_ASSETS_DIR`, else `${XDG_CACHE_HOME:-~/.cache}/orglink/kube-assets/<version>`,
 /// the same rule as `scripts/kube-assets.sh`.
-pub fn default_dir() -> PathBuf {
+pub(crate) fn default_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("ORGLINK_KUBE_ASSETS_DIR").filter(|d| !d.is_empty()) {
         return dir.into();
     }

@@ -24,7 +24,7 @@ use super::{ControlPlaneError, io_err};
 /// The controllers the sandbox runs (names as `kube-controller-manager --help` lists
 /// them for `--controllers`). Left out: everything about nodes, volumes, cloud
 /// providers and certificate signing, which have nothing to act on without nodes.
-pub const CONTROLLERS: &[&str] = &[
+pub(crate) const CONTROLLERS: &[&str] = &[
     // Deleting a namespace deletes its contents, waiting for their finalizers.
     "namespace-controller",
     // ownerReferences: dependents are deleted with their owner.
@@ -47,11 +47,11 @@ pub const CONTROLLERS: &[&str] = &[
 
 /// The files the controller manager reads.
 pub(super) struct ControllerManagerFiles<'a> {
-    pub kubeconfig: &'a Path,
-    pub ca_cert: &'a Path,
-    pub service_account_key: &'a Path,
-    pub serving_cert: &'a Path,
-    pub serving_key: &'a Path,
+    pub(crate) kubeconfig: &'a Path,
+    pub(crate) ca_cert: &'a Path,
+    pub(crate) service_account_key: &'a Path,
+    pub(crate) serving_cert: &'a Path,
+    pub(crate) serving_key: &'a Path,
 }
 
 /// Starts `binary` serving `/healthz` on `127.0.0.1:port`, logging to

@@ -8,10 +8,10 @@ use base64::engine::general_purpose::STANDARD;
 use super::pki::ClusterPki;
 
 /// The context, cluster and user name in the kubeconfig.
-pub const CONTEXT: &str = "orglink-sandbox";
+pub(crate) const CONTEXT: &str = "orglink-sandbox";
 
 /// Renders a kubeconfig for `server` authenticating with the admin client certificate.
-pub fn render(server: &str, pki: &ClusterPki) -> String {
+pub(crate) fn render(server: &str, pki: &ClusterPki) -> String {
     render_for(
         server,
         pki,
@@ -23,7 +23,7 @@ pub fn render(server: &str, pki: &ClusterPki) -> String {
 
 /// Renders a kubeconfig for `server` authenticating with the controller manager's
 /// client certificate.
-pub fn render_controller_manager(server: &str, pki: &ClusterPki) -> String {
+pub(crate) fn render_controller_manager(server: &str, pki: &ClusterPki) -> String {
     render_for(
         server,
         pki,

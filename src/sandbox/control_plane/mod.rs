@@ -13,10 +13,10 @@
 //! Dropping the handle stops the processes and removes the data; see [`process`]
 //! for Ctrl-C, panics and handles kept in statics.
 
-pub mod assets;
-pub mod controller_manager;
-pub mod kubeconfig;
-pub mod pki;
+pub(crate) mod assets;
+pub(crate) mod controller_manager;
+pub(crate) mod kubeconfig;
+pub(crate) mod pki;
 pub mod process;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -370,7 +370,7 @@ impl ControlPlane {
     }
 
     /// A kube client configuration for the admin identity.
-    pub async fn kube_config(&self) -> Result<kube::Config, ControlPlaneError> {
+    pub(crate) async fn kube_config(&self) -> Result<kube::Config, ControlPlaneError> {
         let kubeconfig = Kubeconfig::from_yaml(&self.kubeconfig_yaml())
             .map_err(|e| ControlPlaneError::Kubeconfig(e.to_string()))?;
         kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
@@ -419,29 +419,6 @@ impl ControlPlane {
     /// `kube-controller-manager.log`).
     pub fn data_dir(&self) -> &Path {
         self.dir.path()
-    }
-
-    /// Whether every process is still running.
-    pub fn is_running(&mut self) -> bool {
-        self.apiserver.exited().is_none()
-            && self.etcd.exited().is_none()
-            && self
-                .controller_manager
-                .as_mut()
-                .is_none_or(|kcm| kcm.exited().is_none())
-    }
-
-    /// The last lines of the API server's log (for diagnosing a failed test).
-    pub fn apiserver_log_tail(&self, lines: usize) -> String {
-        self.apiserver.log_tail(lines)
-    }
-
-    /// The last lines of the controller manager's log (empty when it does not run).
-    pub fn controller_manager_log_tail(&self, lines: usize) -> String {
-        self.controller_manager
-            .as_ref()
-            .map(|kcm| kcm.log_tail(lines))
-            .unwrap_or_default()
     }
 }
 

@@ -18,26 +18,26 @@ use rcgen::{
 
 /// PEM files of one sandbox cluster.
 #[derive(Clone)]
-pub struct ClusterPki {
+pub(crate) struct ClusterPki {
     /// CA certificate: trusted by clients (kubeconfig) and by the API server for
     /// client certificates.
-    pub ca_cert: String,
+    pub(crate) ca_cert: String,
     /// The API server's serving certificate and key.
-    pub serving_cert: String,
-    pub serving_key: String,
+    pub(crate) serving_cert: String,
+    pub(crate) serving_key: String,
     /// The admin client certificate (`CN=orglink-sandbox-admin`, `O=system:masters`).
-    pub admin_cert: String,
-    pub admin_key: String,
+    pub(crate) admin_cert: String,
+    pub(crate) admin_key: String,
     /// The controller manager's client certificate (`CN=system:kube-controller-manager`).
-    pub controller_manager_cert: String,
-    pub controller_manager_key: String,
+    pub(crate) controller_manager_cert: String,
+    pub(crate) controller_manager_key: String,
     /// The controller manager's serving certificate (127.0.0.1), so its `/healthz` is
     /// probed with the cluster CA instead of an unverified connection.
-    pub controller_manager_serving_cert: String,
-    pub controller_manager_serving_key: String,
+    pub(crate) controller_manager_serving_cert: String,
+    pub(crate) controller_manager_serving_key: String,
     /// Private key signing service-account tokens (its public half verifies them).
-    pub service_account_key: String,
-    pub service_account_public_key: String,
+    pub(crate) service_account_key: String,
+    pub(crate) service_account_public_key: String,
 }
 
 impl std::fmt::Debug for ClusterPki {
@@ -48,14 +48,14 @@ impl std::fmt::Debug for ClusterPki {
 }
 
 /// The user name the API server's bootstrap RBAC binds to the controller manager's role.
-pub const CONTROLLER_MANAGER_USER: &str = "system:kube-controller-manager";
+pub(crate) const CONTROLLER_MANAGER_USER: &str = "system:kube-controller-manager";
 
 /// The service IP of `kubernetes.default` for `--service-cluster-ip-range=10.0.0.0/24`.
-pub const KUBERNETES_SERVICE_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+pub(crate) const KUBERNETES_SERVICE_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 
 impl ClusterPki {
     /// Generates a CA and, signed by it, the serving and client certificates.
-    pub fn generate() -> Result<Self, rcgen::Error> {
+    pub(crate) fn generate() -> Result<Self, rcgen::Error> {
         let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
         ca_params.distinguished_name = name("orglink-sandbox-ca", None);
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);

@@ -74,17 +74,17 @@ impl Supervised {
     }
 
     /// The exit status, if the process has already ended.
-    pub fn exited(&mut self) -> Option<ExitStatus> {
+    pub(crate) fn exited(&mut self) -> Option<ExitStatus> {
         self.child.try_wait().ok().flatten()
     }
 
     /// The last `lines` lines of the process's output, for error messages.
-    pub fn log_tail(&self, lines: usize) -> String {
+    pub(crate) fn log_tail(&self, lines: usize) -> String {
         tail(&self.log_path, lines)
     }
 
     /// Stops the process: SIGTERM, then SIGKILL if it has not exited in time.
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if self.exited().is_none() {
             signal(self.child.id(), libc::SIGTERM);
             let deadline = Instant::now() + STOP_GRACE;
@@ -108,7 +108,7 @@ impl Drop for Supervised {
 }
 
 /// Reads the last `lines` lines of a log file (at most its last 64 KiB).
-pub fn tail(path: &Path, lines: usize) -> String {
+pub(crate) fn tail(path: &Path, lines: usize) -> String {
     let Ok(mut file) = File::open(path) else {
         return String::new();
     };
@@ -134,7 +134,7 @@ fn registry() -> &'static Mutex<BTreeMap<u32, &'static str>> {
 }
 
 /// Directories removed by the exit hook (data of control planes held in statics).
-pub fn remove_at_exit(path: PathBuf) {
+pub(crate) fn remove_at_exit(path: PathBuf) {
     cleanup_dirs().lock().unwrap().push(path);
     ensure_exit_hook();
 }

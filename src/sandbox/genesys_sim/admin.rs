@@ -29,7 +29,7 @@ use super::limits::RateLimitConfig;
 use super::routes::timestamp;
 use super::stats::StatsSnapshot;
 
-pub fn router() -> Router<Shared> {
+pub(crate) fn router() -> Router<Shared> {
     Router::new()
         .route("/faults", get(get_faults).post(set_faults))
         .route("/tokens/expire", post(expire_tokens))
@@ -71,9 +71,9 @@ async fn expire_tokens(State(sim): State<Shared>) -> StatusCode {
 /// The clock as the admin API shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ClockState {
-    pub now: String,
-    pub offset_seconds: i64,
+pub(crate) struct ClockState {
+    pub(crate) now: String,
+    pub(crate) offset_seconds: i64,
 }
 
 fn clock_state(sim: &Shared) -> ClockState {

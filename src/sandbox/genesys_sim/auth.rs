@@ -24,7 +24,7 @@ use crate::api::Region;
 use crate::genesys::models::TokenResponse;
 
 /// Token lifetime when nothing overrides it: Genesys's default of 24 h.
-pub const DEFAULT_TOKEN_LIFETIME_SECS: u64 = 86_400;
+pub(crate) const DEFAULT_TOKEN_LIFETIME_SECS: u64 = 86_400;
 
 struct Client {
     org: Uuid,
@@ -34,22 +34,22 @@ struct Client {
 
 /// What a token stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TokenInfo {
-    pub org: Uuid,
-    pub region: Region,
-    pub expires_at: DateTime<Utc>,
+pub(crate) struct TokenInfo {
+    pub(crate) org: Uuid,
+    pub(crate) region: Region,
+    pub(crate) expires_at: DateTime<Utc>,
 }
 
 /// An OAuth error (`{"error", "description", "error_description"}`), with its status.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OAuthError {
-    pub status: u16,
-    pub error: &'static str,
-    pub description: String,
+pub(crate) struct OAuthError {
+    pub(crate) status: u16,
+    pub(crate) error: &'static str,
+    pub(crate) description: String,
 }
 
 impl OAuthError {
-    pub fn invalid_client() -> Self {
+    pub(crate) fn invalid_client() -> Self {
         OAuthError {
             status: 401,
             error: "invalid_client",
@@ -67,14 +67,14 @@ impl OAuthError {
 
     /// The token endpoint's rate limit answer: HTTP 400 `invalid_request (rate limit
     /// exceeded; ...)` rather than 429 (genesys-api.md §2.1).
-    pub fn rate_limited(retry_after_secs: u64) -> Self {
+    pub(crate) fn rate_limited(retry_after_secs: u64) -> Self {
         Self::invalid_request(format!(
             "rate limit exceeded; retry the request in {retry_after_secs} seconds"
         ))
     }
 
     /// The JSON body: Genesys's `description` and the RFC 6749 `error_description`.
-    pub fn body(&self) -> TokenResponse {
+    pub(crate) fn body(&self) -> TokenResponse {
         TokenResponse {
             error: Some(self.error.to_string()),
             description: Some(self.description.clone()),
@@ -85,13 +85,13 @@ impl OAuthError {
 }
 
 /// The OAuth clients of all seeded orgs and the tokens issued to them.
-pub struct TokenService {
+pub(crate) struct TokenService {
     clients: HashMap<String, Client>,
     tokens: Mutex<HashMap<String, TokenInfo>>,
 }
 
 impl TokenService {
-    pub fn new(orgs: &[SeedOrg]) -> Self {
+    pub(crate) fn new(orgs: &[SeedOrg]) -> Self {
         TokenService {
             clients: orgs
                 .iter()
@@ -112,7 +112,7 @@ impl TokenService {
 
     /// The org owning `client_id` if the client is served in `region` (for request
     /// accounting; no secret check).
-    pub fn org_of_client(&self, region: Region, client_id: &str) -> Option<Uuid> {
+    pub(crate) fn org_of_client(&self, region: Region, client_id: &str) -> Option<Uuid> {
         self.clients
             .get(client_id)
             .filter(|c| c.region == region)
@@ -121,7 +121,7 @@ impl TokenService {
 
     /// Handles `POST {region}/oauth/token`: `authorization` is the raw `Authorization`
     /// header, `grant_type` the form field.
-    pub fn issue(
+    pub(crate) fn issue(
         &self,
         region: Region,
         authorization: Option<&str>,
@@ -175,12 +175,12 @@ impl TokenService {
     }
 
     /// The org a bearer token was issued to, valid or not (for request accounting).
-    pub fn peek(&self, token: &str) -> Option<Uuid> {
+    pub(crate) fn peek(&self, token: &str) -> Option<Uuid> {
         self.tokens.lock().get(token).map(|t| t.org)
     }
 
     /// Checks `Authorization: Bearer <token>` for a request to `region`'s API.
-    pub fn authenticate(
+    pub(crate) fn authenticate(
         &self,
         region: Region,
         authorization: Option<&str>,
@@ -196,7 +196,7 @@ impl TokenService {
     }
 
     /// Makes every token issued so far invalid (as of `now`).
-    pub fn expire_all(&self, now: DateTime<Utc>) {
+    pub(crate) fn expire_all(&self, now: DateTime<Utc>) {
         for t in self.tokens.lock().values_mut() {
             t.expires_at = t.expires_at.min(now);
         }
@@ -204,14 +204,14 @@ impl TokenService {
 }
 
 /// The token of an `Authorization: Bearer <token>` header.
-pub fn bearer_token(header: &str) -> Option<&str> {
+pub(crate) fn bearer_token(header: &str) -> Option<&str> {
     let (scheme, token) = header.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// The (client ID, secret) of an `Authorization: Basic ...` header.
-pub fn parse_basic(header: &str) -> Option<(String, String)> {
+pub(crate) fn parse_basic(header: &str) -> Option<(String, String)> {
     let (scheme, encoded) = header.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;

@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 
 /// Wall time shifted by an offset that only grows.
 #[derive(Debug, Default)]
-pub struct SimClock {
+pub(crate) struct SimClock {
     offset: Mutex<Duration>,
 }
 
@@ -26,22 +26,22 @@ pub enum ClockError {
 
 impl SimClock {
     /// A clock that starts at the current wall time.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// The simulated now, to the millisecond (as Genesys timestamps are).
-    pub fn now(&self) -> DateTime<Utc> {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
         (Utc::now() + *self.offset.lock()).trunc_subsecs(3)
     }
 
     /// How far the clock has been moved ahead of wall time in total.
-    pub fn offset(&self) -> Duration {
+    pub(crate) fn offset(&self) -> Duration {
         *self.offset.lock()
     }
 
     /// Moves the clock forward by `by` and returns the new simulated now.
-    pub fn advance(&self, by: Duration) -> Result<DateTime<Utc>, ClockError> {
+    pub(crate) fn advance(&self, by: Duration) -> Result<DateTime<Utc>, ClockError> {
         if by < Duration::zero() {
             return Err(ClockError::Backwards(by));
         }

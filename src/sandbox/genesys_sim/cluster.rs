@@ -23,7 +23,7 @@ use crate::api::organization::CredentialsSecretRef;
 use crate::api::{CREDENTIALS_LABEL, Organization, OrganizationSpec};
 
 /// The field manager of the applied objects.
-pub const FIELD_MANAGER: &str = "orglink-sandbox";
+pub(crate) const FIELD_MANAGER: &str = "orglink-sandbox";
 
 /// The objects that represent one seeded org in the cluster.
 #[derive(Clone)]
@@ -61,7 +61,7 @@ fn labels(org: &SeedOrg) -> BTreeMap<String, String> {
 
 /// The object name of each org, in order: its slug, plus the start of its ID where two
 /// orgs' names would give the same slug.
-pub fn object_names(orgs: &[SeedOrg]) -> Vec<String> {
+pub(crate) fn object_names(orgs: &[SeedOrg]) -> Vec<String> {
     let slugs: Vec<String> = orgs.iter().map(|o| slug(&o.name)).collect();
     slugs
         .iter()
@@ -137,7 +137,7 @@ pub fn org_objects(org: &SeedOrg, name: &str, api_base_url: &str) -> OrgObjects 
 
 /// Why registering the orgs failed (the object is named; no secret value is).
 #[derive(Debug, thiserror::Error)]
-pub enum RegisterError {
+pub(crate) enum RegisterError {
     #[error("cannot apply {kind} {name}: {source}")]
     Apply {
         kind: &'static str,
@@ -147,7 +147,7 @@ pub enum RegisterError {
 }
 
 /// Applies the objects of every org of `sim` to the cluster; returns them, in seed order.
-pub async fn register_organizations(
+pub(crate) async fn register_organizations(
     client: kube::Client,
     sim: &SimHandle,
 ) -> Result<Vec<OrgObjects>, RegisterError> {

@@ -20,21 +20,21 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
 /// A [`TcpListener`] yielding [`KillableStream`]s.
-pub struct KillableListener(pub TcpListener);
+pub(crate) struct KillableListener(pub TcpListener);
 
 /// A TCP stream that goes dead once its kill flag is set.
-pub struct KillableStream {
+pub(crate) struct KillableStream {
     inner: TcpStream,
     killed: Arc<AtomicBool>,
 }
 
 /// The handle a handler uses to cut its own connection (axum connect info).
 #[derive(Clone, Debug)]
-pub struct ConnKill(Arc<AtomicBool>);
+pub(crate) struct ConnKill(Arc<AtomicBool>);
 
 impl ConnKill {
     /// Cuts the connection: the response being produced is never sent.
-    pub fn kill(&self) {
+    pub(crate) fn kill(&self) {
         self.0.store(true, Ordering::SeqCst);
     }
 }

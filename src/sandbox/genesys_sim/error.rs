@@ -29,32 +29,32 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 /// The response header carrying the correlation ID.
-pub const CORRELATION_HEADER: &str = "ININ-Correlation-Id";
+pub(crate) const CORRELATION_HEADER: &str = "ININ-Correlation-Id";
 
 tokio::task_local! {
     /// The correlation ID of the request being served; set by the correlation middleware
     /// so error bodies can carry it as `contextId`.
-    pub static CORRELATION_ID: String;
+    pub(crate) static CORRELATION_ID: String;
 }
 
 /// The correlation ID of the current request (a fresh one outside a request).
-pub fn current_correlation_id() -> String {
+pub(crate) fn current_correlation_id() -> String {
     CORRELATION_ID
         .try_with(Clone::clone)
         .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string())
 }
 
-pub use crate::genesys::models::ErrorDetail;
+pub(crate) use crate::genesys::models::ErrorDetail;
 
 /// A Genesys-style API error: HTTP status, dotted code, human message and details.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiError {
-    pub status: StatusCode,
-    pub code: Cow<'static, str>,
-    pub message: String,
-    pub details: Vec<ErrorDetail>,
+    pub(crate) status: StatusCode,
+    pub(crate) code: Cow<'static, str>,
+    pub(crate) message: String,
+    pub(crate) details: Vec<ErrorDetail>,
     /// Extra headers, e.g. `Retry-After` on a 429.
-    pub retry_after_secs: Option<u64>,
+    pub(crate) retry_after_secs: Option<u64>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -72,7 +72,7 @@ impl std::fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 impl ApiError {
-    pub fn new(
+    pub(crate) fn new(
         status: StatusCode,
         code: impl Into<Cow<'static, str>>,
         message: impl Into<String>,
@@ -87,12 +87,12 @@ impl ApiError {
     }
 
     /// 400 `bad.request`.
-    pub fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad.request", message)
     }
 
     /// 400 `bad.request` naming the offending field in `details[0].fieldName`.
-    pub fn bad_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn bad_field(field: impl Into<String>, message: impl Into<String>) -> Self {
         let field = field.into();
         let message = message.into();
         Self::bad_request(format!("{field}: {message}")).with_detail(ErrorDetail {
@@ -104,22 +104,22 @@ impl ApiError {
     }
 
     /// 404 `not.found`.
-    pub fn not_found(message: impl Into<String>) -> Self {
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not.found", message)
     }
 
     /// 409 `conflict`.
-    pub fn conflict(message: impl Into<String>) -> Self {
+    pub(crate) fn conflict(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "conflict", message)
     }
 
     /// 403 `not.authorized`.
-    pub fn forbidden(message: impl Into<String>) -> Self {
+    pub(crate) fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "not.authorized", message)
     }
 
     /// 401 `authentication.required`: no bearer token at all.
-    pub fn authentication_required() -> Self {
+    pub(crate) fn authentication_required() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
             "authentication.required",
@@ -128,7 +128,7 @@ impl ApiError {
     }
 
     /// 401 `bad.credentials`: a token that is unknown, expired or from another region.
-    pub fn bad_credentials() -> Self {
+    pub(crate) fn bad_credentials() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
             "bad.credentials",
@@ -137,7 +137,7 @@ impl ApiError {
     }
 
     /// 429 with the normalized Genesys body and `Retry-After` (genesys-api.md §6.2).
-    pub fn too_many_requests(retry_after_secs: u64) -> Self {
+    pub(crate) fn too_many_requests(retry_after_secs: u64) -> Self {
         let mut err = Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too.many.requests.retry.after",
@@ -150,7 +150,7 @@ impl ApiError {
     }
 
     /// An injected server error with the code Genesys uses for that status.
-    pub fn server_error(status: StatusCode) -> Self {
+    pub(crate) fn server_error(status: StatusCode) -> Self {
         let (code, message) = match status.as_u16() {
             502 => ("bad.gateway", "Bad gateway."),
             503 => (
@@ -166,13 +166,13 @@ impl ApiError {
         Self::new(status, code, message)
     }
 
-    pub fn with_detail(mut self, detail: ErrorDetail) -> Self {
+    pub(crate) fn with_detail(mut self, detail: ErrorDetail) -> Self {
         self.details.push(detail);
         self
     }
 
     /// Adds a detail naming the entity the error is about.
-    pub fn with_entity(mut self, id: impl Into<String>, name: Option<String>) -> Self {
+    pub(crate) fn with_entity(mut self, id: impl Into<String>, name: Option<String>) -> Self {
         self.details.push(ErrorDetail {
             error_code: Some(self.code.to_string()),
             field_name: None,
@@ -183,7 +183,7 @@ impl ApiError {
     }
 
     /// The JSON body Genesys would send, with `contextId` set to `correlation_id`.
-    pub fn body(&self, correlation_id: &str) -> ErrorBodyOut<'_> {
+    pub(crate) fn body(&self, correlation_id: &str) -> ErrorBodyOut<'_> {
         ErrorBodyOut {
             message: &self.message,
             code: &self.code,
@@ -200,13 +200,13 @@ impl ApiError {
 /// while Genesys sends them as `[]` (see the normalized 429 body in genesys-api.md §6.2).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ErrorBodyOut<'a> {
-    pub message: &'a str,
-    pub code: &'a str,
-    pub status: u16,
-    pub context_id: String,
-    pub details: &'a [ErrorDetail],
-    pub errors: Vec<serde_json::Value>,
+pub(crate) struct ErrorBodyOut<'a> {
+    pub(crate) message: &'a str,
+    pub(crate) code: &'a str,
+    pub(crate) status: u16,
+    pub(crate) context_id: String,
+    pub(crate) details: &'a [ErrorDetail],
+    pub(crate) errors: Vec<serde_json::Value>,
 }
 
 impl IntoResponse for ApiError {

@@ -52,7 +52,7 @@ const DEFAULT_ERROR_STATUSES: [u16; 4] = [500, 502, 503, 504];
 
 impl FaultConfig {
     /// Refuses settings that make no sense, naming the field.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         for (field, rate) in [("errorRate", self.error_rate), ("dropRate", self.drop_rate)] {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(format!("{field} must be between 0 and 1, got {rate}"));
@@ -88,7 +88,7 @@ impl FaultConfig {
 
 /// What to do to one request, after the latency.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FaultAction {
+pub(crate) enum FaultAction {
     /// Serve it normally.
     Pass,
     /// Close the connection without an answer.
@@ -98,7 +98,7 @@ pub enum FaultAction {
 }
 
 /// Draws the fault for one request: one uniform draw split into drop, error and pass.
-pub fn decide(config: &FaultConfig, path: &str, rng: &mut impl Rng) -> FaultAction {
+pub(crate) fn decide(config: &FaultConfig, path: &str, rng: &mut impl Rng) -> FaultAction {
     if !config.applies_to(path) || (config.error_rate <= 0.0 && config.drop_rate <= 0.0) {
         return FaultAction::Pass;
     }
@@ -121,7 +121,7 @@ pub fn decide(config: &FaultConfig, path: &str, rng: &mut impl Rng) -> FaultActi
 }
 
 /// The live fault settings and their random source.
-pub struct FaultInjector {
+pub(crate) struct FaultInjector {
     inner: Mutex<(FaultConfig, StdRng)>,
 }
 
@@ -134,12 +134,12 @@ impl Default for FaultInjector {
 }
 
 impl FaultInjector {
-    pub fn config(&self) -> FaultConfig {
+    pub(crate) fn config(&self) -> FaultConfig {
         self.inner.lock().0.clone()
     }
 
     /// Replaces the settings (validated); a `seed` restarts the random sequence.
-    pub fn set(&self, config: FaultConfig) -> Result<(), String> {
+    pub(crate) fn set(&self, config: FaultConfig) -> Result<(), String> {
         config.validate()?;
         let rng = match config.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
@@ -150,7 +150,7 @@ impl FaultInjector {
     }
 
     /// The latency to add and the action for a request to `path` (below the region).
-    pub fn draw(&self, path: &str) -> (std::time::Duration, FaultAction) {
+    pub(crate) fn draw(&self, path: &str) -> (std::time::Duration, FaultAction) {
         let mut inner = self.inner.lock();
         let (config, rng) = &mut *inner;
         let latency = if config.applies_to(path) {
@@ -162,7 +162,7 @@ impl FaultInjector {
     }
 
     /// The token lifetime override, if any.
-    pub fn token_lifetime(&self) -> Option<u64> {
+    pub(crate) fn token_lifetime(&self) -> Option<u64> {
         self.inner.lock().0.token_lifetime_seconds
     }
 }

@@ -37,30 +37,30 @@ use super::{admin, routes};
 use crate::api::Region;
 
 /// Everything the handlers share.
-pub struct Sim {
-    pub state: Mutex<SimState>,
-    pub clock: SimClock,
-    pub tokens: TokenService,
-    pub limiter: RateLimiter,
-    pub faults: FaultInjector,
-    pub stats: Stats,
+pub(crate) struct Sim {
+    pub(crate) state: Mutex<SimState>,
+    pub(crate) clock: SimClock,
+    pub(crate) tokens: TokenService,
+    pub(crate) limiter: RateLimiter,
+    pub(crate) faults: FaultInjector,
+    pub(crate) stats: Stats,
 }
 
-pub type Shared = Arc<Sim>;
+pub(crate) type Shared = Arc<Sim>;
 
-/// Who is calling: the org of the bearer token and the region it called.
+/// Who is calling: the org of the bearer token (the region it called is checked by the
+/// pipeline before this is set).
 #[derive(Clone, Copy, Debug)]
-pub struct Caller {
-    pub org: Uuid,
-    pub region: Region,
+pub(crate) struct Caller {
+    pub(crate) org: Uuid,
 }
 
 /// The region of a token request (set by the pipeline for the token handler).
 #[derive(Clone, Copy, Debug)]
-pub struct TokenRegion(pub Region);
+pub(crate) struct TokenRegion(pub Region);
 
 /// The whole application: region routes, admin routes, fallbacks.
-pub fn router(sim: Shared) -> Router {
+pub(crate) fn router(sim: Shared) -> Router {
     use routes::{links, org, pairings, trustees, trustors};
     const LINK: &str = "/{region}/api/v2/telephony/organization/link";
     const OA: &str = "/{region}/api/v2/orgauthorization";
@@ -189,7 +189,7 @@ async fn pipeline(
         sim.stats.outcome(Some(org), Outcome::RateLimited);
         return ApiError::too_many_requests(retry_after).into_response();
     }
-    req.extensions_mut().insert(Caller { org, region });
+    req.extensions_mut().insert(Caller { org });
     let response = next.run(req).await;
     tracing::debug!(
         target: "genesys_sim",
@@ -203,7 +203,7 @@ async fn pipeline(
 }
 
 /// A JSON request body whose problems are answered as Genesys 400s.
-pub struct JsonBody<T>(pub T);
+pub(crate) struct JsonBody<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
@@ -236,23 +236,23 @@ fn serde_field(message: &str) -> Option<String> {
 }
 
 /// Named path parameters.
-pub type PathParams = axum::extract::Path<HashMap<String, String>>;
+pub(crate) type PathParams = axum::extract::Path<HashMap<String, String>>;
 
 /// A path parameter that must be a UUID; anything else names nothing, hence 404.
-pub fn path_id(params: &HashMap<String, String>, name: &str) -> Result<Uuid, ApiError> {
+pub(crate) fn path_id(params: &HashMap<String, String>, name: &str) -> Result<Uuid, ApiError> {
     let raw = params.get(name).map(String::as_str).unwrap_or_default();
     Uuid::parse_str(raw)
         .map_err(|_| ApiError::not_found(format!("{name} {raw:?} was not found (not a valid ID)")))
 }
 
 /// A body field that must be a UUID; 400 naming the field otherwise.
-pub fn body_id(field: &str, raw: &str) -> Result<Uuid, ApiError> {
+pub(crate) fn body_id(field: &str, raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw)
         .map_err(|_| ApiError::bad_field(field, format!("{raw:?} is not a valid ID (a UUID)")))
 }
 
 /// The decoded query string.
-pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
     url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .into_owned()
         .collect()

@@ -7,11 +7,11 @@ use super::seed::{DEFAULT_SEED_PATH, SeedError, default_seed, load_seed_file};
 use super::{GenesysSim, SimConfig, SimHandle, SimStartError};
 
 /// The file in the sandbox directory that holds the simulator's root URL.
-pub const URL_FILE: &str = "genesys-url";
+pub(crate) const URL_FILE: &str = "genesys-url";
 
 /// Why the sandbox's simulator did not start.
 #[derive(Debug, thiserror::Error)]
-pub enum LaunchError {
+pub(crate) enum LaunchError {
     #[error(transparent)]
     Seed(#[from] SeedError),
     #[error(transparent)]
@@ -25,7 +25,7 @@ pub enum LaunchError {
 
 /// Where the orgs come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SeedSource {
+pub(crate) enum SeedSource {
     /// A seed file the user named (`--genesys-orgs FILE`); it must exist.
     File(PathBuf),
     /// `examples/sandbox/genesys-orgs.yaml` when run from the repository, else the copy
@@ -35,12 +35,12 @@ pub enum SeedSource {
 
 impl SeedSource {
     /// `Some(path)` → that file, `None` → the default.
-    pub fn from_flag(path: Option<PathBuf>) -> Self {
+    pub(crate) fn from_flag(path: Option<PathBuf>) -> Self {
         path.map_or(SeedSource::Default, SeedSource::File)
     }
 
     /// The validated orgs and a description of where they came from.
-    pub fn load(&self) -> Result<(SimConfig, String), SeedError> {
+    pub(crate) fn load(&self) -> Result<(SimConfig, String), SeedError> {
         match self {
             SeedSource::File(path) => Ok((
                 SimConfig::new(load_seed_file(path)?),
@@ -59,7 +59,10 @@ impl SeedSource {
 }
 
 /// Starts the simulator with the orgs of `seed` and writes its URL to `dir/genesys-url`.
-pub async fn start_for_sandbox(dir: &Path, seed: &SeedSource) -> Result<SimHandle, LaunchError> {
+pub(crate) async fn start_for_sandbox(
+    dir: &Path,
+    seed: &SeedSource,
+) -> Result<SimHandle, LaunchError> {
     let (config, origin) = seed.load()?;
     let handle = GenesysSim::start(config).await?;
     let path = dir.join(URL_FILE);
@@ -70,7 +73,7 @@ pub async fn start_for_sandbox(dir: &Path, seed: &SeedSource) -> Result<SimHandl
 }
 
 /// Human-readable lines about the running simulator, for the sandbox's banner.
-pub fn describe(handle: &SimHandle) -> Vec<String> {
+pub(crate) fn describe(handle: &SimHandle) -> Vec<String> {
     let mut lines = vec![format!("Simulated Genesys Cloud: {}", handle.url())];
     for org in handle.orgs() {
         lines.push(format!(

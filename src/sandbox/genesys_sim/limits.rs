@@ -55,7 +55,7 @@ impl Default for RateLimitConfig {
 
 impl RateLimitConfig {
     /// Refuses limits that would make every request fail or never reset.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         if self.requests_per_window == 0 {
             return Err("requestsPerWindow must be at least 1".into());
         }
@@ -77,13 +77,13 @@ impl RateLimitConfig {
 
 /// One fixed window of one key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Window {
+pub(crate) struct Window {
     started: Instant,
     count: u32,
 }
 
 impl Window {
-    pub fn new(now: Instant) -> Self {
+    pub(crate) fn new(now: Instant) -> Self {
         Window {
             started: now,
             count: 0,
@@ -91,7 +91,7 @@ impl Window {
     }
 
     /// Admits one request at `now`, or says how many whole seconds until it would be.
-    pub fn admit(&mut self, now: Instant, limit: u32, length: Duration) -> Result<(), u64> {
+    pub(crate) fn admit(&mut self, now: Instant, limit: u32, length: Duration) -> Result<(), u64> {
         if now >= self.started + length {
             *self = Window::new(now);
         }
@@ -106,14 +106,14 @@ impl Window {
 }
 
 /// Fixed-window counters per key (token or client ID).
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     config: Mutex<RateLimitConfig>,
     api: Mutex<HashMap<String, Window>>,
     token: Mutex<HashMap<String, Window>>,
 }
 
 impl RateLimiter {
-    pub fn new(config: RateLimitConfig) -> Self {
+    pub(crate) fn new(config: RateLimitConfig) -> Self {
         RateLimiter {
             config: Mutex::new(config),
             api: Mutex::new(HashMap::new()),
@@ -121,12 +121,12 @@ impl RateLimiter {
         }
     }
 
-    pub fn config(&self) -> RateLimitConfig {
+    pub(crate) fn config(&self) -> RateLimitConfig {
         *self.config.lock()
     }
 
     /// Replaces the limits and starts every window afresh.
-    pub fn set_config(&self, config: RateLimitConfig) -> Result<(), String> {
+    pub(crate) fn set_config(&self, config: RateLimitConfig) -> Result<(), String> {
         config.validate()?;
         *self.config.lock() = config;
         self.api.lock().clear();
@@ -135,7 +135,7 @@ impl RateLimiter {
     }
 
     /// Admits one API request made with `token`; `Err(retry_after_secs)` if over.
-    pub fn admit_api(&self, token: &str) -> Result<(), u64> {
+    pub(crate) fn admit_api(&self, token: &str) -> Result<(), u64> {
         let config = self.config();
         admit(
             &self.api,
@@ -146,7 +146,7 @@ impl RateLimiter {
     }
 
     /// Admits one token request of `client_id`; `Err(retry_after_secs)` if over.
-    pub fn admit_token(&self, client_id: &str) -> Result<(), u64> {
+    pub(crate) fn admit_token(&self, client_id: &str) -> Result<(), u64> {
         let config = self.config();
         match config.token_requests_per_window {
             None => Ok(()),

@@ -56,21 +56,21 @@
 //!
 //! Dropping the [`SimHandle`] stops the server; [`SimHandle::shutdown`] also waits for it.
 
-pub mod admin;
-pub mod auth;
-pub mod clock;
+pub(crate) mod admin;
+pub(crate) mod auth;
+pub(crate) mod clock;
 pub mod cluster;
-pub mod conn;
-pub mod error;
-pub mod faults;
-pub mod http;
-pub mod launch;
-pub mod limits;
-pub mod paging;
-pub mod routes;
+pub(crate) mod conn;
+pub(crate) mod error;
+pub(crate) mod faults;
+pub(crate) mod http;
+pub(crate) mod launch;
+pub(crate) mod limits;
+pub(crate) mod paging;
+pub(crate) mod routes;
 pub mod seed;
 pub mod state;
-pub mod stats;
+pub(crate) mod stats;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -80,17 +80,14 @@ use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
 use crate::api::Region;
 
-pub use clock::ClockError;
+pub(crate) use clock::ClockError;
 pub use faults::FaultConfig;
 pub use limits::RateLimitConfig;
-pub use seed::{
-    DEFAULT_SEED_PATH, Secret, SeedError, SeedMember, SeedOrg, SeedRole, default_seed,
-    load_seed_file, parse_seed,
-};
+pub(crate) use seed::load_seed_file;
+pub use seed::{Secret, SeedError, SeedMember, SeedOrg, SeedRole, default_seed};
 pub use state::SimState;
 pub use stats::StatsSnapshot;
 
@@ -98,13 +95,13 @@ pub use stats::StatsSnapshot;
 #[derive(Clone, Debug)]
 pub struct SimConfig {
     /// Where to listen; port 0 picks a free one. Default `127.0.0.1:0`.
-    pub bind: SocketAddr,
+    pub(crate) bind: SocketAddr,
     /// The orgs that exist.
     pub orgs: Vec<SeedOrg>,
     /// Initial rate limits (default 300 per minute per token).
-    pub rate_limit: RateLimitConfig,
+    pub(crate) rate_limit: RateLimitConfig,
     /// Initial faults (default none).
-    pub faults: FaultConfig,
+    pub(crate) faults: FaultConfig,
 }
 
 impl Default for SimConfig {
@@ -191,7 +188,6 @@ impl GenesysSim {
         tracing::info!(%addr, orgs = config.orgs.len(), "simulated Genesys Cloud listening");
         Ok(SimHandle {
             url: format!("http://{addr}"),
-            addr,
             orgs: config.orgs,
             sim,
             shutdown,
@@ -203,7 +199,6 @@ impl GenesysSim {
 /// A running simulator. Dropping it stops the server.
 pub struct SimHandle {
     url: String,
-    addr: SocketAddr,
     orgs: Vec<SeedOrg>,
     sim: http::Shared,
     shutdown: CancellationToken,
@@ -225,28 +220,15 @@ impl SimHandle {
         &self.url
     }
 
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
     /// `{url}/{region}`: the API base URL of orgs of `region` (token at `/oauth/token`,
     /// API at `/api/v2/...` below it).
     pub fn region_url(&self, region: Region) -> String {
         format!("{}/{}", self.url, region.code())
     }
 
-    /// The API base URL of a seeded org.
-    pub fn base_url_of(&self, org: Uuid) -> Option<String> {
-        self.org(org).map(|o| self.region_url(o.region))
-    }
-
     /// The seeded orgs.
     pub fn orgs(&self) -> &[SeedOrg] {
         &self.orgs
-    }
-
-    pub fn org(&self, id: Uuid) -> Option<&SeedOrg> {
-        self.orgs.iter().find(|o| o.id == id)
     }
 
     pub fn org_by_name(&self, name: &str) -> Option<&SeedOrg> {

@@ -10,14 +10,14 @@
 use super::error::ApiError;
 use crate::genesys::models::Listing;
 
-pub const DEFAULT_PAGE_SIZE: usize = 25;
-pub const MAX_PAGE_SIZE: usize = 100;
+pub(crate) const DEFAULT_PAGE_SIZE: usize = 25;
+pub(crate) const MAX_PAGE_SIZE: usize = 100;
 
 /// The requested page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PageRequest {
-    pub size: usize,
-    pub number: usize,
+pub(crate) struct PageRequest {
+    pub(crate) size: usize,
+    pub(crate) number: usize,
 }
 
 impl Default for PageRequest {
@@ -31,7 +31,7 @@ impl Default for PageRequest {
 
 impl PageRequest {
     /// Reads `pageSize` and `pageNumber` from decoded query pairs.
-    pub fn from_query(pairs: &[(String, String)]) -> Result<Self, ApiError> {
+    pub(crate) fn from_query(pairs: &[(String, String)]) -> Result<Self, ApiError> {
         let mut req = PageRequest::default();
         for (name, value) in pairs {
             let slot = match name.as_str() {
@@ -62,7 +62,7 @@ impl PageRequest {
 
 /// Cuts `items` (already in listing order) into the requested page. `path` is the
 /// listing's path below the region; `extra` are other query parameters to keep in links.
-pub fn paginate<T>(
+pub(crate) fn paginate<T>(
     items: Vec<T>,
     req: PageRequest,
     path: &str,

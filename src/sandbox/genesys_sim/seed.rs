@@ -27,10 +27,11 @@ use uuid::Uuid;
 use crate::api::Region;
 
 /// The default seed file, compiled in so tests and the sandbox agree on it.
-pub const DEFAULT_SEED_YAML: &str = include_str!("../../../examples/sandbox/genesys-orgs.yaml");
+pub(crate) const DEFAULT_SEED_YAML: &str =
+    include_str!("../../../examples/sandbox/genesys-orgs.yaml");
 
 /// The repository path of the default seed file.
-pub const DEFAULT_SEED_PATH: &str = "examples/sandbox/genesys-orgs.yaml";
+pub(crate) const DEFAULT_SEED_PATH: &str = "examples/sandbox/genesys-orgs.yaml";
 
 /// A secret string whose `Debug` never shows the value.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -144,7 +145,7 @@ struct RawRole {
 }
 
 /// Reads and validates a seed file.
-pub fn load_seed_file(path: &Path) -> Result<Vec<SeedOrg>, SeedError> {
+pub(crate) fn load_seed_file(path: &Path) -> Result<Vec<SeedOrg>, SeedError> {
     let text = std::fs::read_to_string(path).map_err(|source| SeedError::Read {
         path: path.display().to_string(),
         source,
@@ -159,7 +160,7 @@ pub fn default_seed() -> Vec<SeedOrg> {
 }
 
 /// Parses and validates seed YAML; `origin` names it in errors (a path, usually).
-pub fn parse_seed(yaml: &str, origin: &str) -> Result<Vec<SeedOrg>, SeedError> {
+pub(crate) fn parse_seed(yaml: &str, origin: &str) -> Result<Vec<SeedOrg>, SeedError> {
     let raw: Vec<RawOrg> = serde_yaml::from_str(yaml).map_err(|source| SeedError::Syntax {
         origin: origin.to_string(),
         source,

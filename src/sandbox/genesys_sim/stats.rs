@@ -14,16 +14,16 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// The org key of requests with no known org.
-pub const ANONYMOUS: &str = "anonymous";
+pub(crate) const ANONYMOUS: &str = "anonymous";
 
 /// Counters of one org.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrgStats {
     /// All requests of this org.
-    pub total: u64,
+    pub(crate) total: u64,
     /// Requests answered by 429.
-    pub rate_limited: u64,
+    pub(crate) rate_limited: u64,
     /// Requests per `METHOD /template`.
     pub endpoints: BTreeMap<String, u64>,
 }
@@ -54,11 +54,6 @@ impl StatsSnapshot {
             .unwrap_or(0)
     }
 
-    /// All requests of `org`.
-    pub fn org_total(&self, org: Uuid) -> u64 {
-        self.orgs.get(&org.to_string()).map_or(0, |o| o.total)
-    }
-
     /// 429s of `org`.
     pub fn org_rate_limited(&self, org: Uuid) -> u64 {
         self.orgs
@@ -69,7 +64,7 @@ impl StatsSnapshot {
 
 /// How a counted request ended, when it ended specially.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     RateLimited,
     InjectedError,
     Dropped,
@@ -77,7 +72,7 @@ pub enum Outcome {
 
 /// The live counters.
 #[derive(Default)]
-pub struct Stats {
+pub(crate) struct Stats {
     inner: Mutex<StatsSnapshot>,
 }
 
@@ -87,7 +82,7 @@ fn key(org: Option<Uuid>) -> String {
 
 impl Stats {
     /// Counts one request.
-    pub fn record(&self, org: Option<Uuid>, endpoint: &str) {
+    pub(crate) fn record(&self, org: Option<Uuid>, endpoint: &str) {
         let mut s = self.inner.lock();
         s.total += 1;
         let o = s.orgs.entry(key(org)).or_default();
@@ -96,7 +91,7 @@ impl Stats {
     }
 
     /// Notes how an already counted request ended.
-    pub fn outcome(&self, org: Option<Uuid>, outcome: Outcome) {
+    pub(crate) fn outcome(&self, org: Option<Uuid>, outcome: Outcome) {
         let mut s = self.inner.lock();
         match outcome {
             Outcome::RateLimited => {
@@ -108,11 +103,11 @@ impl Stats {
         }
     }
 
-    pub fn snapshot(&self) -> StatsSnapshot {
+    pub(crate) fn snapshot(&self) -> StatsSnapshot {
         self.inner.lock().clone()
     }
 
-    pub fn reset(&self) {
+    pub(crate) fn reset(&self) {
         *self.inner.lock() = StatsSnapshot::default();
     }
 }
@@ -135,7 +130,7 @@ mod tests {
         assert_eq!(s.total, 4);
         assert_eq!(s.count(org, "GET /api/v2/organizations/me"), 2);
         assert_eq!(s.count(org, "POST /oauth/token"), 1);
-        assert_eq!(s.org_total(org), 3);
+        assert_eq!(s.orgs[&org.to_string()].total, 3);
         assert_eq!(s.org_rate_limited(org), 1);
         assert_eq!(s.rate_limited, 1);
         assert_eq!(s.dropped_connections, 1);

@@ -35,7 +35,7 @@ fn response(v: LinkView) -> models::OrganizationLinkResponse {
     }
 }
 
-pub async fn list(
+pub(crate) async fn list(
     State(sim): State<Shared>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Response, ApiError> {
@@ -44,7 +44,7 @@ pub async fn list(
     Ok(Json(body).into_response())
 }
 
-pub async fn create(
+pub(crate) async fn create(
     State(sim): State<Shared>,
     Extension(caller): Extension<Caller>,
     JsonBody(body): JsonBody<models::CreateOrganizationLink>,
@@ -69,7 +69,7 @@ pub async fn create(
     .into_response())
 }
 
-pub async fn approve(
+pub(crate) async fn approve(
     State(sim): State<Shared>,
     Extension(caller): Extension<Caller>,
     params: PathParams,
@@ -84,7 +84,7 @@ pub async fn approve(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn delete(
+pub(crate) async fn delete(
     State(sim): State<Shared>,
     Extension(caller): Extension<Caller>,
     params: PathParams,
@@ -94,7 +94,7 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn regions(
+pub(crate) async fn regions(
     State(sim): State<Shared>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Response, ApiError> {

@@ -39,7 +39,7 @@ use crate::sandbox::genesys_sim::state::{
 };
 
 /// Which side of the trust the caller is on.
-pub trait Side: Send + Sync + 'static {
+pub(crate) trait Side: Send + Sync + 'static {
     /// The path parameter naming the other org.
     const ORG_PARAM: &'static str;
     /// `/trustees` or `/trustors`.
@@ -51,9 +51,9 @@ pub trait Side: Send + Sync + 'static {
 }
 
 /// The trustor, calling `/trustees/{trusteeOrgId}/...`.
-pub struct TrustorSide;
+pub(crate) struct TrustorSide;
 /// The trustee, calling `/trustors/{trustorOrgId}/...`.
-pub struct TrusteeSide;
+pub(crate) struct TrusteeSide;
 
 impl Side for TrustorSide {
     const ORG_PARAM: &'static str = "trusteeOrgId";
@@ -85,14 +85,14 @@ impl Side for TrusteeSide {
 }
 
 /// Users or groups.
-pub trait Kind: Send + Sync + 'static {
+pub(crate) trait Kind: Send + Sync + 'static {
     const KIND: MemberKind;
     type View: Serialize;
     fn view(state: &SimState, trust: &Trust, grant: &MemberGrant) -> Self::View;
 }
 
-pub struct Users;
-pub struct Groups;
+pub(crate) struct Users;
+pub(crate) struct Groups;
 
 impl Kind for Users {
     const KIND: MemberKind = MemberKind::User;
@@ -122,7 +122,7 @@ fn paths<S: Side, K: Kind>(prefix: &str) -> (String, String) {
 }
 
 /// The trustor's routes of one member kind: `{prefix}/trustees/{trusteeOrgId}/users|groups...`.
-pub fn trustor_routes<K: Kind>(prefix: &str) -> axum::Router<Shared> {
+pub(crate) fn trustor_routes<K: Kind>(prefix: &str) -> axum::Router<Shared> {
     use axum::routing::{get, put};
     type S = TrustorSide;
     let (base, one) = paths::<S, K>(prefix);
@@ -142,7 +142,7 @@ pub fn trustor_routes<K: Kind>(prefix: &str) -> axum::Router<Shared> {
 }
 
 /// The trustee's routes of one member kind: `{prefix}/trustors/{trustorOrgId}/users|groups...`.
-pub fn trustee_routes<K: Kind>(prefix: &str) -> axum::Router<Shared> {
+pub(crate) fn trustee_routes<K: Kind>(prefix: &str) -> axum::Router<Shared> {
     use axum::routing::get;
     type S = TrusteeSide;
     let (base, one) = paths::<S, K>(prefix);

@@ -5,13 +5,13 @@
 //! its POSTs with 200), 204 without a body for deletes and for the link approval PATCH
 //! (documented as void).
 
-pub mod links;
-pub mod members;
-pub mod oauth;
-pub mod org;
-pub mod pairings;
-pub mod trustees;
-pub mod trustors;
+pub(crate) mod links;
+pub(crate) mod members;
+pub(crate) mod oauth;
+pub(crate) mod org;
+pub(crate) mod pairings;
+pub(crate) mod trustees;
+pub(crate) mod trustors;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use uuid::Uuid;
@@ -22,11 +22,11 @@ use super::state::{MemberGrant, MemberKind, Org, Pairing, SimState, Trust, Trust
 use crate::genesys::models;
 
 /// Timestamps as Genesys writes them: ISO-8601, UTC, milliseconds, `Z` (admin answers).
-pub fn timestamp(at: DateTime<Utc>) -> String {
+pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-pub fn organization(org: &Org) -> models::Organization {
+pub(crate) fn organization(org: &Org) -> models::Organization {
     models::Organization {
         id: org.id.to_string(),
         name: Some(org.name.clone()),
@@ -55,7 +55,7 @@ fn org_of(state: &SimState, id: Uuid) -> models::Organization {
         })
 }
 
-pub fn trustee_view(state: &SimState, trust: &Trust) -> models::Trustee {
+pub(crate) fn trustee_view(state: &SimState, trust: &Trust) -> models::Trustee {
     models::Trustee {
         id: trust.trustee.to_string(),
         enabled: trust.enabled,
@@ -73,7 +73,7 @@ pub fn trustee_view(state: &SimState, trust: &Trust) -> models::Trustee {
     }
 }
 
-pub fn trustor_view(state: &SimState, trust: &Trust) -> models::Trustor {
+pub(crate) fn trustor_view(state: &SimState, trust: &Trust) -> models::Trustor {
     models::Trustor {
         id: trust.trustor.to_string(),
         enabled: trust.enabled,
@@ -91,7 +91,7 @@ pub fn trustor_view(state: &SimState, trust: &Trust) -> models::Trustor {
 }
 
 /// The roles a member holds and, while the trust is enabled, their permissions.
-pub fn member_authorization(
+pub(crate) fn member_authorization(
     state: &SimState,
     trust: &Trust,
     grant: &MemberGrant,
@@ -128,7 +128,11 @@ fn member_name(state: &SimState, org: Uuid, kind: MemberKind, id: Uuid) -> Optio
         .map(|m| m.name.clone())
 }
 
-pub fn trust_user(state: &SimState, trust: &Trust, grant: &MemberGrant) -> models::TrustUser {
+pub(crate) fn trust_user(
+    state: &SimState,
+    trust: &Trust,
+    grant: &MemberGrant,
+) -> models::TrustUser {
     models::TrustUser {
         id: grant.id.to_string(),
         name: member_name(state, trust.trustee, MemberKind::User, grant.id),
@@ -159,11 +163,15 @@ fn group(state: &SimState, org: Uuid, id: Uuid, added: DateTime<Utc>) -> models:
     }
 }
 
-pub fn trust_group(state: &SimState, trust: &Trust, grant: &MemberGrant) -> models::TrustGroup {
+pub(crate) fn trust_group(
+    state: &SimState,
+    trust: &Trust,
+    grant: &MemberGrant,
+) -> models::TrustGroup {
     group(state, trust.trustee, grant.id, grant.added_at)
 }
 
-pub fn pairing_view(state: &SimState, pairing: &Pairing) -> models::TrustRequest {
+pub(crate) fn pairing_view(state: &SimState, pairing: &Pairing) -> models::TrustRequest {
     models::TrustRequest {
         id: pairing.id.to_string(),
         created_by: None,
@@ -191,7 +199,7 @@ pub fn pairing_view(state: &SimState, pairing: &Pairing) -> models::TrustRequest
 }
 
 /// Role IDs of a list of strings, 400 naming `field[i]` for a malformed one.
-pub fn role_ids(field: &str, raw: &[String]) -> Result<Vec<Uuid>, ApiError> {
+pub(crate) fn role_ids(field: &str, raw: &[String]) -> Result<Vec<Uuid>, ApiError> {
     raw.iter()
         .enumerate()
         .map(|(i, r)| body_id(&format!("{field}[{i}]"), r))
@@ -200,7 +208,7 @@ pub fn role_ids(field: &str, raw: &[String]) -> Result<Vec<Uuid>, ApiError> {
 
 /// The role IDs of a `RoleDivisionGrants`: divisions are not simulated (every role is
 /// granted in all divisions), but each pair must be well formed.
-pub fn grant_role_ids(
+pub(crate) fn grant_role_ids(
     field: &str,
     grants: &models::RoleDivisionGrants,
 ) -> Result<Vec<Uuid>, ApiError> {
@@ -221,7 +229,7 @@ pub fn grant_role_ids(
 }
 
 /// A `TrustMemberCreate` as rule input; `field` is its place in the body (e.g. `users[2]`).
-pub fn member_input(
+pub(crate) fn member_input(
     field: &str,
     raw: &models::TrustMemberCreate,
 ) -> Result<TrustMemberInput, ApiError> {

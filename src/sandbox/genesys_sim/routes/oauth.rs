@@ -20,7 +20,7 @@ fn oauth_error(err: &OAuthError) -> Response {
     (status, Json(err.body())).into_response()
 }
 
-pub async fn token(
+pub(crate) async fn token(
     State(sim): State<Shared>,
     Extension(TokenRegion(region)): Extension<TokenRegion>,
     headers: HeaderMap,

@@ -13,7 +13,7 @@ use crate::sandbox::genesys_sim::error::ApiError;
 use crate::sandbox::genesys_sim::http::{Caller, Shared, query_pairs};
 use crate::sandbox::genesys_sim::paging::{PageRequest, paginate};
 
-pub async fn me(
+pub(crate) async fn me(
     State(sim): State<Shared>,
     Extension(caller): Extension<Caller>,
 ) -> Result<Response, ApiError> {
@@ -21,7 +21,7 @@ pub async fn me(
     Ok(Json(organization(state.caller(caller.org)?)).into_response())
 }
 
-pub async fn roles(
+pub(crate) async fn roles(
     State(sim): State<Shared>,
     Extension(caller): Extension<Caller>,
     RawQuery(query): RawQuery,

@@ -24,7 +24,7 @@ fn ids(field: &str, raw: &[String]) -> Result<Vec<Uuid>, ApiError> {
         .collect()
 }
 
-pub async fn create(
+pub(crate) async fn create(
     State(sim): State<Shared>,
     Extension(caller): Extension<Caller>,
     JsonBody(body): JsonBody<models::TrustRequestCreate>,
@@ -39,7 +39,7 @@ pub async fn create(
     Ok(Json(pairing_view(&state, &pairing)).into_response())
 }
 
-pub async fn get(
+pub(crate) async fn get(
     State(sim): State<Shared>,
     Extension(caller): Extension<Caller>,
     params: PathParams,

@@ -27,7 +27,7 @@ use crate::sandbox::genesys_sim::paging::{PageRequest, paginate};
 use crate::sandbox::genesys_sim::state::{Trust, TrustCreate};
 
 /// The routes below `{prefix}/trustees`.
-pub fn routes(prefix: &str) -> axum::Router<Shared> {
+pub(crate) fn routes(prefix: &str) -> axum::Router<Shared> {
     let base = format!("{prefix}/trustees");
     axum::Router::new()
         .route(&base, get(list).post(create))

@@ -21,7 +21,7 @@ use crate::sandbox::genesys_sim::paging::{PageRequest, paginate};
 use crate::sandbox::genesys_sim::state::Trust;
 
 /// The routes below `{prefix}/trustors`.
-pub fn routes(prefix: &str) -> axum::Router<Shared> {
+pub(crate) fn routes(prefix: &str) -> axum::Router<Shared> {
     let base = format!("{prefix}/trustors");
     axum::Router::new()
         .route(&base, get(list))

@@ -47,7 +47,7 @@ pub enum LinkViewStatus {
 
 impl LinkViewStatus {
     /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             LinkViewStatus::Approved => "Approved",
             LinkViewStatus::Pending => "Pending",
@@ -60,11 +60,11 @@ impl LinkViewStatus {
 /// One link record between two orgs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Link {
-    pub requester: Uuid,
-    pub target: Uuid,
-    pub status: LinkStatus,
-    pub requested_at: DateTime<Utc>,
-    pub decided_at: Option<DateTime<Utc>>,
+    pub(crate) requester: Uuid,
+    pub(crate) target: Uuid,
+    pub(crate) status: LinkStatus,
+    pub(crate) requested_at: DateTime<Utc>,
+    pub(crate) decided_at: Option<DateTime<Utc>>,
 }
 
 impl Link {
@@ -92,8 +92,8 @@ impl Link {
 /// A link as one org lists it (`OrganizationLinkResponse`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinkView {
-    pub source_organization_id: Uuid,
-    pub source_region: Region,
+    pub(crate) source_organization_id: Uuid,
+    pub(crate) source_region: Region,
     pub target_organization_id: Uuid,
     pub target_region: Region,
     pub target_name: String,
@@ -106,7 +106,7 @@ fn pair_key(a: Uuid, b: Uuid) -> (Uuid, Uuid) {
 
 impl SimState {
     /// `POST /api/v2/telephony/organization/link`.
-    pub fn request_link(
+    pub(crate) fn request_link(
         &mut self,
         caller: Uuid,
         target: Uuid,
@@ -188,7 +188,7 @@ impl SimState {
     }
 
     /// `PATCH /api/v2/telephony/organization/link/approve/{requestingOrganizationId}`.
-    pub fn answer_link(
+    pub(crate) fn answer_link(
         &mut self,
         caller: Uuid,
         requester: Uuid,
@@ -234,7 +234,7 @@ impl SimState {
     }
 
     /// `DELETE /api/v2/telephony/organization/link/{otherOrganizationId}`.
-    pub fn delete_link(&mut self, caller: Uuid, other: Uuid) -> Result<(), ApiError> {
+    pub(crate) fn delete_link(&mut self, caller: Uuid, other: Uuid) -> Result<(), ApiError> {
         self.caller(caller)?;
         let key = pair_key(caller, other);
         let visible = self
@@ -251,12 +251,12 @@ impl SimState {
     }
 
     /// `GET /api/v2/telephony/organization/link/regions`.
-    pub fn linkable_regions(&self, caller: Uuid) -> Result<Vec<Region>, ApiError> {
+    pub(crate) fn linkable_regions(&self, caller: Uuid) -> Result<Vec<Region>, ApiError> {
         Ok(self.caller(caller)?.linkable_regions.clone())
     }
 
     /// Every link record (for admin inspection and tests).
-    pub fn all_links(&self) -> impl Iterator<Item = &Link> {
+    pub(crate) fn all_links(&self) -> impl Iterator<Item = &Link> {
         self.links.values()
     }
 

@@ -9,9 +9,9 @@
 //! - [`pairings`]: authorized-organization pairings (trust requests), 48 h expiry.
 //! - [`trusts`]: trusts between a trustor and a trustee, their members and roles.
 
-pub mod links;
-pub mod pairings;
-pub mod trusts;
+pub(crate) mod links;
+pub(crate) mod pairings;
+pub(crate) mod trusts;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -29,37 +29,37 @@ pub use trusts::{MAX_TRUST_USERS, MemberGrant, MemberKind, Trust, TrustCreate, T
 /// A user or group of an org.
 pub type Member = SeedMember;
 /// A role of an org.
-pub type Role = SeedRole;
+pub(crate) type Role = SeedRole;
 
 /// One simulated org: its directory and the regions it may link to. Credentials live in
 /// the token service, not here.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Org {
-    pub id: Uuid,
+    pub(crate) id: Uuid,
     pub name: String,
-    pub region: Region,
-    pub users: Vec<Member>,
-    pub groups: Vec<Member>,
-    pub roles: Vec<Role>,
-    pub linkable_regions: Vec<Region>,
+    pub(crate) region: Region,
+    pub(crate) users: Vec<Member>,
+    pub(crate) groups: Vec<Member>,
+    pub(crate) roles: Vec<Role>,
+    pub(crate) linkable_regions: Vec<Region>,
 }
 
 impl Org {
-    pub fn user(&self, id: Uuid) -> Option<&Member> {
+    pub(crate) fn user(&self, id: Uuid) -> Option<&Member> {
         self.users.iter().find(|u| u.id == id)
     }
 
-    pub fn group(&self, id: Uuid) -> Option<&Member> {
+    pub(crate) fn group(&self, id: Uuid) -> Option<&Member> {
         self.groups.iter().find(|g| g.id == id)
     }
 
-    pub fn role(&self, id: Uuid) -> Option<&Role> {
+    pub(crate) fn role(&self, id: Uuid) -> Option<&Role> {
         self.roles.iter().find(|r| r.id == id)
     }
 
     /// The short name Genesys derives for an org (`thirdPartyOrgName`): lower case,
     /// words joined by hyphens.
-    pub fn short_name(&self) -> String {
+    pub(crate) fn short_name(&self) -> String {
         self.name
             .split(|c: char| !c.is_ascii_alphanumeric())
             .filter(|w| !w.is_empty())
@@ -97,7 +97,7 @@ pub struct SimState {
 
 impl SimState {
     /// A cloud holding the seeded orgs and no relationships.
-    pub fn from_seed(orgs: &[SeedOrg]) -> Self {
+    pub(crate) fn from_seed(orgs: &[SeedOrg]) -> Self {
         SimState {
             orgs: orgs.iter().map(|o| (o.id, Org::from(o))).collect(),
             ..SimState::default()
@@ -109,19 +109,19 @@ impl SimState {
     }
 
     /// All orgs, ordered by ID.
-    pub fn orgs(&self) -> impl Iterator<Item = &Org> {
+    pub(crate) fn orgs(&self) -> impl Iterator<Item = &Org> {
         self.orgs.values()
     }
 
     /// The org making a call. Tokens are only issued to seeded orgs and orgs are never
     /// removed, so a miss means the token is not ours: 401.
-    pub fn caller(&self, id: Uuid) -> Result<&Org, ApiError> {
+    pub(crate) fn caller(&self, id: Uuid) -> Result<&Org, ApiError> {
         self.orgs.get(&id).ok_or_else(ApiError::bad_credentials)
     }
 
     /// The caller's roles, by name (sorted); `names` empty means all, otherwise the role
     /// names must match one of them exactly (`GET /authorization/roles?name=`).
-    pub fn roles(&self, caller: Uuid, names: &[String]) -> Result<Vec<&Role>, ApiError> {
+    pub(crate) fn roles(&self, caller: Uuid, names: &[String]) -> Result<Vec<&Role>, ApiError> {
         let org = self.caller(caller)?;
         let mut roles: Vec<&Role> = org
             .roles
@@ -146,16 +146,16 @@ pub(crate) mod fixtures {
     use super::*;
     use crate::sandbox::genesys_sim::seed::{Secret, SeedMember, SeedRole};
 
-    pub fn id(n: u128) -> Uuid {
+    pub(crate) fn id(n: u128) -> Uuid {
         Uuid::from_u128(n)
     }
 
-    pub const ACME: u128 = 0xA000;
-    pub const DR: u128 = 0xB000;
-    pub const MSP: u128 = 0xC000;
-    pub const EU: u128 = 0xD000;
+    pub(crate) const ACME: u128 = 0xA000;
+    pub(crate) const DR: u128 = 0xB000;
+    pub(crate) const MSP: u128 = 0xC000;
+    pub(crate) const EU: u128 = 0xD000;
 
-    pub fn org(base: u128, name: &str, region: Region, users: u128) -> SeedOrg {
+    pub(crate) fn org(base: u128, name: &str, region: Region, users: u128) -> SeedOrg {
         SeedOrg {
             id: id(base),
             name: name.into(),
@@ -204,7 +204,7 @@ pub(crate) mod fixtures {
 
     /// Acme Prod, Acme DR and MSP Prod (30 users) in us-east-1; Globex EU in eu-west-1
     /// (which may only link within the EU).
-    pub fn state() -> SimState {
+    pub(crate) fn state() -> SimState {
         SimState::from_seed(&[
             org(ACME, "Acme Prod", Region::UsEast1, 5),
             org(DR, "Acme DR", Region::UsEast1, 5),
@@ -213,19 +213,19 @@ pub(crate) mod fixtures {
         ])
     }
 
-    pub fn user(org: u128, n: u128) -> Uuid {
+    pub(crate) fn user(org: u128, n: u128) -> Uuid {
         id(org + n)
     }
 
-    pub fn group(org: u128, n: u128) -> Uuid {
+    pub(crate) fn group(org: u128, n: u128) -> Uuid {
         id(org + 0x100 + n)
     }
 
-    pub fn role(org: u128, n: u128) -> Uuid {
+    pub(crate) fn role(org: u128, n: u128) -> Uuid {
         id(org + 0x200 + n)
     }
 
-    pub fn t0() -> DateTime<Utc> {
+    pub(crate) fn t0() -> DateTime<Utc> {
         "2026-11-24T10:00:00Z".parse().unwrap()
     }
 }

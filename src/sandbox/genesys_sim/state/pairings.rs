@@ -22,7 +22,7 @@ use axum::http::StatusCode;
 pub const PAIRING_LIFETIME: Duration = Duration::hours(48);
 
 /// The error code of an expired pairing.
-pub const PAIRING_EXPIRED: &str = "pairing.expired";
+pub(crate) const PAIRING_EXPIRED: &str = "pairing.expired";
 
 /// One pairing (`TrustRequest`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,11 +31,11 @@ pub struct Pairing {
     pub trustee: Uuid,
     pub users: Vec<Uuid>,
     pub groups: Vec<Uuid>,
-    pub created_at: DateTime<Utc>,
+    pub(crate) created_at: DateTime<Utc>,
 }
 
 impl Pairing {
-    pub fn expires_at(&self) -> DateTime<Utc> {
+    pub(crate) fn expires_at(&self) -> DateTime<Utc> {
         self.created_at + PAIRING_LIFETIME
     }
 
@@ -80,7 +80,7 @@ pub(super) fn check_ids(
 impl SimState {
     /// `POST /api/v2/orgauthorization/pairings` by the trustee `caller`; `id` is the new
     /// pairing's ID (chosen by the caller so tests are deterministic).
-    pub fn create_pairing(
+    pub(crate) fn create_pairing(
         &mut self,
         caller: Uuid,
         user_ids: &[Uuid],
@@ -120,7 +120,7 @@ impl SimState {
     }
 
     /// `GET /api/v2/orgauthorization/pairings/{pairingId}`.
-    pub fn pairing(
+    pub(crate) fn pairing(
         &self,
         caller: Uuid,
         id: Uuid,

@@ -39,7 +39,7 @@ pub enum MemberKind {
 
 impl MemberKind {
     /// `user` / `group`, for messages.
-    pub fn noun(self) -> &'static str {
+    pub(crate) fn noun(self) -> &'static str {
         match self {
             MemberKind::User => "user",
             MemberKind::Group => "group",
@@ -47,7 +47,7 @@ impl MemberKind {
     }
 
     /// `users` / `groups`: the wire list name.
-    pub fn list(self) -> &'static str {
+    pub(crate) fn list(self) -> &'static str {
         match self {
             MemberKind::User => "users",
             MemberKind::Group => "groups",
@@ -65,9 +65,9 @@ impl MemberKind {
 /// One trustee user or group inside a trust, with the trustor roles it holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemberGrant {
-    pub id: Uuid,
+    pub(crate) id: Uuid,
     pub role_ids: BTreeSet<Uuid>,
-    pub added_at: DateTime<Utc>,
+    pub(crate) added_at: DateTime<Utc>,
 }
 
 /// A trust between a trustor (granting) and a trustee (accessing) org.
@@ -76,19 +76,19 @@ pub struct Trust {
     pub trustor: Uuid,
     pub trustee: Uuid,
     pub enabled: bool,
-    pub created_at: DateTime<Utc>,
-    pub date_expired: Option<DateTime<Utc>>,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) date_expired: Option<DateTime<Utc>>,
     pub pairing_id: Option<Uuid>,
     pub users: BTreeMap<Uuid, MemberGrant>,
     pub groups: BTreeMap<Uuid, MemberGrant>,
 }
 
 impl Trust {
-    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+    pub(crate) fn is_expired(&self, now: DateTime<Utc>) -> bool {
         self.date_expired.is_some_and(|at| now >= at)
     }
 
-    pub fn members(&self, kind: MemberKind) -> &BTreeMap<Uuid, MemberGrant> {
+    pub(crate) fn members(&self, kind: MemberKind) -> &BTreeMap<Uuid, MemberGrant> {
         match kind {
             MemberKind::User => &self.users,
             MemberKind::Group => &self.groups,
@@ -106,8 +106,8 @@ impl Trust {
 /// A member to add: a trustee user or group ID and trustor role IDs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TrustMemberInput {
-    pub id: Uuid,
-    pub role_ids: Vec<Uuid>,
+    pub(crate) id: Uuid,
+    pub(crate) role_ids: Vec<Uuid>,
 }
 
 /// The parsed `TrustCreate` body.
@@ -123,7 +123,7 @@ pub struct TrustCreate {
 /// Who adds a member: the trustor (POST, with roles, 409 on a repeat) or the trustee
 /// (PUT, without roles, idempotent).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AddedBy {
+pub(crate) enum AddedBy {
     Trustor,
     Trustee,
 }
@@ -167,7 +167,7 @@ fn no_trust(trustor: Uuid, trustee: Uuid) -> ApiError {
 
 impl SimState {
     /// `POST /api/v2/orgauthorization/trustees` by the trustor `caller`.
-    pub fn create_trust(
+    pub(crate) fn create_trust(
         &mut self,
         caller: Uuid,
         input: &TrustCreate,
@@ -265,7 +265,7 @@ impl SimState {
     }
 
     /// `GET /trustees`: the trusts the trustor `caller` granted, oldest first.
-    pub fn trusts_granted_by(
+    pub(crate) fn trusts_granted_by(
         &mut self,
         caller: Uuid,
         now: DateTime<Utc>,
@@ -276,7 +276,7 @@ impl SimState {
     }
 
     /// `GET /trustors`: the trusts granted to the trustee `caller`, oldest first.
-    pub fn trusts_granted_to(
+    pub(crate) fn trusts_granted_to(
         &mut self,
         caller: Uuid,
         now: DateTime<Utc>,
@@ -288,7 +288,7 @@ impl SimState {
 
     /// One trust; `GET /trustees/{trustee}` (caller = trustor) and
     /// `GET /trustors/{trustor}` (caller = trustee).
-    pub fn trust(
+    pub(crate) fn trust(
         &mut self,
         trustor: Uuid,
         trustee: Uuid,
@@ -302,7 +302,7 @@ impl SimState {
 
     /// `PUT /trustees/{trustee}` (`TrustUpdate`): replaces `enabled` and `dateExpired`
     /// (an absent `dateExpired` clears it). Roles are kept whatever `enabled` says.
-    pub fn update_trust(
+    pub(crate) fn update_trust(
         &mut self,
         trustor: Uuid,
         trustee: Uuid,
@@ -323,7 +323,7 @@ impl SimState {
 
     /// `DELETE /trustees/{trustee}` by the trustor or `DELETE /trustors/{trustor}` by the
     /// trustee: revokes the trust for both at once.
-    pub fn delete_trust(
+    pub(crate) fn delete_trust(
         &mut self,
         trustor: Uuid,
         trustee: Uuid,
@@ -337,7 +337,7 @@ impl SimState {
     }
 
     /// Adds a trustee user or group to a trust (see [`AddedBy`]).
-    pub fn add_member(
+    pub(crate) fn add_member(
         &mut self,
         trustor: Uuid,
         trustee: Uuid,
@@ -401,7 +401,7 @@ impl SimState {
     }
 
     /// One member of a trust.
-    pub fn member(
+    pub(crate) fn member(
         &mut self,
         trustor: Uuid,
         trustee: Uuid,
@@ -416,7 +416,7 @@ impl SimState {
     }
 
     /// Removes a member from a trust (either side).
-    pub fn remove_member(
+    pub(crate) fn remove_member(
         &mut self,
         trustor: Uuid,
         trustee: Uuid,
@@ -435,7 +435,7 @@ impl SimState {
     }
 
     /// `PUT .../users|groups/{id}/roles`: replaces the member's roles (empty = none).
-    pub fn set_member_roles(
+    pub(crate) fn set_member_roles(
         &mut self,
         trustor: Uuid,
         trustee: Uuid,
@@ -459,7 +459,7 @@ impl SimState {
 
     /// The permissions the trustee's users hold in the trustor org through `trust`:
     /// the union over every role of every member; none while the trust is disabled.
-    pub fn trust_permissions(&self, trust: &Trust) -> Vec<String> {
+    pub(crate) fn trust_permissions(&self, trust: &Trust) -> Vec<String> {
         if !trust.enabled {
             return Vec::new();
         }
@@ -472,7 +472,7 @@ impl SimState {
     }
 
     /// The union of the permissions of `roles` of `org`, sorted.
-    pub fn role_permissions(
+    pub(crate) fn role_permissions(
         &self,
         org: Uuid,
         roles: impl IntoIterator<Item = Uuid>,
