@@ -40,6 +40,7 @@ pub mod tls;
 pub mod transport;
 pub mod trustees;
 pub mod trustors;
+pub mod wire_time;
 
 pub use allowlist::ApiBaseUrlAllowlist;
 pub use client::{GenesysClient, Removal};
