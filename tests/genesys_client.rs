@@ -760,7 +760,7 @@ async fn a_pairing_used_after_48_hours_is_expired() {
         .unwrap();
     let trustor = client(&sim, ACME_DR);
     assert!(trustor.get_pairing(&pairing.id).await.unwrap().is_some());
-    sim.advance_clock(chrono::Duration::hours(48) + chrono::Duration::minutes(1))
+    sim.advance_clock(jiff::SignedDuration::from_hours(48) + jiff::SignedDuration::from_mins(1))
         .unwrap();
     // The tokens (24 h) expired with the clock: the client refreshes on the 401.
     assert!(trustor.get_pairing(&pairing.id).await.unwrap().is_none());

@@ -552,9 +552,8 @@ async fn pairings_validate_members_and_expire_after_48_hours() {
     assert_eq!(p.body["trustee"]["id"], msp.id());
     assert_eq!(p.body["users"].as_array().unwrap().len(), 25);
     assert_eq!(p.body["groups"][0]["id"], msp.group(0));
-    let created: chrono::DateTime<chrono::Utc> =
-        p.body["dateCreated"].as_str().unwrap().parse().unwrap();
-    assert!(created >= before - chrono::Duration::seconds(1) && created <= sim.now());
+    let created: jiff::Timestamp = p.body["dateCreated"].as_str().unwrap().parse().unwrap();
+    assert!(created >= before - jiff::SignedDuration::from_secs(1) && created <= sim.now());
 
     let got = acme.get(&format!("{OA}/pairings/{pairing_id}")).await;
     assert_eq!(got.status, StatusCode::OK);
@@ -566,7 +565,8 @@ async fn pairings_validate_members_and_expire_after_48_hours() {
     let del = msp.delete(&format!("{OA}/pairings/{pairing_id}")).await;
     assert_error(&del, StatusCode::METHOD_NOT_ALLOWED, "method.not.allowed");
 
-    sim.advance_clock(chrono::Duration::hours(49)).unwrap();
+    sim.advance_clock(jiff::SignedDuration::from_hours(49))
+        .unwrap();
     // 49 h also outlived the 24 h tokens.
     let stale = acme.get(&format!("{OA}/pairings/{pairing_id}")).await;
     assert_error(&stale, StatusCode::UNAUTHORIZED, "bad.credentials");
@@ -775,18 +775,19 @@ async fn a_trust_past_its_expiry_date_is_revoked() {
             json!({"groupIds": [msp.group(1)]}),
         )
         .await;
-    let expires = sim.now() + chrono::Duration::hours(2);
+    let expires = sim.now() + jiff::SignedDuration::from_hours(2);
     let a = acme
         .post(
             &format!("{OA}/trustees"),
             json!({"pairingId": p.body["id"], "enabled": true,
                    "groups": [{"id": msp.group(1)}],
-                   "dateExpired": expires.to_rfc3339()}),
+                   "dateExpired": expires.to_string()}),
         )
         .await;
     assert_eq!(a.status, StatusCode::OK, "{a:?}");
     assert!(a.body["dateExpired"].is_string());
-    sim.advance_clock(chrono::Duration::hours(3)).unwrap();
+    sim.advance_clock(jiff::SignedDuration::from_hours(3))
+        .unwrap();
     let gone = acme.get(&format!("{OA}/trustees/{}", msp.id())).await;
     assert_error(&gone, StatusCode::NOT_FOUND, "not.found");
     acme.relogin().await;
@@ -943,7 +944,8 @@ async fn token_lifetime_override_and_expire_all() {
         acme.get("/api/v2/organizations/me").await.status,
         StatusCode::OK
     );
-    sim.advance_clock(chrono::Duration::seconds(61)).unwrap();
+    sim.advance_clock(jiff::SignedDuration::from_secs(61))
+        .unwrap();
     let a = acme.get("/api/v2/organizations/me").await;
     assert_error(&a, StatusCode::UNAUTHORIZED, "bad.credentials");
 
@@ -1258,7 +1260,7 @@ async fn responses_decode_as_the_shared_models() {
     let _: models::Listing<models::Trustor> = decode(&msp.get(&format!("{OA}/trustors")).await);
     let update = models::TrustUpdate {
         enabled: false,
-        date_expired: Some(sim.now() + chrono::Duration::days(30)),
+        date_expired: Some(sim.now() + jiff::SignedDuration::from_hours(24 * 30)),
     };
     let updated: models::Trustee = decode(
         &acme

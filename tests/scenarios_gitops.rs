@@ -120,7 +120,9 @@ async fn a_grant_without_pairing_id_follows_the_trustee_in_the_cluster_through_a
     .await;
 
     // Two days pass unaccepted: the trustee renews, the trustor follows the new ID.
-    w.sim.advance_clock(chrono::Duration::hours(49)).unwrap();
+    w.sim
+        .advance_clock(jiff::SignedDuration::from_hours(49))
+        .unwrap();
     let pairings: Api<OrgPairing> = Api::namespaced(w.client.clone(), &msp_ns);
     let second = eventually("the trustee's pairing renewed", WAIT, || async {
         let id = pairings.get("into-acme").await.ok()?.status?.pairing_id?;

@@ -691,7 +691,9 @@ async fn an_ungranted_pairing_is_renewed_after_48_hours_without_a_hot_loop() {
     assert_eq!(msp_pairings().len(), 1, "one pairing while it is valid");
 
     // Nobody grants it; two days pass.
-    w.sim.advance_clock(chrono::Duration::hours(49)).unwrap();
+    w.sim
+        .advance_clock(jiff::SignedDuration::from_hours(49))
+        .unwrap();
 
     let renewed = pairing_until(&w.client, w.ns(TRUSTEE), REQUEST, "a new pairing ID", |p| {
         p.status

@@ -173,6 +173,12 @@ impl Context {
         self.failures.lock().remove(key);
     }
 
+    /// How many objects have failures on record (tests of the bookkeeping).
+    #[cfg(test)]
+    pub(crate) fn failing_objects(&self) -> usize {
+        self.failures.lock().len()
+    }
+
     /// Wakes the objects of locally managed orgs that have `peer_org_id` as their org
     /// ID and `my_org_id` as their peer: their snapshot is marked stale and they are
     /// reconciled at once, instead of at their next resync.

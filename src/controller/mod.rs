@@ -22,6 +22,11 @@ pub mod sessions;
 pub mod status;
 pub mod supervise;
 
+#[cfg(test)]
+mod glue_tests;
+#[cfg(test)]
+mod mock_api;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 

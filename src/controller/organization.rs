@@ -67,111 +67,141 @@ impl Reconciled for Organization {
 async fn apply(org: &Organization, ctx: &Context) -> Result<Next, Error> {
     let resync = ctx.settings.resync_of(org);
     let key = org_key(org);
-    let prev = org.status.clone().unwrap_or_default();
     let mut refresh = RefreshOutcome::default();
-    let connected = match connect(org, ctx).await {
-        // The Secret works: keep it until this Organization's cleanup is done. One the
-        // user is deleting is kept for that cleanup only, not used for new work.
-        Ok(session) => match super::credentials_hold::hold(ctx, org).await? {
-            Some(secret) if secret.deleting => {
-                let r = &org.spec.credentials_secret_ref;
-                Err(NotReady {
-                    reason: reasons::CREDENTIALS_MISSING,
-                    message: crate::lifecycle::credentials::secret_being_deleted(
-                        &key.namespace,
-                        &r.name,
-                        &r.client_id_key,
-                        &r.client_secret_key,
-                    ),
-                })
-            }
-            _ => Ok(session),
-        },
-        Err(not_ready) => Err(not_ready),
-    };
+    let connected = usable_session(org, ctx).await?;
     if org.status.as_ref().and_then(|s| s.observed_generation) != org.metadata.generation {
         // The spec changed, perhaps to another Secret: release the one no longer used.
         super::credentials_hold::release_unused(ctx, &key.namespace, None).await?;
     }
     let (desired, snapshot) = match connected {
-        Ok(session) => match read_with_refresh(org, &session, ctx, resync, &mut refresh).await {
-            Ok(snapshot) => match region_mismatch(org.spec.region, &snapshot.me, &snapshot.links) {
-                // The token works, but the org lives elsewhere: nothing read is published
-                // and its OrgLinks and OrgPairings wait, since their region checks would
-                // use the wrong region.
-                Some(actual) => (
-                    DesiredCondition::new(
-                        types::READY,
-                        Status::False,
-                        reasons::REGION_MISMATCH,
-                        format!(
-                            "the OAuth client of Secret {} is valid, but for organization {} ({}) in region {}, not spec.region {}; set spec.region to {}, or use the credentials of an org in {}",
-                            org.spec.credentials_secret_ref.name,
-                            snapshot.me.name.as_deref().unwrap_or("?"),
-                            snapshot.me.id,
-                            actual.code(),
-                            org.spec.region.code(),
-                            actual.code(),
-                            org.spec.region.code()
-                        ),
-                    ),
-                    None,
-                ),
-                None => (
-                    DesiredCondition::new(
-                        types::READY,
-                        Status::True,
-                        reasons::CONNECTED,
-                        format!(
-                            "connected as {} ({}); remote state read",
-                            snapshot.me.name.as_deref().unwrap_or("?"),
-                            snapshot.me.id
-                        ),
-                    ),
-                    Some(snapshot),
-                ),
-            },
-            Err(error) => {
-                let not_ready = classify_api_error(org, &error);
-                (
-                    DesiredCondition::new(
-                        types::READY,
-                        Status::False,
-                        not_ready.reason,
-                        not_ready.message,
-                    ),
-                    None,
-                )
-            }
-        },
+        Ok(session) => {
+            let read = read_with_refresh(org, &session, ctx, resync, &mut refresh).await;
+            readiness(org, read)
+        }
         Err(not_ready) => {
             // Without a session nothing can be read: the request is answered by Ready.
             refresh = refresh_without_session(org);
-            (
-                DesiredCondition::new(
-                    types::READY,
-                    Status::False,
-                    not_ready.reason,
-                    not_ready.message,
-                ),
-                None,
-            )
+            (not_ready_condition(not_ready), None)
         }
     };
+    publish(org, ctx, &desired, snapshot.as_deref(), &refresh).await?;
+    Ok(if desired.status == Status::True {
+        Next::Done {
+            requeue: Requeue::Resync,
+            resync,
+            at_latest: refresh.requeue,
+        }
+    } else {
+        Next::NotReady {
+            reason: desired.reason,
+            at_latest: refresh.requeue,
+        }
+    })
+}
 
-    let mut status = match &snapshot {
+/// The org's session when its Secret works, and holds that Secret until this
+/// Organization's cleanup is done. A Secret the user is deleting is kept for that
+/// cleanup only, not used for new work.
+async fn usable_session(
+    org: &Organization,
+    ctx: &Context,
+) -> Result<Result<Arc<OrgSession>, NotReady>, Error> {
+    let session = match connect(org, ctx).await {
+        Ok(session) => session,
+        Err(not_ready) => return Ok(Err(not_ready)),
+    };
+    Ok(match super::credentials_hold::hold(ctx, org).await? {
+        Some(secret) if secret.deleting => {
+            let r = &org.spec.credentials_secret_ref;
+            Err(NotReady {
+                reason: reasons::CREDENTIALS_MISSING,
+                message: crate::lifecycle::credentials::secret_being_deleted(
+                    &org_key(org).namespace,
+                    &r.name,
+                    &r.client_id_key,
+                    &r.client_secret_key,
+                ),
+            })
+        }
+        _ => Ok(session),
+    })
+}
+
+/// `Ready` from what was read, and the snapshot to publish (none when the read failed
+/// or the org lives in another region than `spec.region`).
+fn readiness(
+    org: &Organization,
+    read: Result<Arc<Snapshot>, GenesysError>,
+) -> (DesiredCondition, Option<Arc<Snapshot>>) {
+    let snapshot = match read {
+        Ok(snapshot) => snapshot,
+        Err(error) => return (not_ready_condition(classify_api_error(org, &error)), None),
+    };
+    let me = (snapshot.me.name.as_deref().unwrap_or("?"), &snapshot.me.id);
+    match region_mismatch(org.spec.region, &snapshot.me, &snapshot.links) {
+        // The token works, but the org lives elsewhere: nothing read is published and
+        // its OrgLinks and OrgPairings wait, since their region checks would use the
+        // wrong region.
+        Some(actual) => (
+            DesiredCondition::new(
+                types::READY,
+                Status::False,
+                reasons::REGION_MISMATCH,
+                format!(
+                    "the OAuth client of Secret {} is valid, but for organization {} ({}) in region {}, not spec.region {}; set spec.region to {}, or use the credentials of an org in {}",
+                    org.spec.credentials_secret_ref.name,
+                    me.0,
+                    me.1,
+                    actual.code(),
+                    org.spec.region.code(),
+                    actual.code(),
+                    org.spec.region.code()
+                ),
+            ),
+            None,
+        ),
+        None => (
+            DesiredCondition::new(
+                types::READY,
+                Status::True,
+                reasons::CONNECTED,
+                format!("connected as {} ({}); remote state read", me.0, me.1),
+            ),
+            Some(snapshot),
+        ),
+    }
+}
+
+fn not_ready_condition(not_ready: NotReady) -> DesiredCondition {
+    DesiredCondition::new(
+        types::READY,
+        Status::False,
+        not_ready.reason,
+        not_ready.message,
+    )
+}
+
+/// Writes the status (`desired` and, when there is one, what `snapshot` shows; else
+/// what was last read, still the best knowledge, with a condition saying it is not
+/// current) and an Event when readiness or its reason changed.
+async fn publish(
+    org: &Organization,
+    ctx: &Context,
+    desired: &DesiredCondition,
+    snapshot: Option<&Snapshot>,
+    refresh: &RefreshOutcome,
+) -> Result<(), Error> {
+    let prev = org.status.clone().unwrap_or_default();
+    let mut status = match snapshot {
         Some(snapshot) => status_from_snapshot(org, snapshot),
-        // Keep what was last read: it is still the best knowledge, and the condition
-        // says it is not current.
         None => prev.clone(),
     };
     let mut conditions = prev.conditions.clone();
-    let now = Timestamp::now();
     crate::lifecycle::health::set_with_health(
         &mut conditions,
-        std::slice::from_ref(&desired),
+        std::slice::from_ref(desired),
         org.metadata.generation,
-        now,
+        Timestamp::now(),
     );
     status.conditions = conditions;
     status.observed_generation = org.metadata.generation;
@@ -195,18 +225,7 @@ async fn apply(org: &Organization, ctx: &Context) -> Result<Next, Error> {
         ctx.event(org, type_, desired.reason, desired.message.clone())
             .await;
     }
-    Ok(if ready {
-        Next::Done {
-            requeue: Requeue::Resync,
-            resync,
-            at_latest: refresh.requeue,
-        }
-    } else {
-        Next::NotReady {
-            reason: desired.reason,
-            at_latest: refresh.requeue,
-        }
-    })
+    Ok(())
 }
 
 /// What this reconcile did about the refresh annotation: the value to record in

@@ -39,6 +39,7 @@ pub(crate) mod roles;
 pub(crate) mod transport;
 pub(crate) mod trustees;
 pub(crate) mod trustors;
+pub(crate) mod wire_time;
 
 pub use allowlist::ApiBaseUrlAllowlist;
 pub use client::{GenesysClient, Removal};

@@ -8,7 +8,8 @@
 //!   out when serializing (`skip_serializing_if`), so request bodies carry only what we mean;
 //! - enums with a documented value set keep an `Unknown(String)` fallback
 //!   ([`LinkStatus`]) so a new value is surfaced, not a decoding error;
-//! - datetimes are ISO-8601 (`chrono::DateTime<Utc>`), as the API sends them.
+//! - datetimes are ISO-8601 (`jiff::Timestamp`, read through [`super::wire_time`]), as the API
+//!   sends them.
 //!
 //! Request and response models derive both `Serialize` and `Deserialize` so the simulated
 //! Genesys Cloud can share them.
@@ -16,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 // ---------------------------------------------------------------------------------------
@@ -235,7 +236,8 @@ pub struct TrustRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) created_by: Option<OrgUser>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_created: Option<DateTime<Utc>>,
+    #[serde(with = "super::wire_time")]
+    pub date_created: Option<Timestamp>,
     /// The trustee organization that generated the request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trustee: Option<Organization>,
@@ -290,7 +292,8 @@ pub struct TrustCreate {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<TrustMemberCreate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_expired: Option<DateTime<Utc>>,
+    #[serde(with = "super::wire_time")]
+    pub date_expired: Option<Timestamp>,
 }
 
 /// `TrustUpdate`: body of `PUT /api/v2/orgauthorization/trustees/{trusteeOrgId}`.
@@ -300,7 +303,8 @@ pub struct TrustUpdate {
     /// When false no trustee user has access, though users and roles are kept.
     pub enabled: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_expired: Option<DateTime<Utc>>,
+    #[serde(with = "super::wire_time")]
+    pub date_expired: Option<Timestamp>,
 }
 
 /// `Trustee`: the trustor's view of a trust. `id` is the trustee org ID.
@@ -317,9 +321,11 @@ pub struct Trustee {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) is_trusted_user: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) date_created: Option<DateTime<Utc>>,
+    #[serde(with = "super::wire_time")]
+    pub(crate) date_created: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_expired: Option<DateTime<Utc>>,
+    #[serde(with = "super::wire_time")]
+    pub date_expired: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) created_by: Option<OrgUser>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -344,7 +350,8 @@ pub struct Trustor {
     #[serde(default)]
     pub enabled: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) date_created: Option<DateTime<Utc>>,
+    #[serde(with = "super::wire_time")]
+    pub(crate) date_created: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) created_by: Option<OrgUser>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -391,7 +398,8 @@ impl UserAuthorization {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct TrustUserDetails {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) date_created: Option<DateTime<Utc>>,
+    #[serde(with = "super::wire_time")]
+    pub(crate) date_created: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) created_by: Option<OrgUser>,
 }
@@ -443,10 +451,12 @@ pub struct TrustGroup {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) member_count: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) date_modified: Option<DateTime<Utc>>,
+    #[serde(with = "super::wire_time")]
+    pub(crate) date_modified: Option<Timestamp>,
     /// When the group was added to the trust.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) date_created: Option<DateTime<Utc>>,
+    #[serde(with = "super::wire_time")]
+    pub(crate) date_created: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) created_by: Option<OrgUser>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -665,7 +675,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn ts(s: &str) -> DateTime<Utc> {
+    fn ts(s: &str) -> Timestamp {
         s.parse().unwrap()
     }
 

@@ -20,8 +20,6 @@
 
 use std::time::{Duration, SystemTime};
 
-use chrono::{DateTime, Utc};
-
 /// The retry settings of one client.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetryConfig {
@@ -268,14 +266,17 @@ pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration
                 .min(MAX_PARSED_RETRY_AFTER),
         );
     }
-    let at = DateTime::parse_from_rfc2822(value)
-        .ok()?
-        .with_timezone(&Utc);
-    let now: DateTime<Utc> = now.into();
-    let wait = at
-        .signed_duration_since(now)
-        .to_std()
-        .unwrap_or(Duration::ZERO);
+    let at = match jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(value) {
+        Ok(at) => at,
+        // A well-formed HTTP-date past the end of jiff's range (the last hours of year
+        // 9999) overflows its timestamp: it is as far off as a date gets.
+        Err(_) if jiff::fmt::strtime::parse("%a, %d %b %Y %H:%M:%S GMT", value).is_ok() => {
+            jiff::Timestamp::MAX
+        }
+        Err(_) => return None,
+    };
+    let now = jiff::Timestamp::try_from(now).ok()?;
+    let wait = Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO);
     Some(wait.min(MAX_PARSED_RETRY_AFTER))
 }
 

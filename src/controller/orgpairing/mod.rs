@@ -7,7 +7,6 @@
 mod trustee;
 mod trustor;
 
-use chrono::{DateTime, Utc};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
@@ -92,25 +91,6 @@ fn side(pairing: &OrgPairing) -> PairingSide {
     }
 }
 
-/// A time from Genesys as a jiff timestamp. chrono reaches further than jiff (years
-/// ±262,143 against ±9,999): times beyond jiff's range saturate at its ends rather than
-/// collapsing to 1970 (which would make a far-future pairing look long expired).
-pub fn to_jiff(t: DateTime<Utc>) -> Timestamp {
-    Timestamp::new(
-        t.timestamp(),
-        t.timestamp_subsec_nanos().min(999_999_999) as i32,
-    )
-    .unwrap_or(if t.timestamp() < 0 {
-        Timestamp::MIN
-    } else {
-        Timestamp::MAX
-    })
-}
-
-pub fn to_chrono(t: Timestamp) -> DateTime<Utc> {
-    DateTime::from_timestamp(t.as_second(), t.subsec_nanosecond().max(0) as u32).unwrap_or_default()
-}
-
 fn observed_pairing(request: TrustRequest) -> ObservedPairing {
     ObservedPairing {
         id: request.id,
@@ -120,10 +100,7 @@ fn observed_pairing(request: TrustRequest) -> ObservedPairing {
             .map(|t| t.id.clone())
             .unwrap_or_default(),
         trustee_name: clean_opt(request.trustee.as_ref().and_then(|t| t.name.as_deref())),
-        created_at: request
-            .date_created
-            .map(to_jiff)
-            .unwrap_or_else(Timestamp::now),
+        created_at: request.date_created.unwrap_or_else(Timestamp::now),
         users: request.users.into_iter().map(|u| u.id).collect(),
         groups: request.groups.into_iter().map(|g| g.id).collect(),
     }
@@ -284,7 +261,6 @@ async fn cleanup(pairing: &OrgPairing, ctx: &Context, orphan: bool) -> Result<()
     Ok(())
 }
 
-/// Shared by both sides' tests: a `Session`-free check of the time conversion.
 /// `orglink.dev/reconcile: observe`: the decision as it is when it has nothing to do or
 /// the operator may act, else the held-back status naming what it would do.
 fn observe_only<A: std::fmt::Display>(
@@ -299,26 +275,4 @@ fn observe_only<A: std::fmt::Display>(
         d,
         |message| crate::lifecycle::observe::pairing_held(side, pairing.status.as_ref(), message),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_beyond_jiffs_range_saturate() {
-        let far = DateTime::parse_from_rfc3339("+200000-01-01T00:00:00Z")
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
-        assert_eq!(to_jiff(far), Timestamp::MAX);
-        assert_eq!(to_jiff(DateTime::<Utc>::MAX_UTC), Timestamp::MAX);
-        assert_eq!(to_jiff(DateTime::<Utc>::MIN_UTC), Timestamp::MIN);
-        let t = DateTime::parse_from_rfc3339("2026-03-01T10:00:00.5Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        assert_eq!(to_jiff(t).to_string(), "2026-03-01T10:00:00.5Z");
-        assert_eq!(to_chrono(to_jiff(t)), t);
-        // And back: jiff's ends are inside chrono's range.
-        assert!(to_chrono(Timestamp::MAX) > t && to_chrono(Timestamp::MIN) < t);
-    }
 }

@@ -8,7 +8,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::Api;
 
-use super::{Note, lookup_pairing, to_jiff, write};
+use super::{Note, lookup_pairing, write};
 use crate::api::PairingSide;
 use crate::api::text::clean_opt;
 use crate::api::{OrgPairing, PairingRequest};
@@ -136,12 +136,7 @@ async fn perform(
         TrusteeAction::CreatePairing { users, groups } => {
             let created = client.create_pairing(users, groups).await?;
             record.pairing_id = Some(created.id.clone());
-            record.created_at = Some(
-                created
-                    .date_created
-                    .map(to_jiff)
-                    .unwrap_or_else(Timestamp::now),
-            );
+            record.created_at = Some(created.date_created.unwrap_or_else(Timestamp::now));
         }
         TrusteeAction::AddUser(id) => {
             client.add_trustor_user(peer, id).await?;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 
-use super::{Note, lookup_pairing, to_chrono, to_jiff, write};
+use super::{Note, lookup_pairing, write};
 use crate::api::text::clean_opt;
 use crate::api::{OrgPairing, PairingGrant, PairingSide};
 use crate::controller::acting::Acting;
@@ -123,7 +123,7 @@ async fn perform(
                 enabled: *enabled,
                 users: users.iter().map(member).collect(),
                 groups: groups.iter().map(member).collect(),
-                date_expired: expires_at.map(to_chrono),
+                date_expired: *expires_at,
             };
             client.create_trust(&body).await?;
         }
@@ -133,7 +133,7 @@ async fn perform(
         } => {
             let body = TrustUpdate {
                 enabled: *enabled,
-                date_expired: expires_at.map(to_chrono),
+                date_expired: *expires_at,
             };
             client.update_trustee(peer, &body).await?;
         }
@@ -249,7 +249,7 @@ async fn observe_trustee(
     }
     Ok(ObservedTrustee {
         enabled: trustee.enabled,
-        expires_at: trustee.date_expired.map(to_jiff),
+        expires_at: trustee.date_expired,
         name: clean_opt(
             trustee
                 .organization

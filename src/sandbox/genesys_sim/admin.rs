@@ -79,7 +79,7 @@ pub(crate) struct ClockState {
 fn clock_state(sim: &Shared) -> ClockState {
     ClockState {
         now: timestamp(sim.clock.now()),
-        offset_seconds: sim.clock.offset().num_seconds(),
+        offset_seconds: sim.clock.offset().as_secs(),
     }
 }
 
@@ -99,7 +99,7 @@ async fn advance_clock(
     JsonBody(body): JsonBody<ClockAdvance>,
 ) -> Result<Json<ClockState>, ApiError> {
     let by = match (body.advance_seconds, body.advance.as_deref()) {
-        (Some(secs), None) => chrono::Duration::seconds(secs),
+        (Some(secs), None) => jiff::SignedDuration::from_secs(secs),
         (None, Some(text)) => {
             let d = humantime::parse_duration(text).map_err(|e| {
                 ApiError::bad_field(
@@ -107,7 +107,7 @@ async fn advance_clock(
                     format!("{text:?} is not a duration like \"48h\": {e}"),
                 )
             })?;
-            chrono::Duration::from_std(d)
+            jiff::SignedDuration::try_from(d)
                 .map_err(|_| ApiError::bad_field("advance", "duration too large"))?
         }
         _ => {

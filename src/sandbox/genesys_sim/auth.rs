@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use chrono::{DateTime, Duration, Utc};
+use jiff::{SignedDuration, Timestamp};
 use parking_lot::Mutex;
 use uuid::Uuid;
 
@@ -37,7 +37,7 @@ struct Client {
 pub(crate) struct TokenInfo {
     pub(crate) org: Uuid,
     pub(crate) region: Region,
-    pub(crate) expires_at: DateTime<Utc>,
+    pub(crate) expires_at: Timestamp,
 }
 
 /// An OAuth error (`{"error", "description", "error_description"}`), with its status.
@@ -126,7 +126,7 @@ impl TokenService {
         region: Region,
         authorization: Option<&str>,
         grant_type: Option<&str>,
-        now: DateTime<Utc>,
+        now: Timestamp,
         lifetime_secs: u64,
     ) -> Result<(Uuid, TokenResponse), OAuthError> {
         let (client_id, secret) = authorization
@@ -158,7 +158,7 @@ impl TokenService {
         let info = TokenInfo {
             org: client.org,
             region,
-            expires_at: now + Duration::seconds(lifetime_secs as i64),
+            expires_at: now + SignedDuration::from_secs(lifetime_secs as i64),
         };
         let mut tokens = self.tokens.lock();
         tokens.retain(|_, t| t.expires_at > now);
@@ -184,7 +184,7 @@ impl TokenService {
         &self,
         region: Region,
         authorization: Option<&str>,
-        now: DateTime<Utc>,
+        now: Timestamp,
     ) -> Result<Uuid, ApiError> {
         let token = authorization
             .and_then(bearer_token)
@@ -196,7 +196,7 @@ impl TokenService {
     }
 
     /// Makes every token issued so far invalid (as of `now`).
-    pub(crate) fn expire_all(&self, now: DateTime<Utc>) {
+    pub(crate) fn expire_all(&self, now: Timestamp) {
         for t in self.tokens.lock().values_mut() {
             t.expires_at = t.expires_at.min(now);
         }
@@ -238,7 +238,7 @@ mod tests {
         format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
     }
 
-    fn t0() -> DateTime<Utc> {
+    fn t0() -> Timestamp {
         fixtures::t0()
     }
 
@@ -317,11 +317,19 @@ mod tests {
             .unwrap();
         let header = format!("Bearer {}", issued.access_token.unwrap());
         assert!(
-            s.authenticate(Region::UsEast1, Some(&header), t0() + Duration::seconds(59))
-                .is_ok()
+            s.authenticate(
+                Region::UsEast1,
+                Some(&header),
+                t0() + SignedDuration::from_secs(59)
+            )
+            .is_ok()
         );
         let err = s
-            .authenticate(Region::UsEast1, Some(&header), t0() + Duration::seconds(60))
+            .authenticate(
+                Region::UsEast1,
+                Some(&header),
+                t0() + SignedDuration::from_secs(60),
+            )
             .unwrap_err();
         assert_eq!(err.code, "bad.credentials");
         let err = s

@@ -7,13 +7,13 @@
 //! latency are deliberately *not* on this clock: a client waits them out in real time
 //! (`Retry-After`), so they use the monotonic clock.
 
-use chrono::{DateTime, Duration, SubsecRound, Utc};
+use jiff::{RoundMode, SignedDuration, Timestamp, TimestampRound, Unit};
 use parking_lot::Mutex;
 
 /// Wall time shifted by an offset that only grows.
 #[derive(Debug, Default)]
 pub(crate) struct SimClock {
-    offset: Mutex<Duration>,
+    offset: Mutex<SignedDuration>,
 }
 
 /// Why the clock refused to move.
@@ -21,7 +21,7 @@ pub(crate) struct SimClock {
 pub enum ClockError {
     /// Time only moves forward: a pairing that expired must stay expired.
     #[error("the simulated clock only moves forward; got a negative advance of {0}")]
-    Backwards(Duration),
+    Backwards(SignedDuration),
 }
 
 impl SimClock {
@@ -31,21 +31,32 @@ impl SimClock {
     }
 
     /// The simulated now, to the millisecond (as Genesys timestamps are).
-    pub(crate) fn now(&self) -> DateTime<Utc> {
-        (Utc::now() + *self.offset.lock()).trunc_subsecs(3)
+    pub(crate) fn now(&self) -> Timestamp {
+        let offset = *self.offset.lock();
+        let now = Timestamp::now()
+            .saturating_add(offset)
+            .unwrap_or(Timestamp::MAX);
+        now.round(
+            TimestampRound::new()
+                .smallest(Unit::Millisecond)
+                .mode(RoundMode::Trunc),
+        )
+        .unwrap_or(now)
     }
 
     /// How far the clock has been moved ahead of wall time in total.
-    pub(crate) fn offset(&self) -> Duration {
+    pub(crate) fn offset(&self) -> SignedDuration {
         *self.offset.lock()
     }
 
     /// Moves the clock forward by `by` and returns the new simulated now.
-    pub(crate) fn advance(&self, by: Duration) -> Result<DateTime<Utc>, ClockError> {
-        if by < Duration::zero() {
+    pub(crate) fn advance(&self, by: SignedDuration) -> Result<Timestamp, ClockError> {
+        if by.is_negative() {
             return Err(ClockError::Backwards(by));
         }
-        *self.offset.lock() += by;
+        let mut offset = self.offset.lock();
+        *offset = offset.saturating_add(by);
+        drop(offset);
         Ok(self.now())
     }
 }
@@ -58,12 +69,12 @@ mod tests {
     fn advancing_moves_now_forward_by_at_least_the_amount() {
         let clock = SimClock::new();
         let before = clock.now();
-        let after = clock.advance(Duration::hours(49)).unwrap();
-        assert!(after - before >= Duration::hours(49));
+        let after = clock.advance(SignedDuration::from_hours(49)).unwrap();
+        assert!(after.duration_since(before) >= SignedDuration::from_hours(49));
         assert!(clock.now() >= after);
-        assert_eq!(clock.offset(), Duration::hours(49));
+        assert_eq!(clock.offset(), SignedDuration::from_hours(49));
         assert_eq!(
-            after.timestamp_subsec_nanos() % 1_000_000,
+            after.subsec_nanosecond() % 1_000_000,
             0,
             "millisecond precision"
         );
@@ -72,17 +83,17 @@ mod tests {
     #[test]
     fn offsets_accumulate() {
         let clock = SimClock::new();
-        clock.advance(Duration::hours(1)).unwrap();
-        clock.advance(Duration::minutes(30)).unwrap();
-        assert_eq!(clock.offset(), Duration::minutes(90));
+        clock.advance(SignedDuration::from_hours(1)).unwrap();
+        clock.advance(SignedDuration::from_mins(30)).unwrap();
+        assert_eq!(clock.offset(), SignedDuration::from_mins(90));
     }
 
     #[test]
     fn going_backwards_is_refused_and_changes_nothing() {
         let clock = SimClock::new();
-        let err = clock.advance(Duration::seconds(-5)).unwrap_err();
+        let err = clock.advance(SignedDuration::from_secs(-5)).unwrap_err();
         assert!(matches!(err, ClockError::Backwards(_)));
         assert!(err.to_string().contains("only moves forward"));
-        assert_eq!(clock.offset(), Duration::zero());
+        assert_eq!(clock.offset(), SignedDuration::ZERO);
     }
 }

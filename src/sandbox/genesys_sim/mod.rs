@@ -48,7 +48,7 @@
 //! let (client_id, secret) = (&acme.client_id, acme.client_secret.expose());
 //! // ... point the client at `base` with these credentials ...
 //! sim.set_faults(FaultConfig { error_rate: 0.3, ..Default::default() })?;
-//! sim.advance_clock(chrono::Duration::hours(49))?;         // pairings expire
+//! sim.advance_clock(jiff::SignedDuration::from_hours(49))?;   // pairings expire
 //! let stats = sim.stats();
 //! println!("{} calls, {} answered 429", stats.total, stats.rate_limited);
 //! # Ok(()) }
@@ -76,7 +76,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use jiff::Timestamp;
 use parking_lot::Mutex;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -258,12 +258,12 @@ impl SimHandle {
     }
 
     /// Moves the simulated clock forward; returns the new simulated now.
-    pub fn advance_clock(&self, by: chrono::Duration) -> Result<DateTime<Utc>, ClockError> {
+    pub fn advance_clock(&self, by: jiff::SignedDuration) -> Result<Timestamp, ClockError> {
         self.sim.clock.advance(by)
     }
 
     /// The simulated now.
-    pub fn now(&self) -> DateTime<Utc> {
+    pub fn now(&self) -> Timestamp {
         self.sim.clock.now()
     }
 

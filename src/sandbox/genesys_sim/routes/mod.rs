@@ -13,7 +13,7 @@ pub(crate) mod pairings;
 pub(crate) mod trustees;
 pub(crate) mod trustors;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use jiff::Timestamp;
 use uuid::Uuid;
 
 use super::error::ApiError;
@@ -22,8 +22,8 @@ use super::state::{MemberGrant, MemberKind, Org, Pairing, SimState, Trust, Trust
 use crate::genesys::models;
 
 /// Timestamps as Genesys writes them: ISO-8601, UTC, milliseconds, `Z` (admin answers).
-pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+pub(crate) fn timestamp(at: Timestamp) -> String {
+    format!("{at:.3}")
 }
 
 pub(crate) fn organization(org: &Org) -> models::Organization {
@@ -148,7 +148,7 @@ pub(crate) fn trust_user(
     }
 }
 
-fn group(state: &SimState, org: Uuid, id: Uuid, added: DateTime<Utc>) -> models::TrustGroup {
+fn group(state: &SimState, org: Uuid, id: Uuid, added: Timestamp) -> models::TrustGroup {
     models::TrustGroup {
         id: id.to_string(),
         name: member_name(state, org, MemberKind::Group, id),
@@ -251,4 +251,15 @@ pub(crate) fn member_input(
         id,
         role_ids: roles,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timestamps_have_exactly_three_fractional_digits_and_z() {
+        let at: jiff::Timestamp = "2026-11-24T10:00:00Z".parse().unwrap();
+        assert_eq!(super::timestamp(at), "2026-11-24T10:00:00.000Z");
+        let at: jiff::Timestamp = "2026-11-24T10:00:00.5Z".parse().unwrap();
+        assert_eq!(super::timestamp(at), "2026-11-24T10:00:00.500Z");
+    }
 }

@@ -17,7 +17,7 @@
 //! Every listing is from the caller's point of view: `source*` is the caller (the "login
 //! organization"), `target*` the other org, `targetName` the other org's name.
 
-use chrono::{DateTime, Utc};
+use jiff::Timestamp;
 use uuid::Uuid;
 
 use super::SimState;
@@ -63,8 +63,8 @@ pub struct Link {
     pub(crate) requester: Uuid,
     pub(crate) target: Uuid,
     pub(crate) status: LinkStatus,
-    pub(crate) requested_at: DateTime<Utc>,
-    pub(crate) decided_at: Option<DateTime<Utc>>,
+    pub(crate) requested_at: Timestamp,
+    pub(crate) decided_at: Option<Timestamp>,
 }
 
 impl Link {
@@ -111,7 +111,7 @@ impl SimState {
         caller: Uuid,
         target: Uuid,
         target_region: Region,
-        now: DateTime<Utc>,
+        now: Timestamp,
     ) -> Result<LinkView, ApiError> {
         let me = self.caller(caller)?;
         if target == caller {
@@ -193,7 +193,7 @@ impl SimState {
         caller: Uuid,
         requester: Uuid,
         approve: bool,
-        now: DateTime<Utc>,
+        now: Timestamp,
     ) -> Result<(), ApiError> {
         self.caller(caller)?;
         let not_found = || {

@@ -15,7 +15,7 @@ pub(crate) mod trusts;
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Utc};
+use jiff::Timestamp;
 use uuid::Uuid;
 
 use super::error::ApiError;
@@ -135,7 +135,7 @@ impl SimState {
     /// Drops what has lapsed by `now`: trusts past their `dateExpired` behave as revoked.
     /// Pairings are kept after expiry so that using one yields the expired error rather
     /// than a bare 404.
-    fn prune(&mut self, now: DateTime<Utc>) {
+    fn prune(&mut self, now: Timestamp) {
         self.trusts.retain(|_, t| !t.is_expired(now));
     }
 }
@@ -225,7 +225,7 @@ pub(crate) mod fixtures {
         id(org + 0x200 + n)
     }
 
-    pub(crate) fn t0() -> DateTime<Utc> {
+    pub(crate) fn t0() -> Timestamp {
         "2026-11-24T10:00:00Z".parse().unwrap()
     }
 }

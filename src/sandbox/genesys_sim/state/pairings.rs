@@ -11,7 +11,7 @@
 //!   regions are separate clouds, so from another region it is 404.
 //! - There is no list and no delete (as in the real API).
 
-use chrono::{DateTime, Duration, Utc};
+use jiff::{SignedDuration, Timestamp};
 use uuid::Uuid;
 
 use super::{MAX_TRUST_USERS, SimState};
@@ -19,7 +19,7 @@ use crate::sandbox::genesys_sim::error::ApiError;
 use axum::http::StatusCode;
 
 /// How long a pairing may be used: "There is a 48 hour expiration on all requests."
-pub const PAIRING_LIFETIME: Duration = Duration::hours(48);
+pub const PAIRING_LIFETIME: SignedDuration = SignedDuration::from_hours(48);
 
 /// The error code of an expired pairing.
 pub(crate) const PAIRING_EXPIRED: &str = "pairing.expired";
@@ -31,15 +31,15 @@ pub struct Pairing {
     pub trustee: Uuid,
     pub users: Vec<Uuid>,
     pub groups: Vec<Uuid>,
-    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) created_at: Timestamp,
 }
 
 impl Pairing {
-    pub(crate) fn expires_at(&self) -> DateTime<Utc> {
+    pub(crate) fn expires_at(&self) -> Timestamp {
         self.created_at + PAIRING_LIFETIME
     }
 
-    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+    pub fn is_expired(&self, now: Timestamp) -> bool {
         now >= self.expires_at()
     }
 
@@ -47,7 +47,7 @@ impl Pairing {
         format!(
             "pairing {} expired at {} (pairings expire 48 hours after creation); the trustee must create a new one",
             self.id,
-            self.expires_at().to_rfc3339()
+            self.expires_at()
         )
     }
 }
@@ -86,7 +86,7 @@ impl SimState {
         user_ids: &[Uuid],
         group_ids: &[Uuid],
         id: Uuid,
-        now: DateTime<Utc>,
+        now: Timestamp,
     ) -> Result<&Pairing, ApiError> {
         let trustee = self.caller(caller)?;
         if user_ids.is_empty() && group_ids.is_empty() {
@@ -124,7 +124,7 @@ impl SimState {
         &self,
         caller: Uuid,
         id: Uuid,
-        now: DateTime<Utc>,
+        now: Timestamp,
     ) -> Result<&Pairing, ApiError> {
         let me = self.caller(caller)?;
         let pairing = self
@@ -152,7 +152,7 @@ impl SimState {
         &self,
         trustor: Uuid,
         id: Uuid,
-        now: DateTime<Utc>,
+        now: Timestamp,
     ) -> Result<&Pairing, ApiError> {
         let me = self.caller(trustor)?;
         let pairing = self.pairings.get(&id).ok_or_else(|| {
@@ -208,7 +208,7 @@ mod tests {
             .clone();
         assert_eq!(p.trustee, id(MSP));
         assert_eq!(p.created_at, t0());
-        assert_eq!(p.expires_at(), t0() + Duration::hours(48));
+        assert_eq!(p.expires_at(), t0() + SignedDuration::from_hours(48));
         assert_eq!(s.pairing(id(ACME), id(P), t0()).unwrap(), &p);
         assert_eq!(s.pairing(id(MSP), id(P), t0()).unwrap(), &p);
     }
@@ -267,10 +267,10 @@ mod tests {
         let mut s = state();
         s.create_pairing(id(MSP), &[user(MSP, 1)], &[], id(P), t0())
             .unwrap();
-        let just_before = t0() + Duration::hours(48) - Duration::seconds(1);
+        let just_before = t0() + SignedDuration::from_hours(48) - SignedDuration::from_secs(1);
         assert!(s.pairing(id(ACME), id(P), just_before).is_ok());
         let err = s
-            .pairing(id(ACME), id(P), t0() + Duration::hours(48))
+            .pairing(id(ACME), id(P), t0() + SignedDuration::from_hours(48))
             .unwrap_err();
         assert_eq!(err.status, StatusCode::NOT_FOUND);
         assert_eq!(err.code, PAIRING_EXPIRED);

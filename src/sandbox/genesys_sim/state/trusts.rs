@@ -21,7 +21,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Utc};
+use jiff::Timestamp;
 use uuid::Uuid;
 
 use super::{Org, SimState};
@@ -67,7 +67,7 @@ impl MemberKind {
 pub struct MemberGrant {
     pub(crate) id: Uuid,
     pub role_ids: BTreeSet<Uuid>,
-    pub(crate) added_at: DateTime<Utc>,
+    pub(crate) added_at: Timestamp,
 }
 
 /// A trust between a trustor (granting) and a trustee (accessing) org.
@@ -76,15 +76,15 @@ pub struct Trust {
     pub trustor: Uuid,
     pub trustee: Uuid,
     pub enabled: bool,
-    pub(crate) created_at: DateTime<Utc>,
-    pub(crate) date_expired: Option<DateTime<Utc>>,
+    pub(crate) created_at: Timestamp,
+    pub(crate) date_expired: Option<Timestamp>,
     pub pairing_id: Option<Uuid>,
     pub users: BTreeMap<Uuid, MemberGrant>,
     pub groups: BTreeMap<Uuid, MemberGrant>,
 }
 
 impl Trust {
-    pub(crate) fn is_expired(&self, now: DateTime<Utc>) -> bool {
+    pub(crate) fn is_expired(&self, now: Timestamp) -> bool {
         self.date_expired.is_some_and(|at| now >= at)
     }
 
@@ -117,7 +117,7 @@ pub struct TrustCreate {
     pub enabled: bool,
     pub users: Vec<TrustMemberInput>,
     pub groups: Vec<TrustMemberInput>,
-    pub date_expired: Option<DateTime<Utc>>,
+    pub date_expired: Option<Timestamp>,
 }
 
 /// Who adds a member: the trustor (POST, with roles, 409 on a repeat) or the trustee
@@ -128,19 +128,11 @@ pub(crate) enum AddedBy {
     Trustee,
 }
 
-fn check_future(
-    field: &str,
-    at: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+fn check_future(field: &str, at: Option<Timestamp>, now: Timestamp) -> Result<(), ApiError> {
     match at {
         Some(at) if at <= now => Err(ApiError::bad_field(
             field,
-            format!(
-                "{} is not in the future (now is {})",
-                at.to_rfc3339(),
-                now.to_rfc3339()
-            ),
+            format!("{} is not in the future (now is {})", at, now),
         )),
         _ => Ok(()),
     }
@@ -171,7 +163,7 @@ impl SimState {
         &mut self,
         caller: Uuid,
         input: &TrustCreate,
-        now: DateTime<Utc>,
+        now: Timestamp,
     ) -> Result<&Trust, ApiError> {
         self.prune(now);
         let trustor = self.caller(caller)?;
@@ -268,7 +260,7 @@ impl SimState {
     pub(crate) fn trusts_granted_by(
         &mut self,
         caller: Uuid,
-        now: DateTime<Utc>,
+        now: Timestamp,
     ) -> Result<Vec<&Trust>, ApiError> {
         self.prune(now);
         self.caller(caller)?;
@@ -279,7 +271,7 @@ impl SimState {
     pub(crate) fn trusts_granted_to(
         &mut self,
         caller: Uuid,
-        now: DateTime<Utc>,
+        now: Timestamp,
     ) -> Result<Vec<&Trust>, ApiError> {
         self.prune(now);
         self.caller(caller)?;
@@ -292,7 +284,7 @@ impl SimState {
         &mut self,
         trustor: Uuid,
         trustee: Uuid,
-        now: DateTime<Utc>,
+        now: Timestamp,
     ) -> Result<&Trust, ApiError> {
         self.prune(now);
         self.trusts
@@ -307,8 +299,8 @@ impl SimState {
         trustor: Uuid,
         trustee: Uuid,
         enabled: bool,
-        date_expired: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
+        date_expired: Option<Timestamp>,
+        now: Timestamp,
     ) -> Result<&Trust, ApiError> {
         self.prune(now);
         check_future("dateExpired", date_expired, now)?;
@@ -327,7 +319,7 @@ impl SimState {
         &mut self,
         trustor: Uuid,
         trustee: Uuid,
-        now: DateTime<Utc>,
+        now: Timestamp,
     ) -> Result<(), ApiError> {
         self.prune(now);
         self.trusts
@@ -344,7 +336,7 @@ impl SimState {
         kind: MemberKind,
         input: &TrustMemberInput,
         by: AddedBy,
-        now: DateTime<Utc>,
+        now: Timestamp,
     ) -> Result<&MemberGrant, ApiError> {
         self.prune(now);
         let trust = self
@@ -407,7 +399,7 @@ impl SimState {
         trustee: Uuid,
         kind: MemberKind,
         id: Uuid,
-        now: DateTime<Utc>,
+        now: Timestamp,
     ) -> Result<&MemberGrant, ApiError> {
         self.trust(trustor, trustee, now)?
             .members(kind)
@@ -422,7 +414,7 @@ impl SimState {
         trustee: Uuid,
         kind: MemberKind,
         id: Uuid,
-        now: DateTime<Utc>,
+        now: Timestamp,
     ) -> Result<(), ApiError> {
         self.prune(now);
         self.trusts
@@ -442,7 +434,7 @@ impl SimState {
         kind: MemberKind,
         id: Uuid,
         role_ids: &[Uuid],
-        now: DateTime<Utc>,
+        now: Timestamp,
     ) -> Result<&MemberGrant, ApiError> {
         self.prune(now);
         check_roles(self.caller(trustor)?, "roleIds", role_ids)?;
@@ -509,7 +501,7 @@ mod tests {
     use super::super::fixtures::*;
     use super::*;
     use axum::http::StatusCode;
-    use chrono::Duration;
+    use jiff::SignedDuration;
 
     const P: u128 = 0xF00D;
 
@@ -606,12 +598,12 @@ mod tests {
         let err = s.create_trust(id(MSP), &input, t0()).unwrap_err();
         assert_eq!(err.status, StatusCode::BAD_REQUEST);
         // Expired after 48 h.
-        let late = t0() + Duration::hours(48) + Duration::seconds(1);
+        let late = t0() + SignedDuration::from_hours(48) + SignedDuration::from_secs(1);
         let err = s.create_trust(id(ACME), &input, late).unwrap_err();
         assert_eq!(err.status, StatusCode::BAD_REQUEST);
         assert_eq!(err.code, "pairing.expired");
         // Just in time works.
-        s.create_trust(id(ACME), &input, t0() + Duration::hours(47))
+        s.create_trust(id(ACME), &input, t0() + SignedDuration::from_hours(47))
             .unwrap();
     }
 
@@ -818,11 +810,11 @@ mod tests {
     #[test]
     fn a_trust_past_its_expiry_behaves_as_revoked() {
         let mut s = trusted();
-        let at = t0() + Duration::days(7);
+        let at = t0() + SignedDuration::from_hours(24 * 7);
         s.update_trust(id(ACME), id(MSP), true, Some(at), t0())
             .unwrap();
         assert!(
-            s.trust(id(ACME), id(MSP), at - Duration::seconds(1))
+            s.trust(id(ACME), id(MSP), at - SignedDuration::from_secs(1))
                 .is_ok()
         );
         assert_eq!(
@@ -841,7 +833,7 @@ mod tests {
     #[test]
     fn updating_replaces_enabled_and_expiry() {
         let mut s = trusted();
-        let at = t0() + Duration::days(1);
+        let at = t0() + SignedDuration::from_hours(24);
         let t = s
             .update_trust(id(ACME), id(MSP), false, Some(at), t0())
             .unwrap();
@@ -853,7 +845,7 @@ mod tests {
                 id(ACME),
                 id(MSP),
                 true,
-                Some(t0() - Duration::hours(1)),
+                Some(t0() - SignedDuration::from_hours(1)),
                 t0(),
             )
             .unwrap_err();
