@@ -18,6 +18,7 @@ pub mod organization;
 pub mod orglink;
 pub mod orgpairing;
 pub mod probes;
+pub mod requeue;
 pub mod scope;
 pub mod sessions;
 pub mod status;

@@ -13,15 +13,14 @@ use kube::runtime::reflector::ObjectRef;
 
 use super::context::{Context, org_key};
 use super::error::Error;
-use super::organization::jittered;
-use super::sessions::{OrgSession, Snapshot};
+use super::sessions::{OrgSession, Parts, Snapshot};
 use super::status::apply_status;
 use crate::api::conditions::{DesiredCondition, Status, find, is_true, reasons, types};
 use crate::api::{
     FINALIZER, ON_DELETE_ANNOTATION, OrgLink, OrgLinkPhase, OrgLinkStatus, Organization,
 };
 use crate::genesys::GenesysError;
-use crate::lifecycle::Requeue;
+use crate::genesys::models::{LinkStatus, OrganizationLinkResponse};
 use crate::lifecycle::conflict::{Claimant, Turn, conflict_message, turn};
 use crate::lifecycle::link::{
     LinkAction, LinkDecisionOut, LinkInput, RemoteLink, api_error, classify, conflict, decide,
@@ -245,17 +244,15 @@ async fn apply(link: &OrgLink, ctx: &Context) -> Result<Action, Error> {
             return Ok(Action::requeue(ctx.settings.soon * 6));
         }
     };
-    let resync = ctx.settings.resync_of(&acting.org);
-    let max_age = if waiting(prev) {
-        ctx.settings.soon
-    } else {
-        resync
-    };
+    let poll = super::requeue::policy(ctx, &acting.org);
+    let max_age =
+        super::requeue::max_age(&poll, waiting(prev), prev.map(|s| s.conditions.as_slice()));
     let peer = link.spec.peer.organization_id.as_str();
     let key = format!("{KIND}/{namespace}/{}", link.name_any());
 
-    let observed = match acting.session.snapshot(max_age).await {
-        Ok(snapshot) => remote_link(&snapshot, &acting.org_id, peer, prev),
+    let snapshot = acting.session.snapshot(max_age).await;
+    let observed = match &snapshot {
+        Ok(snapshot) => remote_link(snapshot, &acting.org_id, peer, prev),
         Err(error) => Err(error.to_string()),
     };
     let (remote, peer_name) = match observed {
@@ -270,29 +267,56 @@ async fn apply(link: &OrgLink, ctx: &Context) -> Result<Action, Error> {
     let mut done = Vec::new();
     for action in &d.actions {
         match perform(&acting.session, *action, link).await {
-            Ok(()) => done.push(*action),
+            Ok(created) => {
+                done.push(*action);
+                let before = snapshot.as_ref().ok().and_then(|s| s.link_with(peer));
+                let after = link_after_write(*action, created, before);
+                acting.session.record_link(peer, after).await;
+            }
             Err(error) if *action == LinkAction::Request && error.is_conflict() => {
                 // The peer asked at the same moment: read again and answer its request.
-                acting.session.invalidate();
+                acting.session.invalidate_parts(Parts::LINKS);
                 return Ok(Action::requeue(std::time::Duration::from_millis(500)));
             }
             Err(error) => {
-                acting.session.invalidate();
+                acting.session.invalidate_parts(Parts::LINKS);
                 let message = format!("{} failed: {error}", describe(*action, peer));
                 return fail(link, ctx, &key, &message).await;
             }
         }
     }
     if !done.is_empty() {
-        acting.session.invalidate();
-        ctx.wake_peer(&acting.org_id, peer);
+        ctx.wake_peer(&acting.org_id, peer, Parts::LINKS);
     }
-    write(link, ctx, &d, peer_name, &done).await?;
+    let status = write(link, ctx, &d, peer_name, &done).await?;
     ctx.reset_failures(&key);
-    Ok(match d.requeue {
-        Requeue::Soon => Action::requeue(ctx.settings.soon),
-        Requeue::Resync => Action::requeue(jittered(resync)),
-    })
+    Ok(super::requeue::action(&poll, d.requeue, &status.conditions))
+}
+
+/// What our link list holds for the peer after `action` succeeded, so the snapshot can
+/// record it instead of being read again ([`OrgSession::record_link`]): the record
+/// Genesys returned for a request, the pending request `before` approved, nothing
+/// after a rejection or removal.
+fn link_after_write(
+    action: LinkAction,
+    created: Option<crate::genesys::models::OrganizationLink>,
+    before: Option<&OrganizationLinkResponse>,
+) -> Option<OrganizationLinkResponse> {
+    match action {
+        LinkAction::Request => created.map(|c| OrganizationLinkResponse {
+            source_organization_id: Some(c.source_organization_id),
+            target_organization_id: Some(c.target_organization_id),
+            source_region: Some(c.source_region),
+            target_region: Some(c.target_region),
+            target_name: None,
+            status: Some(c.status.unwrap_or(LinkStatus::Pending)),
+        }),
+        LinkAction::Approve => before.cloned().map(|mut r| {
+            r.status = Some(LinkStatus::Approved);
+            r
+        }),
+        LinkAction::Reject | LinkAction::Delete => None,
+    }
 }
 
 async fn fail(link: &OrgLink, ctx: &Context, key: &str, message: &str) -> Result<Action, Error> {
@@ -309,21 +333,22 @@ async fn fail(link: &OrgLink, ctx: &Context, key: &str, message: &str) -> Result
     Ok(Action::requeue(ctx.backoff_after_failure(key)))
 }
 
+/// Makes the call; a request returns the link Genesys created.
 async fn perform(
     session: &OrgSession,
     action: LinkAction,
     link: &OrgLink,
-) -> Result<(), GenesysError> {
+) -> Result<Option<crate::genesys::models::OrganizationLink>, GenesysError> {
     let peer = link.spec.peer.organization_id.as_str();
     match action {
         LinkAction::Request => session
             .client
             .create_link(peer, link.spec.peer.region.code())
             .await
-            .map(|_| ()),
-        LinkAction::Approve => session.client.approve_link(peer).await,
-        LinkAction::Reject => session.client.reject_link(peer).await,
-        LinkAction::Delete => session.client.delete_link(peer).await.map(|_| ()),
+            .map(Some),
+        LinkAction::Approve => session.client.approve_link(peer).await.map(|_| None),
+        LinkAction::Reject => session.client.reject_link(peer).await.map(|_| None),
+        LinkAction::Delete => session.client.delete_link(peer).await.map(|_| None),
     }
 }
 
@@ -343,7 +368,7 @@ async fn write(
     d: &LinkDecisionOut,
     peer_name: Option<String>,
     done: &[LinkAction],
-) -> Result<(), Error> {
+) -> Result<OrgLinkStatus, Error> {
     let prev = link.status.as_ref();
     let status = next_status(
         prev,
@@ -391,7 +416,7 @@ async fn write(
             .unwrap_or_default();
         ctx.event(link, type_, reason, note).await;
     }
-    Ok(())
+    Ok(status)
 }
 
 /// The reason of an Event for phase `Error`: `Conflict` when that is why.
@@ -429,12 +454,12 @@ async fn cleanup(link: &OrgLink, ctx: &Context) -> Result<Action, Error> {
     };
     for action in decide_deletion(remote, false) {
         if let Err(error) = perform(&acting.session, action, link).await {
-            acting.session.invalidate();
+            acting.session.invalidate_parts(Parts::LINKS);
             let message = format!("{} failed: {error}", describe(action, peer));
             return cleanup_failed(link, ctx, &message).await;
         }
-        acting.session.invalidate();
-        ctx.wake_peer(&acting.org_id, peer);
+        acting.session.record_link(peer, None).await;
+        ctx.wake_peer(&acting.org_id, peer, Parts::LINKS);
     }
     // The next oldest object for this peer, if any, acts from now on.
     for sibling in siblings(ctx, link) {

@@ -17,14 +17,13 @@ use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 
 use super::context::Context;
 use super::error::Error;
-use super::organization::jittered;
 use super::orglink::{Acting, acting_for_cleanup, acting_org, claimant};
-use super::sessions::OrgSession;
+use super::sessions::{OrgSession, Parts};
 use super::status::apply_status;
 use crate::api::conditions::{DesiredCondition, Status, find, reasons, types};
 use crate::api::{
-    FINALIZER, ON_DELETE_ANNOTATION, OrgPairing, OrgPairingPhase, PairingGrant, PairingRequest,
-    PairingSide,
+    FINALIZER, ON_DELETE_ANNOTATION, OrgPairing, OrgPairingPhase, OrgPairingStatus, PairingGrant,
+    PairingRequest, PairingSide,
 };
 use crate::genesys::GenesysError;
 use crate::genesys::models::{TrustCreate, TrustMemberCreate, TrustRequest, TrustUpdate};
@@ -181,24 +180,21 @@ async fn apply(pairing: &OrgPairing, ctx: &Context) -> Result<Action, Error> {
             return Ok(Action::requeue(ctx.settings.soon * 6));
         }
     };
-    let resync = ctx.settings.resync_of(&acting.org);
-    let max_age = if waiting(pairing) {
-        ctx.settings.soon
-    } else {
-        resync
-    };
+    let poll = super::requeue::policy(ctx, &acting.org);
+    let max_age = super::requeue::max_age(
+        &poll,
+        waiting(pairing),
+        prev.map(|s| s.conditions.as_slice()),
+    );
     let outcome = match (&pairing.spec.request, &pairing.spec.grant) {
         (Some(request), None) => run_trustee(pairing, ctx, &acting, request, max_age).await,
         (None, Some(grant)) => run_trustor(pairing, ctx, &acting, grant, max_age).await,
         _ => Err("exactly one of spec.request and spec.grant must be set".to_string()),
     };
     match outcome {
-        Ok(requeue) => {
+        Ok((requeue, status)) => {
             ctx.reset_failures(&key);
-            Ok(match requeue {
-                Requeue::Soon => Action::requeue(ctx.settings.soon),
-                Requeue::Resync => Action::requeue(jittered(resync)),
-            })
+            Ok(super::requeue::action(&poll, requeue, &status.conditions))
         }
         Err(message) => {
             let d: PairingDecision<()> = api_error(side, prev, &message);
@@ -219,7 +215,7 @@ async fn run_trustee(
     acting: &Acting,
     request: &PairingRequest,
     max_age: std::time::Duration,
-) -> Result<Requeue, String> {
+) -> Result<(Requeue, OrgPairingStatus), String> {
     let peer = pairing.spec.peer.organization_id.as_str();
     let prev = pairing.status.as_ref();
     let session = &acting.session;
@@ -278,7 +274,7 @@ async fn run_trustee(
         .iter()
         .any(|a| matches!(a, TrusteeAction::CreatePairing { .. }));
     if creates && !pairing_id_is_current(pairing, ctx).await? {
-        return Ok(Requeue::Soon);
+        return Ok((Requeue::Soon, prev.cloned().unwrap_or_default()));
     }
     let mut record = PairingRecord::default();
     let mut done = Vec::new();
@@ -316,14 +312,16 @@ async fn run_trustee(
             TrusteeAction::DeleteTrust => session.client.delete_trustor(peer).await.map(|_| ()),
         };
         if let Err(error) = result {
-            session.invalidate();
+            session.invalidate_parts(Parts::TRUSTS);
             return Err(format!("{action:?} failed: {error}"));
         }
         done.push(action.clone());
     }
+    if done.contains(&TrusteeAction::DeleteTrust) {
+        session.record_trustor(peer, None).await;
+    }
     if !done.is_empty() {
-        session.invalidate();
-        ctx.wake_peer(&acting.org_id, peer);
+        ctx.wake_peer(&acting.org_id, peer, trustee_changes(&done));
     }
     let notes: Vec<(&str, String)> = done
         .iter()
@@ -341,10 +339,20 @@ async fn run_trustee(
             _ => None,
         })
         .collect();
-    write(pairing, ctx, &d, record, &notes)
+    let status = write(pairing, ctx, &d, record, &notes)
         .await
         .map_err(|e| e.to_string())?;
-    Ok(d.requeue)
+    Ok((d.requeue, status))
+}
+
+/// What the trustee's `done` changed in the peer's snapshot: its trustee list when the
+/// trust went; nothing for a pairing or a membership (members are read live).
+fn trustee_changes(done: &[TrusteeAction]) -> Parts {
+    if done.contains(&TrusteeAction::DeleteTrust) {
+        Parts::TRUSTS
+    } else {
+        Parts::default()
+    }
 }
 
 /// True when the API server's `status.pairingId` is still the one this reconcile read
@@ -367,7 +375,7 @@ async fn run_trustor(
     acting: &Acting,
     grant: &PairingGrant,
     max_age: std::time::Duration,
-) -> Result<Requeue, String> {
+) -> Result<(Requeue, OrgPairingStatus), String> {
     let peer = pairing.spec.peer.organization_id.as_str();
     let prev = pairing.status.as_ref();
     let session = &acting.session;
@@ -403,6 +411,8 @@ async fn run_trustor(
         now: Timestamp::now(),
     });
     let mut done = Vec::new();
+    // The trust as our last write left it: `Some(None)` when deleted.
+    let mut written: Option<Option<crate::genesys::models::Trustee>> = None;
     for action in &d.actions {
         let result = match action {
             TrustorAction::CreateTrust {
@@ -424,7 +434,11 @@ async fn run_trustor(
                     groups: groups.iter().map(member).collect(),
                     date_expired: expires_at.map(to_chrono),
                 };
-                session.client.create_trust(&body).await.map(|_| ())
+                session
+                    .client
+                    .create_trust(&body)
+                    .await
+                    .map(|t| written = Some(Some(t)))
             }
             TrustorAction::UpdateTrust {
                 enabled,
@@ -439,7 +453,7 @@ async fn run_trustor(
                     },
                 )
                 .await
-                .map(|_| ()),
+                .map(|t| written = Some(Some(t))),
             TrustorAction::SetUserRoles(m) => session
                 .client
                 .set_trustee_user_roles(peer, &m.id, &m.role_ids)
@@ -450,17 +464,36 @@ async fn run_trustor(
                 .set_trustee_group_roles(peer, &m.id, &m.role_ids)
                 .await
                 .map(|_| ()),
-            TrustorAction::DeleteTrust => session.client.delete_trustee(peer).await.map(|_| ()),
+            TrustorAction::DeleteTrust => session
+                .client
+                .delete_trustee(peer)
+                .await
+                .map(|_| written = Some(None)),
         };
         if let Err(error) = result {
-            session.invalidate();
+            session.invalidate_parts(Parts::TRUSTS);
             return Err(format!("{} failed: {error}", trustor_action_name(action)));
         }
         done.push(action.clone());
     }
+    if let Some(trust) = written {
+        session.record_trustee(peer, trust).await;
+    }
     if !done.is_empty() {
-        session.invalidate();
-        ctx.wake_peer(&acting.org_id, peer);
+        // The trust made, changed or gone shows in the peer's trustor list; roles only
+        // in what the peer reads live.
+        let lists = done.iter().any(|a| {
+            !matches!(
+                a,
+                TrustorAction::SetUserRoles(_) | TrustorAction::SetGroupRoles(_)
+            )
+        });
+        let parts = if lists {
+            Parts::TRUSTS
+        } else {
+            Parts::default()
+        };
+        ctx.wake_peer(&acting.org_id, peer, parts);
     }
     let notes: Vec<(&str, String)> = done
         .iter()
@@ -492,10 +525,10 @@ async fn run_trustor(
             ),
         })
         .collect();
-    write(pairing, ctx, &d, PairingRecord::default(), &notes)
+    let status = write(pairing, ctx, &d, PairingRecord::default(), &notes)
         .await
         .map_err(|e| e.to_string())?;
-    Ok(d.requeue)
+    Ok((d.requeue, status))
 }
 
 fn trustor_action_name(action: &TrustorAction) -> String {
@@ -556,7 +589,7 @@ async fn write<A>(
     d: &PairingDecision<A>,
     record: PairingRecord,
     notes: &[(&str, String)],
-) -> Result<(), Error> {
+) -> Result<OrgPairingStatus, Error> {
     let prev = pairing.status.as_ref();
     let status = next_status(
         prev,
@@ -600,7 +633,7 @@ async fn write<A>(
         };
         ctx.event(pairing, type_, &reason, note).await;
     }
-    Ok(())
+    Ok(status)
 }
 
 /// Deleting an OrgPairing revokes: the trustor deletes the trust, the trustee its side,
@@ -642,11 +675,11 @@ async fn cleanup(pairing: &OrgPairing, ctx: &Context) -> Result<Action, Error> {
             }
         }
     };
-    acting.session.invalidate();
+    acting.session.invalidate_parts(Parts::TRUSTS);
     if let Err(error) = result {
         return cleanup_failed(pairing, ctx, &format!("revoking the trust failed: {error}")).await;
     }
-    ctx.wake_peer(&acting.org_id, peer);
+    ctx.wake_peer(&acting.org_id, peer, Parts::TRUSTS);
     // The next oldest object of this side and peer, if any, acts from now on.
     for sibling in siblings(ctx, pairing) {
         ctx.wake_pairings.wake(sibling.as_ref());
