@@ -191,7 +191,11 @@ async fn main() {
                     organization_ref: ns[trustee].clone(),
                     peer: peer(&orgs[trustor]),
                     request: Some(PairingRequest {
-                        users: orgs[trustee].users.iter().map(|u| u.id.to_string()).collect(),
+                        users: orgs[trustee]
+                            .users
+                            .iter()
+                            .map(|u| u.id.to_string())
+                            .collect(),
                         groups: vec![orgs[trustee].groups[0].id.to_string()],
                     }),
                     grant: None,
@@ -200,8 +204,8 @@ async fn main() {
             (ns[trustee].clone(), request)
         })
         .collect();
-    let applying = futures::stream::iter(&requests)
-        .for_each_concurrent(APPLY_CONCURRENCY, |(ns, p)| {
+    let applying =
+        futures::stream::iter(&requests).for_each_concurrent(APPLY_CONCURRENCY, |(ns, p)| {
             let client = client.clone();
             async move { apply(&client, ns, p).await }
         });
@@ -299,20 +303,30 @@ async fn main() {
     let per = stats.total as f64 / relationships.max(1) as f64;
 
     // One more reciprocal pair, between two orgs not linked yet.
-    let taken: BTreeSet<(usize, usize)> = pairs.iter().map(|&(a, b)| (a.min(b), a.max(b))).collect();
+    let taken: BTreeSet<(usize, usize)> =
+        pairs.iter().map(|&(a, b)| (a.min(b), a.max(b))).collect();
     let fresh = (0..n)
         .flat_map(|a| (a + 1..n).map(move |b| (a, b)))
         .find(|p| !taken.contains(p));
     let handshake = match fresh {
         Some((a, b)) => {
             let t0 = Instant::now();
-            apply(&client, &ns[a], &link(&format!("hs-to-{b}"), &ns[a], &orgs[b])).await;
-            apply(&client, &ns[b], &link(&format!("hs-from-{a}"), &ns[b], &orgs[a])).await;
+            apply(
+                &client,
+                &ns[a],
+                &link(&format!("hs-to-{b}"), &ns[a], &orgs[b]),
+            )
+            .await;
+            apply(
+                &client,
+                &ns[b],
+                &link(&format!("hs-from-{a}"), &ns[b], &orgs[a]),
+            )
+            .await;
             let api_a: Api<OrgLink> = Api::namespaced(client.clone(), &ns[a]);
             let api_b: Api<OrgLink> = Api::namespaced(client.clone(), &ns[b]);
-            let is_linked = |l: Option<OrgLink>| {
-                l.and_then(|l| l.status?.phase) == Some(OrgLinkPhase::Linked)
-            };
+            let is_linked =
+                |l: Option<OrgLink>| l.and_then(|l| l.status?.phase) == Some(OrgLinkPhase::Linked);
             loop {
                 let a_linked = is_linked(api_a.get_opt(&format!("hs-to-{b}")).await.ok().flatten());
                 let b_linked =
@@ -320,7 +334,10 @@ async fn main() {
                 if a_linked && b_linked {
                     break Some(t0.elapsed());
                 }
-                assert!(t0.elapsed() < Duration::from_secs(300), "handshake not Linked in 300 s");
+                assert!(
+                    t0.elapsed() < Duration::from_secs(300),
+                    "handshake not Linked in 300 s"
+                );
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
