@@ -57,10 +57,22 @@ pub async fn register_orgs(
     orgs: &[SeedOrg],
     prefix: &str,
 ) -> Vec<String> {
+    register_orgs_with(client, sim, orgs, prefix, None).await
+}
+
+/// [`register_orgs`], every Organization with `resyncInterval: resync` when given.
+pub async fn register_orgs_with(
+    client: &kube::Client,
+    sim: &SimHandle,
+    orgs: &[SeedOrg],
+    prefix: &str,
+    resync: Option<&str>,
+) -> Vec<String> {
     let params = PatchParams::apply("bench").force();
     let ns: Vec<String> = (0..orgs.len()).map(|i| format!("{prefix}-{i}")).collect();
     for (org, ns) in orgs.iter().zip(&ns) {
-        let objects = org_objects(org, ns, &sim.region_url(org.region));
+        let mut objects = org_objects(org, ns, &sim.region_url(org.region));
+        objects.organization.spec.resync_interval = resync.map(str::to_string);
         Api::<Namespace>::all(client.clone())
             .patch(ns, &params, &Patch::Apply(&objects.namespace))
             .await

@@ -11,6 +11,8 @@
 //! line gives the cost per OrgLink too.
 //!
 //! `cargo bench --bench memory`. Needs the kube assets (`make kube-assets`).
+//! `ORGLINK_BENCH_CONTROLLER_MANAGER=0` leaves kube-controller-manager out of the
+//! sandbox; `ORGLINK_BENCH_HEAPTRACK=<file>` runs the operator under heaptrack.
 
 #[path = "fixture.rs"]
 mod fixture;
@@ -75,7 +77,17 @@ async fn main() {
             .expect("registering the webhook");
     let free = || format!("127.0.0.1:{}", free_port().unwrap());
     let metrics_addr = free();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_orglink-operator"));
+    let operator_bin = env!("CARGO_BIN_EXE_orglink-operator");
+    // `ORGLINK_BENCH_HEAPTRACK=<file>`: run it under heaptrack, for a heap profile (the
+    // RSS figures are then heaptrack's, not the operator's alone).
+    let mut command = match std::env::var("ORGLINK_BENCH_HEAPTRACK") {
+        Ok(out) if !out.is_empty() => {
+            let mut c = Command::new("heaptrack");
+            c.args(["-o", &out, operator_bin]);
+            c
+        }
+        _ => Command::new(operator_bin),
+    };
     command
         .arg("run")
         .args(["--metrics-addr", &metrics_addr, "--health-addr", &free()])

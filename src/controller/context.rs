@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 
 use super::events::EventPublisher;
 use super::metrics::Metrics;
-use super::sessions::{OrgKey, Sessions};
+use super::sessions::{OrgKey, Parts, Sessions};
 use crate::api::{OrgLink, OrgPairing, Organization};
 use crate::genesys::{ApiBaseUrlAllowlist, RateLimitConfig, RetryConfig};
 use crate::runtime::scope::{Stores, Wakers};
@@ -180,9 +180,9 @@ impl Context {
     }
 
     /// Wakes the objects of locally managed orgs that have `peer_org_id` as their org
-    /// ID and `my_org_id` as their peer: their snapshot is marked stale and they are
-    /// reconciled at once, instead of at their next resync.
-    pub fn wake_peer(&self, my_org_id: &str, peer_org_id: &str) {
+    /// ID and `my_org_id` as their peer: the `changed` parts of their snapshot are marked
+    /// stale and they are reconciled at once, instead of at their next look.
+    pub fn wake_peer(&self, my_org_id: &str, peer_org_id: &str, changed: Parts) {
         for org in self.organizations.state() {
             let is_peer = org
                 .status
@@ -194,7 +194,7 @@ impl Context {
             }
             let key = org_key(&org);
             if let Some(session) = self.sessions.get(&key) {
-                session.invalidate();
+                session.invalidate_parts(changed);
             }
             self.wake_organizations.wake(org.as_ref());
             for link in self.links.state() {

@@ -18,6 +18,7 @@ pub mod organization;
 pub mod orglink;
 pub mod orgpairing;
 pub mod reconciler;
+pub mod requeue;
 pub mod sessions;
 pub mod status;
 pub mod supervise;

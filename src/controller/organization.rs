@@ -289,7 +289,8 @@ async fn read_with_refresh(
             .await;
     }
     if before == RefreshDecision::Read {
-        session.invalidate();
+        // A refresh on demand reads everything, the org's identity too.
+        session.invalidate_parts(super::sessions::Parts::ALL);
     }
     let read = session.snapshot(resync).await;
     refresh.session = Some(session.clone());

@@ -9,12 +9,13 @@ use kube::runtime::events::EventType;
 use super::acting::{Relationship, acting_for_cleanup, acting_org, turn_of, wake_siblings};
 use super::context::Context;
 use super::error::{Error, Failure};
-use super::reconciler::{Next, Reconciled, snapshot_age};
-use super::sessions::{OrgSession, Snapshot};
+use super::reconciler::{Next, Reconciled};
+use super::sessions::{OrgSession, Parts, Snapshot};
 use super::status::apply_status;
 use crate::api::conditions::{find, reasons, types};
 use crate::api::{OrgLink, OrgLinkPhase, OrgLinkStatus};
 use crate::genesys::GenesysError;
+use crate::genesys::models::{LinkStatus, OrganizationLinkResponse};
 use crate::lifecycle::conflict::{Turn, conflict_message};
 use crate::lifecycle::deletion::{Deletion, plan};
 use crate::lifecycle::link::{
@@ -55,6 +56,7 @@ impl Reconciled for OrgLink {
             &[],
         )
         .await
+        .map(drop)
     }
 }
 
@@ -136,8 +138,9 @@ async fn apply(link: &OrgLink, ctx: &Context) -> Result<Next, Error> {
             return Ok(Next::Wait(ctx.settings.soon * 6));
         }
     };
-    let resync = ctx.settings.resync_of(&acting.org);
-    let max_age = snapshot_age(ctx, awaiting_answer(prev.and_then(|s| s.phase)), resync);
+    let poll = super::requeue::policy(ctx, &acting.org);
+    let waiting = awaiting_answer(prev.and_then(|s| s.phase));
+    let max_age = super::requeue::max_age(&poll, waiting, prev.map(|s| s.conditions.as_slice()));
     let peer = link.spec.peer.organization_id.as_str();
     let snapshot = acting
         .session
@@ -154,45 +157,76 @@ async fn apply(link: &OrgLink, ctx: &Context) -> Result<Next, Error> {
     let mut done = Vec::new();
     for action in &d.actions {
         match perform(&acting.session, *action, link).await {
-            Ok(()) => done.push(*action),
+            Ok(created) => {
+                done.push(*action);
+                let before = snapshot.link_with(peer);
+                let after = link_after_write(*action, created, before);
+                acting.session.record_link(peer, after).await;
+            }
             Err(error) if *action == LinkAction::Request && error.is_conflict() => {
                 // The peer asked at the same moment: read again and answer its request.
-                acting.session.invalidate();
+                acting.session.invalidate_parts(Parts::LINKS);
                 return Ok(Next::Wait(std::time::Duration::from_millis(500)));
             }
             Err(error) => {
-                acting.session.invalidate();
+                acting.session.invalidate_parts(Parts::LINKS);
                 return Err(Failure::call(describe(*action, peer), error).into());
             }
         }
     }
     if !done.is_empty() {
-        acting.session.invalidate();
-        ctx.wake_peer(&acting.org_id, peer);
+        ctx.wake_peer(&acting.org_id, peer, Parts::LINKS);
     }
-    write(link, ctx, &d, peer_name, &done).await?;
-    Ok(Next::Done {
-        requeue: d.requeue,
-        resync,
-        at_latest: None,
-    })
+    let status = write(link, ctx, &d, peer_name, &done).await?;
+    Ok(Next::Poll(super::requeue::after(
+        &poll,
+        d.requeue,
+        &status.conditions,
+    )))
 }
 
+/// What our link list holds for the peer after `action` succeeded, so the snapshot can
+/// record it instead of being read again ([`OrgSession::record_link`]): the record
+/// Genesys returned for a request, the pending request `before` approved, nothing
+/// after a rejection or removal.
+fn link_after_write(
+    action: LinkAction,
+    created: Option<crate::genesys::models::OrganizationLink>,
+    before: Option<&OrganizationLinkResponse>,
+) -> Option<OrganizationLinkResponse> {
+    match action {
+        LinkAction::Request => created.map(|c| OrganizationLinkResponse {
+            source_organization_id: Some(c.source_organization_id),
+            target_organization_id: Some(c.target_organization_id),
+            source_region: Some(c.source_region),
+            target_region: Some(c.target_region),
+            target_name: None,
+            status: Some(c.status.unwrap_or(LinkStatus::Pending)),
+        }),
+        LinkAction::Approve => before.cloned().map(|mut r| {
+            r.status = Some(LinkStatus::Approved);
+            r
+        }),
+        LinkAction::Reject | LinkAction::Delete => None,
+    }
+}
+
+/// Makes the call; a request returns the link Genesys created.
 async fn perform(
     session: &OrgSession,
     action: LinkAction,
     link: &OrgLink,
-) -> Result<(), GenesysError> {
+) -> Result<Option<crate::genesys::models::OrganizationLink>, GenesysError> {
     let peer = link.spec.peer.organization_id.as_str();
     match action {
         LinkAction::Request => session
             .client
             .create_link(peer, link.spec.peer.region.code())
             .await
-            .map(|_| ()),
-        LinkAction::Approve => session.client.approve_link(peer).await,
-        LinkAction::Reject => session.client.reject_link(peer).await,
-        LinkAction::Delete => session.client.delete_link(peer).await.map(|_| ()),
+            .map(Some),
+        LinkAction::Approve => session.client.approve_link(peer).await.map(|_| None),
+        LinkAction::Reject => session.client.reject_link(peer).await.map(|_| None),
+        LinkAction::Delete => session.client.delete_link(peer).await.map(|_| None),
     }
 }
 
@@ -225,7 +259,7 @@ async fn write(
     d: &LinkDecisionOut,
     peer_name: Option<String>,
     done: &[LinkAction],
-) -> Result<(), Error> {
+) -> Result<OrgLinkStatus, Error> {
     let prev = link.status.as_ref();
     let status = next_status(
         prev,
@@ -273,7 +307,7 @@ async fn write(
             .unwrap_or_default();
         ctx.event(link, type_, reason, note).await;
     }
-    Ok(())
+    Ok(status)
 }
 
 /// The reason of an Event for phase `Error`: `Conflict` when that is why.
@@ -297,9 +331,12 @@ async fn cleanup(link: &OrgLink, ctx: &Context, orphan: bool) -> Result<(), Erro
     let (remote, _) = remote_link(&snapshot, &acting.org_id, peer, link.status.as_ref())?;
     for action in decide_deletion(remote, orphan) {
         let result = perform(&acting.session, action, link).await;
-        acting.session.invalidate();
+        if result.is_err() {
+            acting.session.invalidate_parts(Parts::LINKS);
+        }
         result.map_err(|error| Failure::call(describe(action, peer), error))?;
-        ctx.wake_peer(&acting.org_id, peer);
+        acting.session.record_link(peer, None).await;
+        ctx.wake_peer(&acting.org_id, peer, Parts::LINKS);
     }
     wake_siblings(ctx, link);
     Ok(())

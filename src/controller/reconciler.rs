@@ -91,6 +91,10 @@ pub enum Next {
         resync: Duration,
         at_latest: Option<Duration>,
     },
+    /// It acted as the lifecycle decided and the poll policy
+    /// ([`crate::lifecycle::poll`], through [`super::requeue::after`]) set when to look
+    /// again: failures are reset, and it looks again after this.
+    Poll(Duration),
     /// It did not act this time (the Organization is not usable, an older object acts,
     /// the peer's request crossed ours): look again after this; failures are kept.
     Wait(Duration),
@@ -149,6 +153,10 @@ async fn apply<K: Reconciled>(obj: &K, ctx: &Context) -> Result<Action, Error> {
                 Requeue::Resync => jittered(resync),
             };
             Ok(Action::requeue(no_later(after, at_latest)))
+        }
+        Ok(Next::Poll(after)) => {
+            ctx.reset_failures(&key);
+            Ok(Action::requeue(after))
         }
         Ok(Next::Wait(after)) => Ok(Action::requeue(after)),
         Ok(Next::NotReady { reason, at_latest }) => {
@@ -222,12 +230,6 @@ async fn cleanup_failed<K: Reconciled>(
         message,
         source: failure,
     })
-}
-
-/// How fresh the org's snapshot must be: `soon` old at most while the object waits on
-/// the peer (or just failed), else the org's resync.
-pub fn snapshot_age(ctx: &Context, waiting: bool, resync: Duration) -> Duration {
-    if waiting { ctx.settings.soon } else { resync }
 }
 
 /// `interval` plus up to 10% jitter, so orgs created together do not resync together.

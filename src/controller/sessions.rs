@@ -35,31 +35,71 @@ impl std::fmt::Display for OrgKey {
     }
 }
 
-/// What one org sees remotely, read in one go.
+/// How long the org's identity (`organizations/me`, its linkable regions) is trusted
+/// before it is read again. It changes only when the org is renamed or Genesys opens a
+/// region to it; a new session (rotated Secret, new region or base URL) and a refresh on
+/// demand read it at once. Reading it at every resync would make a settled org cost five
+/// reads per resync instead of three.
+pub const IDENTITY_MAX_AGE: Duration = Duration::from_secs(3_600);
+
+/// When one part of a snapshot was read.
+#[derive(Clone, Copy, Debug)]
+pub struct ReadTime {
+    pub started: Instant,
+    pub started_wall: k8s_openapi::jiff::Timestamp,
+    pub ended: Instant,
+}
+
+/// What one org sees remotely. Three parts, each read (and made stale) on its own: the
+/// identity, the link list, and the trust lists (trustees and trustors). A write to
+/// links makes only the link list stale, so the next look reads one list, not five.
 #[derive(Clone, Debug)]
 pub struct Snapshot {
-    /// When the read began: everything in the snapshot is at least this fresh.
+    /// When the read of the older list part began: every list is at least this fresh.
     pub read_started: Instant,
     /// [`Snapshot::read_started`] on the wall clock (`status.observedAt`).
     pub read_started_wall: k8s_openapi::jiff::Timestamp,
-    /// When the read ended (the snapshot's age for `max_age`).
-    pub fetched_at: Instant,
     pub me: GenesysOrg,
     pub linkable_regions: Vec<String>,
     pub links: Vec<OrganizationLinkResponse>,
     pub trustees: Vec<Trustee>,
     pub trustors: Vec<Trustor>,
+    identity_read: ReadTime,
+    links_read: ReadTime,
+    trusts_read: ReadTime,
 }
 
 impl Snapshot {
+    /// A snapshot of parts read at the given times (the lists' older start becomes
+    /// [`Snapshot::read_started`]).
+    fn assemble(
+        identity: (GenesysOrg, Vec<String>, ReadTime),
+        links: (Vec<OrganizationLinkResponse>, ReadTime),
+        trusts: (Vec<Trustee>, Vec<Trustor>, ReadTime),
+    ) -> Self {
+        let older = if links.1.started <= trusts.2.started {
+            links.1
+        } else {
+            trusts.2
+        };
+        Snapshot {
+            read_started: older.started,
+            read_started_wall: older.started_wall,
+            me: identity.0,
+            linkable_regions: identity.1,
+            identity_read: identity.2,
+            links: links.0,
+            links_read: links.1,
+            trustees: trusts.0,
+            trustors: trusts.1,
+            trusts_read: trusts.2,
+        }
+    }
+
     /// The link record between us and `peer`, whichever side is listed as source.
     pub fn link_with(&self, peer: &str) -> Option<&OrganizationLinkResponse> {
         let me = self.me.id.as_str();
-        self.links.iter().find(|l| {
-            let source = l.source_organization_id.as_deref().unwrap_or(me);
-            let target = l.target_organization_id.as_deref().unwrap_or_default();
-            (source == me && target == peer) || (source == peer && target == me)
-        })
+        self.links.iter().find(|l| is_with(l, me, peer))
     }
 
     pub fn trustee(&self, org_id: &str) -> Option<&Trustee> {
@@ -71,6 +111,69 @@ impl Snapshot {
     }
 }
 
+/// Whether link record `l` of org `me` is the one with `peer`.
+fn is_with(l: &OrganizationLinkResponse, me: &str, peer: &str) -> bool {
+    let source = l.source_organization_id.as_deref().unwrap_or(me);
+    let target = l.target_organization_id.as_deref().unwrap_or_default();
+    (source == me && target == peer) || (source == peer && target == me)
+}
+
+/// The parts of a snapshot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Parts {
+    pub identity: bool,
+    pub links: bool,
+    pub trusts: bool,
+}
+
+impl Parts {
+    pub const ALL: Parts = Parts {
+        identity: true,
+        links: true,
+        trusts: true,
+    };
+    pub const LINKS: Parts = Parts {
+        identity: false,
+        links: true,
+        trusts: false,
+    };
+    pub const TRUSTS: Parts = Parts {
+        identity: false,
+        links: false,
+        trusts: true,
+    };
+    /// Both lists, not the identity: what a resync re-reads.
+    pub const LISTS: Parts = Parts {
+        identity: false,
+        links: true,
+        trusts: true,
+    };
+
+    fn any(self) -> bool {
+        self.identity || self.links || self.trusts
+    }
+}
+
+/// Which parts of `current` must be read for a caller that accepts lists `max_age` old:
+/// those marked `stale`, those older than that (the identity: older than
+/// [`IDENTITY_MAX_AGE`] too), or all when there is no snapshot yet.
+pub fn parts_to_read(
+    current: Option<&Snapshot>,
+    stale: Parts,
+    max_age: Duration,
+    now: Instant,
+) -> Parts {
+    let Some(s) = current else {
+        return Parts::ALL;
+    };
+    let old = |t: &ReadTime, age: Duration| now.saturating_duration_since(t.ended) >= age;
+    Parts {
+        identity: stale.identity || old(&s.identity_read, max_age.max(IDENTITY_MAX_AGE)),
+        links: stale.links || old(&s.links_read, max_age),
+        trusts: stale.trusts || old(&s.trusts_read, max_age),
+    }
+}
+
 /// The API client and remote snapshot of one Organization.
 pub struct OrgSession {
     pub key: OrgKey,
@@ -78,8 +181,57 @@ pub struct OrgSession {
     pub client: GenesysClient,
     fingerprint: u64,
     snapshot: tokio::sync::Mutex<Option<Arc<Snapshot>>>,
-    stale: AtomicBool,
+    stale: StaleParts,
     refresh: parking_lot::Mutex<RefreshMemory>,
+}
+
+/// The parts marked stale since they were last read.
+#[derive(Default)]
+struct StaleParts {
+    identity: AtomicBool,
+    links: AtomicBool,
+    trusts: AtomicBool,
+}
+
+impl StaleParts {
+    fn all() -> Self {
+        let s = StaleParts::default();
+        s.mark(Parts::ALL);
+        s
+    }
+
+    fn mark(&self, parts: Parts) {
+        for (flag, set) in [
+            (&self.identity, parts.identity),
+            (&self.links, parts.links),
+            (&self.trusts, parts.trusts),
+        ] {
+            if set {
+                flag.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    fn get(&self) -> Parts {
+        Parts {
+            identity: self.identity.load(Ordering::Acquire),
+            links: self.links.load(Ordering::Acquire),
+            trusts: self.trusts.load(Ordering::Acquire),
+        }
+    }
+
+    /// Clears the flags of `parts` (they are about to be read).
+    fn clear(&self, parts: Parts) {
+        for (flag, set) in [
+            (&self.identity, parts.identity),
+            (&self.links, parts.links),
+            (&self.trusts, parts.trusts),
+        ] {
+            if set {
+                flag.store(false, Ordering::Release);
+            }
+        }
+    }
 }
 
 /// What the Organization controller remembers of the org's refresh requests
@@ -101,21 +253,23 @@ impl std::fmt::Debug for OrgSession {
 }
 
 impl OrgSession {
-    /// The snapshot, re-read when older than `max_age` or marked stale. Concurrent
-    /// callers share one read.
+    /// The snapshot, its parts re-read when older than `max_age` or marked stale (see
+    /// [`parts_to_read`]); the others are kept. Concurrent callers share one read.
     pub async fn snapshot(&self, max_age: Duration) -> Result<Arc<Snapshot>, GenesysError> {
         let mut guard = self.snapshot.lock().await;
+        let parts = parts_to_read(guard.as_deref(), self.stale.get(), max_age, Instant::now());
         if let Some(current) = guard.as_ref()
-            && !self.stale.load(Ordering::Acquire)
-            && current.fetched_at.elapsed() < max_age
+            && !parts.any()
         {
             return Ok(current.clone());
         }
-        self.stale.store(false, Ordering::Release);
-        let fresh = Arc::new(self.read().await.inspect_err(|_| {
-            // Keep it stale so the next caller retries the read.
-            self.stale.store(true, Ordering::Release);
-        })?);
+        // Cleared before the read: a part made stale while it is being read stays stale.
+        self.stale.clear(parts);
+        let fresh = self.read(guard.as_deref(), parts).await.inspect_err(|_| {
+            // Keep them stale so the next caller retries the read.
+            self.stale.mark(parts);
+        })?;
+        let fresh = Arc::new(fresh);
         *guard = Some(fresh.clone());
         Ok(fresh)
     }
@@ -125,7 +279,7 @@ impl OrgSession {
         self.snapshot.lock().await.clone()
     }
 
-    /// When the read of the current snapshot started, if there is one.
+    /// When the read of the current snapshot's lists started, if there is one.
     pub async fn last_read_started(&self) -> Option<Instant> {
         self.snapshot.lock().await.as_ref().map(|s| s.read_started)
     }
@@ -148,35 +302,120 @@ impl OrgSession {
         memory.last_handled = Some(value.to_string());
     }
 
-    /// Marks the snapshot stale: the next [`OrgSession::snapshot`] re-reads.
+    /// Marks both lists stale: the next [`OrgSession::snapshot`] re-reads them.
     pub fn invalidate(&self) {
-        self.stale.store(true, Ordering::Release);
+        self.stale.mark(Parts::LISTS);
     }
 
-    async fn read(&self) -> Result<Snapshot, GenesysError> {
-        let read_started = Instant::now();
-        let read_started_wall = k8s_openapi::jiff::Timestamp::now();
-        let me = self.client.organization_me().await?;
-        let linkable_regions = self
-            .client
-            .linkable_regions()
-            .await?
-            .into_iter()
-            .filter_map(|r| r.region_name)
-            .collect();
-        let links = self.client.list_links().await?;
-        let trustees = self.client.list_trustees().await?;
-        let trustors = self.client.list_trustors().await?;
-        Ok(clean_snapshot(Snapshot {
-            read_started,
-            read_started_wall,
-            fetched_at: Instant::now(),
-            me,
-            linkable_regions,
-            links,
-            trustees,
-            trustors,
-        }))
+    /// Marks `parts` stale: the next [`OrgSession::snapshot`] re-reads them.
+    pub fn invalidate_parts(&self, parts: Parts) {
+        self.stale.mark(parts);
+    }
+
+    /// Records in the snapshot what a link write of ours to `peer` left in our list:
+    /// `record`, or no record (`None`). The write's answer is as fresh as a read after
+    /// it, so the next decision needs no read for it (the lifecycle contract). Without
+    /// a snapshot the link list is marked stale instead.
+    pub async fn record_link(&self, peer: &str, record: Option<OrganizationLinkResponse>) {
+        self.record(Parts::LINKS, |s| {
+            let me = s.me.id.clone();
+            let kept_name = s.link_with(peer).and_then(|l| l.target_name.clone());
+            s.links.retain(|l| !is_with(l, &me, peer));
+            if let Some(mut record) = record {
+                if record.target_name.is_none() {
+                    record.target_name = kept_name;
+                }
+                s.links.push(record);
+            }
+        })
+        .await;
+    }
+
+    /// Records what a trust write of ours (as trustor) left in our trustee list for
+    /// `peer`: the trust Genesys returned, or none after a revocation. See
+    /// [`OrgSession::record_link`].
+    pub async fn record_trustee(&self, peer: &str, trust: Option<Trustee>) {
+        self.record(Parts::TRUSTS, |s| {
+            s.trustees.retain(|t| t.id != peer);
+            s.trustees.extend(trust);
+        })
+        .await;
+    }
+
+    /// Records what a trust write of ours (as trustee) left in our trustor list for
+    /// `peer`: none after a revocation.
+    pub async fn record_trustor(&self, peer: &str, trust: Option<Trustor>) {
+        self.record(Parts::TRUSTS, |s| {
+            s.trustors.retain(|t| t.id != peer);
+            s.trustors.extend(trust);
+        })
+        .await;
+    }
+
+    /// Applies `change` to the current snapshot, or marks `parts` stale without one.
+    async fn record(&self, parts: Parts, change: impl FnOnce(&mut Snapshot)) {
+        let mut guard = self.snapshot.lock().await;
+        match guard.as_ref() {
+            Some(current) => {
+                let mut next = Snapshot::clone(current);
+                change(&mut next);
+                *guard = Some(Arc::new(clean_snapshot(next)));
+            }
+            None => self.stale.mark(parts),
+        }
+    }
+
+    async fn read(
+        &self,
+        current: Option<&Snapshot>,
+        parts: Parts,
+    ) -> Result<Snapshot, GenesysError> {
+        let timed = || (Instant::now(), k8s_openapi::jiff::Timestamp::now());
+        let finish = |(started, started_wall): (Instant, k8s_openapi::jiff::Timestamp)| ReadTime {
+            started,
+            started_wall,
+            ended: Instant::now(),
+        };
+        let identity = async {
+            match current.filter(|_| !parts.identity) {
+                Some(s) => Ok((s.me.clone(), s.linkable_regions.clone(), s.identity_read)),
+                None => {
+                    let t = timed();
+                    let me = self.client.organization_me().await?;
+                    let regions = self
+                        .client
+                        .linkable_regions()
+                        .await?
+                        .into_iter()
+                        .filter_map(|r| r.region_name)
+                        .collect();
+                    Ok::<_, GenesysError>((me, regions, finish(t)))
+                }
+            }
+        };
+        let links = async {
+            match current.filter(|_| !parts.links) {
+                Some(s) => Ok((s.links.clone(), s.links_read)),
+                None => {
+                    let t = timed();
+                    let links = self.client.list_links().await?;
+                    Ok::<_, GenesysError>((links, finish(t)))
+                }
+            }
+        };
+        let trusts = async {
+            match current.filter(|_| !parts.trusts) {
+                Some(s) => Ok((s.trustees.clone(), s.trustors.clone(), s.trusts_read)),
+                None => {
+                    let t = timed();
+                    let (trustees, trustors) =
+                        tokio::try_join!(self.client.list_trustees(), self.client.list_trustors())?;
+                    Ok::<_, GenesysError>((trustees, trustors, finish(t)))
+                }
+            }
+        };
+        let (identity, links, trusts) = tokio::try_join!(identity, links, trusts)?;
+        Ok(clean_snapshot(Snapshot::assemble(identity, links, trusts)))
     }
 }
 
@@ -268,7 +507,7 @@ impl Sessions {
             client: build()?,
             fingerprint,
             snapshot: tokio::sync::Mutex::new(None),
-            stale: AtomicBool::new(true),
+            stale: StaleParts::all(),
             refresh: parking_lot::Mutex::new(RefreshMemory::default()),
         });
         self.by_key.write().insert(key.clone(), session.clone());

@@ -4,10 +4,11 @@
 //!
 //! Contract with the controllers:
 //! - The observation must be at least as fresh as the last action performed: after a
-//!   write to Genesys Cloud the controller re-reads (or invalidates its shared snapshot)
-//!   before deciding again. The functions use the previous status as memory (was the
-//!   link active? which `attempt` was last sent?) and would otherwise misread a stale
-//!   list as the peer's answer.
+//!   write to Genesys Cloud the controller re-reads, invalidates its shared snapshot, or
+//!   records in it what the write's answer confirmed (the link Genesys created, the
+//!   trust it returned, the request approved) before deciding again. The functions use
+//!   the previous status as memory (was the link active? which `attempt` was last
+//!   sent?) and would otherwise misread a stale list as the peer's answer.
 //! - The returned status describes the state *after* the actions succeed. When an action
 //!   fails, the controller writes an error status instead ([`link::api_error`],
 //!   [`pairing::api_error`]).
@@ -19,6 +20,7 @@ pub mod health;
 pub mod link;
 pub mod observe;
 pub mod pairing;
+pub mod poll;
 pub mod refresh;
 pub mod trustee;
 pub mod trustor;

@@ -22,7 +22,11 @@ pub fn control_plane() -> &'static ControlPlane {
         std::thread::spawn(|| {
             let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
             rt.block_on(async {
-                let cp = ControlPlane::start(ControlPlaneOptions::default())
+                let options = ControlPlaneOptions {
+                    controller_manager: with_controller_manager(),
+                    ..ControlPlaneOptions::default()
+                };
+                let cp = ControlPlane::start(options)
                     .await
                     .unwrap_or_else(|e| panic!("sandbox control plane did not start: {e}"));
                 let client = cp.client().await.expect("admin client");
@@ -35,6 +39,13 @@ pub fn control_plane() -> &'static ControlPlane {
         .join()
         .unwrap_or_else(|_| panic!("starting the sandbox control plane panicked"))
     })
+}
+
+/// Whether the control plane runs kube-controller-manager: yes, unless
+/// `ORGLINK_BENCH_CONTROLLER_MANAGER=0` (the benchmarks measure with and without it, since
+/// its garbage collector watches their objects too).
+fn with_controller_manager() -> bool {
+    std::env::var("ORGLINK_BENCH_CONTROLLER_MANAGER").map_or(true, |v| v != "0")
 }
 
 /// An admin client bound to the calling test's runtime.

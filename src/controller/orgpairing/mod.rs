@@ -15,8 +15,8 @@ use kube::runtime::events::EventType;
 use super::acting::{Relationship, acting_for_cleanup, acting_org, turn_of, wake_siblings};
 use super::context::Context;
 use super::error::{Error, Failure};
-use super::reconciler::{Next, Reconciled, snapshot_age};
-use super::sessions::OrgSession;
+use super::reconciler::{Next, Reconciled};
+use super::sessions::{OrgSession, Parts};
 use super::status::apply_status;
 use crate::api::conditions::{find, reasons, types};
 use crate::api::text::clean_opt;
@@ -55,7 +55,9 @@ impl Reconciled for OrgPairing {
 
     async fn report_failure(&self, ctx: &Context, message: &str) -> Result<(), Error> {
         let d: PairingDecision<()> = api_error(side(self), self.status.as_ref(), message);
-        write(self, ctx, &d, PairingRecord::default(), &[]).await
+        write(self, ctx, &d, PairingRecord::default(), &[])
+            .await
+            .map(drop)
     }
 }
 
@@ -152,18 +154,19 @@ async fn apply(pairing: &OrgPairing, ctx: &Context) -> Result<Next, Error> {
             return Ok(Next::Wait(ctx.settings.soon * 6));
         }
     };
-    let resync = ctx.settings.resync_of(&acting.org);
-    let max_age = snapshot_age(ctx, awaiting_answer(prev.and_then(|s| s.phase)), resync);
-    let requeue = match (&pairing.spec.request, &pairing.spec.grant) {
+    let poll = super::requeue::policy(ctx, &acting.org);
+    let waiting = awaiting_answer(prev.and_then(|s| s.phase));
+    let max_age = super::requeue::max_age(&poll, waiting, prev.map(|s| s.conditions.as_slice()));
+    let (requeue, status) = match (&pairing.spec.request, &pairing.spec.grant) {
         (Some(request), None) => trustee::run(pairing, ctx, &acting, request, max_age).await?,
         (None, Some(grant)) => trustor::run(pairing, ctx, &acting, grant, max_age).await?,
         _ => return Err(Failure::NoSide.into()),
     };
-    Ok(Next::Done {
+    Ok(Next::Poll(super::requeue::after(
+        &poll,
         requeue,
-        resync,
-        at_latest: None,
-    })
+        &status.conditions,
+    )))
 }
 
 /// A Normal Event to publish once the status is written: its reason and note.
@@ -176,7 +179,7 @@ async fn write<A>(
     d: &PairingDecision<A>,
     record: PairingRecord,
     notes: &[Note],
-) -> Result<(), Error> {
+) -> Result<OrgPairingStatus, Error> {
     let prev = pairing.status.as_ref();
     let status = next_status(
         prev,
@@ -220,7 +223,7 @@ async fn write<A>(
         };
         ctx.event(pairing, type_, reason, note).await;
     }
-    Ok(())
+    Ok(status)
 }
 
 /// Deleting an OrgPairing revokes: the trustor deletes the trust, the trustee its side,
@@ -254,9 +257,9 @@ async fn cleanup(pairing: &OrgPairing, ctx: &Context, orphan: bool) -> Result<()
                 .map(drop)
         }
     };
-    session.invalidate();
+    session.invalidate_parts(Parts::TRUSTS);
     result?;
-    ctx.wake_peer(&acting.org_id, peer);
+    ctx.wake_peer(&acting.org_id, peer, Parts::TRUSTS);
     wake_siblings(ctx, pairing);
     Ok(())
 }

@@ -11,11 +11,11 @@ use kube::api::Api;
 use super::{Note, lookup_pairing, write};
 use crate::api::PairingSide;
 use crate::api::text::clean_opt;
-use crate::api::{OrgPairing, PairingRequest};
+use crate::api::{OrgPairing, OrgPairingStatus, PairingRequest};
 use crate::controller::acting::Acting;
 use crate::controller::context::Context;
 use crate::controller::error::Failure;
-use crate::controller::sessions::OrgSession;
+use crate::controller::sessions::{OrgSession, Parts};
 use crate::genesys::GenesysError;
 use crate::lifecycle::Requeue;
 use crate::lifecycle::pairing::{PairingLookup, PairingRecord};
@@ -28,7 +28,7 @@ pub(super) async fn run(
     acting: &Acting,
     request: &PairingRequest,
     max_age: Duration,
-) -> Result<Requeue, Failure> {
+) -> Result<(Requeue, OrgPairingStatus), Failure> {
     let peer = pairing.spec.peer.organization_id.as_str();
     let prev = pairing.status.as_ref();
     let session = &acting.session;
@@ -65,19 +65,31 @@ pub(super) async fn run(
         .iter()
         .any(|a| matches!(a, TrusteeAction::CreatePairing { .. }));
     if creates && !pairing_id_is_current(pairing, ctx).await? {
-        return Ok(Requeue::Soon);
+        return Ok((Requeue::Soon, prev.cloned().unwrap_or_default()));
     }
     let mut record = PairingRecord::default();
     let done = perform_all(session, peer, &d.actions, &mut record).await?;
+    if done.contains(&&TrusteeAction::DeleteTrust) {
+        session.record_trustor(peer, None).await;
+    }
     if !done.is_empty() {
-        session.invalidate();
-        ctx.wake_peer(&acting.org_id, peer);
+        ctx.wake_peer(&acting.org_id, peer, trustee_changes(&done));
     }
     let notes = notes(done, &record, peer);
-    write(pairing, ctx, &d, record, &notes)
+    let status = write(pairing, ctx, &d, record, &notes)
         .await
         .map_err(|e| Failure::Write(Box::new(e)))?;
-    Ok(d.requeue)
+    Ok((d.requeue, status))
+}
+
+/// What the trustee's `done` changed in the peer's snapshot: its trustee list when the
+/// trust went; nothing for a pairing or a membership (members are read live).
+fn trustee_changes(done: &[&TrusteeAction]) -> Parts {
+    if done.contains(&&TrusteeAction::DeleteTrust) {
+        Parts::TRUSTS
+    } else {
+        Parts::default()
+    }
 }
 
 /// The trust as the trustee sees it, with its members.
@@ -117,7 +129,7 @@ pub(super) async fn perform_all<'a>(
     let mut done = Vec::new();
     for action in actions {
         if let Err(error) = perform(session, peer, action, record).await {
-            session.invalidate();
+            session.invalidate_parts(Parts::TRUSTS);
             return Err(Failure::call(action, error));
         }
         done.push(action);

@@ -10,13 +10,13 @@ use kube::ResourceExt;
 
 use super::{Note, lookup_pairing, write};
 use crate::api::text::clean_opt;
-use crate::api::{OrgPairing, PairingGrant, PairingSide};
+use crate::api::{OrgPairing, OrgPairingStatus, PairingGrant, PairingSide};
 use crate::controller::acting::Acting;
 use crate::controller::context::Context;
 use crate::controller::error::Failure;
-use crate::controller::sessions::OrgSession;
+use crate::controller::sessions::{OrgSession, Parts};
 use crate::genesys::GenesysError;
-use crate::genesys::models::{TrustCreate, TrustMemberCreate, TrustUpdate};
+use crate::genesys::models::{TrustCreate, TrustMemberCreate, TrustUpdate, Trustee};
 use crate::lifecycle::Requeue;
 use crate::lifecycle::pairing::{PairingLookup, PairingRecord};
 use crate::lifecycle::trustor::{self, Member, ObservedTrustee, TrustorAction, TrustorInput};
@@ -28,7 +28,7 @@ pub(super) async fn run(
     acting: &Acting,
     grant: &PairingGrant,
     max_age: Duration,
-) -> Result<Requeue, Failure> {
+) -> Result<(Requeue, OrgPairingStatus), Failure> {
     let peer = pairing.spec.peer.organization_id.as_str();
     let prev = pairing.status.as_ref();
     let session = &acting.session;
@@ -71,30 +71,55 @@ pub(super) async fn run(
     let d = super::observe_only(pairing, PairingSide::Trustor, d);
     let done = perform_all(session, peer, &d.actions).await?;
     if !done.is_empty() {
-        session.invalidate();
-        ctx.wake_peer(&acting.org_id, peer);
+        ctx.wake_peer(&acting.org_id, peer, trustor_changes(&done));
     }
     let notes = notes(done, peer);
-    write(pairing, ctx, &d, PairingRecord::default(), &notes)
+    let status = write(pairing, ctx, &d, PairingRecord::default(), &notes)
         .await
         .map_err(|e| Failure::Write(Box::new(e)))?;
-    Ok(d.requeue)
+    Ok((d.requeue, status))
 }
 
-/// Performs `actions` in order, stopping at the first that fails (the session is then
-/// marked stale). Returns what was done.
+/// What the trustor's `done` changed in the peer's snapshot: the trust made, changed or
+/// gone shows in the peer's trustor list; roles only in what the peer reads live.
+fn trustor_changes(done: &[&TrustorAction]) -> Parts {
+    let lists = done.iter().any(|a| {
+        !matches!(
+            a,
+            TrustorAction::SetUserRoles(_) | TrustorAction::SetGroupRoles(_)
+        )
+    });
+    if lists {
+        Parts::TRUSTS
+    } else {
+        Parts::default()
+    }
+}
+
+/// Performs `actions` in order, stopping at the first that fails (the session's trust
+/// lists are then marked stale). The trust as the last write left it goes into the
+/// snapshot instead of being read again. Returns what was done.
 pub(super) async fn perform_all<'a>(
     session: &OrgSession,
     peer: &str,
     actions: &'a [TrustorAction],
 ) -> Result<Vec<&'a TrustorAction>, Failure> {
     let mut done = Vec::new();
+    // The trust as our last write left it: `Some(None)` when deleted.
+    let mut written: Option<Option<Trustee>> = None;
     for action in actions {
-        if let Err(error) = perform(session, peer, action).await {
-            session.invalidate();
-            return Err(Failure::call(action, error));
+        match perform(session, peer, action).await {
+            Ok(Some(trust)) => written = Some(trust),
+            Ok(None) => {}
+            Err(error) => {
+                session.invalidate_parts(Parts::TRUSTS);
+                return Err(Failure::call(action, error));
+            }
         }
         done.push(action);
+    }
+    if let Some(trust) = written {
+        session.record_trustee(peer, trust).await;
     }
     Ok(done)
 }
@@ -103,7 +128,7 @@ async fn perform(
     session: &OrgSession,
     peer: &str,
     action: &TrustorAction,
-) -> Result<(), GenesysError> {
+) -> Result<Option<Option<Trustee>>, GenesysError> {
     let client = &session.client;
     match action {
         TrustorAction::CreateTrust {
@@ -125,7 +150,7 @@ async fn perform(
                 groups: groups.iter().map(member).collect(),
                 date_expired: *expires_at,
             };
-            client.create_trust(&body).await?;
+            return Ok(Some(Some(client.create_trust(&body).await?)));
         }
         TrustorAction::UpdateTrust {
             enabled,
@@ -135,7 +160,7 @@ async fn perform(
                 enabled: *enabled,
                 date_expired: *expires_at,
             };
-            client.update_trustee(peer, &body).await?;
+            return Ok(Some(Some(client.update_trustee(peer, &body).await?)));
         }
         TrustorAction::SetUserRoles(m) => {
             client
@@ -149,9 +174,10 @@ async fn perform(
         }
         TrustorAction::DeleteTrust => {
             client.delete_trustee(peer).await?;
+            return Ok(Some(None));
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// The Events of what was done.
