@@ -284,19 +284,19 @@ async fn run_trustee(
     let mut done = Vec::new();
     for action in &d.actions {
         let result = match action {
-            TrusteeAction::CreatePairing { users, groups } => session
-                .client
-                .create_pairing(users, groups)
-                .await
-                .map(|created| {
-                    record.pairing_id = Some(created.id.clone());
-                    record.created_at = Some(
-                        created
-                            .date_created
-                            .map(to_jiff)
-                            .unwrap_or_else(Timestamp::now),
-                    );
-                }),
+            TrusteeAction::CreatePairing { users, groups } => {
+                create_pairing_once(pairing, ctx, session, users, groups)
+                    .await?
+                    .map(|created| {
+                        record.pairing_id = Some(created.id.clone());
+                        record.created_at = Some(
+                            created
+                                .date_created
+                                .map(to_jiff)
+                                .unwrap_or_else(Timestamp::now),
+                        );
+                    })
+            }
             TrusteeAction::AddUser(id) => {
                 session.client.add_trustor_user(peer, id).await.map(|_| ())
             }
@@ -356,8 +356,37 @@ async fn pairing_id_is_current(pairing: &OrgPairing, ctx: &Context) -> Result<bo
         .get_status(&pairing.name_any())
         .await
         .map_err(|e| format!("reading the status before creating a pairing: {e}"))?;
-    let id = |p: &OrgPairing| p.status.as_ref().and_then(|s| s.pairing_id.clone());
-    Ok(id(&stored) == id(pairing))
+    let id = |p: &OrgPairing| {
+        p.status
+            .as_ref()
+            .map(|s| (s.pairing_id.clone(), s.pairing_requested.clone()))
+    };
+    Ok(id(&stored).unwrap_or_default() == id(pairing).unwrap_or_default())
+}
+
+/// `POST /orgauthorization/pairings`, with its intent written to status first
+/// ([`trustee::intent_status`]): a crash between the call and the status that records
+/// the new ID then leaves that memory instead of nothing, and the next decision holds
+/// rather than making a second pairing. A failed call takes the intent back. `Err` is a
+/// failed status write (nothing was called).
+async fn create_pairing_once(
+    pairing: &OrgPairing,
+    ctx: &Context,
+    session: &OrgSession,
+    users: &[String],
+    groups: &[String],
+) -> Result<Result<TrustRequest, GenesysError>, String> {
+    let intent = trustee::intent_status(pairing.status.as_ref(), users, groups, Timestamp::now());
+    apply_status(&ctx.client, pairing, &intent)
+        .await
+        .map_err(|e| format!("recording the pairing request before making it: {e}"))?;
+    let created = session.client.create_pairing(users, groups).await;
+    if created.is_err() {
+        apply_status(&ctx.client, pairing, &trustee::without_intent(&intent))
+            .await
+            .map_err(|e| format!("taking back the pairing request after it failed: {e}"))?;
+    }
+    Ok(created)
 }
 
 /// The trustor side: observe, decide, act, write.
