@@ -160,6 +160,11 @@ impl SimState {
                 }
             }
         }
+        self.link_requests.push(super::LinkRequestRecord {
+            requester: caller,
+            target,
+            at: now,
+        });
         self.links.insert(
             key,
             Link {
@@ -256,6 +261,11 @@ impl SimState {
     }
 
     /// Every link record (for admin inspection and tests).
+    /// Every link request accepted so far, in order (for admin inspection and tests).
+    pub fn link_requests(&self) -> &[super::LinkRequestRecord] {
+        &self.link_requests
+    }
+
     pub fn all_links(&self) -> impl Iterator<Item = &Link> {
         self.links.values()
     }
