@@ -273,11 +273,7 @@ async fn run_trustee(
     // A pairing cannot be deleted or listed: its ID lives only in our status, and `prev`
     // comes from the watch cache, which can lag behind our own last write (a reconcile
     // that follows at once would make a second pairing). Confirm on a fresh read.
-    let creates = d
-        .actions
-        .iter()
-        .any(|a| matches!(a, TrusteeAction::CreatePairing { .. }));
-    if creates && !pairing_id_is_current(pairing, ctx).await? {
+    if trustee::needs_current_status(&d) && !pairing_id_is_current(pairing, ctx).await? {
         return Ok(Requeue::Soon);
     }
     let mut record = PairingRecord::default();

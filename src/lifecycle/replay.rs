@@ -151,6 +151,35 @@ fn a_crash_after_creating_a_pairing_never_makes_a_second_one() {
 }
 
 #[test]
+fn creating_and_holding_are_decided_on_a_current_status_only() {
+    let req = request(&[U1], &[]);
+    let decide_on = |status: Option<&OrgPairingStatus>| {
+        trustee::decide(TrusteeInput {
+            request: &req,
+            peer_org_id: TRUSTOR,
+            status,
+            pairing: PairingLookup::NotLooked,
+            trust: None,
+            now: t(1),
+        })
+    };
+    assert!(trustee::needs_current_status(&decide_on(None)), "creates");
+    let intent = trustee::intent_status(None, &[U1.into()], &[], t(0));
+    let held = decide_on(Some(&intent));
+    assert!(held.actions.is_empty());
+    assert!(trustee::needs_current_status(&held), "holds");
+    let waiting = trustee::decide(TrusteeInput {
+        request: &req,
+        peer_org_id: TRUSTOR,
+        status: None,
+        pairing: PairingLookup::Found(pairing("p-1", TRUSTEE, t(0), &[U1], &[])),
+        trust: None,
+        now: t(1),
+    });
+    assert!(!trustee::needs_current_status(&waiting));
+}
+
+#[test]
 fn a_crash_before_the_intent_is_written_just_asks_at_restart() {
     let mut w = TrusteeWorld::default();
     w.reconcile(&[U1], t(0), Crash::BeforeIntent);

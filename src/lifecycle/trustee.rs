@@ -245,6 +245,20 @@ pub fn decide(input: TrusteeInput<'_>) -> TrusteeDecision {
     }
 }
 
+/// True when the decision rests on `status.pairingRequested` or `status.pairingId`
+/// being current: it creates a pairing, or holds because one went unrecorded. Read
+/// from a watch cache that lags behind our own last write, either would be wrong (a
+/// second pairing; a hold that overwrites the ID just recorded), so the controller
+/// confirms the status on a fresh read first.
+pub fn needs_current_status(d: &TrusteeDecision) -> bool {
+    d.actions
+        .iter()
+        .any(|a| matches!(a, TrusteeAction::CreatePairing { .. }))
+        || d.conditions
+            .iter()
+            .any(|c| c.reason == reasons::PAIRING_UNRECORDED)
+}
+
 /// True when `intent` asked for exactly these users and groups.
 fn intent_is_for(
     intent: &PairingIntent,
