@@ -19,7 +19,6 @@
 //! made by the test as a person would, whenever the operator's status allows, so they
 //! interleave with the kills differently in every run.
 
-#[allow(dead_code)]
 mod relationships;
 mod support;
 

@@ -11,7 +11,6 @@
 //! of deleted relationships, and a bounded number of calls: the rate during the faults
 //! is compared with the rate of the same operator once settled (no hot loop).
 
-#[allow(dead_code)]
 mod relationships;
 mod support;
 
