@@ -106,6 +106,11 @@ pub struct Operator {
     pub dir: std::path::PathBuf,
     pub process: Option<Supervised>,
     pub starts: u32,
+    /// Added to `orglink-operator run` (e.g. `--leader-elect`).
+    pub args: Vec<String>,
+    /// Distinguishes the log files of several replicas; also its `POD_NAME`, so its
+    /// Lease identity starts with it.
+    pub name: String,
 }
 
 impl Operator {
@@ -118,10 +123,12 @@ impl Operator {
             .arg("--no-webhook")
             .args(["--allow-api-base-url", "127.0.0.1", "--allow-insecure-http"])
             .args(["--min-resync-interval", "2s"])
+            .args(&self.args)
+            .env("POD_NAME", &self.name)
             .env("KUBECONFIG", &self.kubeconfig)
             .env("RUST_LOG", "warn");
         self.starts += 1;
-        let log = self.dir.join(format!("operator-{}.log", self.starts));
+        let log = self.dir.join(format!("{}-{}.log", self.name, self.starts));
         self.process = Some(
             Supervised::spawn("orglink-operator", command, &log)
                 .expect("starting orglink-operator run"),
@@ -525,6 +532,8 @@ impl Operator {
             dir: dir.to_path_buf(),
             process: None,
             starts: 0,
+            args: vec![],
+            name: "operator".into(),
         }
     }
 }
@@ -532,12 +541,19 @@ impl Operator {
 /// Starts a simulator with fresh orgs, registers them (Organizations with
 /// `resync`), starts the operator and waits for every Organization Ready.
 pub async fn setup(prefix: &str, resync: &str, dir: &std::path::Path) -> (Arc<Scenario>, Operator) {
+    let mut operator = Operator::new(dir);
+    operator.start();
+    let scenario = setup_with(prefix, resync).await;
+    scenario.organizations_ready().await;
+    (scenario, operator)
+}
+
+/// [`setup`] with the operators left to the caller (started before or after).
+pub async fn setup_with(prefix: &str, resync: &str) -> Arc<Scenario> {
     let client = support::client().await;
     let sim = GenesysSim::start(SimConfig::new(orgs(ORGS)))
         .await
         .expect("simulator");
-    let mut operator = Operator::new(dir);
-    operator.start();
     let mut scenario = Scenario {
         client,
         orgs: sim.orgs().to_vec(),
@@ -548,8 +564,7 @@ pub async fn setup(prefix: &str, resync: &str, dir: &std::path::Path) -> (Arc<Sc
     };
     let run = &Uuid::new_v4().simple().to_string()[..6];
     scenario.register(&format!("{prefix}-{run}"), resync).await;
-    scenario.organizations_ready().await;
-    (Arc::new(scenario), operator)
+    Arc::new(scenario)
 }
 
 /// The person, in the background until the token is cancelled: hands pairing IDs
