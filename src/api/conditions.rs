@@ -59,6 +59,9 @@ pub mod reasons {
     pub const REVOKED: &str = "Revoked";
     pub const EXPIRED: &str = "Expired";
     pub const PAIRING_NOT_FOUND: &str = "PairingNotFound";
+    /// Trustee side: the operator stopped after asking for a pairing and before
+    /// recording its ID; no second one is made until the first has lapsed.
+    pub const PAIRING_UNRECORDED: &str = "PairingUnrecorded";
     pub const PAIRING_FROM_OTHER_ORGANIZATION: &str = "PairingFromOtherOrganization";
     pub const ROLES_ASSIGNED: &str = "RolesAssigned";
     pub const NO_ROLES: &str = "NoRoles";

@@ -14,8 +14,8 @@ pub use crd::{crds, crds_yaml};
 pub use organization::{Organization, OrganizationSpec, OrganizationStatus};
 pub use orglink::{LinkDecision, LinkDirection, OrgLink, OrgLinkPhase, OrgLinkSpec, OrgLinkStatus};
 pub use orgpairing::{
-    OrgPairing, OrgPairingPhase, OrgPairingSpec, OrgPairingStatus, PairingGrant, PairingRequest,
-    PairingSide,
+    OrgPairing, OrgPairingPhase, OrgPairingSpec, OrgPairingStatus, PairingGrant, PairingIntent,
+    PairingRequest, PairingSide,
 };
 pub use regions::Region;
 

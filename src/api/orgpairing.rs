@@ -195,6 +195,21 @@ pub struct SubjectStatus {
     pub divisions: String,
 }
 
+/// A pairing being asked for (`status.pairingRequested`): when, and for which users and
+/// groups.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PairingIntent {
+    /// When the operator was about to call `POST /orgauthorization/pairings`.
+    pub requested_at: Time,
+    /// The user IDs of that request, sorted.
+    #[serde(default)]
+    pub users: Vec<String>,
+    /// The group IDs of that request, sorted.
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
 /// What the operator observed and did for this pairing.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]
@@ -215,6 +230,13 @@ pub struct OrgPairingStatus {
     /// Trustee side: when the pairing request expires (48 h after creation) unless accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pairing_expires_at: Option<Time>,
+    /// Trustee side: a pairing the operator is asking Genesys Cloud for, written before
+    /// the call and removed with the status that records the new pairing's ID. Found
+    /// after a restart, it means the operator stopped between the two: a pairing may
+    /// exist whose ID nobody knows (Genesys Cloud cannot list pairings), so no second
+    /// one is made for the same request until that one has lapsed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pairing_requested: Option<PairingIntent>,
     /// Trustee side: what the trustor granted, once authorized.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub permissions: Vec<String>,

@@ -156,7 +156,17 @@ async fn apply(link: &OrgLink, ctx: &Context) -> Result<Next, Error> {
     let d = observe_only(link, d);
     let mut done = Vec::new();
     for action in &d.actions {
-        match perform(&acting.session, *action, link).await {
+        let performed = if *action == LinkAction::Request {
+            request_once(&acting.session, link, ctx).await
+        } else {
+            perform(&acting.session, *action, link).await.map_err(Some)
+        };
+        let performed = match performed {
+            Ok(created) => Ok(created),
+            Err(Some(error)) => Err(error),
+            Err(None) => return Ok(Next::Wait(ctx.settings.soon)),
+        };
+        match performed {
             Ok(created) => {
                 done.push(*action);
                 let before = snapshot.link_with(peer);
@@ -241,6 +251,32 @@ fn observe_only(link: &OrgLink, d: LinkDecisionOut) -> LinkDecisionOut {
         d,
         |message| observe::link_held(link.status.as_ref(), message),
     )
+}
+
+/// `POST .../organization/link` with its intent written to status first
+/// ([`crate::lifecycle::link::intent_status`]), so a crash between the call and the
+/// status that confirms it never leads to a second request for the same attempt. A
+/// failed call takes the intent back. `Err(None)`: the intent could not be written
+/// (nothing was called; the error is logged and the object requeued).
+async fn request_once(
+    session: &OrgSession,
+    link: &OrgLink,
+    ctx: &Context,
+) -> Result<Option<crate::genesys::models::OrganizationLink>, Option<GenesysError>> {
+    let prev = link.status.as_ref();
+    let intent = crate::lifecycle::link::intent_status(prev, link.spec.attempt);
+    if let Err(error) = apply_status(&ctx.client, link, &intent).await {
+        tracing::warn!(%error, "could not record the link request before making it");
+        return Err(None);
+    }
+    let result = perform(session, LinkAction::Request, link).await;
+    if result.is_err() {
+        let back = prev.cloned().unwrap_or_default();
+        if let Err(error) = apply_status(&ctx.client, link, &back).await {
+            tracing::warn!(%error, "could not take back the link request after it failed");
+        }
+    }
+    result.map_err(Some)
 }
 
 fn describe(action: LinkAction, peer: &str) -> String {

@@ -138,6 +138,14 @@ pub fn decide(input: LinkInput<'_>) -> LinkDecisionOut {
                         Some(
                             OrgLinkPhase::WaitingForConfirmation | OrgLinkPhase::RejectedByPeer,
                         ) if held => rejected(prev_attempt, peer),
+                        // The operator stopped while requesting this attempt
+                        // ([`intent_status`]) and the request was refused since: it was
+                        // sent, and asking again would be a second request.
+                        Some(OrgLinkPhase::Requesting)
+                            if held && input.remote == RemoteLink::OutgoingRejected =>
+                        {
+                            rejected(prev_attempt, peer)
+                        }
                         _ => request(spec.attempt, peer),
                     }
                 }
@@ -156,6 +164,20 @@ pub fn awaiting_answer(phase: Option<OrgLinkPhase>) -> bool {
             OrgLinkPhase::Requesting | OrgLinkPhase::WaitingForConfirmation | OrgLinkPhase::Error
         )
     )
+}
+
+/// The status to write *before* `POST .../organization/link` for `attempt`: the
+/// previous one with phase `Requesting` and `observedAttempt` = `attempt`. After a
+/// crash between the call and the status that confirms it, [`decide`] then reads the
+/// peer's answer (pending, approved or rejected) as the answer to that request instead
+/// of sending a second one. A request the peer refused leaves a `Rejected` record; one
+/// that never left finds nothing and is sent.
+pub fn intent_status(prev: Option<&OrgLinkStatus>, attempt: i64) -> OrgLinkStatus {
+    OrgLinkStatus {
+        phase: Some(OrgLinkPhase::Requesting),
+        observed_attempt: Some(attempt),
+        ..prev.cloned().unwrap_or_default()
+    }
 }
 
 /// Decides what deleting the OrgLink must do before its finalizer is removed. With

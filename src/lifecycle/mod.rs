@@ -28,6 +28,8 @@ pub mod trustor;
 #[cfg(test)]
 mod properties;
 #[cfg(test)]
+mod replay;
+#[cfg(test)]
 mod testkit;
 
 /// When the controller should look again.

@@ -219,6 +219,20 @@ pub fn next_status<A>(
     generation: Option<i64>,
     now: Timestamp,
 ) -> OrgPairingStatus {
+    // The intent of a create goes with the status that records its pairing, or once a
+    // trust exists (a pairing no longer matters); otherwise it is the crash memory.
+    let pairing_requested = match d.side {
+        PairingSide::Trustee
+            if record.pairing_id.is_none()
+                && !matches!(
+                    d.phase,
+                    OrgPairingPhase::Authorized | OrgPairingPhase::Disabled
+                ) =>
+        {
+            prev.and_then(|s| s.pairing_requested.clone())
+        }
+        _ => None,
+    };
     let mut conditions = prev.map(|s| s.conditions.clone()).unwrap_or_default();
     set_with_health(&mut conditions, &d.conditions, generation, now);
     let (pairing_id, created_at) = match d.side {
@@ -248,6 +262,7 @@ pub fn next_status<A>(
     };
     OrgPairingStatus {
         observed_generation: generation,
+        pairing_requested,
         phase: Some(d.phase),
         side: Some(d.side),
         pairing_id,

@@ -11,10 +11,12 @@ use std::collections::BTreeSet;
 use k8s_openapi::jiff::Timestamp;
 
 use crate::api::conditions::{Status, reasons, types};
-use crate::api::{OrgPairingPhase, OrgPairingStatus, PairingRequest, PairingSide};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use crate::api::{OrgPairingPhase, OrgPairingStatus, PairingIntent, PairingRequest, PairingSide};
 
 use super::Requeue;
-use super::pairing::{PairingDecision, PairingLookup, pairing_expired};
+use super::pairing::{PairingDecision, PairingLookup, pairing_expired, pairing_expires_at};
 
 /// The trust as the trustee sees it: `GET /orgauthorization/trustors/{peer}` with its
 /// users and groups.
@@ -184,6 +186,16 @@ pub fn decide(input: TrusteeInput<'_>) -> TrusteeDecision {
         .condition(types::READY, Status::False, reasons::REVOKED, msg);
     }
 
+    // A pairing asked for and never recorded (the operator stopped in between) may
+    // exist; Genesys Cloud cannot list pairings, so it cannot be found and adopted.
+    // Asking again would leave two open for the same request: wait until it lapsed.
+    if let Some(intent) = input.status.and_then(|s| s.pairing_requested.as_ref())
+        && intent_is_for(intent, &wanted_users, &wanted_groups)
+        && !pairing_expired(intent.requested_at.0, input.now)
+    {
+        return unrecorded(intent, peer);
+    }
+
     let create = |why: String| {
         let msg =
             format!("{why}; hand the new pairing ID (status.pairingId) to organization {peer}");
@@ -249,6 +261,96 @@ pub fn decide(input: TrusteeInput<'_>) -> TrusteeDecision {
                 msg,
             )
         }
+    }
+}
+
+/// True when the decision rests on `status.pairingRequested` or `status.pairingId`
+/// being current: it creates a pairing, or holds because one went unrecorded. Read
+/// from a watch cache that lags behind our own last write, either would be wrong (a
+/// second pairing; a hold that overwrites the ID just recorded), so the controller
+/// confirms the status on a fresh read first.
+pub fn needs_current_status(d: &TrusteeDecision) -> bool {
+    d.actions
+        .iter()
+        .any(|a| matches!(a, TrusteeAction::CreatePairing { .. }))
+        || d.conditions
+            .iter()
+            .any(|c| c.reason == reasons::PAIRING_UNRECORDED)
+}
+
+/// True when `intent` asked for exactly these users and groups.
+fn intent_is_for(
+    intent: &PairingIntent,
+    users: &BTreeSet<String>,
+    groups: &BTreeSet<String>,
+) -> bool {
+    intent.users.iter().cloned().collect::<BTreeSet<_>>() == *users
+        && intent.groups.iter().cloned().collect::<BTreeSet<_>>() == *groups
+}
+
+/// The hold after a pairing was asked for and its ID never recorded.
+fn unrecorded(intent: &PairingIntent, peer: &str) -> TrusteeDecision {
+    let asked = intent.requested_at.0;
+    let msg = format!(
+        "the operator stopped after asking Genesys Cloud for a pairing at {asked} and before recording its ID; \
+         Genesys Cloud cannot list pairings, so that one cannot be found. So that no two pairings for this request \
+         are open at once, a new one is requested at {}, when it has lapsed. To request one for organization {peer} \
+         now, delete and re-create this OrgPairing",
+        pairing_expires_at(asked)
+    );
+    TrusteeDecision::new(
+        PairingSide::Trustee,
+        OrgPairingPhase::WaitingForConfirmation,
+        Requeue::Resync,
+    )
+    .condition(
+        types::AUTHORIZED,
+        Status::False,
+        reasons::PAIRING_UNRECORDED,
+        msg.clone(),
+    )
+    .condition(
+        types::READY,
+        Status::False,
+        reasons::PAIRING_UNRECORDED,
+        msg,
+    )
+}
+
+/// The status to write *before* `POST /orgauthorization/pairings`: the previous one
+/// plus `pairingRequested` for these users and groups. Written first, it survives a
+/// crash between the call and the status that records the pairing's ID, and
+/// [`decide`] then holds instead of asking a second time.
+pub fn intent_status(
+    prev: Option<&OrgPairingStatus>,
+    users: &[String],
+    groups: &[String],
+    now: Timestamp,
+) -> OrgPairingStatus {
+    let mut status = prev.cloned().unwrap_or_default();
+    status.side = Some(PairingSide::Trustee);
+    let sorted = |ids: &[String]| {
+        ids.iter()
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+    };
+    status.pairing_requested = Some(PairingIntent {
+        requested_at: Time(now),
+        users: sorted(users),
+        groups: sorted(groups),
+    });
+    status
+}
+
+/// The status to write back when `POST /orgauthorization/pairings` failed: the
+/// client treats every failure as "nothing was created" (see
+/// [`crate::genesys::retry`]), so the intent goes and the next reconcile asks again.
+pub fn without_intent(status: &OrgPairingStatus) -> OrgPairingStatus {
+    OrgPairingStatus {
+        pairing_requested: None,
+        ..status.clone()
     }
 }
 

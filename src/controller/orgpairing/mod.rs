@@ -243,9 +243,15 @@ async fn cleanup(pairing: &OrgPairing, ctx: &Context, orphan: bool) -> Result<()
                 snapshot.trustor(peer).is_some(),
                 orphan,
             );
-            trustee::perform_all(session, peer, &actions, &mut PairingRecord::default())
-                .await
-                .map(drop)
+            trustee::perform_all(
+                pairing,
+                ctx,
+                session,
+                &actions,
+                &mut PairingRecord::default(),
+            )
+            .await
+            .map(drop)
         }
         PairingSide::Trustor => {
             let actions = crate::lifecycle::trustor::decide_deletion(

@@ -16,7 +16,9 @@ use crate::controller::acting::Acting;
 use crate::controller::context::Context;
 use crate::controller::error::Failure;
 use crate::controller::sessions::{OrgSession, Parts};
+use crate::controller::status::apply_status;
 use crate::genesys::GenesysError;
+use crate::genesys::models::TrustRequest;
 use crate::lifecycle::Requeue;
 use crate::lifecycle::pairing::{PairingLookup, PairingRecord};
 use crate::lifecycle::trustee::{self, ObservedTrustor, TrusteeAction, TrusteeInput};
@@ -60,15 +62,11 @@ pub(super) async fn run(
     // A pairing cannot be deleted or listed: its ID lives only in our status, and `prev`
     // comes from the watch cache, which can lag behind our own last write (a reconcile
     // that follows at once would make a second pairing). Confirm on a fresh read.
-    let creates = d
-        .actions
-        .iter()
-        .any(|a| matches!(a, TrusteeAction::CreatePairing { .. }));
-    if creates && !pairing_id_is_current(pairing, ctx).await? {
+    if trustee::needs_current_status(&d) && !pairing_id_is_current(pairing, ctx).await? {
         return Ok((Requeue::Soon, prev.cloned().unwrap_or_default()));
     }
     let mut record = PairingRecord::default();
-    let done = perform_all(session, peer, &d.actions, &mut record).await?;
+    let done = perform_all(pairing, ctx, session, &d.actions, &mut record).await?;
     if done.contains(&&TrusteeAction::DeleteTrust) {
         session.record_trustor(peer, None).await;
     }
@@ -121,35 +119,81 @@ async fn observe_trustor(
 /// Performs `actions` in order, stopping at the first that fails (the session is then
 /// marked stale). A created pairing's ID and time go to `record`. Returns what was done.
 pub(super) async fn perform_all<'a>(
+    pairing: &OrgPairing,
+    ctx: &Context,
     session: &OrgSession,
-    peer: &str,
     actions: &'a [TrusteeAction],
     record: &mut PairingRecord,
 ) -> Result<Vec<&'a TrusteeAction>, Failure> {
     let mut done = Vec::new();
     for action in actions {
-        if let Err(error) = perform(session, peer, action, record).await {
+        if let Err(failure) = perform(pairing, ctx, session, action, record).await {
             session.invalidate_parts(Parts::TRUSTS);
-            return Err(Failure::call(action, error));
+            return Err(failure);
         }
         done.push(action);
     }
     Ok(done)
 }
 
-async fn perform(
+/// `POST /orgauthorization/pairings`, with its intent written to status first
+/// ([`trustee::intent_status`]): a crash between the call and the status that records
+/// the new ID then leaves that memory instead of nothing, and the next decision holds
+/// rather than making a second pairing. A failed call takes the intent back. The outer
+/// `Err` is a failed status write (the call was not made, or its intent not taken back).
+async fn create_pairing_once(
+    pairing: &OrgPairing,
+    ctx: &Context,
     session: &OrgSession,
-    peer: &str,
+    users: &[String],
+    groups: &[String],
+) -> Result<Result<TrustRequest, GenesysError>, Failure> {
+    let intent = trustee::intent_status(pairing.status.as_ref(), users, groups, Timestamp::now());
+    apply_status(&ctx.client, pairing, &intent)
+        .await
+        .map_err(|e| Failure::Write(Box::new(e)))?;
+    let created = session.client.create_pairing(users, groups).await;
+    if created.is_err() {
+        apply_status(&ctx.client, pairing, &trustee::without_intent(&intent))
+            .await
+            .map_err(|e| Failure::Write(Box::new(e)))?;
+    }
+    Ok(created)
+}
+
+/// Makes the call `action` asks for; a created pairing's ID and time go to `record`.
+async fn perform(
+    pairing: &OrgPairing,
+    ctx: &Context,
+    session: &OrgSession,
     action: &TrusteeAction,
     record: &mut PairingRecord,
-) -> Result<(), GenesysError> {
+) -> Result<(), Failure> {
+    let peer = pairing.spec.peer.organization_id.as_str();
     let client = &session.client;
-    match action {
+    let called = match action {
         TrusteeAction::CreatePairing { users, groups } => {
-            let created = client.create_pairing(users, groups).await?;
-            record.pairing_id = Some(created.id.clone());
-            record.created_at = Some(created.date_created.unwrap_or_else(Timestamp::now));
+            create_pairing_once(pairing, ctx, session, users, groups)
+                .await?
+                .map(|created| {
+                    record.pairing_id = Some(created.id.clone());
+                    record.created_at = Some(created.date_created.unwrap_or_else(Timestamp::now));
+                })
         }
+        other => call(client, peer, other).await,
+    };
+    called.map_err(|error| Failure::call(action, error))
+}
+
+/// The calls that change the trust's membership or end it.
+async fn call(
+    client: &crate::genesys::GenesysClient,
+    peer: &str,
+    action: &TrusteeAction,
+) -> Result<(), GenesysError> {
+    match action {
+        // Made by `create_pairing_once`, with its intent, in `perform`; never here.
+        TrusteeAction::CreatePairing { .. } => {}
         TrusteeAction::AddUser(id) => {
             client.add_trustor_user(peer, id).await?;
         }
@@ -199,6 +243,10 @@ async fn pairing_id_is_current(pairing: &OrgPairing, ctx: &Context) -> Result<bo
         .get_status(&pairing.name_any())
         .await
         .map_err(Failure::StatusRead)?;
-    let id = |p: &OrgPairing| p.status.as_ref().and_then(|s| s.pairing_id.clone());
-    Ok(id(&stored) == id(pairing))
+    let id = |p: &OrgPairing| {
+        p.status
+            .as_ref()
+            .map(|s| (s.pairing_id.clone(), s.pairing_requested.clone()))
+    };
+    Ok(id(&stored).unwrap_or_default() == id(pairing).unwrap_or_default())
 }

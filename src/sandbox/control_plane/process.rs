@@ -74,12 +74,12 @@ impl Supervised {
     }
 
     /// The exit status, if the process has already ended.
-    pub(crate) fn exited(&mut self) -> Option<ExitStatus> {
+    pub fn exited(&mut self) -> Option<ExitStatus> {
         self.child.try_wait().ok().flatten()
     }
 
     /// The last `lines` lines of the process's output, for error messages.
-    pub(crate) fn log_tail(&self, lines: usize) -> String {
+    pub fn log_tail(&self, lines: usize) -> String {
         tail(&self.log_path, lines)
     }
 

@@ -14,6 +14,7 @@
 //! | `POST /_sim/reset-stats` | | 204 |
 //! | `GET /_sim/orgs` | | the seeded orgs without secrets |
 //! | `GET /_sim/state` | | links, pairings and trusts, for debugging |
+//! | `GET /_sim/requests` | | `{"linkRequests": [{requester, target, at}], "pairings": [{id, trustee, users, groups, dateCreated}]}`: every link request and pairing ever accepted, in order |
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -39,6 +40,7 @@ pub(crate) fn router() -> Router<Shared> {
         .route("/reset-stats", post(reset_stats))
         .route("/orgs", get(orgs))
         .route("/state", get(dump_state))
+        .route("/requests", get(requests))
 }
 
 async fn get_faults(State(sim): State<Shared>) -> Json<FaultConfig> {
@@ -162,6 +164,37 @@ async fn orgs(State(sim): State<Shared>) -> Response {
         })
         .collect();
     Json(orgs).into_response()
+}
+
+/// Every create the simulator accepted: what a test counts duplicates from.
+async fn requests(State(sim): State<Shared>) -> Response {
+    let state = sim.state.lock();
+    let links: Vec<_> = state
+        .link_requests()
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "requester": r.requester,
+                "target": r.target,
+                "at": timestamp(r.at),
+            })
+        })
+        .collect();
+    let mut pairings: Vec<_> = state.all_pairings().collect();
+    pairings.sort_by_key(|p| p.created_at);
+    let pairings: Vec<_> = pairings
+        .into_iter()
+        .map(|p| {
+            serde_json::json!({
+                "id": p.id,
+                "trustee": p.trustee,
+                "users": p.users,
+                "groups": p.groups,
+                "dateCreated": timestamp(p.created_at),
+            })
+        })
+        .collect();
+    Json(serde_json::json!({ "linkRequests": links, "pairings": pairings })).into_response()
 }
 
 async fn dump_state(State(sim): State<Shared>) -> Response {

@@ -12,8 +12,13 @@
 //! with probability `dropRate` has its connection closed without an answer (before the
 //! request is processed, so nothing changes), else with probability `errorRate` gets a
 //! 5xx from `errorStatuses` (default 500, 502, 503, 504) in the ErrorBody shape, again
-//! without being processed. `tokenLifetimeSeconds` overrides `expires_in` of tokens
-//! issued from then on. `seed` makes the random draws reproducible.
+//! without being processed, else with probability `rateLimitRate` gets a 429 with
+//! `Retry-After: retryAfterSeconds` (default 1; a storm with a long wait is e.g.
+//! `{"rateLimitRate": 1, "retryAfterSeconds": 60}`), not processed either.
+//! `tokenLifetimeSeconds` overrides `expires_in` of tokens issued from then on. `seed`
+//! makes the random draws reproducible. The token endpoint refusing is
+//! `{"errorRate": 1, "pathPrefix": "/oauth/token"}`; tokens revoked early is
+//! `POST /_sim/tokens/expire`.
 
 use axum::http::StatusCode;
 use parking_lot::Mutex;
@@ -37,6 +42,12 @@ pub struct FaultConfig {
     /// Share (0–1) of requests whose connection is dropped without an answer.
     #[serde(default)]
     pub drop_rate: f64,
+    /// Share (0–1) of requests answered 429 with `Retry-After: retryAfterSeconds`.
+    #[serde(default)]
+    pub rate_limit_rate: f64,
+    /// The `Retry-After` of injected 429s, in seconds (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<u64>,
     /// `expires_in` of newly issued tokens (default 86400).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_lifetime_seconds: Option<u64>,
@@ -53,13 +64,20 @@ const DEFAULT_ERROR_STATUSES: [u16; 4] = [500, 502, 503, 504];
 impl FaultConfig {
     /// Refuses settings that make no sense, naming the field.
     pub(crate) fn validate(&self) -> Result<(), String> {
-        for (field, rate) in [("errorRate", self.error_rate), ("dropRate", self.drop_rate)] {
+        for (field, rate) in [
+            ("errorRate", self.error_rate),
+            ("dropRate", self.drop_rate),
+            ("rateLimitRate", self.rate_limit_rate),
+        ] {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(format!("{field} must be between 0 and 1, got {rate}"));
             }
         }
-        if self.error_rate + self.drop_rate > 1.0 {
-            return Err("errorRate + dropRate must not exceed 1".into());
+        if self.error_rate + self.drop_rate + self.rate_limit_rate > 1.0 {
+            return Err("errorRate + dropRate + rateLimitRate must not exceed 1".into());
+        }
+        if self.retry_after_seconds.is_some_and(|s| s > 3600) {
+            return Err("retryAfterSeconds must be at most 3600".into());
         }
         if let Some(bad) = self
             .error_statuses
@@ -95,11 +113,15 @@ pub(crate) enum FaultAction {
     Drop,
     /// Answer with this 5xx.
     Error(StatusCode),
+    /// Answer 429 with this `Retry-After` (seconds).
+    RateLimited(u64),
 }
 
 /// Draws the fault for one request: one uniform draw split into drop, error and pass.
 pub(crate) fn decide(config: &FaultConfig, path: &str, rng: &mut impl Rng) -> FaultAction {
-    if !config.applies_to(path) || (config.error_rate <= 0.0 && config.drop_rate <= 0.0) {
+    if !config.applies_to(path)
+        || (config.error_rate <= 0.0 && config.drop_rate <= 0.0 && config.rate_limit_rate <= 0.0)
+    {
         return FaultAction::Pass;
     }
     let x: f64 = rng.random();
@@ -115,6 +137,8 @@ pub(crate) fn decide(config: &FaultConfig, path: &str, rng: &mut impl Rng) -> Fa
         FaultAction::Error(
             StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         )
+    } else if x < config.drop_rate + config.error_rate + config.rate_limit_rate {
+        FaultAction::RateLimited(config.retry_after_seconds.unwrap_or(1))
     } else {
         FaultAction::Pass
     }
@@ -183,6 +207,7 @@ mod tests {
                     errors += 1
                 }
                 FaultAction::Pass => {}
+                FaultAction::RateLimited(_) => panic!("no 429s were asked for"),
             }
         }
         (drops, errors)
@@ -274,6 +299,29 @@ mod tests {
             assert!(err.contains(field), "{err}");
         }
         assert_eq!(injector.config(), FaultConfig::default());
+    }
+
+    #[test]
+    fn a_429_storm_answers_every_request_with_its_retry_after() {
+        let config = FaultConfig {
+            rate_limit_rate: 1.0,
+            retry_after_seconds: Some(60),
+            ..FaultConfig::default()
+        };
+        assert_eq!(config.validate(), Ok(()));
+        let mut rng = StdRng::seed_from_u64(1);
+        for _ in 0..100 {
+            assert_eq!(
+                decide(&config, "/api/v2/x", &mut rng),
+                FaultAction::RateLimited(60)
+            );
+        }
+        let too_much = FaultConfig {
+            rate_limit_rate: 0.6,
+            error_rate: 0.5,
+            ..FaultConfig::default()
+        };
+        assert!(too_much.validate().unwrap_err().contains("rateLimitRate"));
     }
 
     #[test]

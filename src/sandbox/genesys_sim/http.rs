@@ -167,6 +167,10 @@ async fn pipeline(
             sim.stats.outcome(org, Outcome::InjectedError);
             return ApiError::server_error(status).into_response();
         }
+        FaultAction::RateLimited(retry_after) => {
+            sim.stats.outcome(org, Outcome::RateLimited);
+            return ApiError::too_many_requests(retry_after).into_response();
+        }
     }
 
     if is_token {

@@ -62,7 +62,7 @@ pub(crate) mod clock;
 pub mod cluster;
 pub(crate) mod conn;
 pub(crate) mod error;
-pub(crate) mod faults;
+pub mod faults;
 pub(crate) mod http;
 pub(crate) mod launch;
 pub(crate) mod limits;

@@ -60,9 +60,9 @@ impl LinkViewStatus {
 /// One link record between two orgs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Link {
-    pub(crate) requester: Uuid,
-    pub(crate) target: Uuid,
-    pub(crate) status: LinkStatus,
+    pub requester: Uuid,
+    pub target: Uuid,
+    pub status: LinkStatus,
     pub(crate) requested_at: Timestamp,
     pub(crate) decided_at: Option<Timestamp>,
 }
@@ -160,6 +160,11 @@ impl SimState {
                 }
             }
         }
+        self.link_requests.push(super::LinkRequestRecord {
+            requester: caller,
+            target,
+            at: now,
+        });
         self.links.insert(
             key,
             Link {
@@ -256,7 +261,12 @@ impl SimState {
     }
 
     /// Every link record (for admin inspection and tests).
-    pub(crate) fn all_links(&self) -> impl Iterator<Item = &Link> {
+    /// Every link request accepted so far, in order (for admin inspection and tests).
+    pub fn link_requests(&self) -> &[super::LinkRequestRecord] {
+        &self.link_requests
+    }
+
+    pub fn all_links(&self) -> impl Iterator<Item = &Link> {
         self.links.values()
     }
 

@@ -93,6 +93,17 @@ pub struct SimState {
     pairings: HashMap<Uuid, Pairing>,
     /// Keyed by (trustor, trustee): one trust per ordered pair.
     trusts: BTreeMap<(Uuid, Uuid), Trust>,
+    /// Every link request accepted, in order (a rejected record is replaced by the next
+    /// request, so `links` alone cannot tell how many were sent).
+    link_requests: Vec<LinkRequestRecord>,
+}
+
+/// One accepted `POST /api/v2/telephony/organization/link`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkRequestRecord {
+    pub requester: Uuid,
+    pub target: Uuid,
+    pub at: Timestamp,
 }
 
 impl SimState {
