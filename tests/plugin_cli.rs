@@ -7,8 +7,6 @@
 
 mod support;
 
-use std::path::Path;
-
 use kube::api::Api;
 use orglink_operator::api::{
     LinkDecision, OrgLink, OrgLinkPhase, OrgPairing, OrgPairingPhase, OrgPairingSpec,
@@ -16,35 +14,7 @@ use orglink_operator::api::{
 };
 use orglink_operator::sandbox::genesys_sim::seed::SeedOrg;
 use orglink_operator::sandbox::genesys_sim::state::LinkViewStatus;
-use support::{WAIT, World, apply, eventually, link, link_phase, pairing_phase};
-use tokio::process::Command;
-
-/// Runs `kubectl orglink ARGS` (kubectl finds the plugin built by cargo on PATH):
-/// whether it succeeded, its stdout and its stderr. Asynchronously: the simulator runs
-/// on the test's runtime, and the plugin waits for the operator, which reads from it.
-async fn kubectl_orglink(args: &[&str]) -> (bool, String, String) {
-    let cp = support::control_plane();
-    let plugin = Path::new(env!("CARGO_BIN_EXE_kubectl-orglink"));
-    let path = std::env::join_paths(
-        std::iter::once(plugin.parent().unwrap().to_path_buf()).chain(std::env::split_paths(
-            &std::env::var_os("PATH").unwrap_or_default(),
-        )),
-    )
-    .unwrap();
-    let out = Command::new(cp.kubectl_path())
-        .arg("orglink")
-        .args(args)
-        .env("PATH", path)
-        .env("KUBECONFIG", cp.kubeconfig_path())
-        .output()
-        .await
-        .expect("running kubectl orglink");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use support::{WAIT, World, apply, eventually, kubectl_orglink, link, link_phase, pairing_phase};
 
 /// `kubectl orglink ARGS`, which must succeed; its stdout.
 async fn ok(args: &[&str]) -> String {

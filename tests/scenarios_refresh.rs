@@ -6,15 +6,12 @@
 
 mod support;
 
-use std::path::Path;
-use tokio::process::Command;
-
 use kube::api::{Api, Patch, PatchParams};
 use orglink_operator::api::{OrgLinkPhase, Organization, REFRESH_ANNOTATION};
 use orglink_operator::genesys::{Credentials, GenesysClient, GenesysConfig};
 use orglink_operator::sandbox::genesys_sim::seed::SeedOrg;
 use orglink_operator::sandbox::genesys_sim::state::LinkViewStatus;
-use support::{WAIT, World, eventually, link_phase};
+use support::{WAIT, World, eventually, kubectl_orglink, link_phase};
 
 /// The five reads of one snapshot, as the simulator counts them (`METHOD /template`).
 const SNAPSHOT_READS: [&str; 5] = [
@@ -36,33 +33,6 @@ fn api_as(w: &World, org: &SeedOrg) -> GenesysClient {
         .with_api_base_url(w.sim.region_url(org.region)),
     )
     .expect("a Genesys client for the test")
-}
-
-/// Runs `kubectl orglink ARGS` (kubectl finds the plugin built by cargo on PATH):
-/// whether it succeeded, its stdout and its stderr. Asynchronously: the simulator runs
-/// on the test's runtime, and the plugin waits for the operator, which reads from it.
-async fn kubectl_orglink(args: &[&str]) -> (bool, String, String) {
-    let cp = support::control_plane();
-    let plugin = Path::new(env!("CARGO_BIN_EXE_kubectl-orglink"));
-    let path = std::env::join_paths(
-        std::iter::once(plugin.parent().unwrap().to_path_buf()).chain(std::env::split_paths(
-            &std::env::var_os("PATH").unwrap_or_default(),
-        )),
-    )
-    .unwrap();
-    let out = Command::new(cp.kubectl_path())
-        .arg("orglink")
-        .args(args)
-        .env("PATH", path)
-        .env("KUBECONFIG", cp.kubeconfig_path())
-        .output()
-        .await
-        .expect("running kubectl orglink");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 fn snapshot_reads(w: &World, org: &SeedOrg) -> [u64; 5] {

@@ -87,10 +87,6 @@ impl Status {
             Status::Unknown => "Unknown",
         }
     }
-
-    pub fn from_bool(b: bool) -> Status {
-        if b { Status::True } else { Status::False }
-    }
 }
 
 /// A condition as a decision function states it: no timestamps, no generation.

@@ -156,12 +156,11 @@ impl Context {
         let mut failures = self.failures.lock();
         let n = failures.entry(key.clone()).or_insert(0);
         *n = n.saturating_add(1);
-        let exp = (*n - 1).min(16);
-        let base = self
-            .settings
-            .error_backoff
-            .saturating_mul(1u32 << exp)
-            .min(self.settings.max_error_backoff);
+        let base = crate::genesys::retry::exponential(
+            self.settings.error_backoff,
+            *n,
+            self.settings.max_error_backoff,
+        );
         // Up to 20% jitter so objects failing together do not retry together.
         let jitter = base.mul_f64(rand::random::<f64>() * 0.2);
         base + jitter

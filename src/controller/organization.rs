@@ -382,7 +382,7 @@ async fn build_session(org: &Organization, ctx: &Context) -> Result<Arc<OrgSessi
         &client_secret,
     ]);
     ctx.sessions
-        .ensure(&key, org.spec.region, print, || {
+        .ensure(&key, print, || {
             let mut config = GenesysConfig::new(
                 org.spec.region,
                 Credentials::new(client_id.clone(), client_secret.clone()),

@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use parking_lot::RwLock;
 
-use crate::api::Region;
 use crate::genesys::models::{
     Organization as GenesysOrg, OrganizationLinkResponse, Trustee, Trustor,
 };
@@ -177,7 +176,6 @@ pub fn parts_to_read(
 /// The API client and remote snapshot of one Organization.
 pub struct OrgSession {
     pub key: OrgKey,
-    pub region: Region,
     pub client: GenesysClient,
     fingerprint: u64,
     snapshot: tokio::sync::Mutex<Option<Arc<Snapshot>>>,
@@ -272,11 +270,6 @@ impl OrgSession {
         let fresh = Arc::new(fresh);
         *guard = Some(fresh.clone());
         Ok(fresh)
-    }
-
-    /// The last snapshot read, if any, without reading.
-    pub async fn cached(&self) -> Option<Arc<Snapshot>> {
-        self.snapshot.lock().await.clone()
     }
 
     /// When the read of the current snapshot's lists started, if there is one.
@@ -492,7 +485,6 @@ impl Sessions {
     pub fn ensure(
         &self,
         key: &OrgKey,
-        region: Region,
         fingerprint: u64,
         build: impl FnOnce() -> Result<GenesysClient, GenesysError>,
     ) -> Result<Arc<OrgSession>, GenesysError> {
@@ -503,7 +495,6 @@ impl Sessions {
         }
         let session = Arc::new(OrgSession {
             key: key.clone(),
-            region,
             client: build()?,
             fingerprint,
             snapshot: tokio::sync::Mutex::new(None),
@@ -516,19 +507,5 @@ impl Sessions {
 
     pub fn remove(&self, key: &OrgKey) {
         self.by_key.write().remove(key);
-    }
-
-    /// Sessions whose last snapshot says they are org `org_id` (for fast handshakes).
-    pub async fn by_org_id(&self, org_id: &str) -> Vec<Arc<OrgSession>> {
-        let all: Vec<Arc<OrgSession>> = self.by_key.read().values().cloned().collect();
-        let mut found = Vec::new();
-        for session in all {
-            if let Some(snapshot) = session.cached().await
-                && snapshot.me.id == org_id
-            {
-                found.push(session);
-            }
-        }
-        found
     }
 }

@@ -452,3 +452,30 @@ pub fn helm_path() -> std::path::PathBuf {
     );
     String::from_utf8_lossy(&out.stdout).trim().into()
 }
+
+/// Runs `kubectl orglink ARGS` (kubectl finds the plugin built by cargo on PATH):
+/// whether it succeeded, its stdout and its stderr. Asynchronously: the simulator runs
+/// on the test's runtime, and the plugin waits for the operator, which reads from it.
+pub async fn kubectl_orglink(args: &[&str]) -> (bool, String, String) {
+    let cp = control_plane();
+    let plugin = std::path::Path::new(env!("CARGO_BIN_EXE_kubectl-orglink"));
+    let path = std::env::join_paths(
+        std::iter::once(plugin.parent().unwrap().to_path_buf()).chain(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        )),
+    )
+    .unwrap();
+    let out = tokio::process::Command::new(cp.kubectl_path())
+        .arg("orglink")
+        .args(args)
+        .env("PATH", path)
+        .env("KUBECONFIG", cp.kubeconfig_path())
+        .output()
+        .await
+        .expect("running kubectl orglink");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
