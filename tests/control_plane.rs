@@ -920,7 +920,7 @@ impl ExampleDoc {
     }
 }
 
-/// The example directories (all but `sandbox/`), those that create a Namespace first,
+/// The example directories (all but `sandbox/`; of `gitops/` its `relationships/`), those that create a Namespace first,
 /// then by name; each with its manifest files in name order, as kubectl reads them.
 #[allow(clippy::type_complexity)]
 fn example_manifests(dir: &std::path::Path) -> Vec<(String, Vec<(String, Vec<ExampleDoc>)>)> {
@@ -928,12 +928,19 @@ fn example_manifests(dir: &std::path::Path) -> Vec<(String, Vec<(String, Vec<Exa
     let mut dirs = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let entry = entry.unwrap();
-        let name = entry.file_name().to_string_lossy().into_owned();
+        let mut name = entry.file_name().to_string_lossy().into_owned();
         if !entry.file_type().unwrap().is_dir() || name == "sandbox" {
             continue;
         }
+        let mut path = entry.path();
+        // `gitops/` holds Argo CD and Flux objects (their CRDs are not installed here;
+        // tests/examples.rs checks them) beside the relationships they deliver.
+        if name == "gitops" {
+            path = path.join("relationships");
+            name = "gitops/relationships".to_string();
+        }
         let mut files = Vec::new();
-        for file in std::fs::read_dir(entry.path()).unwrap() {
+        for file in std::fs::read_dir(&path).unwrap() {
             let file = file.unwrap().path();
             let file_name = file.file_name().unwrap().to_string_lossy().into_owned();
             if !(file_name.ends_with(".yaml") || file_name.ends_with(".yml")) {

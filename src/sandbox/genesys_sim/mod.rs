@@ -44,7 +44,7 @@
 //!
 //! let sim = GenesysSim::start(SimConfig::default()).await?; // the default seed orgs
 //! let acme = sim.org_by_name("Acme Prod").unwrap();
-//! let base = sim.base_url_of(acme.id).unwrap();             // {url}/us-east-1
+//! let base = sim.region_url(acme.region);                  // {url}/us-east-1
 //! let (client_id, secret) = (&acme.client_id, acme.client_secret.expose());
 //! // ... point the client at `base` with these credentials ...
 //! sim.set_faults(FaultConfig { error_rate: 0.3, ..Default::default() })?;
