@@ -8,7 +8,7 @@
 //! the next decision is made on a fresh read (the lifecycle contract).
 
 use crate::api::text::clean_name;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -181,6 +181,56 @@ pub struct OrgSession {
     snapshot: tokio::sync::Mutex<Option<Arc<Snapshot>>>,
     stale: StaleParts,
     refresh: parking_lot::Mutex<RefreshMemory>,
+    roles: parking_lot::Mutex<RoleNames>,
+}
+
+/// Role names of the org resolved to IDs, each with when it was read. Roles are the
+/// org's configuration, like its identity: a grant's names are resolved once and kept
+/// for [`IDENTITY_MAX_AGE`] instead of listing the org's roles at every look of every
+/// trustor-side OrgPairing. A name no role has is not kept (it is asked again at the
+/// next look, so a role created for it is found at once); a refresh on demand and a
+/// failed role write forget them all.
+#[derive(Clone, Debug, Default)]
+pub struct RoleNames {
+    known: BTreeMap<String, (String, Instant)>,
+}
+
+impl RoleNames {
+    /// The names of `wanted` that must be resolved (again) at `now`: those not known,
+    /// or known for [`IDENTITY_MAX_AGE`] or longer.
+    pub fn to_resolve(&self, wanted: &BTreeSet<String>, now: Instant) -> BTreeSet<String> {
+        wanted
+            .iter()
+            .filter(|name| {
+                self.known.get(*name).is_none_or(|(_, read)| {
+                    now.saturating_duration_since(*read) >= IDENTITY_MAX_AGE
+                })
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Keeps what a resolution read at `read` found (names without a role are dropped).
+    pub fn learn(&mut self, resolved: &BTreeMap<String, Option<String>>, read: Instant) {
+        for (name, id) in resolved {
+            match id {
+                Some(id) => {
+                    self.known.insert(name.clone(), (id.clone(), read));
+                }
+                None => {
+                    self.known.remove(name);
+                }
+            }
+        }
+    }
+
+    /// Every name of `wanted` with its role ID as known, `None` for the others.
+    pub fn answer(&self, wanted: &BTreeSet<String>) -> BTreeMap<String, Option<String>> {
+        wanted
+            .iter()
+            .map(|name| (name.clone(), self.known.get(name).map(|(id, _)| id.clone())))
+            .collect()
+    }
 }
 
 /// The parts marked stale since they were last read.
@@ -300,9 +350,38 @@ impl OrgSession {
         self.stale.mark(Parts::LISTS);
     }
 
-    /// Marks `parts` stale: the next [`OrgSession::snapshot`] re-reads them.
+    /// Marks `parts` stale: the next [`OrgSession::snapshot`] re-reads them. The
+    /// identity takes the resolved role names with it (both are the org's configuration).
     pub fn invalidate_parts(&self, parts: Parts) {
         self.stale.mark(parts);
+        if parts.identity {
+            self.forget_role_names();
+        }
+    }
+
+    /// Resolves role names to IDs as [`GenesysClient::resolve_role_names`] does, reading
+    /// only the names not known (see [`RoleNames`]).
+    pub async fn resolve_role_names(
+        &self,
+        names: &BTreeSet<String>,
+    ) -> Result<BTreeMap<String, Option<String>>, GenesysError> {
+        let now = Instant::now();
+        let missing = self.roles.lock().to_resolve(names, now);
+        if !missing.is_empty() {
+            let resolved = self.client.resolve_role_names(&missing).await?;
+            self.roles.lock().learn(&resolved, now);
+            // Unknown names are not kept: answer them from this read.
+            let mut answer = self.roles.lock().answer(names);
+            answer.extend(resolved);
+            return Ok(answer);
+        }
+        Ok(self.roles.lock().answer(names))
+    }
+
+    /// Forgets the resolved role names: the next look resolves them again (a role write
+    /// failed, perhaps because a role was deleted or renamed).
+    pub fn forget_role_names(&self) {
+        *self.roles.lock() = RoleNames::default();
     }
 
     /// Records in the snapshot what a link write of ours to `peer` left in our list:
@@ -500,6 +579,7 @@ impl Sessions {
             snapshot: tokio::sync::Mutex::new(None),
             stale: StaleParts::all(),
             refresh: parking_lot::Mutex::new(RefreshMemory::default()),
+            roles: parking_lot::Mutex::new(RoleNames::default()),
         });
         self.by_key.write().insert(key.clone(), session.clone());
         Ok(session)
@@ -507,5 +587,53 @@ impl Sessions {
 
     pub fn remove(&self, key: &OrgKey) {
         self.by_key.write().remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> BTreeSet<String> {
+        list.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn role_names_are_read_once_then_kept_until_they_are_old() {
+        let t0 = Instant::now();
+        let mut roles = RoleNames::default();
+        let wanted = names(&["Supervisor", "Ghost"]);
+        assert_eq!(roles.to_resolve(&wanted, t0), wanted, "nothing known yet");
+        let read: BTreeMap<String, Option<String>> = [
+            ("Supervisor".to_string(), Some("r1".to_string())),
+            ("Ghost".to_string(), None),
+        ]
+        .into();
+        roles.learn(&read, t0);
+        assert_eq!(
+            roles.to_resolve(&wanted, t0 + Duration::from_secs(60)),
+            names(&["Ghost"]),
+            "a name without a role is asked again, a known one is not"
+        );
+        assert_eq!(roles.answer(&wanted), read);
+        assert_eq!(
+            roles.to_resolve(&wanted, t0 + IDENTITY_MAX_AGE),
+            wanted,
+            "known names are read again once as old as the identity may be"
+        );
+    }
+
+    #[test]
+    fn a_role_that_went_is_forgotten() {
+        let t0 = Instant::now();
+        let mut roles = RoleNames::default();
+        roles.learn(
+            &[("Supervisor".to_string(), Some("r1".to_string()))].into(),
+            t0,
+        );
+        roles.learn(&[("Supervisor".to_string(), None)].into(), t0);
+        let wanted = names(&["Supervisor"]);
+        assert_eq!(roles.to_resolve(&wanted, t0), wanted);
+        assert_eq!(roles.answer(&wanted)["Supervisor"], None);
     }
 }

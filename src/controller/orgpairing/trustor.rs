@@ -16,7 +16,7 @@ use crate::controller::context::Context;
 use crate::controller::error::Failure;
 use crate::controller::sessions::{OrgSession, Parts};
 use crate::genesys::GenesysError;
-use crate::genesys::models::{TrustCreate, TrustMemberCreate, TrustUpdate, Trustee};
+use crate::genesys::models::{TrustCreate, TrustMemberCreate, TrustUpdate, TrustUser, Trustee};
 use crate::lifecycle::Requeue;
 use crate::lifecycle::pairing::{PairingLookup, PairingRecord};
 use crate::lifecycle::trustor::{self, Member, ObservedTrustee, TrustorAction, TrustorInput};
@@ -54,7 +54,6 @@ pub(super) async fn run(
     };
     let names = trustor::role_names(grant);
     let role_ids_by_name: BTreeMap<String, Option<String>> = session
-        .client
         .resolve_role_names(&names)
         .await
         .map_err(Failure::read)?;
@@ -113,6 +112,8 @@ pub(super) async fn perform_all<'a>(
             Ok(None) => {}
             Err(error) => {
                 session.invalidate_parts(Parts::TRUSTS);
+                // A role may have gone since its name was resolved.
+                session.forget_role_names();
                 return Err(Failure::call(action, error));
             }
         }
@@ -252,18 +253,28 @@ fn pairing_id_to_accept(
 }
 
 /// The trust as the trustor sees it, with each member's roles.
+///
+/// A `TrustUser` is a full user object whose `authorization` holds the user's roles in
+/// this trust, so one listing gives every user with its roles; only a user listed
+/// without `authorization` costs a `GET .../roles` of its own (see
+/// [`users_without_roles`]). A `TrustGroup` carries no roles: each group's are read.
+/// Read at every look (the resync at the latest), so a role changed in Genesys is put
+/// back within a resync.
 async fn observe_trustee(
     session: &OrgSession,
     peer: &str,
     trustee: &crate::genesys::models::Trustee,
 ) -> Result<ObservedTrustee, GenesysError> {
+    let listed = session.client.list_trustee_users(peer).await?;
     let mut users = BTreeMap::new();
-    for user in session.client.list_trustee_users(peer).await? {
-        let roles = session
-            .client
-            .get_trustee_user_roles(peer, &user.id)
-            .await?;
-        users.insert(user.id, role_ids(roles));
+    for id in users_without_roles(&listed) {
+        let roles = session.client.get_trustee_user_roles(peer, &id).await?;
+        users.insert(id, role_ids(roles));
+    }
+    for user in listed {
+        if let Some(auth) = user.authorization {
+            users.insert(user.id, role_ids(Some(auth)));
+        }
     }
     let mut groups = BTreeMap::new();
     for group in session.client.list_trustee_groups(peer).await? {
@@ -287,7 +298,52 @@ async fn observe_trustee(
     })
 }
 
+/// The listed trust users whose roles the listing does not show (no `authorization`):
+/// their roles need a read of their own. An `authorization` without roles is an
+/// answer (the user holds none), not a gap.
+fn users_without_roles(listed: &[TrustUser]) -> Vec<String> {
+    listed
+        .iter()
+        .filter(|u| u.authorization.is_none())
+        .map(|u| u.id.clone())
+        .collect()
+}
+
 fn role_ids(auth: Option<crate::genesys::models::UserAuthorization>) -> BTreeSet<String> {
     auth.map(|a| a.roles.into_iter().map(|r| r.id).collect())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::genesys::models::{DomainRole, UserAuthorization};
+
+    fn user(id: &str, roles: Option<&[&str]>) -> TrustUser {
+        TrustUser {
+            id: id.into(),
+            authorization: roles.map(|r| UserAuthorization {
+                roles: r
+                    .iter()
+                    .map(|id| DomainRole {
+                        id: id.to_string(),
+                        name: None,
+                    })
+                    .collect(),
+                ..UserAuthorization::default()
+            }),
+            ..TrustUser::default()
+        }
+    }
+
+    #[test]
+    fn only_users_listed_without_their_roles_need_a_read_of_their_own() {
+        let listed = [
+            user("u1", Some(&["r1"])),
+            user("u2", None),
+            user("u3", Some(&[])),
+        ];
+        assert_eq!(users_without_roles(&listed), vec!["u2".to_string()]);
+        assert!(users_without_roles(&[]).is_empty());
+    }
 }
