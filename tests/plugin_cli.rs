@@ -14,7 +14,7 @@ use orglink_operator::api::{
 };
 use orglink_operator::sandbox::genesys_sim::seed::SeedOrg;
 use orglink_operator::sandbox::genesys_sim::state::LinkViewStatus;
-use support::{WAIT, World, apply, kubectl_orglink, link, link_phase, pairing_phase};
+use support::{World, apply, kubectl_orglink, link, link_phase, pairing_phase};
 
 /// `kubectl orglink ARGS`, which must succeed; its stdout.
 async fn ok(args: &[&str]) -> String {

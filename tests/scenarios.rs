@@ -94,14 +94,15 @@ async fn two_managed_orgs_link_within_seconds_whatever_the_resync_interval() {
     // The Organization's lists follow, with the peer's name.
     let orgs: Api<Organization> = Api::namespaced(w.client.clone(), w.ns("Acme Prod"));
     let name = w.ns("Acme Prod").to_string();
-    eventually("Acme Prod lists Acme DR as linked", WAIT, || async {
-        let s = orgs.get(&name).await.ok()?.status?;
-        s.linked_organizations
-            .iter()
-            .any(|l| l.organization_id == dr.id.to_string() && l.name.as_deref() == Some("Acme DR"))
-            .then_some(())
-    })
-    .await;
+    let lists_dr = |o: Option<&Organization>| {
+        o.and_then(|o| o.status.as_ref()).is_some_and(|s| {
+            s.linked_organizations.iter().any(|l| {
+                l.organization_id == dr.id.to_string() && l.name.as_deref() == Some("Acme DR")
+            })
+        })
+    };
+    let what = format!("Organization {name} (Acme Prod) lists Acme DR as linked");
+    support::wait_for(&orgs, &name, &what, WAIT, lists_dr).await;
 
     // Events on the phase changes, and kubectl wait understands the condition.
     events_seen(

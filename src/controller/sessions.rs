@@ -141,12 +141,6 @@ impl Parts {
         links: false,
         trusts: true,
     };
-    /// Both lists, not the identity: what a resync re-reads.
-    pub(crate) const LISTS: Parts = Parts {
-        identity: false,
-        links: true,
-        trusts: true,
-    };
 
     fn any(self) -> bool {
         self.identity || self.links || self.trusts
@@ -293,11 +287,6 @@ impl OrgSession {
         let mut memory = self.refresh.lock();
         memory.pending_since = None;
         memory.last_handled = Some(value.to_string());
-    }
-
-    /// Marks both lists stale: the next [`OrgSession::snapshot`] re-reads them.
-    pub(crate) fn invalidate(&self) {
-        self.stale.mark(Parts::LISTS);
     }
 
     /// Marks `parts` stale: the next [`OrgSession::snapshot`] re-reads them.

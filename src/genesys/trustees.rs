@@ -7,25 +7,16 @@ use reqwest::Method;
 
 use super::client::{GenesysClient, Removal};
 use super::error::GenesysError;
-use super::models::{
-    RoleDivisionGrants, TrustCreate, TrustGroup, TrustMemberCreate, TrustUpdate, TrustUser,
-    Trustee, UserAuthorization,
-};
+use super::models::{TrustCreate, TrustGroup, TrustUpdate, TrustUser, Trustee, UserAuthorization};
 
 const TRUSTEES: &str = "/api/v2/orgauthorization/trustees";
 const TRUSTEE: &str = "/api/v2/orgauthorization/trustees/{trusteeOrgId}";
 const USERS: &str = "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users";
-const USER: &str = "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}";
 const USER_ROLES: &str =
     "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roles";
-const USER_ROLE_DIVISIONS: &str =
-    "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roledivisions";
 const GROUPS: &str = "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups";
-const GROUP: &str = "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}";
 const GROUP_ROLES: &str =
     "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roles";
-const GROUP_ROLE_DIVISIONS: &str =
-    "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roledivisions";
 
 impl GenesysClient {
     /// `POST /trustees`: accepts a pairing (`trust.pairing_id`) and grants our roles to

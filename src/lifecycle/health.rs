@@ -198,7 +198,7 @@ mod tests {
             (Status::False, reasons::ORGANIZATION_NOT_READY, InProgress),
             (Status::False, reasons::API_ERROR, InProgress),
             (Status::False, reasons::CLEANUP_FAILED, InProgress),
-            (Status::False, reasons::DELETING, InProgress),
+            (Status::False, "Deleting", InProgress),
             (Status::False, reasons::INTERNAL_ERROR, InProgress),
             (Status::False, reasons::CREDENTIALS_REJECTED, Failed),
             (
