@@ -4,7 +4,8 @@
 //! - [`api`]: the CRD types, conditions and the regions table. No I/O.
 //! - [`lifecycle`]: pure decision functions (spec, observed remote state) → (actions, status).
 //! - [`genesys`]: the Genesys Cloud API client (OAuth, rate limiting, retries, typed calls).
-//! - [`controller`]: kube-runtime controllers that run the decisions against the client.
+//! - `controller`: kube-runtime controllers that run the decisions against the client
+//!   (crate-private: the binaries reach it through [`cli`]).
 //! - [`webhook`]: the validating admission webhook.
 //! - [`runtime`]: process plumbing both of them use (TLS provider, watch scope, leader
 //!   election, probes, signals), so neither imports the other.
@@ -15,7 +16,7 @@
 
 pub mod api;
 pub mod cli;
-pub mod controller;
+pub(crate) mod controller;
 pub mod genesys;
 pub mod lifecycle;
 pub mod plugin;

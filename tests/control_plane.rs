@@ -1120,11 +1120,11 @@ async fn kubectl_delete_waits_for_the_finalizer() {
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     let mut delete = delete.spawn().unwrap();
-    let marked = support::eventually("the deletionTimestamp", Duration::from_secs(30), || async {
-        let link = api.get_opt("held").await.ok().flatten()?;
-        link.metadata.deletion_timestamp.is_some().then_some(link)
-    })
-    .await;
+    let what = "OrgLink held to get its deletionTimestamp";
+    let marked = |l: Option<&OrgLink>| l.is_some_and(|l| l.metadata.deletion_timestamp.is_some());
+    let marked = support::wait_for(&api, "held", what, Duration::from_secs(30), marked)
+        .await
+        .expect("the condition holds of a present object");
     assert_eq!(
         marked.metadata.finalizers.as_deref(),
         Some(&[TEST_FINALIZER.to_string()][..])

@@ -14,8 +14,7 @@ use std::time::Duration;
 
 use orglink_operator::api::Region;
 use orglink_operator::genesys::models::{
-    LinkStatus, OrganizationLinkResponse, RoleDivisionGrants, RoleDivisionPair, TrustCreate,
-    TrustMemberCreate, TrustUpdate,
+    LinkStatus, OrganizationLinkResponse, TrustCreate, TrustMemberCreate, TrustUpdate,
 };
 use orglink_operator::genesys::{
     CallRecord, Credentials, GenesysClient, GenesysConfig, GenesysError, RateLimitConfig, Removal,
@@ -473,7 +472,6 @@ async fn trust_members_and_roles_from_both_sides() {
     let users = user_ids(acme, 4);
     let pairing = trustee.create_pairing(&users[..1], &[]).await.unwrap();
     let supervisor = role_id(dr, "Supervisor");
-    let architect = role_id(dr, "Architect access");
     trustor
         .create_trust(&TrustCreate {
             pairing_id: Some(pairing.id),
@@ -489,30 +487,9 @@ async fn trust_members_and_roles_from_both_sides() {
         .await
         .unwrap();
 
-    // Trustor adds a user with roles; trustee promotes another of its users (no roles).
-    let added = trustor
-        .add_trustee_user(
-            &id(acme),
-            &TrustMemberCreate {
-                id: users[1].clone(),
-                role_ids: vec![architect.clone()],
-                role_divisions: None,
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(added.id, users[1]);
-    let dup = trustor
-        .add_trustee_user(
-            &id(acme),
-            &TrustMemberCreate {
-                id: users[1].clone(),
-                ..TrustMemberCreate::default()
-            },
-        )
-        .await
-        .unwrap_err();
-    assert!(dup.is_conflict(), "{dup}");
+    // The trustee promotes two more of its users (no roles until the trustor gives some).
+    let promoted = trustee.add_trustor_user(&id(dr), &users[1]).await.unwrap();
+    assert_eq!(promoted.id, users[1]);
     let promoted = trustee.add_trustor_user(&id(dr), &users[2]).await.unwrap();
     assert_eq!(promoted.id, users[2]);
     assert!(
@@ -540,21 +517,12 @@ async fn trust_members_and_roles_from_both_sides() {
         .collect();
     assert_eq!(from_trustee, listed);
 
-    // Role divisions and clearing roles.
-    let by_division = trustor
-        .set_trustee_user_role_divisions(
-            &id(acme),
-            &users[2],
-            &RoleDivisionGrants {
-                grants: vec![RoleDivisionPair {
-                    role_id: supervisor.clone(),
-                    division_id: "*".into(),
-                }],
-            },
-        )
+    // Roles given to a promoted user, then cleared.
+    let granted = trustor
+        .set_trustee_user_roles(&id(acme), &users[2], std::slice::from_ref(&supervisor))
         .await
         .unwrap();
-    assert_eq!(by_division.role_ids(), vec![supervisor.clone()]);
+    assert_eq!(granted.role_ids(), vec![supervisor.clone()]);
     assert_eq!(
         trustor
             .clear_trustee_user_roles(&id(acme), &users[2])
@@ -572,10 +540,10 @@ async fn trust_members_and_roles_from_both_sides() {
             .is_empty()
     );
 
-    // Removing users from either side.
+    // Removing users from the trustee side.
     assert_eq!(
-        trustor
-            .remove_trustee_user(&id(acme), &users[1])
+        trustee
+            .remove_trustor_user(&id(dr), &users[1])
             .await
             .unwrap(),
         Removal::Removed
@@ -603,22 +571,16 @@ async fn trust_members_and_roles_from_both_sides() {
         .collect();
     assert_eq!(left, [users[0].clone()]);
 
-    // Groups: the trustor adds one with roles, the trustee promotes another.
+    // Groups: the trustee promotes two, the trustor gives one a role.
     let (g1, g2) = (acme.groups[0].id.to_string(), acme.groups[1].id.to_string());
     let employee = role_id(dr, "Employee");
-    trustor
-        .add_trustee_group(
-            &id(acme),
-            &TrustMemberCreate {
-                id: g1.clone(),
-                role_ids: vec![employee.clone()],
-                role_divisions: None,
-            },
-        )
-        .await
-        .unwrap();
+    trustee.add_trustor_group(&id(dr), &g1).await.unwrap();
     let promoted = trustee.add_trustor_group(&id(dr), &g2).await.unwrap();
     assert_eq!(promoted.id, g2);
+    trustor
+        .set_trustee_group_roles(&id(acme), &g1, std::slice::from_ref(&employee))
+        .await
+        .unwrap();
     let groups: BTreeSet<String> = trustor
         .list_trustee_groups(&id(acme))
         .await
@@ -637,28 +599,8 @@ async fn trust_members_and_roles_from_both_sides() {
             .role_ids(),
         vec![employee.clone()]
     );
-    trustor
-        .set_trustee_group_role_divisions(
-            &id(acme),
-            &g2,
-            &RoleDivisionGrants {
-                grants: vec![RoleDivisionPair {
-                    role_id: employee.clone(),
-                    division_id: "*".into(),
-                }],
-            },
-        )
-        .await
-        .unwrap();
     assert_eq!(
-        trustor
-            .clear_trustee_group_roles(&id(acme), &g2)
-            .await
-            .unwrap(),
-        Removal::Removed
-    );
-    assert_eq!(
-        trustor.remove_trustee_group(&id(acme), &g1).await.unwrap(),
+        trustee.remove_trustor_group(&id(dr), &g1).await.unwrap(),
         Removal::Removed
     );
     assert_eq!(

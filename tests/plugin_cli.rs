@@ -14,7 +14,7 @@ use orglink_operator::api::{
 };
 use orglink_operator::sandbox::genesys_sim::seed::SeedOrg;
 use orglink_operator::sandbox::genesys_sim::state::LinkViewStatus;
-use support::{WAIT, World, apply, eventually, kubectl_orglink, link, link_phase, pairing_phase};
+use support::{World, apply, kubectl_orglink, link, link_phase, pairing_phase};
 
 /// `kubectl orglink ARGS`, which must succeed; its stdout.
 async fn ok(args: &[&str]) -> String {
@@ -37,10 +37,7 @@ fn remote_link(w: &World, a: &SeedOrg, b: &SeedOrg) -> Option<LinkViewStatus> {
 /// Waits until the OrgLink `ns/name` is gone.
 async fn gone(w: &World, ns: &str, name: &str) {
     let api: Api<OrgLink> = Api::namespaced(w.client.clone(), ns);
-    eventually(&format!("OrgLink {ns}/{name} gone"), WAIT, || async {
-        matches!(api.get_opt(name).await, Ok(None)).then_some(())
-    })
-    .await
+    support::wait_gone(&api, name, &format!("OrgLink {ns}/{name} gone")).await
 }
 
 /// A request Acme Prod made: `pending` lists it on Acme DR's side with the command that

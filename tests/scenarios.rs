@@ -94,14 +94,15 @@ async fn two_managed_orgs_link_within_seconds_whatever_the_resync_interval() {
     // The Organization's lists follow, with the peer's name.
     let orgs: Api<Organization> = Api::namespaced(w.client.clone(), w.ns("Acme Prod"));
     let name = w.ns("Acme Prod").to_string();
-    eventually("Acme Prod lists Acme DR as linked", WAIT, || async {
-        let s = orgs.get(&name).await.ok()?.status?;
-        s.linked_organizations
-            .iter()
-            .any(|l| l.organization_id == dr.id.to_string() && l.name.as_deref() == Some("Acme DR"))
-            .then_some(())
-    })
-    .await;
+    let lists_dr = |o: Option<&Organization>| {
+        o.and_then(|o| o.status.as_ref()).is_some_and(|s| {
+            s.linked_organizations.iter().any(|l| {
+                l.organization_id == dr.id.to_string() && l.name.as_deref() == Some("Acme DR")
+            })
+        })
+    };
+    let what = format!("Organization {name} (Acme Prod) lists Acme DR as linked");
+    support::wait_for(&orgs, &name, &what, WAIT, lists_dr).await;
 
     // Events on the phase changes, and kubectl wait understands the condition.
     events_seen(
@@ -173,11 +174,18 @@ async fn a_declined_request_is_not_repeated_until_attempt_changes() {
     )
     .await;
     let api: Api<OrgLink> = Api::namespaced(w.client.clone(), w.ns("Acme Prod"));
-    eventually("attempt 1 refused", WAIT, || async {
-        let s = api.get("to-dr").await.ok()?.status?;
-        (s.observed_attempt == Some(1) && s.phase == Some(OrgLinkPhase::RejectedByPeer))
-            .then_some(())
-    })
+    let refused = |l: Option<&OrgLink>| {
+        l.and_then(|l| l.status.as_ref()).is_some_and(|s| {
+            s.observed_attempt == Some(1) && s.phase == Some(OrgLinkPhase::RejectedByPeer)
+        })
+    };
+    support::wait_for(
+        &api,
+        "to-dr",
+        "OrgLink to-dr attempt 1 refused",
+        WAIT,
+        refused,
+    )
     .await;
 }
 
@@ -206,9 +214,11 @@ async fn deleting_an_orglink_unlinks_and_the_peer_sees_unlinked_by_peer() {
     api.delete("to-prod", &DeleteParams::default())
         .await
         .unwrap();
-    eventually("DR's OrgLink gone after its cleanup", WAIT, || async {
-        api.get_opt("to-prod").await.ok()?.is_none().then_some(())
-    })
+    support::wait_gone(
+        &api,
+        "to-prod",
+        "DR's OrgLink to-prod gone after its cleanup",
+    )
     .await;
     link_phase(
         &w.client,
@@ -243,10 +253,7 @@ async fn the_orphan_annotation_leaves_the_remote_request_alone() {
     .await;
     let api: Api<OrgLink> = Api::namespaced(w.client.clone(), w.ns("Acme Prod"));
     api.delete("to-dr", &DeleteParams::default()).await.unwrap();
-    eventually("OrgLink gone", WAIT, || async {
-        api.get_opt("to-dr").await.ok()?.is_none().then_some(())
-    })
-    .await;
+    support::wait_gone(&api, "to-dr", "OrgLink to-dr gone").await;
     let views = w.sim.state().links_of(prod.id).unwrap();
     assert_eq!(views.len(), 1, "the pending request stays in Genesys Cloud");
 }
@@ -356,10 +363,7 @@ async fn a_pairing_is_authorized_with_roles_and_revoked_on_delete() {
     // Revoke: deleting the trustor side deletes the trust; the trustee sees Revoked.
     let api: Api<OrgPairing> = Api::namespaced(w.client.clone(), w.ns("Acme Prod"));
     api.delete("msp", &DeleteParams::default()).await.unwrap();
-    eventually("trustor OrgPairing gone", WAIT, || async {
-        api.get_opt("msp").await.ok()?.is_none().then_some(())
-    })
-    .await;
+    support::wait_gone(&api, "msp", "trustor OrgPairing msp gone").await;
     pairing_phase(
         &w.client,
         w.ns("MSP Prod"),
@@ -381,16 +385,15 @@ async fn organization_credentials_missing_rejected_then_rotated() {
         let orgs = orgs.clone();
         let ns = ns.clone();
         async move {
-            eventually(
-                &format!("Organization Ready reason {wanted}"),
-                WAIT,
-                || async {
-                    let s = orgs.get(&ns).await.ok()?.status?;
-                    let c = find(&s.conditions, "Ready")?;
-                    (c.reason == wanted).then(|| c.message.clone())
-                },
-            )
-            .await
+            let ready_of = |o: &Organization| {
+                find(&o.status.as_ref()?.conditions, "Ready")
+                    .filter(|c| c.reason == wanted)
+                    .map(|c| c.message.clone())
+            };
+            let what = format!("Organization {ns} Ready reason {wanted}");
+            let reached = |o: Option<&Organization>| o.and_then(ready_of).is_some();
+            let org = support::wait_for(&orgs, &ns, &what, WAIT, reached).await;
+            org.as_ref().and_then(ready_of).expect("the condition held")
         }
     };
     // A wrong secret is rejected, and the message names the Secret but not its value.
@@ -432,15 +435,8 @@ async fn organization_credentials_missing_rejected_then_rotated() {
     assert!(kept.metadata.deletion_timestamp.is_some());
     // Deleting the Organization releases it.
     orgs.delete(&ns, &DeleteParams::default()).await.unwrap();
-    eventually("the Secret gone with its Organization", WAIT, || async {
-        secrets
-            .get_opt(&secret_name)
-            .await
-            .ok()?
-            .is_none()
-            .then_some(())
-    })
-    .await;
+    let what = format!("the Secret {secret_name} gone with its Organization");
+    support::wait_gone(&secrets, &secret_name, &what).await;
 }
 
 #[tokio::test]

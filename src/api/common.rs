@@ -8,10 +8,11 @@ use super::Region;
 /// A canonical, lower-case UUID (8-4-4-4-12 hex digits): the form Genesys Cloud uses for
 /// organization, user, group and role IDs. Upper case is refused rather than folded so the
 /// ID in a manifest is byte-for-byte the one the API returns, and comparisons stay exact.
-pub const UUID_PATTERN: &str = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+pub(crate) const UUID_PATTERN: &str =
+    "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
 
 /// True when `s` is a canonical lower-case UUID (the same rule as [`UUID_PATTERN`]).
-pub fn is_canonical_uuid(s: &str) -> bool {
+pub(crate) fn is_canonical_uuid(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 36
         && b.iter().enumerate().all(|(i, c)| match i {

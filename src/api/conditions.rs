@@ -12,15 +12,15 @@ use super::text::{CONDITION_MESSAGE_MAX_BYTES, truncate};
 /// Condition types.
 pub mod types {
     pub const READY: &str = "Ready";
-    pub const LINKED: &str = "Linked";
+    pub(crate) const LINKED: &str = "Linked";
     pub const AUTHORIZED: &str = "Authorized";
     pub const ROLES_ASSIGNED: &str = "RolesAssigned";
     /// kstatus: True while the controller works toward the state the spec asks for
     /// (`lifecycle::health`).
-    pub const RECONCILING: &str = "Reconciling";
+    pub(crate) const RECONCILING: &str = "Reconciling";
     /// kstatus: True for a state that will not change without a spec change or a
     /// peer's action (`lifecycle::health`).
-    pub const STALLED: &str = "Stalled";
+    pub(crate) const STALLED: &str = "Stalled";
 }
 
 /// Condition reasons (api.md). CamelCase, as `metav1.Condition` requires.
@@ -37,22 +37,21 @@ pub mod reasons {
     /// The credentials Secret lacks `orglink.dev/credentials: "true"`: it is not read.
     pub const CREDENTIALS_SECRET_NOT_LABELED: &str = "CredentialsSecretNotLabeled";
     // OrgLink `Linked` / `Ready`.
-    pub const LINKED: &str = "Linked";
-    pub const REQUESTING: &str = "Requesting";
+    pub(crate) const LINKED: &str = "Linked";
+    pub(crate) const REQUESTING: &str = "Requesting";
     pub const WAITING_FOR_CONFIRMATION: &str = "WaitingForConfirmation";
-    pub const REJECTED_BY_PEER: &str = "RejectedByPeer";
-    pub const UNLINKED_BY_PEER: &str = "UnlinkedByPeer";
-    pub const DECLINED: &str = "Declined";
+    pub(crate) const REJECTED_BY_PEER: &str = "RejectedByPeer";
+    pub(crate) const UNLINKED_BY_PEER: &str = "UnlinkedByPeer";
+    pub(crate) const DECLINED: &str = "Declined";
     pub const ORGANIZATION_NOT_READY: &str = "OrganizationNotReady";
     pub const API_ERROR: &str = "ApiError";
     pub const CLEANUP_FAILED: &str = "CleanupFailed";
-    pub const DELETING: &str = "Deleting";
     /// OrgLink / OrgPairing `Ready`: an older object of the same org, peer (and side)
     /// acts; this one does nothing remotely.
     pub const CONFLICT: &str = "Conflict";
     /// OrgLink / OrgPairing `Ready`: `orglink.dev/reconcile: observe` holds back what the
     /// operator would do (named in the message).
-    pub const OBSERVE_ONLY: &str = "ObserveOnly";
+    pub(crate) const OBSERVE_ONLY: &str = "ObserveOnly";
     // OrgPairing `Authorized` / `RolesAssigned`.
     pub const AUTHORIZED: &str = "Authorized";
     pub const DISABLED: &str = "Disabled";
@@ -64,7 +63,7 @@ pub mod reasons {
     pub const PAIRING_UNRECORDED: &str = "PairingUnrecorded";
     pub const PAIRING_FROM_OTHER_ORGANIZATION: &str = "PairingFromOtherOrganization";
     pub const ROLES_ASSIGNED: &str = "RolesAssigned";
-    pub const NO_ROLES: &str = "NoRoles";
+    pub(crate) const NO_ROLES: &str = "NoRoles";
     pub const UNKNOWN_ROLE: &str = "UnknownRole";
     pub const UP_TO_DATE: &str = "UpToDate";
     // Any kind `Ready`: the reconcile panicked (a bug), contained to this object.
@@ -120,7 +119,7 @@ impl DesiredCondition {
 ///
 /// The message is cut to [`CONDITION_MESSAGE_MAX_BYTES`] (the API server refuses a
 /// longer one, and with it the whole status): messages quote remote errors.
-pub fn set_condition(
+pub(crate) fn set_condition(
     conditions: &mut Vec<Condition>,
     desired: &DesiredCondition,
     observed_generation: Option<i64>,
@@ -163,7 +162,7 @@ pub fn set_condition(
 }
 
 /// Applies every desired condition; conditions of types not in `desired` are left alone.
-pub fn set_conditions(
+pub(crate) fn set_conditions(
     conditions: &mut Vec<Condition>,
     desired: &[DesiredCondition],
     observed_generation: Option<i64>,

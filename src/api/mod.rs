@@ -22,12 +22,12 @@ pub use regions::Region;
 /// The API group of all three kinds.
 pub const GROUP: &str = "orglink.dev";
 /// The finalizer that makes deletion clean up the remote relationship first.
-pub const FINALIZER: &str = "orglink.dev/cleanup";
+pub(crate) const FINALIZER: &str = "orglink.dev/cleanup";
 /// The label a Secret must carry (`"true"`) before an Organization may use it as its
 /// credentials: without it the operator never reads the Secret's data.
 pub const CREDENTIALS_LABEL: &str = "orglink.dev/credentials";
 /// Annotation: `orphan` leaves the remote relationship alone when the object is deleted.
-pub const ON_DELETE_ANNOTATION: &str = "orglink.dev/on-delete";
+pub(crate) const ON_DELETE_ANNOTATION: &str = "orglink.dev/on-delete";
 /// Annotation on an Organization: any new value makes the operator re-read the org's
 /// links and trusts once, soon (coalesced, within the org's API budget), and record the
 /// value in `status.lastHandledRefresh` (as Argo CD's `argocd.argoproj.io/refresh`).

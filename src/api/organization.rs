@@ -13,24 +13,24 @@ use serde::{Deserialize, Serialize};
 use super::Region;
 
 /// Pattern of a Go-style duration as `resyncInterval` accepts it (`30s`, `5m`, `1h30m`).
-pub const DURATION_PATTERN: &str = "^([0-9]+(ms|s|m|h))+$";
+pub(crate) const DURATION_PATTERN: &str = "^([0-9]+(ms|s|m|h))+$";
 
 /// What a key of a Secret's `data` may be (the API server's rule for Secret keys).
-pub const SECRET_KEY_PATTERN: &str = "^[-._a-zA-Z0-9]+$";
+pub(crate) const SECRET_KEY_PATTERN: &str = "^[-._a-zA-Z0-9]+$";
 
 /// The shortest `resyncInterval` the schema accepts. The operator raises anything
 /// shorter than its `--min-resync-interval` (default 30 s) to that.
-pub const MIN_RESYNC_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const MIN_RESYNC_INTERVAL: Duration = Duration::from_secs(1);
 /// The longest `resyncInterval` the schema accepts, and the most the code uses.
-pub const MAX_RESYNC_INTERVAL: Duration = Duration::from_secs(86_400);
+pub(crate) const MAX_RESYNC_INTERVAL: Duration = Duration::from_secs(86_400);
 /// The `resyncInterval` of an Organization that sets none.
-pub const DEFAULT_RESYNC_INTERVAL: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_RESYNC_INTERVAL: Duration = Duration::from_secs(300);
 
 /// The schema's bound on `resyncInterval` (CEL). At most five digits per unit, checked
 /// first, so `duration()` never sees a number that overflows it (`&&` in CEL is false
 /// as soon as one side is); then the range [`MIN_RESYNC_INTERVAL`] to
 /// [`MAX_RESYNC_INTERVAL`].
-pub const RESYNC_RULE: &str = "self.matches('^([0-9]{1,5}(ms|s|m|h))+$') && duration(self) >= duration('1s') && duration(self) <= duration('24h')";
+pub(crate) const RESYNC_RULE: &str = "self.matches('^([0-9]{1,5}(ms|s|m|h))+$') && duration(self) >= duration('1s') && duration(self) <= duration('24h')";
 
 /// The Genesys Cloud organization whose OAuth client credentials this object carries.
 /// Every API call made for the org's OrgLinks and OrgPairings acts as this org.

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::common::{PeerRef, UUID_PATTERN};
 
 /// Genesys Cloud allows at most this many authorized users per pairing.
-pub const MAX_USERS: usize = 25;
+pub(crate) const MAX_USERS: usize = 25;
 
 /// One authorized-organization pairing, seen from the referenced Organization.
 #[derive(CustomResource, Clone, Debug, PartialEq, Serialize, Deserialize, KubeSchema)]

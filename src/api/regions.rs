@@ -66,12 +66,12 @@ pub struct RegionInfo {
 
 impl RegionInfo {
     /// `api.<domain>`: where `/api/v2/...` is served.
-    pub fn api_host(&self) -> String {
+    pub(crate) fn api_host(&self) -> String {
         format!("api.{}", self.domain)
     }
 
     /// `login.<domain>`: where `/oauth/token` is served.
-    pub fn login_host(&self) -> String {
+    pub(crate) fn login_host(&self) -> String {
         format!("login.{}", self.domain)
     }
 }
@@ -113,7 +113,7 @@ impl Region {
     }
 
     /// The static facts of this region.
-    pub fn info(self) -> &'static RegionInfo {
+    pub(crate) fn info(self) -> &'static RegionInfo {
         REGIONS
             .iter()
             .find(|r| r.region == self)
@@ -126,7 +126,7 @@ impl Region {
     }
 
     /// Looks a region up by its code (`us-east-1`); `None` for an unknown code.
-    pub fn from_code(code: &str) -> Option<Region> {
+    pub(crate) fn from_code(code: &str) -> Option<Region> {
         REGIONS.iter().find(|r| r.code == code).map(|r| r.region)
     }
 
@@ -136,7 +136,7 @@ impl Region {
     }
 
     /// Default OAuth token URL, `https://login.<domain>/oauth/token`.
-    pub fn token_url(self) -> String {
+    pub(crate) fn token_url(self) -> String {
         format!("https://{}/oauth/token", self.info().login_host())
     }
 }
@@ -153,7 +153,7 @@ impl fmt::Display for Region {
 pub struct UnknownRegion(pub String);
 
 /// The valid region codes, comma separated, for error messages.
-pub fn valid_codes() -> String {
+pub(crate) fn valid_codes() -> String {
     REGIONS
         .iter()
         .map(|r| r.code)

@@ -13,20 +13,20 @@
 use std::borrow::Cow;
 
 /// The most bytes of an Event `note` the API server accepts (events.k8s.io/v1).
-pub const EVENT_NOTE_MAX_BYTES: usize = 1024;
+pub(crate) const EVENT_NOTE_MAX_BYTES: usize = 1024;
 
 /// The most bytes of a condition `message` the API server accepts (metav1.Condition).
-pub const CONDITION_MESSAGE_MAX_BYTES: usize = 32 * 1024;
+pub(crate) const CONDITION_MESSAGE_MAX_BYTES: usize = 32 * 1024;
 
 /// The most bytes of a peer-supplied name kept (Genesys names are far shorter).
-pub const NAME_MAX_BYTES: usize = 256;
+pub(crate) const NAME_MAX_BYTES: usize = 256;
 
 /// Marks text that was cut.
 const ELLIPSIS: char = '…';
 
 /// `text` cut to at most `max_bytes` bytes of UTF-8, ending with `…` when cut. Never
 /// splits a character.
-pub fn truncate(text: &str, max_bytes: usize) -> Cow<'_, str> {
+pub(crate) fn truncate(text: &str, max_bytes: usize) -> Cow<'_, str> {
     if text.len() <= max_bytes {
         return Cow::Borrowed(text);
     }
@@ -73,7 +73,7 @@ pub fn clean(text: &str) -> Cow<'_, str> {
 }
 
 /// A peer-supplied name made safe to show: [`clean`], then cut to [`NAME_MAX_BYTES`].
-pub fn clean_name(name: &str) -> Cow<'_, str> {
+pub(crate) fn clean_name(name: &str) -> Cow<'_, str> {
     match clean(name) {
         Cow::Borrowed(b) => truncate(b, NAME_MAX_BYTES),
         Cow::Owned(o) => Cow::Owned(truncate(&o, NAME_MAX_BYTES).into_owned()),
@@ -81,7 +81,7 @@ pub fn clean_name(name: &str) -> Cow<'_, str> {
 }
 
 /// [`clean_name`] for an optional name, owned.
-pub fn clean_opt(name: Option<&str>) -> Option<String> {
+pub(crate) fn clean_opt(name: Option<&str>) -> Option<String> {
     name.map(|n| clean_name(n).into_owned())
 }
 

@@ -21,6 +21,7 @@ use anyhow::{Context as _, anyhow, bail};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::runtime::wait::{Condition as WaitCondition, await_condition};
 use serde::de::DeserializeOwned;
 
 use crate::api::conditions::{find, is_true, types};
@@ -137,35 +138,38 @@ where
         .map_err(|keys: Vec<Key>| anyhow!("expected {N} documents, found {}", keys.len()))
 }
 
-/// Polls `check` every 200 ms until it yields a value, for at most [`TIMEOUT`].
-async fn poll<T, F, Fut>(what: &str, mut check: F) -> anyhow::Result<T>
+/// Waits until `cond` holds for object `name` of `api`, for at most [`TIMEOUT`]. The
+/// object is watched (`await_condition`), not polled; the error names the object and
+/// the awaited condition (`what`).
+async fn await_object<K>(
+    api: Api<K>,
+    name: &str,
+    what: &str,
+    cond: impl WaitCondition<K>,
+) -> anyhow::Result<K>
 where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<Option<T>>>,
+    K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
 {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        if let Some(value) = check().await? {
-            return Ok(value);
-        }
-        if Instant::now() >= deadline {
-            bail!("timed out after {TIMEOUT:?} waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    match tokio::time::timeout(TIMEOUT, await_condition(api, name, cond)).await {
+        Err(_) => bail!("timed out after {TIMEOUT:?} waiting for {what}"),
+        Ok(watched) => watched
+            .with_context(|| format!("watching for {what}"))?
+            .ok_or_else(|| anyhow!("{what}: the object was deleted")),
     }
 }
 
 async fn wait_org_ready(client: &kube::Client, ns: &str, region: &str) -> anyhow::Result<()> {
     let api: Api<Organization> = Api::namespaced(client.clone(), ns);
-    poll(&format!("Organization {ns}/{ns} to be Ready"), || async {
-        let conditions = api
-            .get_opt(ns)
-            .await?
-            .and_then(|o| o.status)
-            .map(|s| s.conditions)
-            .unwrap_or_default();
-        Ok(is_true(&conditions, types::READY).then_some(()))
-    })
+    let ready = |o: Option<&Organization>| {
+        o.and_then(|o| o.status.as_ref())
+            .is_some_and(|s| is_true(&s.conditions, types::READY))
+    };
+    await_object(
+        api,
+        ns,
+        &format!("Organization {ns}/{ns} to be Ready"),
+        ready,
+    )
     .await?;
     println!("Organization {ns}/{ns} Ready ({region})");
     Ok(())
@@ -174,7 +178,7 @@ async fn wait_org_ready(client: &kube::Client, ns: &str, region: &str) -> anyhow
 /// What the demo prints of an object: its phase and the message of one condition.
 trait Phased: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
 where
-    Self: Clone + DeserializeOwned + std::fmt::Debug,
+    Self: Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
 {
     const CONDITION: &'static str;
     fn phase(&self) -> Option<String>;
@@ -208,27 +212,27 @@ async fn wait_phase<K: Phased>(
     phase: &str,
 ) -> anyhow::Result<()> {
     let api: Api<K> = Api::namespaced(client.clone(), &key.ns);
-    // The phase printed last: shared by the polls, each of which borrows it in turn.
-    let last = std::cell::RefCell::new(String::new());
     let kind = K::kind(&());
-    poll(&format!("{kind} {key} to reach {phase}"), || {
-        let (api, last, kind) = (&api, &last, &kind);
-        async move {
-            let Some(obj) = api.get_opt(&key.name).await? else {
-                return Ok(None);
-            };
-            let now = obj.phase().unwrap_or_default();
-            if !now.is_empty() && now != *last.borrow() {
-                let message = find(obj.conditions(), K::CONDITION)
-                    .map(|c| c.message.clone())
-                    .unwrap_or_default();
-                println!("  {kind} {key}: {now} ({message})");
-                *last.borrow_mut() = now.clone();
-            }
-            Ok((now == phase).then_some(()))
+    let what = format!("{kind} {key} to reach {phase}");
+    // The phase printed last: the condition sees every change the watch delivers.
+    let last = std::sync::Mutex::new(String::new());
+    let reached = move |obj: Option<&K>| {
+        let Some(obj) = obj else { return false };
+        let now = obj.phase().unwrap_or_default();
+        let mut last = last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !now.is_empty() && now != *last {
+            let message = find(obj.conditions(), K::CONDITION)
+                .map(|c| c.message.clone())
+                .unwrap_or_default();
+            println!("  {kind} {key}: {now} ({message})");
+            *last = now.clone();
         }
-    })
-    .await
+        now == phase
+    };
+    await_object(api, &key.name, &what, reached).await?;
+    Ok(())
 }
 
 async fn wait_link(client: &kube::Client, key: &Key, phase: &str) -> anyhow::Result<()> {
@@ -246,29 +250,30 @@ async fn wait_condition<K: Phased>(
     ty: &str,
 ) -> anyhow::Result<()> {
     let api: Api<K> = Api::namespaced(client.clone(), &key.ns);
-    let message = poll(&format!("{} {key} {ty}=True", K::kind(&())), || async {
-        let obj = api.get_opt(&key.name).await?;
-        Ok(obj.and_then(|o| {
-            find(o.conditions(), ty)
-                .filter(|c| c.status == "True")
-                .map(|c| c.message.clone())
-        }))
+    let true_of = |o: &K| {
+        find(o.conditions(), ty)
+            .filter(|c| c.status == "True")
+            .cloned()
+    };
+    let what = format!("{} {key} {ty}=True", K::kind(&()));
+    let obj = await_object(api, &key.name, &what, |o: Option<&K>| {
+        o.and_then(true_of).is_some()
     })
     .await?;
+    let message = true_of(&obj).map(|c| c.message).unwrap_or_default();
     println!("  {} {key}: {ty} ({message})", K::kind(&()));
     Ok(())
 }
 
 async fn wait_pairing_id(client: &kube::Client, key: &Key) -> anyhow::Result<String> {
     let api: Api<OrgPairing> = Api::namespaced(client.clone(), &key.ns);
-    poll(&format!("OrgPairing {key} to get a pairing ID"), || async {
-        Ok(api
-            .get_opt(&key.name)
-            .await?
-            .and_then(|p| p.status)
-            .and_then(|s| s.pairing_id))
+    let id_of = |p: &OrgPairing| p.status.as_ref().and_then(|s| s.pairing_id.clone());
+    let what = format!("OrgPairing {key} to get a pairing ID");
+    let obj = await_object(api, &key.name, &what, |p: Option<&OrgPairing>| {
+        p.and_then(id_of).is_some()
     })
-    .await
+    .await?;
+    id_of(&obj).ok_or_else(|| anyhow!("{what}: no pairing ID"))
 }
 
 /// The final state, as `kubectl get olink,opair -A` would show it.

@@ -18,18 +18,18 @@ use crate::lifecycle::conflict::{Claimant, Turn, turn};
 use crate::runtime::scope::{Stores, Wakers};
 
 /// The org an OrgLink or OrgPairing acts as, once it is usable.
-pub struct Acting {
-    pub org: Arc<Organization>,
-    pub session: Arc<OrgSession>,
-    pub org_id: String,
+pub(crate) struct Acting {
+    pub(crate) org: Arc<Organization>,
+    pub(crate) session: Arc<OrgSession>,
+    pub(crate) org_id: String,
 }
 
 /// Why the Organization cannot be used yet.
-pub struct NotActing {
-    pub message: String,
+pub(crate) struct NotActing {
+    pub(crate) message: String,
     /// The Organization is `Stalled` (its credentials were rejected, ...): the object
     /// that needs it is stalled too.
-    pub organization_stalled: bool,
+    pub(crate) organization_stalled: bool,
 }
 
 impl From<String> for NotActing {
@@ -43,7 +43,7 @@ impl From<String> for NotActing {
 
 /// Finds the Organization named by `organizationRef` and its session, or says why it
 /// cannot be used yet.
-pub fn acting_org(
+pub(crate) fn acting_org(
     ctx: &Context,
     namespace: &str,
     organization_ref: &str,
@@ -86,7 +86,7 @@ pub fn acting_org(
 /// [`super::credentials_hold`]), so cleanup works while the Organization is being
 /// deleted, was never Ready, or the operator has just restarted. When the Secret cannot
 /// be read, the session the operator already has is used, if any.
-pub async fn acting_for_cleanup(
+pub(crate) async fn acting_for_cleanup(
     ctx: &Context,
     namespace: &str,
     organization_ref: &str,
@@ -126,7 +126,7 @@ pub async fn acting_for_cleanup(
 
 /// An OrgLink or OrgPairing: an object that claims a relationship of its Organization
 /// with a peer org, of which one object acts at a time.
-pub trait Relationship: Reconciled {
+pub(crate) trait Relationship: Reconciled {
     fn organization_ref(&self) -> &str;
     fn peer_org_id(&self) -> &str;
     /// Whether `other` claims what `self` claims, beyond org and peer (a pairing's
@@ -139,7 +139,7 @@ pub trait Relationship: Reconciled {
 }
 
 /// A claimant of a relationship, from an object's metadata ([`crate::lifecycle::conflict`]).
-pub fn claimant(meta: &ObjectMeta) -> Claimant<'_> {
+pub(crate) fn claimant(meta: &ObjectMeta) -> Claimant<'_> {
     Claimant {
         name: meta.name.as_deref().unwrap_or_default(),
         created: meta.creation_timestamp.as_ref().map(|t| t.0),
@@ -148,7 +148,7 @@ pub fn claimant(meta: &ObjectMeta) -> Claimant<'_> {
 
 /// The other objects of the same namespace, `organizationRef`, peer (and claim) as
 /// `obj`, from the cache.
-pub fn siblings<K: Relationship>(ctx: &Context, obj: &K) -> Vec<Arc<K>> {
+pub(crate) fn siblings<K: Relationship>(ctx: &Context, obj: &K) -> Vec<Arc<K>> {
     K::store(ctx)
         .state()
         .into_iter()
@@ -163,7 +163,7 @@ pub fn siblings<K: Relationship>(ctx: &Context, obj: &K) -> Vec<Arc<K>> {
 }
 
 /// Whether `obj` acts for its org and peer, or yields to an older object.
-pub fn turn_of<K: Relationship>(ctx: &Context, obj: &K) -> Turn {
+pub(crate) fn turn_of<K: Relationship>(ctx: &Context, obj: &K) -> Turn {
     let siblings = siblings(ctx, obj);
     let claimants: Vec<Claimant> = siblings.iter().map(|o| claimant(o.meta())).collect();
     turn(&claimant(obj.meta()), &claimants)
@@ -171,7 +171,7 @@ pub fn turn_of<K: Relationship>(ctx: &Context, obj: &K) -> Turn {
 
 /// After `obj` let go of its relationship: the next oldest object claiming it, if any,
 /// acts from now on.
-pub fn wake_siblings<K: Relationship>(ctx: &Context, obj: &K) {
+pub(crate) fn wake_siblings<K: Relationship>(ctx: &Context, obj: &K) {
     for sibling in siblings(ctx, obj) {
         K::wakers(ctx).wake(sibling.as_ref());
     }

@@ -20,35 +20,35 @@ use crate::genesys::{ApiBaseUrlAllowlist, RateLimitConfig, RetryConfig};
 use crate::runtime::scope::{Stores, Wakers};
 
 /// The field manager of every status the operator writes.
-pub const FIELD_MANAGER: &str = "orglink-operator";
+pub(crate) const FIELD_MANAGER: &str = "orglink-operator";
 
 /// Tunables of the controllers.
 #[derive(Clone, Debug)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// How soon to look again while waiting on a peer or after a change.
-    pub soon: Duration,
+    pub(crate) soon: Duration,
     /// First retry after an error; doubles per consecutive failure.
-    pub error_backoff: Duration,
+    pub(crate) error_backoff: Duration,
     /// Cap of the error backoff.
-    pub max_error_backoff: Duration,
+    pub(crate) max_error_backoff: Duration,
     /// Client-side rate limit per org.
-    pub rate_limit: RateLimitConfig,
+    pub(crate) rate_limit: RateLimitConfig,
     /// Retries of the Genesys client.
-    pub retry: RetryConfig,
+    pub(crate) retry: RetryConfig,
     /// Where an Organization's `spec.apiBaseUrl` may send its credentials.
-    pub allowlist: ApiBaseUrlAllowlist,
+    pub(crate) allowlist: ApiBaseUrlAllowlist,
     /// The shortest resync used, whatever an Organization's `resyncInterval` says
     /// (`--min-resync-interval`): a tenant cannot make the operator poll its org in a loop.
-    pub min_resync: Duration,
+    pub(crate) min_resync: Duration,
 }
 
 /// The default of [`Settings::min_resync`].
-pub const DEFAULT_MIN_RESYNC: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_MIN_RESYNC: Duration = Duration::from_secs(30);
 
 impl Settings {
     /// The resync interval of `org`: its `resyncInterval` (already clamped to the
     /// schema's range), raised to [`Settings::min_resync`].
-    pub fn resync_of(&self, org: &Organization) -> Duration {
+    pub(crate) fn resync_of(&self, org: &Organization) -> Duration {
         org.spec
             .resync_interval()
             .max(self.min_resync)
@@ -71,28 +71,28 @@ impl Default for Settings {
 }
 
 /// Shared by all reconciles.
-pub struct Context {
-    pub client: kube::Client,
-    pub sessions: Sessions,
-    pub metrics: Arc<Metrics>,
-    pub recorder: EventPublisher,
-    pub settings: Settings,
-    pub organizations: Stores<Organization>,
-    pub links: Stores<OrgLink>,
-    pub pairings: Stores<OrgPairing>,
-    pub wake_links: Wakers<OrgLink>,
-    pub wake_pairings: Wakers<OrgPairing>,
-    pub wake_organizations: Wakers<Organization>,
+pub(crate) struct Context {
+    pub(crate) client: kube::Client,
+    pub(crate) sessions: Sessions,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) recorder: EventPublisher,
+    pub(crate) settings: Settings,
+    pub(crate) organizations: Stores<Organization>,
+    pub(crate) links: Stores<OrgLink>,
+    pub(crate) pairings: Stores<OrgPairing>,
+    pub(crate) wake_links: Wakers<OrgLink>,
+    pub(crate) wake_pairings: Wakers<OrgPairing>,
+    pub(crate) wake_organizations: Wakers<Organization>,
     /// Consecutive failures per object, of every kind: one counter an object, reset
     /// on success and forgotten once the object is gone.
     failures: Mutex<HashMap<ObjectKey, u32>>,
 }
 
 /// The key of any object in the failure counts: its kind, namespace and name.
-pub type ObjectKey = ObjectRef<DynamicObject>;
+pub(crate) type ObjectKey = ObjectRef<DynamicObject>;
 
 /// The [`ObjectKey`] of `obj`.
-pub fn object_key<K: Resource<DynamicType = ()>>(obj: &K) -> ObjectKey {
+pub(crate) fn object_key<K: Resource<DynamicType = ()>>(obj: &K) -> ObjectKey {
     ObjectRef::from_obj(obj).erase()
 }
 
@@ -103,21 +103,21 @@ impl std::fmt::Debug for Context {
 }
 
 /// The parts a [`Context`] is built from.
-pub struct ContextParts {
-    pub client: kube::Client,
-    pub metrics: Arc<Metrics>,
-    pub reporter: Reporter,
-    pub settings: Settings,
-    pub organizations: Stores<Organization>,
-    pub links: Stores<OrgLink>,
-    pub pairings: Stores<OrgPairing>,
-    pub wake_links: Wakers<OrgLink>,
-    pub wake_pairings: Wakers<OrgPairing>,
-    pub wake_organizations: Wakers<Organization>,
+pub(crate) struct ContextParts {
+    pub(crate) client: kube::Client,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) reporter: Reporter,
+    pub(crate) settings: Settings,
+    pub(crate) organizations: Stores<Organization>,
+    pub(crate) links: Stores<OrgLink>,
+    pub(crate) pairings: Stores<OrgPairing>,
+    pub(crate) wake_links: Wakers<OrgLink>,
+    pub(crate) wake_pairings: Wakers<OrgPairing>,
+    pub(crate) wake_organizations: Wakers<Organization>,
 }
 
 impl Context {
-    pub fn new(parts: ContextParts) -> Self {
+    pub(crate) fn new(parts: ContextParts) -> Self {
         Self {
             recorder: EventPublisher::new(parts.client.clone(), parts.reporter),
             client: parts.client,
@@ -135,7 +135,7 @@ impl Context {
     }
 
     /// Publishes an Event about `obj`; a failure to publish is logged, never fatal.
-    pub async fn event<K>(&self, obj: &K, type_: EventType, reason: &str, note: String)
+    pub(crate) async fn event<K>(&self, obj: &K, type_: EventType, reason: &str, note: String)
     where
         K: Resource<DynamicType = ()>,
     {
@@ -152,7 +152,7 @@ impl Context {
     }
 
     /// The delay before retrying `key` after its `n`-th consecutive failure.
-    pub fn backoff_after_failure(&self, key: &ObjectKey) -> Duration {
+    pub(crate) fn backoff_after_failure(&self, key: &ObjectKey) -> Duration {
         let mut failures = self.failures.lock();
         let n = failures.entry(key.clone()).or_insert(0);
         *n = n.saturating_add(1);
@@ -168,7 +168,7 @@ impl Context {
 
     /// Forgets the failures of `key`: after a successful reconcile, and once the
     /// object is gone (so the map holds only objects that exist and are failing).
-    pub fn reset_failures(&self, key: &ObjectKey) {
+    pub(crate) fn reset_failures(&self, key: &ObjectKey) {
         self.failures.lock().remove(key);
     }
 
@@ -181,7 +181,7 @@ impl Context {
     /// Wakes the objects of locally managed orgs that have `peer_org_id` as their org
     /// ID and `my_org_id` as their peer: the `changed` parts of their snapshot are marked
     /// stale and they are reconciled at once, instead of at their next look.
-    pub fn wake_peer(&self, my_org_id: &str, peer_org_id: &str, changed: Parts) {
+    pub(crate) fn wake_peer(&self, my_org_id: &str, peer_org_id: &str, changed: Parts) {
         for org in self.organizations.state() {
             let is_peer = org
                 .status
@@ -217,7 +217,7 @@ impl Context {
 }
 
 /// The key of an Organization object.
-pub fn org_key(org: &Organization) -> OrgKey {
+pub(crate) fn org_key(org: &Organization) -> OrgKey {
     OrgKey {
         namespace: org.metadata.namespace.clone().unwrap_or_default(),
         name: org.metadata.name.clone().unwrap_or_default(),

@@ -23,23 +23,23 @@ use crate::api::conditions::reasons;
 use crate::api::organization::CredentialsSecretRef;
 
 /// The label selector of the Secrets the operator may read.
-pub const SECRET_SELECTOR: &str = "orglink.dev/credentials=true";
+pub(crate) const SECRET_SELECTOR: &str = "orglink.dev/credentials=true";
 
 /// Why the Organization cannot be used, as a `Ready` reason and message.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NotReady {
-    pub reason: &'static str,
-    pub message: String,
+pub(crate) struct NotReady {
+    pub(crate) reason: &'static str,
+    pub(crate) message: String,
 }
 
 /// The client ID and secret, read from a labelled Secret.
-pub struct ClientCredentials {
-    pub client_id: String,
-    pub client_secret: String,
+pub(crate) struct ClientCredentials {
+    pub(crate) client_id: String,
+    pub(crate) client_secret: String,
 }
 
 /// Whether `meta` carries `orglink.dev/credentials: "true"`.
-pub fn is_marked(meta: &ObjectMeta) -> bool {
+pub(crate) fn is_marked(meta: &ObjectMeta) -> bool {
     meta.labels
         .as_ref()
         .and_then(|l| l.get(CREDENTIALS_LABEL))
@@ -47,7 +47,7 @@ pub fn is_marked(meta: &ObjectMeta) -> bool {
 }
 
 /// The `Ready` message for a Secret without the label.
-pub fn not_marked(namespace: &str, name: &str) -> NotReady {
+pub(crate) fn not_marked(namespace: &str, name: &str) -> NotReady {
     NotReady {
         reason: reasons::CREDENTIALS_SECRET_NOT_LABELED,
         message: format!(
@@ -57,7 +57,7 @@ pub fn not_marked(namespace: &str, name: &str) -> NotReady {
 }
 
 /// Reads the two keys of the Organization's Secret, after checking its label.
-pub async fn read(
+pub(crate) async fn read(
     client: &kube::Client,
     namespace: &str,
     secret_ref: &CredentialsSecretRef,

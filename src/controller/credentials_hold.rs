@@ -20,7 +20,10 @@ use crate::lifecycle::credentials::{
 
 /// Puts the finalizer on the Secret `org` uses, if it exists and lacks it, and returns
 /// its state (`None`: not found). Called once the Organization has connected with it.
-pub async fn hold(ctx: &Context, org: &Organization) -> Result<Option<SecretState>, kube::Error> {
+pub(crate) async fn hold(
+    ctx: &Context,
+    org: &Organization,
+) -> Result<Option<SecretState>, kube::Error> {
     let namespace = org.metadata.namespace.clone().unwrap_or_default();
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
     let name = &org.spec.credentials_secret_ref.name;
@@ -41,7 +44,7 @@ fn state_of(meta: &ObjectMeta) -> SecretState {
 /// Removes the finalizer from every Secret of `namespace` that carries it and that no
 /// Organization needs any more. `releasing` is an Organization whose cleanup has just
 /// found no dependents (it is about to go); after a spec change, `None`.
-pub async fn release_unused(
+pub(crate) async fn release_unused(
     ctx: &Context,
     namespace: &str,
     releasing: Option<&str>,

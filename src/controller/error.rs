@@ -12,30 +12,30 @@ use crate::genesys::GenesysError;
 
 /// The `error` labels of the `reconcile_errors` metric: every error and every
 /// not-ready reason maps to one of these.
-pub mod labels {
+pub(crate) mod labels {
     /// The Kubernetes API refused or failed a call.
-    pub const KUBE: &str = "kube";
+    pub(crate) const KUBE: &str = "kube";
     /// Genesys Cloud failed a read or a call.
-    pub const GENESYS: &str = "genesys";
+    pub(crate) const GENESYS: &str = "genesys";
     /// Genesys Cloud is rate limiting the org.
-    pub const GENESYS_RATE_LIMITED: &str = "genesys_rate_limited";
+    pub(crate) const GENESYS_RATE_LIMITED: &str = "genesys_rate_limited";
     /// The credentials are missing, refused, or point elsewhere than the spec says.
-    pub const CREDENTIALS: &str = "credentials";
+    pub(crate) const CREDENTIALS: &str = "credentials";
     /// The finalizer could not be added or removed.
-    pub const FINALIZER: &str = "finalizer";
+    pub(crate) const FINALIZER: &str = "finalizer";
     /// Deletion waits for something else (dependents, a failing cleanup).
-    pub const BLOCKED: &str = "blocked";
+    pub(crate) const BLOCKED: &str = "blocked";
     /// The object lacks something every object has (a namespace), or its spec is
     /// contradictory.
-    pub const INVALID_OBJECT: &str = "invalid_object";
+    pub(crate) const INVALID_OBJECT: &str = "invalid_object";
     /// This replica lost leadership mid-reconcile.
-    pub const ABORTED: &str = "aborted";
+    pub(crate) const ABORTED: &str = "aborted";
     /// A reconcile panicked.
-    pub const INTERNAL: &str = "internal";
+    pub(crate) const INTERNAL: &str = "internal";
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     #[error("Kubernetes API: {0}")]
     Kube(#[from] kube::Error),
     #[error("Genesys Cloud API: {0}")]
@@ -70,7 +70,7 @@ pub enum Error {
 
 impl Error {
     /// The metric label of this error (one of [`labels`]).
-    pub fn class(&self) -> &'static str {
+    pub(crate) fn class(&self) -> &'static str {
         match self {
             Error::Kube(_) => labels::KUBE,
             Error::Genesys(e) => genesys_class(e),
@@ -99,7 +99,7 @@ impl From<kube::runtime::finalizer::Error<Error>> for Error {
 /// condition message, so it says what was being done and keeps the remote's own words
 /// (with its correlation ID, see [`GenesysError`]).
 #[derive(Debug, thiserror::Error)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// Reading the org's state (its snapshot, a trust's members, role names) failed.
     #[error(transparent)]
     Read(Box<GenesysError>),
@@ -139,7 +139,7 @@ pub enum Failure {
 
 impl Failure {
     /// The metric label of this failure (one of [`labels`]).
-    pub fn class(&self) -> &'static str {
+    pub(crate) fn class(&self) -> &'static str {
         match self {
             Failure::Read(e) | Failure::Call { source: e, .. } | Failure::CleanupRead(e) => {
                 genesys_class(e)
@@ -154,12 +154,12 @@ impl Failure {
     }
 
     /// A failed read of the org's state.
-    pub fn read(source: GenesysError) -> Self {
+    pub(crate) fn read(source: GenesysError) -> Self {
         Failure::Read(Box::new(source))
     }
 
     /// A failed call of `action` (its `Display` says what it did).
-    pub fn call(action: impl std::fmt::Display, source: GenesysError) -> Self {
+    pub(crate) fn call(action: impl std::fmt::Display, source: GenesysError) -> Self {
         Failure::Call {
             action: action.to_string(),
             source: Box::new(source),
@@ -167,7 +167,7 @@ impl Failure {
     }
 
     /// A failed fresh read for cleanup.
-    pub fn cleanup_read(source: GenesysError) -> Self {
+    pub(crate) fn cleanup_read(source: GenesysError) -> Self {
         Failure::CleanupRead(Box::new(source))
     }
 }
@@ -188,7 +188,7 @@ fn genesys_class(e: &GenesysError) -> &'static str {
 
 /// The metric label of an Organization that is not Ready for `reason` (a reason of
 /// [`reasons`]).
-pub fn not_ready_class(reason: &str) -> &'static str {
+pub(crate) fn not_ready_class(reason: &str) -> &'static str {
     match reason {
         reasons::RATE_LIMITED => labels::GENESYS_RATE_LIMITED,
         reasons::API_UNAVAILABLE => labels::GENESYS,

@@ -147,14 +147,14 @@ fn last_seen(e: &K8sEvent) -> Option<Timestamp> {
 }
 
 /// Publishes Events, continuing identical ones as series. Shared by all reconciles.
-pub struct EventPublisher {
+pub(crate) struct EventPublisher {
     client: kube::Client,
     reporter: Reporter,
     recent: Mutex<HashMap<EventKey, K8sEvent>>,
 }
 
 impl EventPublisher {
-    pub fn new(client: kube::Client, reporter: Reporter) -> Self {
+    pub(crate) fn new(client: kube::Client, reporter: Reporter) -> Self {
         Self {
             client,
             reporter,
@@ -163,7 +163,7 @@ impl EventPublisher {
     }
 
     /// Creates the Event, or continues the series of the same Event published lately.
-    pub async fn publish(
+    pub(crate) async fn publish(
         &self,
         ev: &Event,
         regarding: &ObjectReference,

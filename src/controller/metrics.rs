@@ -16,38 +16,38 @@ use prometheus_client::registry::Registry;
 use crate::genesys::metrics::{CallObserver, CallOutcome, CallRecord};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct KindLabels {
-    pub kind: &'static str,
+pub(crate) struct KindLabels {
+    pub(crate) kind: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ErrorLabels {
-    pub kind: &'static str,
-    pub error: &'static str,
+pub(crate) struct ErrorLabels {
+    pub(crate) kind: &'static str,
+    pub(crate) error: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct CallLabels {
-    pub method: String,
-    pub endpoint: &'static str,
-    pub code: String,
+pub(crate) struct CallLabels {
+    pub(crate) method: String,
+    pub(crate) endpoint: &'static str,
+    pub(crate) code: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct PhaseLabels {
-    pub kind: &'static str,
-    pub phase: String,
+pub(crate) struct PhaseLabels {
+    pub(crate) kind: &'static str,
+    pub(crate) phase: String,
 }
 
 /// Every metric the operator exports.
-pub struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
-    pub reconciles: Family<KindLabels, Counter>,
-    pub reconcile_errors: Family<ErrorLabels, Counter>,
-    pub reconcile_duration: Family<KindLabels, Histogram>,
-    pub genesys_calls: Family<CallLabels, Counter>,
-    pub genesys_rate_limited: Counter,
-    pub relationships: Family<PhaseLabels, Gauge>,
+    pub(crate) reconciles: Family<KindLabels, Counter>,
+    pub(crate) reconcile_errors: Family<ErrorLabels, Counter>,
+    pub(crate) reconcile_duration: Family<KindLabels, Histogram>,
+    pub(crate) genesys_calls: Family<CallLabels, Counter>,
+    pub(crate) genesys_rate_limited: Counter,
+    pub(crate) relationships: Family<PhaseLabels, Gauge>,
     /// The phase each object was last reconciled into, so that the gauge counts every
     /// object once: what the reconcile saw as the previous phase may be stale (a cache
     /// behind the API server) or absent (an operator restart).
@@ -67,7 +67,7 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let mut registry = Registry::with_prefix("orglink");
         let reconciles = Family::<KindLabels, Counter>::default();
         registry.register("reconciles", "Reconciles run, by kind", reconciles.clone());
@@ -116,7 +116,7 @@ impl Metrics {
     }
 
     /// The text exposition format.
-    pub fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .expect("writing to a String cannot fail");
@@ -124,14 +124,14 @@ impl Metrics {
     }
 
     /// Counts one reconcile and its duration.
-    pub fn observe_reconcile(&self, kind: &'static str, took: Duration) {
+    pub(crate) fn observe_reconcile(&self, kind: &'static str, took: Duration) {
         self.reconciles.get_or_create(&KindLabels { kind }).inc();
         self.reconcile_duration
             .get_or_create(&KindLabels { kind })
             .observe(took.as_secs_f64());
     }
 
-    pub fn observe_error(&self, kind: &'static str, error: &'static str) {
+    pub(crate) fn observe_error(&self, kind: &'static str, error: &'static str) {
         self.reconcile_errors
             .get_or_create(&ErrorLabels { kind, error })
             .inc();
@@ -139,7 +139,12 @@ impl Metrics {
 
     /// Records `obj` (of `kind`) as being in `phase` (`None`: gone) in the
     /// relationships gauge.
-    pub fn set_phase<K: kube::Resource>(&self, kind: &'static str, obj: &K, phase: Option<String>) {
+    pub(crate) fn set_phase<K: kube::Resource>(
+        &self,
+        kind: &'static str,
+        obj: &K,
+        phase: Option<String>,
+    ) {
         let key = (
             kind,
             format!(
@@ -171,7 +176,7 @@ impl Metrics {
     }
 
     /// An observer for the Genesys client that feeds `genesys_api_calls`.
-    pub fn call_observer(self: &Arc<Self>) -> Arc<dyn CallObserver> {
+    pub(crate) fn call_observer(self: &Arc<Self>) -> Arc<dyn CallObserver> {
         let metrics = self.clone();
         Arc::new(move |record: &CallRecord<'_>| {
             let code = match record.status {

@@ -21,22 +21,22 @@ use crate::runtime::scope::{Stores, Wakers};
 
 /// One request the reconcile made.
 #[derive(Clone, Debug)]
-pub struct Seen {
-    pub method: Method,
-    pub path: String,
-    pub body: Value,
+pub(crate) struct Seen {
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) body: Value,
 }
 
 impl Seen {
     /// E.g. `PATCH /apis/orglink.dev/v1alpha1/namespaces/team-a/orglinks/l1/status`.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         format!("{} {}", self.method, self.path)
     }
 }
 
 /// The mocked API server and a client of it.
-pub struct MockApi {
-    pub client: kube::Client,
+pub(crate) struct MockApi {
+    pub(crate) client: kube::Client,
     seen: Arc<Mutex<Vec<Seen>>>,
     server: tokio::task::JoinHandle<()>,
 }
@@ -50,7 +50,7 @@ impl Drop for MockApi {
 impl MockApi {
     /// Starts a server whose writes (PATCH, PUT, POST) answer `echo`, the object the
     /// reconcile works on, as the API server would after applying them.
-    pub async fn start(echo: Value) -> MockApi {
+    pub(crate) async fn start(echo: Value) -> MockApi {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a local port");
@@ -86,17 +86,17 @@ impl MockApi {
     }
 
     /// Every request so far, in order.
-    pub fn seen(&self) -> Vec<Seen> {
+    pub(crate) fn seen(&self) -> Vec<Seen> {
         self.seen.lock().clone()
     }
 
     /// The requests so far as `METHOD path` lines.
-    pub fn lines(&self) -> Vec<String> {
+    pub(crate) fn lines(&self) -> Vec<String> {
         self.seen().iter().map(Seen::line).collect()
     }
 
     /// A context on this server with `organizations` in its cache and nothing else.
-    pub fn context(&self, organizations: Vec<Organization>) -> Arc<Context> {
+    pub(crate) fn context(&self, organizations: Vec<Organization>) -> Arc<Context> {
         let (store, mut writer) = reflector::store();
         for org in organizations {
             writer.apply_watcher_event(&watcher::Event::Apply(org));

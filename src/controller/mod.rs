@@ -6,22 +6,22 @@
 //! with server-side apply, emit Events. Errors become a status condition and an
 //! exponential backoff, never a hot loop.
 
-pub mod acting;
-pub mod context;
-pub mod credentials;
-pub mod credentials_hold;
-pub mod error;
-pub mod events;
-pub mod metrics;
-pub mod org_changes;
-pub mod organization;
-pub mod orglink;
-pub mod orgpairing;
-pub mod reconciler;
-pub mod requeue;
-pub mod sessions;
-pub mod status;
-pub mod supervise;
+pub(crate) mod acting;
+pub(crate) mod context;
+pub(crate) mod credentials;
+pub(crate) mod credentials_hold;
+pub(crate) mod error;
+pub(crate) mod events;
+pub(crate) mod metrics;
+pub(crate) mod org_changes;
+pub(crate) mod organization;
+pub(crate) mod orglink;
+pub(crate) mod orgpairing;
+pub(crate) mod reconciler;
+pub(crate) mod requeue;
+pub(crate) mod sessions;
+pub(crate) mod status;
+pub(crate) mod supervise;
 
 #[cfg(test)]
 mod glue_tests;
@@ -43,10 +43,10 @@ use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
 
-pub use crate::runtime::scope::Scope;
-pub use context::{Context, ContextParts, Settings};
-pub use error::Error;
-pub use metrics::Metrics;
+pub(crate) use crate::runtime::scope::Scope;
+pub(crate) use context::{Context, ContextParts, Settings};
+pub(crate) use error::Error;
+pub(crate) use metrics::Metrics;
 
 use crate::api::{OrgLink, OrgPairing, Organization};
 use crate::runtime::scope::{Stores, Wakers};
@@ -55,15 +55,15 @@ use reconciler::Reconciled;
 
 /// How to run the controllers.
 #[derive(Clone, Debug)]
-pub struct OperatorOptions {
-    pub scope: Scope,
-    pub settings: Settings,
+pub(crate) struct OperatorOptions {
+    pub(crate) scope: Scope,
+    pub(crate) settings: Settings,
     /// The Event reporter's instance (the pod name).
-    pub instance: Option<String>,
+    pub(crate) instance: Option<String>,
     /// Fires when this replica must stop acting at once (leadership lost): every
     /// in-flight reconcile is dropped at its next await, so nothing more is written.
     /// Shutdown, by contrast, lets in-flight reconciles finish.
-    pub abort: tokio_util::sync::CancellationToken,
+    pub(crate) abort: tokio_util::sync::CancellationToken,
 }
 
 /// `reconcile`, dropped as soon as `abort` fires: the select is biased, so once the
@@ -187,7 +187,7 @@ where
 /// cache has done its first list (the readiness probe). Returns an error as soon as a
 /// controller stops without `shutdown` (see [`supervise::supervise`]): the process is
 /// then no longer doing its job and must say so.
-pub async fn run(
+pub(crate) async fn run(
     client: kube::Client,
     options: OperatorOptions,
     metrics: Arc<Metrics>,

@@ -23,7 +23,7 @@ use crate::api::conditions::{find, types};
 
 /// What the relationships of one Organization see of it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct OrgView {
+pub(crate) struct OrgView {
     /// What every relationship depends on.
     common: String,
     /// Each peer's entries in the status lists (linked, pending, trustee, trustor).
@@ -31,7 +31,7 @@ pub struct OrgView {
 }
 
 impl OrgView {
-    pub fn of(org: &Organization) -> Self {
+    pub(crate) fn of(org: &Organization) -> Self {
         let status = org.status.clone().unwrap_or_default();
         let ready = find(&status.conditions, types::READY)
             .map(|c| format!("{}/{}", c.status, c.reason))
@@ -77,7 +77,7 @@ fn json<T: serde::Serialize>(entry: &T) -> String {
 
 /// What an Organization event concerns.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Concerns {
+pub(crate) enum Concerns {
     /// Every relationship of the org.
     All,
     /// The relationships with these peers (org IDs); none when nothing they see changed.
@@ -86,7 +86,7 @@ pub enum Concerns {
 
 impl Concerns {
     /// Whether a relationship with `peer` is concerned.
-    pub fn includes(&self, peer: &str) -> bool {
+    pub(crate) fn includes(&self, peer: &str) -> bool {
         match self {
             Concerns::All => true,
             Concerns::Peers(peers) => peers.iter().any(|p| p == peer),
@@ -95,7 +95,7 @@ impl Concerns {
 }
 
 /// What changed between the view the relationships last saw and the new one.
-pub fn concerns(old: Option<&OrgView>, new: &OrgView) -> Concerns {
+pub(crate) fn concerns(old: Option<&OrgView>, new: &OrgView) -> Concerns {
     let Some(old) = old else {
         return Concerns::All;
     };
@@ -113,11 +113,11 @@ pub fn concerns(old: Option<&OrgView>, new: &OrgView) -> Concerns {
 
 /// The last view of each Organization one controller's relationships were woken for.
 #[derive(Default)]
-pub struct OrgViews(parking_lot::Mutex<HashMap<ObjectRef<Organization>, OrgView>>);
+pub(crate) struct OrgViews(parking_lot::Mutex<HashMap<ObjectRef<Organization>, OrgView>>);
 
 impl OrgViews {
     /// Records `org`'s view and says what the change since the last one concerns.
-    pub fn observe(&self, org: &Organization) -> Concerns {
+    pub(crate) fn observe(&self, org: &Organization) -> Concerns {
         let new = OrgView::of(org);
         let key = ObjectRef::from_obj(org);
         let mut views = self.0.lock();

@@ -37,10 +37,10 @@ use crate::lifecycle::refresh::{self, RefreshDecision, RefreshInput, RefreshPoli
 
 use super::sessions::{OrgSession, Snapshot, fingerprint};
 
-pub const KIND: &str = "Organization";
+pub(crate) const KIND: &str = "Organization";
 
 /// Event reason: the refresh annotation's value was refused (too long).
-pub const REFRESH_REFUSED: &str = "RefreshRefused";
+pub(crate) const REFRESH_REFUSED: &str = "RefreshRefused";
 
 impl Reconciled for Organization {
     const KIND: &'static str = KIND;
@@ -406,7 +406,7 @@ async fn build_session(org: &Organization, ctx: &Context) -> Result<Arc<OrgSessi
 /// `domain` of `organizations/me` is its region's domain (`mypurecloud.com` for
 /// us-east-1), and a link record with us as source carries our region as
 /// `sourceRegion`. `None` when they agree with `expected` or say nothing.
-pub fn region_mismatch(
+pub(crate) fn region_mismatch(
     expected: Region,
     me: &GenesysOrg,
     links: &[OrganizationLinkResponse],
@@ -458,7 +458,7 @@ fn classify_api_error(org: &Organization, error: &GenesysError) -> NotReady {
 }
 
 /// The status lists of api.md from one snapshot.
-pub fn status_from_snapshot(org: &Organization, snapshot: &Snapshot) -> OrganizationStatus {
+pub(crate) fn status_from_snapshot(org: &Organization, snapshot: &Snapshot) -> OrganizationStatus {
     let me = snapshot.me.id.as_str();
     let mut status = OrganizationStatus {
         organization_id: Some(snapshot.me.id.clone()),

@@ -25,7 +25,7 @@ use crate::lifecycle::link::{
 use crate::lifecycle::observe;
 use crate::runtime::scope::{Stores, Wakers};
 
-pub const KIND: &str = "OrgLink";
+pub(crate) const KIND: &str = "OrgLink";
 
 impl Reconciled for OrgLink {
     const KIND: &'static str = KIND;
@@ -83,7 +83,7 @@ impl Relationship for OrgLink {
 }
 
 /// What the snapshot shows for `peer`, from our side.
-pub fn remote_link(
+pub(crate) fn remote_link(
     snapshot: &Snapshot,
     me: &str,
     peer: &str,

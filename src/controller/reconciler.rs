@@ -37,7 +37,7 @@ use crate::lifecycle::deletion::{ORPHAN, leaves_remote};
 use crate::lifecycle::health::set_with_health;
 
 /// A kind the operator reconciles.
-pub trait Reconciled:
+pub(crate) trait Reconciled:
     Resource<DynamicType = (), Scope = NamespaceResourceScope>
     + Clone
     + Serialize
@@ -82,7 +82,7 @@ pub trait Reconciled:
 
 /// What an apply asks for next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Next {
+pub(crate) enum Next {
     /// It acted as the lifecycle decided: failures are reset, and it looks again as
     /// `requeue` says (soon, or at `resync` plus jitter), but never later than
     /// `at_latest`.
@@ -107,7 +107,10 @@ pub enum Next {
 }
 
 /// Reconciles `obj` of any [`Reconciled`] kind (see the module's doc).
-pub async fn reconcile<K: Reconciled>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub(crate) async fn reconcile<K: Reconciled>(
+    obj: Arc<K>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
     let namespace = obj
         .namespace()
         .ok_or(Error::MissingField("metadata.namespace"))?;
@@ -127,7 +130,7 @@ pub async fn reconcile<K: Reconciled>(obj: Arc<K>, ctx: Arc<Context>) -> Result<
 
 /// The error policy of every controller: one backoff counter per object, the error's
 /// label counted.
-pub fn error_policy<K: Reconciled>(obj: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
+pub(crate) fn error_policy<K: Reconciled>(obj: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
     if matches!(error, Error::Aborted) {
         // The controllers are stopping; nothing to retry on this replica.
         return Action::await_change();
@@ -234,7 +237,7 @@ async fn cleanup_failed<K: Reconciled>(
 
 /// `interval` plus up to 10% jitter, so orgs created together do not resync together.
 /// Saturating: no interval can overflow it.
-pub fn jittered(interval: Duration) -> Duration {
+pub(crate) fn jittered(interval: Duration) -> Duration {
     interval.saturating_add(interval.mul_f64(rand::random::<f64>() * 0.1))
 }
 

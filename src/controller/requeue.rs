@@ -14,7 +14,7 @@ use crate::lifecycle::Requeue;
 use crate::lifecycle::poll::{PollPolicy, waiting_since};
 
 /// The poll policy of an object of `org`.
-pub fn policy(ctx: &Context, org: &Organization) -> PollPolicy {
+pub(crate) fn policy(ctx: &Context, org: &Organization) -> PollPolicy {
     PollPolicy {
         first: ctx.settings.soon,
         resync: ctx.settings.resync_of(org),
@@ -23,14 +23,18 @@ pub fn policy(ctx: &Context, org: &Organization) -> PollPolicy {
 
 /// How old a snapshot an object with these `conditions` (its status before this
 /// reconcile) may decide on; `waiting` when its phase waits on the peer.
-pub fn max_age(policy: &PollPolicy, waiting: bool, conditions: Option<&[Condition]>) -> Duration {
+pub(crate) fn max_age(
+    policy: &PollPolicy,
+    waiting: bool,
+    conditions: Option<&[Condition]>,
+) -> Duration {
     let since = conditions.and_then(waiting_since);
     policy.max_age(waiting, since, Timestamp::now())
 }
 
 /// How long until an object whose decision asked for `requeue` and whose status now
 /// holds `conditions` is reconciled again.
-pub fn after(policy: &PollPolicy, requeue: Requeue, conditions: &[Condition]) -> Duration {
+pub(crate) fn after(policy: &PollPolicy, requeue: Requeue, conditions: &[Condition]) -> Duration {
     let after = policy.next(requeue, waiting_since(conditions), Timestamp::now());
     match requeue {
         Requeue::Resync => jittered(after),

@@ -23,9 +23,9 @@ use crate::genesys::{GenesysClient, GenesysError};
 
 /// `namespace/name` of an Organization.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct OrgKey {
-    pub namespace: String,
-    pub name: String,
+pub(crate) struct OrgKey {
+    pub(crate) namespace: String,
+    pub(crate) name: String,
 }
 
 impl std::fmt::Display for OrgKey {
@@ -39,30 +39,30 @@ impl std::fmt::Display for OrgKey {
 /// region to it; a new session (rotated Secret, new region or base URL) and a refresh on
 /// demand read it at once. Reading it at every resync would make a settled org cost five
 /// reads per resync instead of three.
-pub const IDENTITY_MAX_AGE: Duration = Duration::from_secs(3_600);
+pub(crate) const IDENTITY_MAX_AGE: Duration = Duration::from_secs(3_600);
 
 /// When one part of a snapshot was read.
 #[derive(Clone, Copy, Debug)]
-pub struct ReadTime {
-    pub started: Instant,
-    pub started_wall: k8s_openapi::jiff::Timestamp,
-    pub ended: Instant,
+pub(crate) struct ReadTime {
+    pub(crate) started: Instant,
+    pub(crate) started_wall: k8s_openapi::jiff::Timestamp,
+    pub(crate) ended: Instant,
 }
 
 /// What one org sees remotely. Three parts, each read (and made stale) on its own: the
 /// identity, the link list, and the trust lists (trustees and trustors). A write to
 /// links makes only the link list stale, so the next look reads one list, not five.
 #[derive(Clone, Debug)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     /// When the read of the older list part began: every list is at least this fresh.
-    pub read_started: Instant,
+    pub(crate) read_started: Instant,
     /// [`Snapshot::read_started`] on the wall clock (`status.observedAt`).
-    pub read_started_wall: k8s_openapi::jiff::Timestamp,
-    pub me: GenesysOrg,
-    pub linkable_regions: Vec<String>,
-    pub links: Vec<OrganizationLinkResponse>,
-    pub trustees: Vec<Trustee>,
-    pub trustors: Vec<Trustor>,
+    pub(crate) read_started_wall: k8s_openapi::jiff::Timestamp,
+    pub(crate) me: GenesysOrg,
+    pub(crate) linkable_regions: Vec<String>,
+    pub(crate) links: Vec<OrganizationLinkResponse>,
+    pub(crate) trustees: Vec<Trustee>,
+    pub(crate) trustors: Vec<Trustor>,
     identity_read: ReadTime,
     links_read: ReadTime,
     trusts_read: ReadTime,
@@ -96,16 +96,16 @@ impl Snapshot {
     }
 
     /// The link record between us and `peer`, whichever side is listed as source.
-    pub fn link_with(&self, peer: &str) -> Option<&OrganizationLinkResponse> {
+    pub(crate) fn link_with(&self, peer: &str) -> Option<&OrganizationLinkResponse> {
         let me = self.me.id.as_str();
         self.links.iter().find(|l| is_with(l, me, peer))
     }
 
-    pub fn trustee(&self, org_id: &str) -> Option<&Trustee> {
+    pub(crate) fn trustee(&self, org_id: &str) -> Option<&Trustee> {
         self.trustees.iter().find(|t| t.id == org_id)
     }
 
-    pub fn trustor(&self, org_id: &str) -> Option<&Trustor> {
+    pub(crate) fn trustor(&self, org_id: &str) -> Option<&Trustor> {
         self.trustors.iter().find(|t| t.id == org_id)
     }
 }
@@ -119,32 +119,26 @@ fn is_with(l: &OrganizationLinkResponse, me: &str, peer: &str) -> bool {
 
 /// The parts of a snapshot.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Parts {
-    pub identity: bool,
-    pub links: bool,
-    pub trusts: bool,
+pub(crate) struct Parts {
+    pub(crate) identity: bool,
+    pub(crate) links: bool,
+    pub(crate) trusts: bool,
 }
 
 impl Parts {
-    pub const ALL: Parts = Parts {
+    pub(crate) const ALL: Parts = Parts {
         identity: true,
         links: true,
         trusts: true,
     };
-    pub const LINKS: Parts = Parts {
+    pub(crate) const LINKS: Parts = Parts {
         identity: false,
         links: true,
         trusts: false,
     };
-    pub const TRUSTS: Parts = Parts {
+    pub(crate) const TRUSTS: Parts = Parts {
         identity: false,
         links: false,
-        trusts: true,
-    };
-    /// Both lists, not the identity: what a resync re-reads.
-    pub const LISTS: Parts = Parts {
-        identity: false,
-        links: true,
         trusts: true,
     };
 
@@ -156,7 +150,7 @@ impl Parts {
 /// Which parts of `current` must be read for a caller that accepts lists `max_age` old:
 /// those marked `stale`, those older than that (the identity: older than
 /// [`IDENTITY_MAX_AGE`] too), or all when there is no snapshot yet.
-pub fn parts_to_read(
+pub(crate) fn parts_to_read(
     current: Option<&Snapshot>,
     stale: Parts,
     max_age: Duration,
@@ -174,9 +168,9 @@ pub fn parts_to_read(
 }
 
 /// The API client and remote snapshot of one Organization.
-pub struct OrgSession {
-    pub key: OrgKey,
-    pub client: GenesysClient,
+pub(crate) struct OrgSession {
+    pub(crate) key: OrgKey,
+    pub(crate) client: GenesysClient,
     fingerprint: u64,
     snapshot: tokio::sync::Mutex<Option<Arc<Snapshot>>>,
     stale: StaleParts,
@@ -191,14 +185,14 @@ pub struct OrgSession {
 /// next look, so a role created for it is found at once); a refresh on demand and a
 /// failed role write forget them all.
 #[derive(Clone, Debug, Default)]
-pub struct RoleNames {
+pub(crate) struct RoleNames {
     known: BTreeMap<String, (String, Instant)>,
 }
 
 impl RoleNames {
     /// The names of `wanted` that must be resolved (again) at `now`: those not known,
     /// or known for [`IDENTITY_MAX_AGE`] or longer.
-    pub fn to_resolve(&self, wanted: &BTreeSet<String>, now: Instant) -> BTreeSet<String> {
+    pub(crate) fn to_resolve(&self, wanted: &BTreeSet<String>, now: Instant) -> BTreeSet<String> {
         wanted
             .iter()
             .filter(|name| {
@@ -211,7 +205,7 @@ impl RoleNames {
     }
 
     /// Keeps what a resolution read at `read` found (names without a role are dropped).
-    pub fn learn(&mut self, resolved: &BTreeMap<String, Option<String>>, read: Instant) {
+    pub(crate) fn learn(&mut self, resolved: &BTreeMap<String, Option<String>>, read: Instant) {
         for (name, id) in resolved {
             match id {
                 Some(id) => {
@@ -225,7 +219,7 @@ impl RoleNames {
     }
 
     /// Every name of `wanted` with its role ID as known, `None` for the others.
-    pub fn answer(&self, wanted: &BTreeSet<String>) -> BTreeMap<String, Option<String>> {
+    pub(crate) fn answer(&self, wanted: &BTreeSet<String>) -> BTreeMap<String, Option<String>> {
         wanted
             .iter()
             .map(|name| (name.clone(), self.known.get(name).map(|(id, _)| id.clone())))
@@ -285,11 +279,11 @@ impl StaleParts {
 /// What the Organization controller remembers of the org's refresh requests
 /// (annotation `orglink.dev/refresh`) between reconciles.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RefreshMemory {
+pub(crate) struct RefreshMemory {
     /// When an unanswered request was first seen (the oldest one; later values join it).
-    pub pending_since: Option<Instant>,
+    pub(crate) pending_since: Option<Instant>,
     /// The last value recorded as handled, until the cache shows the status written.
-    pub last_handled: Option<String>,
+    pub(crate) last_handled: Option<String>,
 }
 
 impl std::fmt::Debug for OrgSession {
@@ -303,7 +297,7 @@ impl std::fmt::Debug for OrgSession {
 impl OrgSession {
     /// The snapshot, its parts re-read when older than `max_age` or marked stale (see
     /// [`parts_to_read`]); the others are kept. Concurrent callers share one read.
-    pub async fn snapshot(&self, max_age: Duration) -> Result<Arc<Snapshot>, GenesysError> {
+    pub(crate) async fn snapshot(&self, max_age: Duration) -> Result<Arc<Snapshot>, GenesysError> {
         let mut guard = self.snapshot.lock().await;
         let parts = parts_to_read(guard.as_deref(), self.stale.get(), max_age, Instant::now());
         if let Some(current) = guard.as_ref()
@@ -323,36 +317,31 @@ impl OrgSession {
     }
 
     /// When the read of the current snapshot's lists started, if there is one.
-    pub async fn last_read_started(&self) -> Option<Instant> {
+    pub(crate) async fn last_read_started(&self) -> Option<Instant> {
         self.snapshot.lock().await.as_ref().map(|s| s.read_started)
     }
 
     /// The refresh requests remembered for this org.
-    pub fn refresh_memory(&self) -> RefreshMemory {
+    pub(crate) fn refresh_memory(&self) -> RefreshMemory {
         self.refresh.lock().clone()
     }
 
     /// Notes that an unanswered refresh request was seen at `now` (kept if an earlier
     /// one is still waiting), and returns since when one has been waiting.
-    pub fn refresh_seen(&self, now: Instant) -> Instant {
+    pub(crate) fn refresh_seen(&self, now: Instant) -> Instant {
         *self.refresh.lock().pending_since.get_or_insert(now)
     }
 
     /// Notes that `value` was recorded as handled: nothing waits any more.
-    pub fn refresh_handled(&self, value: &str) {
+    pub(crate) fn refresh_handled(&self, value: &str) {
         let mut memory = self.refresh.lock();
         memory.pending_since = None;
         memory.last_handled = Some(value.to_string());
     }
 
-    /// Marks both lists stale: the next [`OrgSession::snapshot`] re-reads them.
-    pub fn invalidate(&self) {
-        self.stale.mark(Parts::LISTS);
-    }
-
     /// Marks `parts` stale: the next [`OrgSession::snapshot`] re-reads them. The
     /// identity takes the resolved role names with it (both are the org's configuration).
-    pub fn invalidate_parts(&self, parts: Parts) {
+    pub(crate) fn invalidate_parts(&self, parts: Parts) {
         self.stale.mark(parts);
         if parts.identity {
             self.forget_role_names();
@@ -361,7 +350,7 @@ impl OrgSession {
 
     /// Resolves role names to IDs as [`GenesysClient::resolve_role_names`] does, reading
     /// only the names not known (see [`RoleNames`]).
-    pub async fn resolve_role_names(
+    pub(crate) async fn resolve_role_names(
         &self,
         names: &BTreeSet<String>,
     ) -> Result<BTreeMap<String, Option<String>>, GenesysError> {
@@ -380,7 +369,7 @@ impl OrgSession {
 
     /// Forgets the resolved role names: the next look resolves them again (a role write
     /// failed, perhaps because a role was deleted or renamed).
-    pub fn forget_role_names(&self) {
+    pub(crate) fn forget_role_names(&self) {
         *self.roles.lock() = RoleNames::default();
     }
 
@@ -388,7 +377,7 @@ impl OrgSession {
     /// `record`, or no record (`None`). The write's answer is as fresh as a read after
     /// it, so the next decision needs no read for it (the lifecycle contract). Without
     /// a snapshot the link list is marked stale instead.
-    pub async fn record_link(&self, peer: &str, record: Option<OrganizationLinkResponse>) {
+    pub(crate) async fn record_link(&self, peer: &str, record: Option<OrganizationLinkResponse>) {
         self.record(Parts::LINKS, |s| {
             let me = s.me.id.clone();
             let kept_name = s.link_with(peer).and_then(|l| l.target_name.clone());
@@ -406,7 +395,7 @@ impl OrgSession {
     /// Records what a trust write of ours (as trustor) left in our trustee list for
     /// `peer`: the trust Genesys returned, or none after a revocation. See
     /// [`OrgSession::record_link`].
-    pub async fn record_trustee(&self, peer: &str, trust: Option<Trustee>) {
+    pub(crate) async fn record_trustee(&self, peer: &str, trust: Option<Trustee>) {
         self.record(Parts::TRUSTS, |s| {
             s.trustees.retain(|t| t.id != peer);
             s.trustees.extend(trust);
@@ -416,7 +405,7 @@ impl OrgSession {
 
     /// Records what a trust write of ours (as trustee) left in our trustor list for
     /// `peer`: none after a revocation.
-    pub async fn record_trustor(&self, peer: &str, trust: Option<Trustor>) {
+    pub(crate) async fn record_trustor(&self, peer: &str, trust: Option<Trustor>) {
         self.record(Parts::TRUSTS, |s| {
             s.trustors.retain(|t| t.id != peer);
             s.trustors.extend(trust);
@@ -494,7 +483,7 @@ impl OrgSession {
 /// The snapshot with every name, ID and region Genesys sent made safe to show
 /// ([`crate::api::text::clean_name`]): they go into statuses, condition messages,
 /// Events, logs and the plugin's terminal output. A real ID or name is unchanged.
-pub fn clean_snapshot(mut s: Snapshot) -> Snapshot {
+pub(crate) fn clean_snapshot(mut s: Snapshot) -> Snapshot {
     fn clean(v: &mut String) {
         if let std::borrow::Cow::Owned(c) = clean_name(v) {
             *v = c;
@@ -534,7 +523,7 @@ pub fn clean_snapshot(mut s: Snapshot) -> Snapshot {
 
 /// Fingerprint of everything a session is built from; a change (rotated Secret, new
 /// region or base URL) replaces the session.
-pub fn fingerprint(parts: &[&str]) -> u64 {
+pub(crate) fn fingerprint(parts: &[&str]) -> u64 {
     let mut hasher = DefaultHasher::new();
     parts.hash(&mut hasher);
     hasher.finish()
@@ -542,7 +531,7 @@ pub fn fingerprint(parts: &[&str]) -> u64 {
 
 /// The sessions of all managed Organizations.
 #[derive(Default)]
-pub struct Sessions {
+pub(crate) struct Sessions {
     by_key: RwLock<HashMap<OrgKey, Arc<OrgSession>>>,
 }
 
@@ -555,13 +544,13 @@ impl std::fmt::Debug for Sessions {
 }
 
 impl Sessions {
-    pub fn get(&self, key: &OrgKey) -> Option<Arc<OrgSession>> {
+    pub(crate) fn get(&self, key: &OrgKey) -> Option<Arc<OrgSession>> {
         self.by_key.read().get(key).cloned()
     }
 
     /// The session for `key`, replaced by `build()` when `fingerprint` differs from the
     /// current one's.
-    pub fn ensure(
+    pub(crate) fn ensure(
         &self,
         key: &OrgKey,
         fingerprint: u64,
@@ -585,7 +574,7 @@ impl Sessions {
         Ok(session)
     }
 
-    pub fn remove(&self, key: &OrgKey) {
+    pub(crate) fn remove(&self, key: &OrgKey) {
         self.by_key.write().remove(key);
     }
 }

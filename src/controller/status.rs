@@ -16,7 +16,11 @@ use crate::api::conditions::{DesiredCondition, Status, reasons, types};
 use crate::lifecycle::health::set_with_health;
 
 /// Applies `status` to the status subresource of `obj`.
-pub async fn apply_status<K, S>(client: &kube::Client, obj: &K, status: &S) -> Result<(), Error>
+pub(crate) async fn apply_status<K, S>(
+    client: &kube::Client,
+    obj: &K,
+    status: &S,
+) -> Result<(), Error>
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
         + Clone
@@ -46,7 +50,7 @@ where
 /// the panic, and a Warning Event. Only the conditions are written (a merge patch of
 /// `status.conditions`), so what the last good reconcile wrote stays. Failures to
 /// write are logged: the error backoff retries the object anyway.
-pub async fn report_internal_error<K>(ctx: &Context, obj: &K, panic: &str)
+pub(crate) async fn report_internal_error<K>(ctx: &Context, obj: &K, panic: &str)
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
         + Clone

@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 const MAX_PANIC_MESSAGE: usize = 512;
 
 /// The text of a panic payload (`panic!("...")` gives a `&str` or a `String`).
-pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     let text = payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
@@ -35,7 +35,7 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> String {
 /// the caller. Reconciles share no state that a panic could leave half-written (the
 /// shared caches are behind locks that poisoning does not affect: parking_lot), so
 /// carrying on is safe.
-pub async fn catch_panic<F: Future>(future: F) -> Result<F::Output, String> {
+pub(crate) async fn catch_panic<F: Future>(future: F) -> Result<F::Output, String> {
     AssertUnwindSafe(future)
         .catch_unwind()
         .await
@@ -43,15 +43,15 @@ pub async fn catch_panic<F: Future>(future: F) -> Result<F::Output, String> {
 }
 
 /// One controller's run, named for the error that says it stopped.
-pub struct Task {
-    pub name: String,
-    pub run: BoxFuture<'static, ()>,
+pub(crate) struct Task {
+    pub(crate) name: String,
+    pub(crate) run: BoxFuture<'static, ()>,
 }
 
 /// Runs every task until all have ended. `Ok` when they ended because `shutdown` was
 /// cancelled; `Err` naming the first task that ended (or panicked) on its own, at
 /// once, without waiting for the others.
-pub async fn supervise(tasks: Vec<Task>, shutdown: CancellationToken) -> Result<(), String> {
+pub(crate) async fn supervise(tasks: Vec<Task>, shutdown: CancellationToken) -> Result<(), String> {
     if tasks.is_empty() {
         return Ok(());
     }

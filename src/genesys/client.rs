@@ -99,12 +99,20 @@ impl GenesysClient {
     }
 
     /// Token requests sent so far by this client and its clones.
+    ///
+    /// Nothing in the operator reads it; public so the client's tests can show that a
+    /// token is fetched once and shared by clones, and that a rejected client is not
+    /// retried.
     pub fn token_requests(&self) -> u64 {
         self.inner.transport.auth.fetch_count()
     }
 
     /// Fetches a token now (normally done on the first call). Useful to check
     /// credentials: fails with [`GenesysError::CredentialsRejected`] for a bad client.
+    ///
+    /// The operator lets the first call authenticate (`organization_me`); public so the
+    /// client's tests can drive the OAuth exchange alone against a hostile token
+    /// endpoint.
     pub async fn authenticate(&self) -> Result<(), GenesysError> {
         self.inner
             .transport

@@ -7,25 +7,16 @@ use reqwest::Method;
 
 use super::client::{GenesysClient, Removal};
 use super::error::GenesysError;
-use super::models::{
-    RoleDivisionGrants, TrustCreate, TrustGroup, TrustMemberCreate, TrustUpdate, TrustUser,
-    Trustee, UserAuthorization,
-};
+use super::models::{TrustCreate, TrustGroup, TrustUpdate, TrustUser, Trustee, UserAuthorization};
 
 const TRUSTEES: &str = "/api/v2/orgauthorization/trustees";
 const TRUSTEE: &str = "/api/v2/orgauthorization/trustees/{trusteeOrgId}";
 const USERS: &str = "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users";
-const USER: &str = "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}";
 const USER_ROLES: &str =
     "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roles";
-const USER_ROLE_DIVISIONS: &str =
-    "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roledivisions";
 const GROUPS: &str = "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups";
-const GROUP: &str = "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}";
 const GROUP_ROLES: &str =
     "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roles";
-const GROUP_ROLE_DIVISIONS: &str =
-    "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roledivisions";
 
 impl GenesysClient {
     /// `POST /trustees`: accepts a pairing (`trust.pairing_id`) and grants our roles to
@@ -42,6 +33,10 @@ impl GenesysClient {
 
     /// `GET /trustees/{trusteeOrgId}`; `None` when there is no trust (never made, or
     /// revoked by either side).
+    ///
+    /// The operator reads the list instead (one snapshot per org serves every object).
+    /// Public for an org checking one trust with its own credentials, as the tests do
+    /// when they play the trustor.
     pub async fn get_trustee(&self, trustee_org_id: &str) -> Result<Option<Trustee>, GenesysError> {
         self.get_optional(TRUSTEE, &[trustee_org_id]).await
     }
@@ -72,25 +67,6 @@ impl GenesysClient {
         self.list_all(USERS, &[trustee_org_id], Vec::new()).await
     }
 
-    /// `POST /trustees/{trusteeOrgId}/users`: adds a trustee user with roles.
-    pub async fn add_trustee_user(
-        &self,
-        trustee_org_id: &str,
-        member: &TrustMemberCreate,
-    ) -> Result<TrustUser, GenesysError> {
-        self.send_json(Method::POST, USERS, &[trustee_org_id], Some(member))
-            .await
-    }
-
-    /// `DELETE /trustees/{trusteeOrgId}/users/{trusteeUserId}`.
-    pub async fn remove_trustee_user(
-        &self,
-        trustee_org_id: &str,
-        user_id: &str,
-    ) -> Result<Removal, GenesysError> {
-        self.remove(USER, &[trustee_org_id, user_id]).await
-    }
-
     /// `GET .../users/{trusteeUserId}/roles`; `None` when the trust or the user is gone.
     pub async fn get_trustee_user_roles(
         &self,
@@ -118,25 +94,13 @@ impl GenesysClient {
         .await
     }
 
-    /// `PUT .../users/{trusteeUserId}/roledivisions`: replaces the user's roles with
-    /// division-scoped grants.
-    pub async fn set_trustee_user_role_divisions(
-        &self,
-        trustee_org_id: &str,
-        user_id: &str,
-        grants: &RoleDivisionGrants,
-    ) -> Result<UserAuthorization, GenesysError> {
-        self.send_json(
-            Method::PUT,
-            USER_ROLE_DIVISIONS,
-            &[trustee_org_id, user_id],
-            Some(grants),
-        )
-        .await
-    }
-
     /// `DELETE .../users/{trusteeUserId}/roles`: takes every role away (the user stays
     /// in the trust, able to do nothing).
+    ///
+    /// The operator never calls it (it replaces roles with `set_trustee_user_roles`).
+    /// Public for what an admin of the trustor org does with its own credentials, as
+    /// the Genesys UI would: the scenario tests take roles away behind the operator's
+    /// back and check that it restores `spec.grant`.
     pub async fn clear_trustee_user_roles(
         &self,
         trustee_org_id: &str,
@@ -153,25 +117,6 @@ impl GenesysClient {
         trustee_org_id: &str,
     ) -> Result<Vec<TrustGroup>, GenesysError> {
         self.list_all(GROUPS, &[trustee_org_id], Vec::new()).await
-    }
-
-    /// `POST /trustees/{trusteeOrgId}/groups`: adds a trustee group with roles.
-    pub async fn add_trustee_group(
-        &self,
-        trustee_org_id: &str,
-        member: &TrustMemberCreate,
-    ) -> Result<TrustGroup, GenesysError> {
-        self.send_json(Method::POST, GROUPS, &[trustee_org_id], Some(member))
-            .await
-    }
-
-    /// `DELETE /trustees/{trusteeOrgId}/groups/{trusteeGroupId}`.
-    pub async fn remove_trustee_group(
-        &self,
-        trustee_org_id: &str,
-        group_id: &str,
-    ) -> Result<Removal, GenesysError> {
-        self.remove(GROUP, &[trustee_org_id, group_id]).await
     }
 
     /// `GET .../groups/{trusteeGroupId}/roles`; `None` when the trust or group is gone.
@@ -198,30 +143,5 @@ impl GenesysClient {
             Some(&role_ids),
         )
         .await
-    }
-
-    /// `PUT .../groups/{trusteeGroupId}/roledivisions`.
-    pub async fn set_trustee_group_role_divisions(
-        &self,
-        trustee_org_id: &str,
-        group_id: &str,
-        grants: &RoleDivisionGrants,
-    ) -> Result<UserAuthorization, GenesysError> {
-        self.send_json(
-            Method::PUT,
-            GROUP_ROLE_DIVISIONS,
-            &[trustee_org_id, group_id],
-            Some(grants),
-        )
-        .await
-    }
-
-    /// `DELETE .../groups/{trusteeGroupId}/roles`.
-    pub async fn clear_trustee_group_roles(
-        &self,
-        trustee_org_id: &str,
-        group_id: &str,
-    ) -> Result<Removal, GenesysError> {
-        self.remove(GROUP_ROLES, &[trustee_org_id, group_id]).await
     }
 }

@@ -24,6 +24,10 @@ impl GenesysClient {
 
     /// `GET /trustors/{trustorOrgId}`, with `authorization.permissions`; `None` when
     /// there is no trust (not yet created, or revoked by either side).
+    ///
+    /// The operator reads the list instead (one snapshot per org serves every object).
+    /// Public for an org checking one trust, and what it may do in the trustor org, with
+    /// its own credentials, as the tests do when they play the trustee.
     pub async fn get_trustor(&self, trustor_org_id: &str) -> Result<Option<Trustor>, GenesysError> {
         self.get_optional(TRUSTOR, &[trustor_org_id]).await
     }

@@ -14,9 +14,9 @@ use k8s_openapi::jiff::Timestamp;
 /// One object claiming a relationship: its name and creation time (`None` sorts last:
 /// the API server always sets it, so only an object not yet stored lacks it).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Claimant<'a> {
-    pub name: &'a str,
-    pub created: Option<Timestamp>,
+pub(crate) struct Claimant<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) created: Option<Timestamp>,
 }
 
 impl Claimant<'_> {
@@ -27,7 +27,7 @@ impl Claimant<'_> {
 
 /// Whether `me` may act.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Turn {
+pub(crate) enum Turn {
     /// `me` is the oldest claimant: it acts.
     Act,
     /// Another object acts; `me` does nothing remotely.
@@ -37,7 +37,7 @@ pub enum Turn {
 /// Decides among `me` and `siblings` (the other objects of the same namespace, kind,
 /// `organizationRef`, peer and, for OrgPairings, side). `siblings` may contain `me`
 /// again (it comes from a cache); it is ignored there.
-pub fn turn(me: &Claimant<'_>, siblings: &[Claimant<'_>]) -> Turn {
+pub(crate) fn turn(me: &Claimant<'_>, siblings: &[Claimant<'_>]) -> Turn {
     let oldest = siblings
         .iter()
         .filter(|s| s.name != me.name)
@@ -54,7 +54,12 @@ pub fn turn(me: &Claimant<'_>, siblings: &[Claimant<'_>]) -> Turn {
 }
 
 /// The `Ready` message of an object that yields to `actor`.
-pub fn conflict_message(kind: &str, actor: &str, organization_ref: &str, peer: &str) -> String {
+pub(crate) fn conflict_message(
+    kind: &str,
+    actor: &str,
+    organization_ref: &str,
+    peer: &str,
+) -> String {
     format!(
         "{kind} {actor} already manages the relationship of Organization {organization_ref} with {peer} (it is older), so this object does nothing in Genesys Cloud, also not when deleted; delete this object, or edit {actor} instead"
     )

@@ -14,20 +14,20 @@ pub const CREDENTIALS_FINALIZER: &str = "orglink.dev/credentials-in-use";
 
 /// One Organization of the Secret's namespace, as far as holding its Secret goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OrganizationUse<'a> {
-    pub name: &'a str,
+pub(crate) struct OrganizationUse<'a> {
+    pub(crate) name: &'a str,
     /// `spec.credentialsSecretRef.name`.
-    pub secret: &'a str,
+    pub(crate) secret: &'a str,
     /// Has a deletionTimestamp.
-    pub deleting: bool,
+    pub(crate) deleting: bool,
     /// OrgLinks or OrgPairings still name it in `organizationRef`.
-    pub has_dependents: bool,
+    pub(crate) has_dependents: bool,
 }
 
 /// Whether the Secret named `secret` is still needed by one of `organizations`.
 /// `releasing` names an Organization whose cleanup has just verified it has no
 /// dependents left (its view is fresher than the list's), so it does not count.
-pub fn secret_in_use(
+pub(crate) fn secret_in_use(
     secret: &str,
     organizations: &[OrganizationUse<'_>],
     releasing: Option<&str>,
@@ -39,15 +39,15 @@ pub fn secret_in_use(
 
 /// The Secret as far as its finalizers go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SecretState {
-    pub held: bool,
+pub(crate) struct SecretState {
+    pub(crate) held: bool,
     /// Has a deletionTimestamp.
-    pub deleting: bool,
+    pub(crate) deleting: bool,
 }
 
 /// What to do with the Secret's finalizer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HoldChange {
+pub(crate) enum HoldChange {
     Add,
     Remove,
     /// Nothing to change (or nothing that can be changed).
@@ -58,7 +58,7 @@ pub enum HoldChange {
 /// Secret already being deleted cannot get a new finalizer (the API server refuses to
 /// add one), so one deleted before the operator held it is left as it is: cleanup then
 /// uses the connection the operator already has, if any.
-pub fn decide_hold(state: SecretState, in_use: bool) -> HoldChange {
+pub(crate) fn decide_hold(state: SecretState, in_use: bool) -> HoldChange {
     match (in_use, state.held, state.deleting) {
         (true, false, false) => HoldChange::Add,
         (false, true, _) => HoldChange::Remove,
@@ -69,7 +69,7 @@ pub fn decide_hold(state: SecretState, in_use: bool) -> HoldChange {
 /// The `Ready` message of an Organization whose Secret is being deleted. Such a Secret
 /// is no longer used for new work (the user asked for it to go) but is kept, and read,
 /// for the cleanup of the Organization's OrgLinks and OrgPairings.
-pub fn secret_being_deleted(
+pub(crate) fn secret_being_deleted(
     namespace: &str,
     secret: &str,
     id_key: &str,
@@ -81,7 +81,7 @@ pub fn secret_being_deleted(
 }
 
 /// `finalizers` after `change` (order kept, the operator's entry added last).
-pub fn finalizers_after(finalizers: &[String], change: HoldChange) -> Vec<String> {
+pub(crate) fn finalizers_after(finalizers: &[String], change: HoldChange) -> Vec<String> {
     let others = finalizers
         .iter()
         .filter(|f| f.as_str() != CREDENTIALS_FINALIZER)

@@ -9,11 +9,11 @@ use super::conflict::Turn;
 use crate::api::ON_DELETE_ANNOTATION;
 
 /// The value of [`ON_DELETE_ANNOTATION`] that leaves the remote relationship alone.
-pub const ORPHAN: &str = "orphan";
+pub(crate) const ORPHAN: &str = "orphan";
 
 /// True when the object asks to be deleted without touching Genesys Cloud
 /// (`orglink.dev/on-delete: orphan`); any other value, or none, revokes.
-pub fn orphan_requested(annotations: &BTreeMap<String, String>) -> bool {
+pub(crate) fn orphan_requested(annotations: &BTreeMap<String, String>) -> bool {
     annotations
         .get(ON_DELETE_ANNOTATION)
         .is_some_and(|v| v == ORPHAN)
@@ -21,14 +21,14 @@ pub fn orphan_requested(annotations: &BTreeMap<String, String>) -> bool {
 
 /// True when deleting the object must leave Genesys Cloud alone: it asks to be orphaned,
 /// or it only observes (`orglink.dev/reconcile: observe`, see [`super::observe`]).
-pub fn leaves_remote(annotations: &BTreeMap<String, String>) -> bool {
+pub(crate) fn leaves_remote(annotations: &BTreeMap<String, String>) -> bool {
     orphan_requested(annotations)
         || !super::observe::deletion_acts(super::observe::mode(Some(annotations)))
 }
 
 /// How a deletion goes, decided before anything is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Deletion {
+pub(crate) enum Deletion {
     /// Remove the finalizer without reading or calling Genesys Cloud: the object is
     /// orphaned (the escape hatch when cleanup cannot succeed), or it yields to an older
     /// object and so never touched the relationship.
@@ -38,7 +38,7 @@ pub enum Deletion {
 }
 
 /// Whether deleting an object that is `orphan` and has `turn` touches Genesys Cloud.
-pub fn plan(orphan: bool, turn: &Turn) -> Deletion {
+pub(crate) fn plan(orphan: bool, turn: &Turn) -> Deletion {
     match (orphan, turn) {
         (true, _) | (_, Turn::Yield { .. }) => Deletion::LeaveRemote,
         (false, Turn::Act) => Deletion::Revoke,

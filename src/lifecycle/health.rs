@@ -24,7 +24,7 @@ use crate::api::conditions::{DesiredCondition, Status, reasons, set_conditions, 
 
 /// `Ready` reasons of a state that will not change without a spec change or a peer's
 /// action: the controller has stopped trying, and says so with `Stalled`.
-pub const STALLED_REASONS: &[&str] = &[
+pub(crate) const STALLED_REASONS: &[&str] = &[
     // Organization
     reasons::CREDENTIALS_REJECTED,
     reasons::CREDENTIALS_SECRET_NOT_LABELED,
@@ -50,14 +50,14 @@ pub const STALLED_REASONS: &[&str] = &[
 /// How kstatus will judge an object whose `Ready` is `ready` (and whose
 /// `observedGeneration` is current).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Health {
+pub(crate) enum Health {
     Current,
     InProgress,
     Failed,
 }
 
 /// The health a `Ready` condition means (module doc).
-pub fn health_of(ready: &DesiredCondition) -> Health {
+pub(crate) fn health_of(ready: &DesiredCondition) -> Health {
     match ready.status {
         Status::True => Health::Current,
         _ if STALLED_REASONS.contains(&ready.reason) => Health::Failed,
@@ -67,7 +67,7 @@ pub fn health_of(ready: &DesiredCondition) -> Health {
 
 /// `Reconciling` and `Stalled` for a `Ready` condition. The True one carries `Ready`'s
 /// reason and message; the False ones carry its reason and a short message.
-pub fn health_conditions(ready: &DesiredCondition) -> [DesiredCondition; 2] {
+pub(crate) fn health_conditions(ready: &DesiredCondition) -> [DesiredCondition; 2] {
     let reason = ready.reason;
     let (reconciling, stalled) = match health_of(ready) {
         Health::Current => (
@@ -109,7 +109,7 @@ pub fn health_conditions(ready: &DesiredCondition) -> [DesiredCondition; 2] {
 /// `Reconciling` False and `Stalled` True with `ready`'s reason and message, whatever the
 /// reason: for an object stalled by another one, such as an OrgLink whose Organization
 /// is itself Stalled (reason `OrganizationNotReady`, which alone means InProgress).
-pub fn stalled_conditions(ready: &DesiredCondition) -> [DesiredCondition; 2] {
+pub(crate) fn stalled_conditions(ready: &DesiredCondition) -> [DesiredCondition; 2] {
     [
         DesiredCondition::new(
             types::RECONCILING,
@@ -130,7 +130,7 @@ pub fn stalled_conditions(ready: &DesiredCondition) -> [DesiredCondition; 2] {
 /// its reason: for a state whose reason alone reads InProgress but that nothing changes
 /// (an object whose Organization is itself Stalled; a grant naming none of the
 /// pairing's subjects).
-pub fn with_stalled(conditions: &[DesiredCondition]) -> Vec<DesiredCondition> {
+pub(crate) fn with_stalled(conditions: &[DesiredCondition]) -> Vec<DesiredCondition> {
     let mut out = conditions.to_vec();
     if let Some(ready) = conditions.iter().find(|c| c.type_ == types::READY) {
         out.extend(stalled_conditions(ready));
@@ -140,7 +140,7 @@ pub fn with_stalled(conditions: &[DesiredCondition]) -> Vec<DesiredCondition> {
 
 /// `desired` plus `Reconciling` and `Stalled` derived from its `Ready`. Unchanged when it
 /// sets no `Ready`, or states `Stalled` itself ([`stalled_conditions`]).
-pub fn with_health(desired: &[DesiredCondition]) -> Vec<DesiredCondition> {
+pub(crate) fn with_health(desired: &[DesiredCondition]) -> Vec<DesiredCondition> {
     let mut out = desired.to_vec();
     let stated = desired.iter().any(|c| c.type_ == types::STALLED);
     if let Some(ready) = desired.iter().find(|c| c.type_ == types::READY)
@@ -198,7 +198,7 @@ mod tests {
             (Status::False, reasons::ORGANIZATION_NOT_READY, InProgress),
             (Status::False, reasons::API_ERROR, InProgress),
             (Status::False, reasons::CLEANUP_FAILED, InProgress),
-            (Status::False, reasons::DELETING, InProgress),
+            (Status::False, "Deleting", InProgress),
             (Status::False, reasons::INTERNAL_ERROR, InProgress),
             (Status::False, reasons::CREDENTIALS_REJECTED, Failed),
             (

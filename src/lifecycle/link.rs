@@ -29,7 +29,7 @@ pub enum RemoteLink {
 /// Classifies one record of the link list for the org `me`. `status` is the record's
 /// status as read (`None` when it had none); a missing or unknown value yields `None`
 /// so the caller can report it instead of guessing.
-pub fn classify(
+pub(crate) fn classify(
     me: &str,
     source: &str,
     target: &str,
@@ -60,7 +60,7 @@ pub fn classify(
 
 /// A call to make against the link API, acting as our org.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum LinkAction {
+pub(crate) enum LinkAction {
     /// `POST .../organization/link` (request a link to the peer).
     Request,
     /// `PATCH .../approve/{peer}` with `{approval: true}`.
@@ -82,15 +82,15 @@ pub struct LinkInput<'a> {
 /// The decision: what to call, then what status to write once the calls succeeded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinkDecisionOut {
-    pub actions: Vec<LinkAction>,
-    pub phase: OrgLinkPhase,
-    pub direction: Option<LinkDirection>,
+    pub(crate) actions: Vec<LinkAction>,
+    pub(crate) phase: OrgLinkPhase,
+    pub(crate) direction: Option<LinkDirection>,
     /// True when the link is active after the actions (the controller stamps `linkedAt`).
-    pub linked: bool,
+    pub(crate) linked: bool,
     /// `status.observedAttempt` to write.
-    pub observed_attempt: Option<i64>,
-    pub conditions: Vec<DesiredCondition>,
-    pub requeue: Requeue,
+    pub(crate) observed_attempt: Option<i64>,
+    pub(crate) conditions: Vec<DesiredCondition>,
+    pub(crate) requeue: Requeue,
 }
 
 /// Decides the next step for a live (not deleting) OrgLink.
@@ -157,7 +157,7 @@ pub fn decide(input: LinkInput<'_>) -> LinkDecisionOut {
 /// True while the OrgLink waits on the peer or on a retry (no phase yet,
 /// `Requesting`, `WaitingForConfirmation`, `Error`): its snapshot is then read fresher
 /// than the resync.
-pub fn awaiting_answer(phase: Option<OrgLinkPhase>) -> bool {
+pub(crate) fn awaiting_answer(phase: Option<OrgLinkPhase>) -> bool {
     matches!(
         phase,
         None | Some(
@@ -172,7 +172,7 @@ pub fn awaiting_answer(phase: Option<OrgLinkPhase>) -> bool {
 /// peer's answer (pending, approved or rejected) as the answer to that request instead
 /// of sending a second one. A request the peer refused leaves a `Rejected` record; one
 /// that never left finds nothing and is sent.
-pub fn intent_status(prev: Option<&OrgLinkStatus>, attempt: i64) -> OrgLinkStatus {
+pub(crate) fn intent_status(prev: Option<&OrgLinkStatus>, attempt: i64) -> OrgLinkStatus {
     OrgLinkStatus {
         phase: Some(OrgLinkPhase::Requesting),
         observed_attempt: Some(attempt),
@@ -183,7 +183,7 @@ pub fn intent_status(prev: Option<&OrgLinkStatus>, attempt: i64) -> OrgLinkStatu
 /// Decides what deleting the OrgLink must do before its finalizer is removed. With
 /// `orphan` (annotation `orglink.dev/on-delete: orphan`) the remote link is left alone.
 /// The finalizer may be removed once the returned actions succeeded.
-pub fn decide_deletion(remote: RemoteLink, orphan: bool) -> Vec<LinkAction> {
+pub(crate) fn decide_deletion(remote: RemoteLink, orphan: bool) -> Vec<LinkAction> {
     if orphan {
         return vec![];
     }
@@ -224,7 +224,7 @@ pub fn conflict(prev: Option<&OrgLinkStatus>, message: &str) -> LinkDecisionOut 
 
 /// The status when `orglink.dev/reconcile: observe` holds back the decided actions
 /// (see [`super::observe`]): the last phase kept, `Ready`/`Linked` False, `ObserveOnly`.
-pub fn observe_only(prev: Option<&OrgLinkStatus>, message: &str) -> LinkDecisionOut {
+pub(crate) fn observe_only(prev: Option<&OrgLinkStatus>, message: &str) -> LinkDecisionOut {
     held(
         prev,
         reasons::OBSERVE_ONLY,

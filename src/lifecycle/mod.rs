@@ -13,17 +13,17 @@
 //!   fails, the controller writes an error status instead ([`link::api_error`],
 //!   [`pairing::api_error`]).
 
-pub mod conflict;
+pub(crate) mod conflict;
 pub mod credentials;
-pub mod deletion;
+pub(crate) mod deletion;
 pub mod health;
 pub mod link;
 pub mod observe;
-pub mod pairing;
-pub mod poll;
-pub mod refresh;
-pub mod trustee;
-pub mod trustor;
+pub(crate) mod pairing;
+pub(crate) mod poll;
+pub(crate) mod refresh;
+pub(crate) mod trustee;
+pub(crate) mod trustor;
 
 #[cfg(test)]
 mod properties;
@@ -34,7 +34,7 @@ mod testkit;
 
 /// When the controller should look again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Requeue {
+pub(crate) enum Requeue {
     /// Waiting on the peer or on a just-made change: look again soon.
     Soon,
     /// Settled: look again at the Organization's resync interval.

@@ -19,17 +19,17 @@ use crate::api::{OrgLinkStatus, OrgPairingStatus, PairingSide};
 
 /// The annotation; its one value is [`OBSERVE`]. Any other value, or none, acts.
 pub const RECONCILE_ANNOTATION: &str = "orglink.dev/reconcile";
-pub const OBSERVE: &str = "observe";
+pub(crate) const OBSERVE: &str = "observe";
 
 /// Whether the operator acts on an object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     Act,
     Observe,
 }
 
 /// The mode an object's annotations ask for.
-pub fn mode(annotations: Option<&BTreeMap<String, String>>) -> Mode {
+pub(crate) fn mode(annotations: Option<&BTreeMap<String, String>>) -> Mode {
     match annotations.and_then(|a| a.get(RECONCILE_ANNOTATION)) {
         Some(v) if v.trim() == OBSERVE => Mode::Observe,
         _ => Mode::Act,
@@ -37,7 +37,7 @@ pub fn mode(annotations: Option<&BTreeMap<String, String>>) -> Mode {
 }
 
 /// The `Ready` message of an object that holds back `would` (each "doing what").
-pub fn message(would: &[String]) -> String {
+pub(crate) fn message(would: &[String]) -> String {
     format!(
         "observe only ({RECONCILE_ANNOTATION}: {OBSERVE}): would be {}; remove the annotation to let the operator act",
         would.join(", then ")
@@ -46,7 +46,12 @@ pub fn message(would: &[String]) -> String {
 
 /// `decided` when the operator acts or there is nothing to do; otherwise what
 /// `held_back` builds from the message naming the actions not taken.
-pub fn hold<D>(mode: Mode, would: &[String], decided: D, held_back: impl FnOnce(&str) -> D) -> D {
+pub(crate) fn hold<D>(
+    mode: Mode,
+    would: &[String],
+    decided: D,
+    held_back: impl FnOnce(&str) -> D,
+) -> D {
     match mode {
         Mode::Observe if !would.is_empty() => held_back(&message(would)),
         _ => decided,
@@ -54,14 +59,14 @@ pub fn hold<D>(mode: Mode, would: &[String], decided: D, held_back: impl FnOnce(
 }
 
 /// The OrgLink status of a held-back decision: looked at again at the resync interval.
-pub fn link_held(prev: Option<&OrgLinkStatus>, message: &str) -> LinkDecisionOut {
+pub(crate) fn link_held(prev: Option<&OrgLinkStatus>, message: &str) -> LinkDecisionOut {
     let mut d = link::observe_only(prev, message);
     d.requeue = Requeue::Resync;
     d
 }
 
 /// The OrgPairing status of a held-back decision: looked at again at the resync interval.
-pub fn pairing_held<A>(
+pub(crate) fn pairing_held<A>(
     side: PairingSide,
     prev: Option<&OrgPairingStatus>,
     message: &str,
@@ -72,7 +77,7 @@ pub fn pairing_held<A>(
 }
 
 /// Whether deleting the object may touch Genesys Cloud.
-pub fn deletion_acts(mode: Mode) -> bool {
+pub(crate) fn deletion_acts(mode: Mode) -> bool {
     mode == Mode::Act
 }
 

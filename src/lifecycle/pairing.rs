@@ -14,26 +14,26 @@ use super::Requeue;
 use super::health::set_with_health;
 
 /// "There is a 48 hour expiration on all requests" (TrustRequest, genesys-api.md §4.4).
-pub const PAIRING_LIFETIME: SignedDuration = SignedDuration::from_hours(48);
+pub(crate) const PAIRING_LIFETIME: SignedDuration = SignedDuration::from_hours(48);
 
 /// When a pairing created at `created` stops being usable. `created` comes from
 /// Genesys or from status, so it may be anything: a time within 48 h of the end of
 /// time saturates at [`Timestamp::MAX`] instead of overflowing.
-pub fn pairing_expires_at(created: Timestamp) -> Timestamp {
+pub(crate) fn pairing_expires_at(created: Timestamp) -> Timestamp {
     created
         .checked_add(PAIRING_LIFETIME)
         .unwrap_or(Timestamp::MAX)
 }
 
 /// True when the pairing can no longer be accepted.
-pub fn pairing_expired(created: Timestamp, now: Timestamp) -> bool {
+pub(crate) fn pairing_expired(created: Timestamp, now: Timestamp) -> bool {
     now >= pairing_expires_at(created)
 }
 
 /// True while the OrgPairing waits on the peer or on a retry (no phase yet,
 /// `Requesting`, `WaitingForConfirmation`, `Error`): its snapshot is then read fresher
 /// than the resync.
-pub fn awaiting_answer(phase: Option<OrgPairingPhase>) -> bool {
+pub(crate) fn awaiting_answer(phase: Option<OrgPairingPhase>) -> bool {
     matches!(
         phase,
         None | Some(
@@ -46,19 +46,19 @@ pub fn awaiting_answer(phase: Option<OrgPairingPhase>) -> bool {
 
 /// A pairing as `GET /orgauthorization/pairings/{id}` returned it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ObservedPairing {
-    pub id: String,
+pub(crate) struct ObservedPairing {
+    pub(crate) id: String,
     /// The org that created it (the trustee).
-    pub trustee_org_id: String,
-    pub trustee_name: Option<String>,
-    pub created_at: Timestamp,
-    pub users: BTreeSet<String>,
-    pub groups: BTreeSet<String>,
+    pub(crate) trustee_org_id: String,
+    pub(crate) trustee_name: Option<String>,
+    pub(crate) created_at: Timestamp,
+    pub(crate) users: BTreeSet<String>,
+    pub(crate) groups: BTreeSet<String>,
 }
 
 /// The result of looking a pairing up.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PairingLookup {
+pub(crate) enum PairingLookup {
     /// Not looked up: there is no pairing ID to look up, or the trust exists and the
     /// pairing no longer matters.
     NotLooked,
@@ -69,18 +69,18 @@ pub enum PairingLookup {
 
 /// The decision for either side: calls to make, then the status once they succeeded.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PairingDecision<A> {
-    pub actions: Vec<A>,
-    pub side: PairingSide,
-    pub phase: OrgPairingPhase,
-    pub conditions: Vec<DesiredCondition>,
+pub(crate) struct PairingDecision<A> {
+    pub(crate) actions: Vec<A>,
+    pub(crate) side: PairingSide,
+    pub(crate) phase: OrgPairingPhase,
+    pub(crate) conditions: Vec<DesiredCondition>,
     /// Trustee side: permissions the trustor granted.
-    pub permissions: Vec<String>,
+    pub(crate) permissions: Vec<String>,
     /// Trustor side: what each trustee user and group holds once the actions succeeded.
-    pub subjects: Vec<SubjectStatus>,
+    pub(crate) subjects: Vec<SubjectStatus>,
     /// The other org's name, when known.
-    pub peer_name: Option<String>,
-    pub requeue: Requeue,
+    pub(crate) peer_name: Option<String>,
+    pub(crate) requeue: Requeue,
 }
 
 impl<A> PairingDecision<A> {
@@ -113,7 +113,7 @@ impl<A> PairingDecision<A> {
 /// The status when the Organization cannot be used: nothing is called; the last phase
 /// is kept because it is the memory that tells a revocation from a fresh start. When the
 /// Organization is itself `Stalled` (`organization_stalled`), so is this OrgPairing.
-pub fn organization_not_ready<A>(
+pub(crate) fn organization_not_ready<A>(
     side: PairingSide,
     prev: Option<&OrgPairingStatus>,
     message: &str,
@@ -135,7 +135,7 @@ pub fn organization_not_ready<A>(
 /// The status of an OrgPairing that yields to an older one of the same side for the
 /// same org and peer ([`super::conflict`]): nothing is called, `Ready` False reason
 /// `Conflict`.
-pub fn conflict<A>(
+pub(crate) fn conflict<A>(
     side: PairingSide,
     prev: Option<&OrgPairingStatus>,
     message: &str,
@@ -151,7 +151,7 @@ pub fn conflict<A>(
 
 /// The status when `orglink.dev/reconcile: observe` holds back the decided actions
 /// (see [`super::observe`]): the last phase kept, `Ready` False, `ObserveOnly`.
-pub fn observe_only<A>(
+pub(crate) fn observe_only<A>(
     side: PairingSide,
     prev: Option<&OrgPairingStatus>,
     message: &str,
@@ -166,7 +166,7 @@ pub fn observe_only<A>(
 }
 
 /// The status when a call to Genesys Cloud failed (see [`organization_not_ready`]).
-pub fn api_error<A>(
+pub(crate) fn api_error<A>(
     side: PairingSide,
     prev: Option<&OrgPairingStatus>,
     message: &str,
@@ -206,13 +206,13 @@ fn held<A>(
 /// Trustee-side facts the controller learns from performing the actions (a new pairing's
 /// ID and creation time); `None` keeps what the previous status had.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PairingRecord {
-    pub pairing_id: Option<String>,
-    pub created_at: Option<Timestamp>,
+pub(crate) struct PairingRecord {
+    pub(crate) pairing_id: Option<String>,
+    pub(crate) created_at: Option<Timestamp>,
 }
 
 /// Builds the status to write from the previous one and a decision.
-pub fn next_status<A>(
+pub(crate) fn next_status<A>(
     prev: Option<&OrgPairingStatus>,
     d: &PairingDecision<A>,
     record: PairingRecord,

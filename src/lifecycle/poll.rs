@@ -25,11 +25,11 @@ use crate::api::conditions::{find, types};
 
 /// The intervals the decision works within.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PollPolicy {
+pub(crate) struct PollPolicy {
     /// The first look after a change, and the shortest interval while waiting.
-    pub first: Duration,
+    pub(crate) first: Duration,
     /// The Organization's resync interval: the longest any look is put off.
-    pub resync: Duration,
+    pub(crate) resync: Duration,
 }
 
 impl PollPolicy {
@@ -41,7 +41,7 @@ impl PollPolicy {
     /// How long to wait before the next look, for an object whose decision asked for
     /// `requeue` and which has been waiting since `waiting_since` (see [`waiting_since`]).
     /// The caller adds jitter to a [`Requeue::Resync`].
-    pub fn next(
+    pub(crate) fn next(
         &self,
         requeue: Requeue,
         waiting_since: Option<Timestamp>,
@@ -56,7 +56,7 @@ impl PollPolicy {
     /// How old a snapshot an object may decide on: while it waits, its current interval
     /// (what it would see by reading now, it would have seen at its last look); once
     /// settled, the resync interval.
-    pub fn max_age(
+    pub(crate) fn max_age(
         &self,
         waiting: bool,
         waiting_since: Option<Timestamp>,
@@ -81,7 +81,7 @@ impl PollPolicy {
 /// Since when an object has been in its current state: the last transition of its
 /// `Ready` condition (the waiting phases all hold `Ready` Unknown or False, so a new
 /// wait starts a new transition, and a wait that goes on keeps its time).
-pub fn waiting_since(conditions: &[Condition]) -> Option<Timestamp> {
+pub(crate) fn waiting_since(conditions: &[Condition]) -> Option<Timestamp> {
     find(conditions, types::READY).map(|c| c.last_transition_time.0)
 }
 

@@ -20,15 +20,15 @@ use std::time::{Duration, Instant};
 
 /// The longest annotation value handled. The value is copied into status, so it is
 /// bounded; a timestamp or a counter is all it needs to be.
-pub const MAX_VALUE_LEN: usize = 256;
+pub(crate) const MAX_VALUE_LEN: usize = 256;
 
 /// How refreshes are spaced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RefreshPolicy {
+pub(crate) struct RefreshPolicy {
     /// How long a request waits for others to join it before the read.
-    pub coalesce: Duration,
+    pub(crate) coalesce: Duration,
     /// The least time between the previous read of the org and a read for a refresh.
-    pub min_interval: Duration,
+    pub(crate) min_interval: Duration,
 }
 
 impl Default for RefreshPolicy {
@@ -44,22 +44,22 @@ impl Default for RefreshPolicy {
 
 /// What the controller knows when it decides.
 #[derive(Clone, Copy, Debug)]
-pub struct RefreshInput<'a> {
+pub(crate) struct RefreshInput<'a> {
     /// The annotation's value, if set.
-    pub requested: Option<&'a str>,
+    pub(crate) requested: Option<&'a str>,
     /// The value last recorded as handled (status, or the operator's memory of its
     /// own last write when the cache has not caught up).
-    pub handled: &'a [Option<&'a str>],
+    pub(crate) handled: &'a [Option<&'a str>],
     /// When the operator first saw the oldest request not yet handled.
-    pub pending_since: Option<Instant>,
+    pub(crate) pending_since: Option<Instant>,
     /// When the read of the org's current snapshot started, if there is one.
-    pub last_read_started: Option<Instant>,
-    pub now: Instant,
+    pub(crate) last_read_started: Option<Instant>,
+    pub(crate) now: Instant,
 }
 
 /// What to do about the refresh annotation in this reconcile.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RefreshDecision {
+pub(crate) enum RefreshDecision {
     /// Nothing asked, or the value was handled already.
     Idle,
     /// The value is longer than [`MAX_VALUE_LEN`]: refused, with this message.
@@ -74,7 +74,7 @@ pub enum RefreshDecision {
 }
 
 /// Whether `input.requested` asks for a refresh that was not handled yet.
-pub fn is_pending(input: &RefreshInput<'_>) -> bool {
+pub(crate) fn is_pending(input: &RefreshInput<'_>) -> bool {
     match input.requested {
         Some(value) => !input.handled.contains(&Some(value)),
         None => false,
@@ -82,7 +82,7 @@ pub fn is_pending(input: &RefreshInput<'_>) -> bool {
 }
 
 /// The decision for one reconcile.
-pub fn decide(input: &RefreshInput<'_>, policy: RefreshPolicy) -> RefreshDecision {
+pub(crate) fn decide(input: &RefreshInput<'_>, policy: RefreshPolicy) -> RefreshDecision {
     let Some(value) = input.requested else {
         return RefreshDecision::Idle;
     };

@@ -9,31 +9,31 @@ use crate::api::{PairingGrant, PairingRequest};
 
 use super::pairing::ObservedPairing;
 
-pub const TRUSTEE: &str = "96fe284b-6172-47f7-bd08-b439e763686c";
-pub const TRUSTOR: &str = "3f1c2a9e-5b7d-4e2a-9c41-7a0d2b6e8f10";
-pub const U1: &str = "11111111-1111-4111-8111-111111111111";
-pub const U2: &str = "22222222-2222-4222-8222-222222222222";
-pub const U3: &str = "33333333-3333-4333-8333-333333333333";
-pub const G1: &str = "44444444-4444-4444-8444-444444444444";
-pub const SUPERVISOR_ID: &str = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
-pub const ARCHITECT_ID: &str = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
+pub(crate) const TRUSTEE: &str = "96fe284b-6172-47f7-bd08-b439e763686c";
+pub(crate) const TRUSTOR: &str = "3f1c2a9e-5b7d-4e2a-9c41-7a0d2b6e8f10";
+pub(crate) const U1: &str = "11111111-1111-4111-8111-111111111111";
+pub(crate) const U2: &str = "22222222-2222-4222-8222-222222222222";
+pub(crate) const U3: &str = "33333333-3333-4333-8333-333333333333";
+pub(crate) const G1: &str = "44444444-4444-4444-8444-444444444444";
+pub(crate) const SUPERVISOR_ID: &str = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
+pub(crate) const ARCHITECT_ID: &str = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
 
-pub fn t(hours: i64) -> Timestamp {
+pub(crate) fn t(hours: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000).unwrap() + SignedDuration::from_hours(hours)
 }
 
-pub fn set(ids: &[&str]) -> BTreeSet<String> {
+pub(crate) fn set(ids: &[&str]) -> BTreeSet<String> {
     ids.iter().map(|s| s.to_string()).collect()
 }
 
-pub fn request(users: &[&str], groups: &[&str]) -> PairingRequest {
+pub(crate) fn request(users: &[&str], groups: &[&str]) -> PairingRequest {
     PairingRequest {
         users: users.iter().map(|s| s.to_string()).collect(),
         groups: groups.iter().map(|s| s.to_string()).collect(),
     }
 }
 
-pub fn pairing(
+pub(crate) fn pairing(
     id: &str,
     trustee: &str,
     created: Timestamp,
@@ -50,28 +50,28 @@ pub fn pairing(
     }
 }
 
-pub fn by_name(name: &str) -> RoleRef {
+pub(crate) fn by_name(name: &str) -> RoleRef {
     RoleRef {
         name: Some(name.into()),
         id: None,
     }
 }
 
-pub fn by_id(id: &str) -> RoleRef {
+pub(crate) fn by_id(id: &str) -> RoleRef {
     RoleRef {
         name: None,
         id: Some(id.into()),
     }
 }
 
-pub fn grant_subject(id: &str, roles: Vec<RoleRef>) -> GrantSubject {
+pub(crate) fn grant_subject(id: &str, roles: Vec<RoleRef>) -> GrantSubject {
     GrantSubject {
         id: id.into(),
         roles,
     }
 }
 
-pub fn grant(users: Vec<GrantSubject>, groups: Vec<GrantSubject>) -> PairingGrant {
+pub(crate) fn grant(users: Vec<GrantSubject>, groups: Vec<GrantSubject>) -> PairingGrant {
     PairingGrant {
         pairing_id: Some("p-1".into()),
         enabled: true,
@@ -82,7 +82,7 @@ pub fn grant(users: Vec<GrantSubject>, groups: Vec<GrantSubject>) -> PairingGran
 }
 
 /// The roles of the trustor org, by name.
-pub fn roles() -> BTreeMap<String, Option<String>> {
+pub(crate) fn roles() -> BTreeMap<String, Option<String>> {
     BTreeMap::from([
         ("Supervisor".to_string(), Some(SUPERVISOR_ID.to_string())),
         (

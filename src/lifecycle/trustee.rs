@@ -21,17 +21,17 @@ use super::pairing::{PairingDecision, PairingLookup, pairing_expired, pairing_ex
 /// The trust as the trustee sees it: `GET /orgauthorization/trustors/{peer}` with its
 /// users and groups.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ObservedTrustor {
-    pub enabled: bool,
-    pub name: Option<String>,
-    pub permissions: Vec<String>,
-    pub users: BTreeSet<String>,
-    pub groups: BTreeSet<String>,
+pub(crate) struct ObservedTrustor {
+    pub(crate) enabled: bool,
+    pub(crate) name: Option<String>,
+    pub(crate) permissions: Vec<String>,
+    pub(crate) users: BTreeSet<String>,
+    pub(crate) groups: BTreeSet<String>,
 }
 
 /// A call the trustee makes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum TrusteeAction {
+pub(crate) enum TrusteeAction {
     /// `POST /orgauthorization/pairings` with these users and groups.
     CreatePairing {
         users: Vec<String>,
@@ -70,21 +70,21 @@ impl std::fmt::Display for TrusteeAction {
 
 /// Everything the trustee decision needs.
 #[derive(Clone, Debug)]
-pub struct TrusteeInput<'a> {
-    pub request: &'a PairingRequest,
-    pub peer_org_id: &'a str,
-    pub status: Option<&'a OrgPairingStatus>,
+pub(crate) struct TrusteeInput<'a> {
+    pub(crate) request: &'a PairingRequest,
+    pub(crate) peer_org_id: &'a str,
+    pub(crate) status: Option<&'a OrgPairingStatus>,
     /// The pairing named by `status.pairingId` (`NotLooked` when there is none).
-    pub pairing: PairingLookup,
+    pub(crate) pairing: PairingLookup,
     /// The trust, when the trustor has accepted.
-    pub trust: Option<ObservedTrustor>,
-    pub now: Timestamp,
+    pub(crate) trust: Option<ObservedTrustor>,
+    pub(crate) now: Timestamp,
 }
 
-pub type TrusteeDecision = PairingDecision<TrusteeAction>;
+pub(crate) type TrusteeDecision = PairingDecision<TrusteeAction>;
 
 /// Decides the next step for a live (not deleting) trustee-side OrgPairing.
-pub fn decide(input: TrusteeInput<'_>) -> TrusteeDecision {
+pub(crate) fn decide(input: TrusteeInput<'_>) -> TrusteeDecision {
     let peer = input.peer_org_id;
     let prev_phase = input.status.and_then(|s| s.phase);
     let wanted_users: BTreeSet<String> = input.request.users.iter().cloned().collect();
@@ -269,7 +269,7 @@ pub fn decide(input: TrusteeInput<'_>) -> TrusteeDecision {
 /// from a watch cache that lags behind our own last write, either would be wrong (a
 /// second pairing; a hold that overwrites the ID just recorded), so the controller
 /// confirms the status on a fresh read first.
-pub fn needs_current_status(d: &TrusteeDecision) -> bool {
+pub(crate) fn needs_current_status(d: &TrusteeDecision) -> bool {
     d.actions
         .iter()
         .any(|a| matches!(a, TrusteeAction::CreatePairing { .. }))
@@ -321,7 +321,7 @@ fn unrecorded(intent: &PairingIntent, peer: &str) -> TrusteeDecision {
 /// plus `pairingRequested` for these users and groups. Written first, it survives a
 /// crash between the call and the status that records the pairing's ID, and
 /// [`decide`] then holds instead of asking a second time.
-pub fn intent_status(
+pub(crate) fn intent_status(
     prev: Option<&OrgPairingStatus>,
     users: &[String],
     groups: &[String],
@@ -347,7 +347,7 @@ pub fn intent_status(
 /// The status to write back when `POST /orgauthorization/pairings` failed: the
 /// client treats every failure as "nothing was created" (see
 /// [`crate::genesys::retry`]), so the intent goes and the next reconcile asks again.
-pub fn without_intent(status: &OrgPairingStatus) -> OrgPairingStatus {
+pub(crate) fn without_intent(status: &OrgPairingStatus) -> OrgPairingStatus {
     OrgPairingStatus {
         pairing_requested: None,
         ..status.clone()
@@ -356,7 +356,7 @@ pub fn without_intent(status: &OrgPairingStatus) -> OrgPairingStatus {
 
 /// What deleting a trustee-side OrgPairing must do: revoke the trust if there is one
 /// (a pairing cannot be deleted; it lapses after 48 h), unless `orphan`.
-pub fn decide_deletion(trust_exists: bool, orphan: bool) -> Vec<TrusteeAction> {
+pub(crate) fn decide_deletion(trust_exists: bool, orphan: bool) -> Vec<TrusteeAction> {
     if trust_exists && !orphan {
         vec![TrusteeAction::DeleteTrust]
     } else {

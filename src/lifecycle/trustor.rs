@@ -20,24 +20,24 @@ use super::pairing::{PairingDecision, PairingLookup, pairing_expired};
 /// The trust as the trustor sees it: `GET /orgauthorization/trustees/{peer}` with the
 /// role IDs of each user and group.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ObservedTrustee {
-    pub enabled: bool,
-    pub expires_at: Option<Timestamp>,
-    pub name: Option<String>,
-    pub users: BTreeMap<String, BTreeSet<String>>,
-    pub groups: BTreeMap<String, BTreeSet<String>>,
+pub(crate) struct ObservedTrustee {
+    pub(crate) enabled: bool,
+    pub(crate) expires_at: Option<Timestamp>,
+    pub(crate) name: Option<String>,
+    pub(crate) users: BTreeMap<String, BTreeSet<String>>,
+    pub(crate) groups: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// A trustee user or group with the role IDs it should hold.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Member {
-    pub id: String,
-    pub role_ids: Vec<String>,
+pub(crate) struct Member {
+    pub(crate) id: String,
+    pub(crate) role_ids: Vec<String>,
 }
 
 /// A call the trustor makes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum TrustorAction {
+pub(crate) enum TrustorAction {
     /// `POST /orgauthorization/trustees`.
     CreateTrust {
         pairing_id: String,
@@ -76,24 +76,24 @@ impl std::fmt::Display for TrustorAction {
 
 /// Everything the trustor decision needs.
 #[derive(Clone, Debug)]
-pub struct TrustorInput<'a> {
-    pub grant: &'a PairingGrant,
-    pub peer_org_id: &'a str,
-    pub status: Option<&'a OrgPairingStatus>,
+pub(crate) struct TrustorInput<'a> {
+    pub(crate) grant: &'a PairingGrant,
+    pub(crate) peer_org_id: &'a str,
+    pub(crate) status: Option<&'a OrgPairingStatus>,
     /// Which pairing ID to accept ([`pairing_id_source`]).
-    pub pairing_id: PairingIdSource,
+    pub(crate) pairing_id: PairingIdSource,
     /// That pairing ID looked up (only needed while there is no trust).
-    pub pairing: PairingLookup,
-    pub trust: Option<ObservedTrustee>,
+    pub(crate) pairing: PairingLookup,
+    pub(crate) trust: Option<ObservedTrustee>,
     /// Role names used by the grant, resolved in our org: `None` for an unknown name.
-    pub role_ids_by_name: &'a BTreeMap<String, Option<String>>,
-    pub now: Timestamp,
+    pub(crate) role_ids_by_name: &'a BTreeMap<String, Option<String>>,
+    pub(crate) now: Timestamp,
 }
 
-pub type TrustorDecision = PairingDecision<TrustorAction>;
+pub(crate) type TrustorDecision = PairingDecision<TrustorAction>;
 
 /// The role names a grant uses (for the controller to resolve).
-pub fn role_names(grant: &PairingGrant) -> BTreeSet<String> {
+pub(crate) fn role_names(grant: &PairingGrant) -> BTreeSet<String> {
     grant
         .users
         .iter()
@@ -105,7 +105,7 @@ pub fn role_names(grant: &PairingGrant) -> BTreeSet<String> {
 
 /// Where the pairing ID a trustor accepts comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PairingIdSource {
+pub(crate) enum PairingIdSource {
     /// `spec.grant.pairingId`.
     Spec(String),
     /// `status.pairingId` of the trustee's OrgPairing `from` (namespace/name) in this
@@ -118,7 +118,7 @@ pub enum PairingIdSource {
 
 impl PairingIdSource {
     /// The ID to look up, if any.
-    pub fn id(&self) -> Option<&str> {
+    pub(crate) fn id(&self) -> Option<&str> {
         match self {
             Self::Spec(id) | Self::Cluster { id, .. } => Some(id),
             Self::NotInCluster => None,
@@ -128,17 +128,17 @@ impl PairingIdSource {
 
 /// A trustee-side OrgPairing of this cluster, as [`pairing_id_source`] needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LocalRequest {
+pub(crate) struct LocalRequest {
     /// namespace/name.
-    pub key: String,
+    pub(crate) key: String,
     /// `metadata.creationTimestamp`.
-    pub created: Option<Timestamp>,
+    pub(crate) created: Option<Timestamp>,
     /// `spec.peer.organizationId`: whom it asks for access.
-    pub asks: String,
+    pub(crate) asks: String,
     /// `status.organizationId` of its Organization: who asks (None: not connected yet).
-    pub asker: Option<String>,
+    pub(crate) asker: Option<String>,
     /// `status.pairingId`.
-    pub pairing_id: Option<String>,
+    pub(crate) pairing_id: Option<String>,
 }
 
 /// The pairing ID a grant accepts: `spec.grant.pairingId` when set; else, as for links,
@@ -147,7 +147,7 @@ pub struct LocalRequest {
 /// oldest, then by name, when several do; the webhook allows one per side and peer).
 /// The trustee renews an unaccepted pairing every 48 h, so this is read again on every
 /// reconcile.
-pub fn pairing_id_source(
+pub(crate) fn pairing_id_source(
     grant: &PairingGrant,
     us: &str,
     peer: &str,
@@ -170,7 +170,7 @@ pub fn pairing_id_source(
 }
 
 /// Decides the next step for a live (not deleting) trustor-side OrgPairing.
-pub fn decide(input: TrustorInput<'_>) -> TrustorDecision {
+pub(crate) fn decide(input: TrustorInput<'_>) -> TrustorDecision {
     let grant = input.grant;
     let peer = input.peer_org_id;
     let prev_phase = input.status.and_then(|s| s.phase);
@@ -494,7 +494,7 @@ fn without_trust(
 }
 
 /// What deleting a trustor-side OrgPairing must do: delete the trust, unless `orphan`.
-pub fn decide_deletion(trust_exists: bool, orphan: bool) -> Vec<TrustorAction> {
+pub(crate) fn decide_deletion(trust_exists: bool, orphan: bool) -> Vec<TrustorAction> {
     if trust_exists && !orphan {
         vec![TrustorAction::DeleteTrust]
     } else {

@@ -7,6 +7,8 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::wait::await_condition;
 use kube::runtime::wait::conditions::is_crd_established;
 
+use crate::sandbox::wait::until;
+
 /// The field manager of the applied CRDs.
 pub(crate) const FIELD_MANAGER: &str = "orglink-sandbox";
 
@@ -110,22 +112,21 @@ async fn wait_published(
         let path = format!("/openapi/v3/apis/{group}/{}", version.name);
         let reversed: Vec<&str> = group.split('.').rev().collect();
         let component = format!("\"{}.{}.{kind}\"", reversed.join("."), version.name);
-        loop {
-            let request = http::Request::get(path.as_str()).body(Vec::new());
-            if let Ok(request) = request
-                && let Ok(document) = client.request_text(request).await
-                && document.contains(&component)
-            {
-                break;
-            }
-            if Instant::now() >= deadline {
-                return Err(InstallCrdsError::NotPublished {
-                    kind: kind.clone(),
-                    path,
-                    timeout,
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(published) = until(left, Duration::from_millis(100), async || {
+            let Ok(request) = http::Request::get(path.as_str()).body(Vec::new()) else {
+                return Ok::<_, std::convert::Infallible>(None);
+            };
+            let document = client.request_text(request).await;
+            Ok(document.is_ok_and(|d| d.contains(&component)).then_some(()))
+        })
+        .await;
+        if published.is_none() {
+            return Err(InstallCrdsError::NotPublished {
+                kind: kind.clone(),
+                path,
+                timeout,
+            });
         }
     }
     Ok(())

@@ -4,6 +4,7 @@
 pub mod control_plane;
 pub mod crds;
 pub mod genesys_sim;
+pub mod wait;
 pub mod webhook;
 
 pub use control_plane::{

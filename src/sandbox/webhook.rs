@@ -4,12 +4,13 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
 use kube::api::{Api, Patch, PatchParams};
 
+use crate::sandbox::wait::until;
 use crate::webhook::certs::WebhookCerts;
 use crate::webhook::configuration::{Endpoint, validating_webhook_configuration};
 
@@ -61,16 +62,12 @@ pub async fn wait_ready(
         .add_root_certificate(reqwest::Certificate::from_pem(&ca)?)
         .build()?;
     let url = format!("https://{addr}/readyz");
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Ok(response) = client.get(&url).send().await
-            && response.status().is_success()
-        {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            anyhow::bail!("the webhook at {url} did not become ready within {timeout:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let ready = until(timeout, Duration::from_millis(100), async || {
+        let answer = client.get(&url).send().await;
+        Ok::<_, anyhow::Error>(answer.is_ok_and(|r| r.status().is_success()).then_some(()))
+    })
+    .await?;
+    ready.ok_or_else(|| {
+        anyhow::anyhow!("the webhook at {url} did not become ready within {timeout:?}")
+    })
 }

@@ -75,21 +75,52 @@ pub async fn namespace(client: &kube::Client, prefix: &str) -> String {
 
 /// Polls `check` every 100 ms until it returns `Some`, or panics with `what` after
 /// `timeout` (generous: these are correctness waits, not speed checks).
+///
+/// For what has no single object to watch: simulator state, lists, Events, metrics,
+/// HTTP answers. A condition of one Kubernetes object is awaited with
+/// [`wait_for`] (a watch, `kube::runtime::wait::await_condition`).
 pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            panic!("timed out after {timeout:?} waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let Ok(found) =
+        orglink_operator::sandbox::wait::until(timeout, Duration::from_millis(100), async || {
+            Ok::<_, std::convert::Infallible>(check().await)
+        })
+        .await;
+    found.unwrap_or_else(|| panic!("timed out after {timeout:?} waiting for {what}"))
+}
+
+/// Waits until `cond` holds for the object `name` of `api`, watching that one object
+/// (`kube::runtime::wait::await_condition`) instead of polling it, and returns the
+/// object as it was then (`None` when the condition was its absence). Panics after
+/// `timeout`, or on a watch error, with `what` (which names the object and the
+/// condition).
+pub async fn wait_for<K>(
+    api: &Api<K>,
+    name: &str,
+    what: &str,
+    timeout: Duration,
+    cond: impl kube::runtime::wait::Condition<K>,
+) -> Option<K>
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+{
+    let watched = kube::runtime::wait::await_condition(api.clone(), name, cond);
+    match tokio::time::timeout(timeout, watched).await {
+        Ok(Ok(object)) => object,
+        Ok(Err(error)) => panic!("watching for {what}: {error}"),
+        Err(_) => panic!("timed out after {timeout:?} waiting for {what}"),
     }
+}
+
+/// Waits until the object `name` of `api` is gone (`what` names it).
+pub async fn wait_gone<K>(api: &Api<K>, name: &str, what: &str)
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+{
+    wait_for(api, name, what, WAIT, |o: Option<&K>| o.is_none()).await;
 }
 
 /// The operator of this test binary, running against [`control_plane`] on a runtime of
@@ -239,16 +270,12 @@ impl World {
         use orglink_operator::api::Organization;
         let api: Api<Organization> = Api::namespaced(self.client.clone(), self.ns(org));
         let name = self.ns(org).to_string();
-        eventually(
-            &format!("Organization {name} Ready"),
-            Duration::from_secs(60),
-            || async {
-                let o = api.get_opt(&name).await.ok().flatten()?;
-                let conds = o.status?.conditions;
-                orglink_operator::api::conditions::is_true(&conds, "Ready").then_some(())
-            },
-        )
-        .await
+        let ready = |o: Option<&Organization>| {
+            o.and_then(|o| o.status.as_ref())
+                .is_some_and(|s| orglink_operator::api::conditions::is_true(&s.conditions, "Ready"))
+        };
+        let what = format!("Organization {name} Ready");
+        wait_for(&api, &name, &what, Duration::from_secs(60), ready).await;
     }
 }
 
@@ -306,11 +333,13 @@ pub async fn link_phase(
     phase: orglink_operator::api::OrgLinkPhase,
 ) -> orglink_operator::api::OrgLink {
     let api: Api<orglink_operator::api::OrgLink> = Api::namespaced(client.clone(), ns);
-    eventually(&format!("OrgLink {ns}/{name} {phase:?}"), WAIT, || async {
-        let l = api.get_opt(name).await.ok().flatten()?;
-        (l.status.as_ref()?.phase? == phase).then_some(l)
-    })
-    .await
+    let what = format!("OrgLink {ns}/{name} {phase:?}");
+    let reached = |l: Option<&orglink_operator::api::OrgLink>| {
+        l.and_then(|l| l.status.as_ref()?.phase) == Some(phase)
+    };
+    wait_for(&api, name, &what, WAIT, reached)
+        .await
+        .expect("the condition holds of a present object")
 }
 
 /// Waits until the OrgPairing `ns/name` is in `phase`, and returns it.
@@ -321,15 +350,13 @@ pub async fn pairing_phase(
     phase: orglink_operator::api::OrgPairingPhase,
 ) -> orglink_operator::api::OrgPairing {
     let api: Api<orglink_operator::api::OrgPairing> = Api::namespaced(client.clone(), ns);
-    eventually(
-        &format!("OrgPairing {ns}/{name} {phase:?}"),
-        WAIT,
-        || async {
-            let p = api.get_opt(name).await.ok().flatten()?;
-            (p.status.as_ref()?.phase? == phase).then_some(p)
-        },
-    )
-    .await
+    let what = format!("OrgPairing {ns}/{name} {phase:?}");
+    let reached = |p: Option<&orglink_operator::api::OrgPairing>| {
+        p.and_then(|p| p.status.as_ref()?.phase) == Some(phase)
+    };
+    wait_for(&api, name, &what, WAIT, reached)
+        .await
+        .expect("the condition holds of a present object")
 }
 
 /// Runs the control plane's matching kubectl with `args` (and `stdin`): whether it

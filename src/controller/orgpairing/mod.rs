@@ -3,6 +3,15 @@
 //! [`crate::lifecycle::trustor`]; both perform the calls the decision asks for and
 //! write the status it describes. This module holds what the sides share: which side
 //! and which object acts, the pairing lookup, the status writer and the cleanup.
+//!
+//! The two `run`s (trustee and trustor) are kept apart on purpose. They share the outer
+//! shape (snapshot, observe the trust, decide, perform, wake the peer, write), but what
+//! fills each step differs: the trustee confirms its pairing ID on a fresh read before
+//! acting (a pairing cannot be listed), the trustor resolves role names and finds the
+//! pairing ID to accept in the cluster; the inputs, actions, records and notes are
+//! different types. A generic path would need a trait with an associated type or hook
+//! per step to save about a dozen lines, and the order of the calls (which the crash
+//! tests rely on) would no longer be readable in one function.
 
 mod trustee;
 mod trustor;
@@ -31,7 +40,7 @@ use crate::lifecycle::pairing::{
 };
 use crate::runtime::scope::{Stores, Wakers};
 
-pub const KIND: &str = "OrgPairing";
+pub(crate) const KIND: &str = "OrgPairing";
 
 impl Reconciled for OrgPairing {
     const KIND: &'static str = KIND;

@@ -13,13 +13,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ServiceAccount;
 use kube::api::Api;
 
 use super::process::Supervised;
 use super::{ControlPlaneError, io_err};
+use crate::sandbox::wait::until;
 
 /// The controllers the sandbox runs (names as `kube-controller-manager --help` lists
 /// them for `--controllers`). Left out: everything about nodes, volumes, cloud
@@ -101,35 +102,23 @@ pub(super) async fn wait_ready(
     client: &kube::Client,
     timeout: Duration,
 ) -> Result<(), ControlPlaneError> {
-    let not_ready = |proc: &Supervised| ControlPlaneError::NotReady {
-        process: "kube-controller-manager",
-        timeout,
-        log_tail: proc.log_tail(30),
-    };
     let probe = healthz_client(ca_cert)?;
     let url = format!("https://127.0.0.1:{port}/healthz");
     let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), "default");
-    let deadline = Instant::now() + timeout;
+    // The ServiceAccount is one probe among the process and /healthz: the loop polls the
+    // process anyway, so a watch of it (`await_condition`) would not save the loop.
     let mut healthy = false;
-    loop {
-        if let Some(status) = proc.exited() {
-            return Err(ControlPlaneError::ExitedEarly {
-                process: "kube-controller-manager",
-                status: status.to_string(),
-                log_tail: proc.log_tail(30),
-            });
-        }
+    let ready = until(timeout, Duration::from_millis(100), async || {
+        proc.ensure_running()?;
         if !healthy {
             healthy = is_ok(&probe, &url).await;
         }
-        if healthy && matches!(accounts.get_opt("default").await, Ok(Some(_))) {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            return Err(not_ready(proc));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        Ok::<_, ControlPlaneError>(
+            (healthy && matches!(accounts.get_opt("default").await, Ok(Some(_)))).then_some(()),
+        )
+    })
+    .await?;
+    ready.ok_or_else(|| proc.not_ready(timeout))
 }
 
 fn healthz_client(ca_cert: &str) -> Result<reqwest::Client, ControlPlaneError> {

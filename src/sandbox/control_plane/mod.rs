@@ -30,6 +30,8 @@ pub use assets::{AssetsError, KUBE_VERSION, KubeAssets};
 use pki::ClusterPki;
 use process::Supervised;
 
+use crate::sandbox::wait::until;
+
 /// How the control plane is started.
 #[derive(Debug, Clone)]
 pub struct ControlPlaneOptions {
@@ -195,7 +197,7 @@ impl ControlPlane {
         let etcd_port = free_port()?;
         let etcd_peer_port = free_port()?;
         let etcd = start_etcd(assets, dir.path(), etcd_port, etcd_peer_port)?;
-        let mut etcd = wait_for_port(etcd, "etcd", etcd_port, options.start_timeout).await?;
+        let mut etcd = wait_for_port(etcd, etcd_port, options.start_timeout).await?;
 
         let api_port = match options.api_port {
             Some(port) => port,
@@ -219,13 +221,7 @@ impl ControlPlane {
             apiserver,
             etcd: {
                 // Surface an etcd that died while the API server was starting.
-                if let Some(status) = etcd.exited() {
-                    return Err(ControlPlaneError::ExitedEarly {
-                        process: "etcd",
-                        status: status.to_string(),
-                        log_tail: etcd.log_tail(30),
-                    });
-                }
+                etcd.ensure_running()?;
                 etcd
             },
             assets: assets.clone(),
@@ -298,38 +294,20 @@ impl ControlPlane {
     /// timeout passes.
     async fn wait_ready(&mut self, timeout: Duration) -> Result<(), ControlPlaneError> {
         let client = self.client().await?;
-        let deadline = Instant::now() + timeout;
-        loop {
-            for (name, proc) in [
-                ("kube-apiserver", &mut self.apiserver),
-                ("etcd", &mut self.etcd),
-            ] {
-                if let Some(status) = proc.exited() {
-                    return Err(ControlPlaneError::ExitedEarly {
-                        process: name,
-                        status: status.to_string(),
-                        log_tail: proc.log_tail(30),
-                    });
-                }
-            }
+        let (apiserver, etcd) = (&mut self.apiserver, &mut self.etcd);
+        let ready = until(timeout, Duration::from_millis(100), async || {
+            apiserver.ensure_running()?;
+            etcd.ensure_running()?;
             let request = http::Request::get("/readyz")
                 .body(Vec::new())
                 .expect("static request");
             let probe = tokio::time::timeout(Duration::from_secs(5), client.request_text(request));
-            if let Ok(Ok(body)) = probe.await
-                && body.trim() == "ok"
-            {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(ControlPlaneError::NotReady {
-                    process: "kube-apiserver",
-                    timeout,
-                    log_tail: self.apiserver.log_tail(30),
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            Ok::<_, ControlPlaneError>(
+                matches!(probe.await, Ok(Ok(body)) if body.trim() == "ok").then_some(()),
+            )
+        })
+        .await?;
+        ready.ok_or_else(|| self.apiserver.not_ready(timeout))
     }
 
     /// `https://127.0.0.1:PORT`.
@@ -532,31 +510,22 @@ fn start_apiserver(
 /// Waits until `port` accepts TCP connections, or the process exits.
 async fn wait_for_port(
     mut proc: Supervised,
-    name: &'static str,
     port: u16,
     timeout: Duration,
 ) -> Result<Supervised, ControlPlaneError> {
-    let deadline = Instant::now() + timeout;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    loop {
-        if let Some(status) = proc.exited() {
-            return Err(ControlPlaneError::ExitedEarly {
-                process: name,
-                status: status.to_string(),
-                log_tail: proc.log_tail(30),
-            });
-        }
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return Ok(proc);
-        }
-        if Instant::now() >= deadline {
-            return Err(ControlPlaneError::NotReady {
-                process: name,
-                timeout,
-                log_tail: proc.log_tail(30),
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let open = until(timeout, Duration::from_millis(50), async || {
+        proc.ensure_running()?;
+        Ok::<_, ControlPlaneError>(
+            TcpStream::connect_timeout(&addr, Duration::from_millis(200))
+                .is_ok()
+                .then_some(()),
+        )
+    })
+    .await?;
+    match open {
+        Some(()) => Ok(proc),
+        None => Err(proc.not_ready(timeout)),
     }
 }
 

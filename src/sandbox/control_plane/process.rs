@@ -25,6 +25,8 @@ use std::sync::mpsc;
 use std::sync::{Mutex, Once, OnceLock};
 use std::time::{Duration, Instant};
 
+use super::ControlPlaneError;
+
 /// How long a process gets to exit after SIGTERM before it is killed.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -81,6 +83,28 @@ impl Supervised {
     /// The last `lines` lines of the process's output, for error messages.
     pub fn log_tail(&self, lines: usize) -> String {
         tail(&self.log_path, lines)
+    }
+
+    /// `ExitedEarly` with the end of its log once the process has ended, so a readiness
+    /// wait stops at once instead of running out its timeout.
+    pub(crate) fn ensure_running(&mut self) -> Result<(), ControlPlaneError> {
+        match self.exited() {
+            None => Ok(()),
+            Some(status) => Err(ControlPlaneError::ExitedEarly {
+                process: self.name,
+                status: status.to_string(),
+                log_tail: self.log_tail(30),
+            }),
+        }
+    }
+
+    /// `NotReady` naming this process, with the end of its log.
+    pub(crate) fn not_ready(&self, timeout: Duration) -> ControlPlaneError {
+        ControlPlaneError::NotReady {
+            process: self.name,
+            timeout,
+            log_tail: self.log_tail(30),
+        }
     }
 
     /// Stops the process: SIGTERM, then SIGKILL if it has not exited in time.
