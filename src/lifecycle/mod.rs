@@ -13,6 +13,8 @@
 //!   fails, the controller writes an error status instead ([`link::api_error`],
 //!   [`pairing::api_error`]).
 
+pub mod adopt;
+pub mod audit;
 pub mod conflict;
 pub mod credentials;
 pub mod deletion;

@@ -19,7 +19,7 @@ use crate::controller::sessions::{OrgSession, Parts};
 use crate::controller::status::apply_status;
 use crate::genesys::GenesysError;
 use crate::genesys::models::TrustRequest;
-use crate::lifecycle::Requeue;
+use crate::lifecycle::{Requeue, adopt};
 use crate::lifecycle::pairing::{PairingLookup, PairingRecord};
 use crate::lifecycle::trustee::{self, ObservedTrustor, TrusteeAction, TrusteeInput};
 
@@ -50,6 +50,7 @@ pub(super) async fn run(
     } else {
         PairingLookup::NotLooked
     };
+    let adopted = adopt::trust(PairingSide::Trustee, prev, trust.is_some(), peer);
     let d = trustee::decide(TrusteeInput {
         request,
         peer_org_id: peer,
@@ -58,6 +59,7 @@ pub(super) async fn run(
         trust,
         now: Timestamp::now(),
     });
+    let adopted = super::adopted_unless_held(pairing, adopted, &d);
     let d = super::observe_only(pairing, PairingSide::Trustee, d);
     // A pairing cannot be deleted or listed: its ID lives only in our status, and `prev`
     // comes from the watch cache, which can lag behind our own last write (a reconcile
@@ -73,7 +75,8 @@ pub(super) async fn run(
     if !done.is_empty() {
         ctx.wake_peer(&acting.org_id, peer, trustee_changes(&done));
     }
-    let notes = notes(done, &record, peer);
+    let mut notes = notes(done, &record, peer);
+    notes.extend(adopted.map(|note| (adopt::ADOPTED, note)));
     let status = write(pairing, ctx, &d, record, &notes)
         .await
         .map_err(|e| Failure::Write(Box::new(e)))?;
