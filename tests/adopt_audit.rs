@@ -3,14 +3,17 @@
 //! Organizations mark them `unmanaged`, `kubectl orglink audit` lists them with the
 //! manifests that adopt them, and applying those manifests adopts them without a new
 //! link request, pairing or trust (the simulator's own record, `GET /_sim/requests`,
-//! and its call counts), with an `Adopted` Event each; after that they are managed.
+//! and its call counts), with an `Adopted` Event each; after that they are managed. A
+//! pairing made in Genesys and not accepted yet is adopted by the trustee OrgPairing
+//! that names it (`orglink.dev/adopt-pairing`), without a second pairing.
 
 mod support;
 
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, ListParams};
 use orglink_operator::api::{
-    OrgLink, OrgLinkPhase, OrgPairing, OrgPairingPhase, Organization, OrganizationStatus,
+    OrgLink, OrgLinkPhase, OrgPairing, OrgPairingPhase, OrgPairingSpec, Organization,
+    OrganizationStatus, PairingRequest, PeerRef,
 };
 use orglink_operator::genesys::models::{TrustCreate, TrustMemberCreate};
 use support::{
@@ -88,7 +91,11 @@ async fn relationships_made_in_genesys_are_audited_and_adopted_without_a_new_req
 
     // In Genesys Cloud, not in Git: Acme Prod links to Acme DR, and trusts MSP's first
     // user with its Supervisor role.
-    let (acme_api, dr_api, msp_api) = (genesys_as(&w, &acme), genesys_as(&w, &dr), genesys_as(&w, &msp));
+    let (acme_api, dr_api, msp_api) = (
+        genesys_as(&w, &acme),
+        genesys_as(&w, &dr),
+        genesys_as(&w, &msp),
+    );
     acme_api
         .create_link(&dr.id.to_string(), dr.region.code())
         .await
@@ -112,6 +119,14 @@ async fn relationships_made_in_genesys_are_audited_and_adopted_without_a_new_req
             groups: vec![],
             date_expired: None,
         })
+        .await
+        .unwrap();
+
+    // And a pairing MSP made for access to Acme DR, not accepted yet: Genesys Cloud
+    // cannot list it, so the trustee OrgPairing names it by annotation.
+    let second_user = msp.users[1].id.to_string();
+    let pending = msp_api
+        .create_pairing(std::slice::from_ref(&second_user), &[])
         .await
         .unwrap();
 
@@ -162,6 +177,11 @@ async fn relationships_made_in_genesys_are_audited_and_adopted_without_a_new_req
         )
     };
     let calls_before = calls(&w);
+    assert_eq!(
+        calls_before,
+        (1, 2, 1),
+        "the admin's own calls (link request, 2 pairings, trust) are counted"
+    );
     let mut names = Vec::new();
     for (ns, side) in [(&acme_ns, "grant"), (&msp_ns, "request")] {
         for mut doc in adopting_manifests(ns).await {
@@ -178,8 +198,7 @@ async fn relationships_made_in_genesys_are_audited_and_adopted_without_a_new_req
                     } else {
                         serde_json::json!(user)
                     };
-                    doc["spec"][side]["users"] =
-                        serde_yaml::to_value(vec![subject]).unwrap();
+                    doc["spec"][side]["users"] = serde_yaml::to_value(vec![subject]).unwrap();
                     let pairing: OrgPairing = serde_yaml::from_value(doc).unwrap();
                     apply(&w.client, ns, &pairing).await;
                 }
@@ -189,6 +208,27 @@ async fn relationships_made_in_genesys_are_audited_and_adopted_without_a_new_req
         }
     }
     assert_eq!(names.len(), 3, "{names:?}");
+    let mut into_dr = OrgPairing::new(
+        "into-dr",
+        OrgPairingSpec {
+            organization_ref: msp_ns.clone(),
+            peer: PeerRef {
+                organization_id: dr.id.to_string(),
+                region: dr.region,
+            },
+            request: Some(PairingRequest {
+                users: vec![second_user.clone()],
+                groups: vec![],
+            }),
+            grant: None,
+        },
+    );
+    into_dr
+        .metadata
+        .annotations
+        .get_or_insert_default()
+        .insert("orglink.dev/adopt-pairing".into(), pending.id.clone());
+    apply(&w.client, &msp_ns, &into_dr).await;
 
     for (ns, kind, name) in &names {
         if kind == "OrgLink" {
@@ -199,6 +239,19 @@ async fn relationships_made_in_genesys_are_audited_and_adopted_without_a_new_req
         let note = event(&w, ns, name, "Adopted").await;
         assert!(note.contains("no "), "{note}");
     }
+    let waiting = pairing_phase(
+        &w.client,
+        &msp_ns,
+        "into-dr",
+        OrgPairingPhase::WaitingForConfirmation,
+    )
+    .await;
+    assert_eq!(
+        waiting.status.unwrap().pairing_id.as_deref(),
+        Some(pending.id.as_str())
+    );
+    let note = event(&w, &msp_ns, "into-dr", "Adopted").await;
+    assert!(note.contains(&pending.id), "{note}");
     assert_eq!(requests(&w).await, before, "nothing new was asked for");
     assert_eq!(calls(&w), calls_before, "no link request, pairing or trust");
 

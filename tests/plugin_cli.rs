@@ -453,7 +453,10 @@ async fn audit_lists_unmanaged_links_and_its_manifest_adopts_them() {
     };
     let before = posts(&w);
     let (applied, out, err) = support::kubectl(&["apply", "-n", &prod_ns, "-f", "-"], Some(&yaml));
-    assert!(applied, "kubectl apply of the audit's manifests: {out}{err}");
+    assert!(
+        applied,
+        "kubectl apply of the audit's manifests: {out}{err}"
+    );
     let linked = link_phase(&w.client, &prod_ns, &name, OrgLinkPhase::Linked).await;
     assert_eq!(
         linked.status.unwrap().direction,

@@ -20,10 +20,15 @@
 //! `pairingRequested`; RELIABILITY.md) is such a memory: what a restarted operator finds
 //! then is its own request, not one to adopt, and it says nothing.
 
+use std::collections::BTreeSet;
+
+use k8s_openapi::jiff::Timestamp;
+
 use crate::api::{LinkDecision, LinkDirection, OrgLinkPhase, OrgLinkStatus};
 use crate::api::{OrgPairingPhase, OrgPairingStatus, PairingSide};
 
 use super::link::RemoteLink;
+use super::pairing::{PairingLookup, PairingRecord, pairing_expired, pairing_expires_at};
 
 /// Event reason of an adoption.
 pub const ADOPTED: &str = "Adopted";
@@ -107,6 +112,94 @@ pub fn trust(
     })
 }
 
+/// Annotation on a trustee-side OrgPairing: the ID of a pairing this org already made
+/// and the trustor has not accepted yet (made in the UI, its ID is in the pairing link).
+/// Genesys Cloud cannot list pairings, so without it such a pairing cannot be found, and
+/// the object would make a second one.
+pub const ADOPT_PAIRING_ANNOTATION: &str = "orglink.dev/adopt-pairing";
+
+/// The pairing ID a trustee-side OrgPairing looks up while there is no trust: the one
+/// its status records, or, for an object that never acted, the one annotated
+/// ([`ADOPT_PAIRING_ANNOTATION`]).
+pub fn pairing_to_look_up<'a>(
+    prev: Option<&'a OrgPairingStatus>,
+    annotated: Option<&'a str>,
+) -> Option<&'a str> {
+    match prev.and_then(|s| s.pairing_id.as_deref()) {
+        Some(id) => Some(id),
+        None if pairing_never_acted(prev) => annotated.map(str::trim).filter(|id| !id.is_empty()),
+        None => None,
+    }
+}
+
+/// What to make of an annotated pending pairing once looked up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PendingPairing {
+    /// No adoption asked for (nothing annotated, or the object already has a pairing).
+    NotAsked,
+    /// Adopt it: record its ID and creation time; the note of the `Adopted` Event. The
+    /// decision sees it as the object's own pairing, and creates none.
+    Adopt { record: PairingRecord, note: String },
+    /// It cannot be adopted, for the reason given (a Warning Event): the decision goes
+    /// on as if nothing were annotated, so a pairing for spec.request is made.
+    Refused(String),
+}
+
+/// Whether the annotated pairing, looked up as `lookup`, can be adopted by the trustee
+/// org `me` for a request of `users` and `groups` at `now`: it must exist, have been made
+/// by `me`, not have expired (48 h), and ask for exactly these users and groups (another
+/// set would not be what spec.request asks for).
+pub fn pending_pairing(
+    prev: Option<&OrgPairingStatus>,
+    annotated: Option<&str>,
+    lookup: &PairingLookup,
+    me: &str,
+    users: &BTreeSet<String>,
+    groups: &BTreeSet<String>,
+    now: Timestamp,
+) -> PendingPairing {
+    let asked = prev.and_then(|s| s.pairing_id.as_deref()).is_none()
+        && pairing_never_acted(prev)
+        && annotated.is_some_and(|id| !id.trim().is_empty());
+    if !asked {
+        return PendingPairing::NotAsked;
+    }
+    let id = annotated.unwrap_or_default().trim();
+    let refused = |why: String| {
+        PendingPairing::Refused(format!(
+            "cannot adopt pairing {id} ({ADOPT_PAIRING_ANNOTATION}): {why}; a new pairing is requested instead"
+        ))
+    };
+    match lookup {
+        PairingLookup::Found(p) if p.trustee_org_id != me => refused(format!(
+            "it was made by organization {}, not by this one",
+            p.trustee_org_id
+        )),
+        PairingLookup::Found(p) if pairing_expired(p.created_at, now) => refused(format!(
+            "it expired at {}",
+            pairing_expires_at(p.created_at)
+        )),
+        PairingLookup::Found(p) if &p.users != users || &p.groups != groups => {
+            refused("it asks for other users or groups than spec.request".to_string())
+        }
+        PairingLookup::Found(p) => PendingPairing::Adopt {
+            record: PairingRecord {
+                pairing_id: Some(p.id.clone()),
+                created_at: Some(p.created_at),
+            },
+            note: format!(
+                "adopted pairing {}, made by this org at {} and not accepted yet: no pairing created; it is renewed when it expires at {}",
+                p.id,
+                p.created_at,
+                pairing_expires_at(p.created_at)
+            ),
+        },
+        PairingLookup::NotFound | PairingLookup::NotLooked => {
+            refused("Genesys Cloud knows no such pairing".to_string())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -117,7 +210,6 @@ mod tests {
     use super::*;
     use crate::api::{OrgLinkSpec, PairingIntent, PeerRef, Region};
     use crate::lifecycle::link::{self, LinkAction, LinkInput};
-    use crate::lifecycle::pairing::PairingLookup;
     use crate::lifecycle::testkit::*;
     use crate::lifecycle::trustee::{self, ObservedTrustor, TrusteeAction, TrusteeInput};
     use crate::lifecycle::trustor::{self, ObservedTrustee, TrustorAction, TrustorInput};
@@ -278,6 +370,80 @@ mod tests {
         }
     }
 
+    /// The table of an annotated pending pairing: adopted only when it is ours, live
+    /// and for exactly the request; then the decision creates nothing.
+    #[test]
+    fn an_annotated_pending_pairing_is_adopted_only_when_it_is_this_requests() {
+        let wanted = (set(&[U1]), set(&[]));
+        let ours = |h: i64, users: &[&str]| {
+            PairingLookup::Found(pairing("p-ui", TRUSTEE, t(-h), users, &[]))
+        };
+        let run =
+            |prev: Option<&OrgPairingStatus>, annotated: Option<&str>, lookup: &PairingLookup| {
+                pending_pairing(prev, annotated, lookup, TRUSTEE, &wanted.0, &wanted.1, t(0))
+            };
+        let adopt = run(None, Some(" p-ui "), &ours(3, &[U1]));
+        let PendingPairing::Adopt { record, note } = &adopt else {
+            panic!("{adopt:?}")
+        };
+        assert_eq!(record.pairing_id.as_deref(), Some("p-ui"));
+        assert_eq!(record.created_at, Some(t(-3)));
+        assert!(note.contains("no pairing created"), "{note}");
+        // The decision, seeing it as the object's own pairing, waits and creates nothing.
+        let req = request(&[U1], &[]);
+        let d = trustee::decide(TrusteeInput {
+            request: &req,
+            peer_org_id: TRUSTOR,
+            status: None,
+            pairing: ours(3, &[U1]),
+            trust: None,
+            now: t(0),
+        });
+        assert!(d.actions.is_empty(), "{:?}", d.actions);
+        assert_eq!(d.phase, OrgPairingPhase::WaitingForConfirmation);
+
+        let refused = |p: PendingPairing, why: &str| match p {
+            PendingPairing::Refused(m) => assert!(m.contains(why), "{m}"),
+            other => panic!("{other:?}"),
+        };
+        refused(run(None, Some("p-ui"), &ours(49, &[U1])), "expired at");
+        refused(run(None, Some("p-ui"), &ours(3, &[U1, U2])), "other users");
+        refused(
+            run(None, Some("p-ui"), &PairingLookup::NotFound),
+            "no such pairing",
+        );
+        let theirs = PairingLookup::Found(pairing("p-ui", TRUSTOR, t(-1), &[U1], &[]));
+        refused(run(None, Some("p-ui"), &theirs), "not by this one");
+
+        // Not asked: nothing annotated, or the object has (or is asking for) its own.
+        assert_eq!(run(None, None, &ours(3, &[U1])), PendingPairing::NotAsked);
+        assert_eq!(
+            run(None, Some("  "), &ours(3, &[U1])),
+            PendingPairing::NotAsked
+        );
+        let own = OrgPairingStatus {
+            pairing_id: Some("p-own".into()),
+            phase: Some(OrgPairingPhase::WaitingForConfirmation),
+            ..Default::default()
+        };
+        assert_eq!(
+            run(Some(&own), Some("p-ui"), &ours(3, &[U1])),
+            PendingPairing::NotAsked
+        );
+        assert_eq!(pairing_to_look_up(Some(&own), Some("p-ui")), Some("p-own"));
+        let asking = OrgPairingStatus {
+            pairing_requested: Some(intent()),
+            phase: Some(OrgPairingPhase::Requesting),
+            ..Default::default()
+        };
+        assert_eq!(
+            run(Some(&asking), Some("p-ui"), &ours(3, &[U1])),
+            PendingPairing::NotAsked
+        );
+        assert_eq!(pairing_to_look_up(Some(&asking), Some("p-ui")), None);
+        assert_eq!(pairing_to_look_up(None, Some("p-ui")), Some("p-ui"));
+    }
+
     fn remote_exists() -> impl Strategy<Value = RemoteLink> {
         prop_oneof![
             Just(RemoteLink::OutgoingPending),
@@ -349,6 +515,33 @@ mod tests {
             if link(decision, prev.as_ref(), remote, PEER).is_some() {
                 prop_assert!(d.actions.iter().all(|a| *a == LinkAction::Approve), "{:?}", d.actions);
                 prop_assert!(matches!(d.phase, OrgLinkPhase::Linked | OrgLinkPhase::WaitingForConfirmation));
+            }
+        }
+
+        /// An annotated pairing that is adopted is never made again: the decision that
+        /// follows the adoption (the pairing as the object's own) creates nothing.
+        #[test]
+        fn an_adopted_pending_pairing_is_never_made_again(
+            age in 0i64..60,
+            users in proptest::sample::subsequence(vec![U1, U2], 0..=2),
+            made_by_us in any::<bool>(),
+        ) {
+            let maker = if made_by_us { TRUSTEE } else { TRUSTOR };
+            let lookup = PairingLookup::Found(pairing("p-ui", maker, t(-age), &users, &[]));
+            let req = request(&[U1], &[]);
+            let adoption = pending_pairing(None, Some("p-ui"), &lookup, TRUSTEE, &set(&[U1]), &set(&[]), t(0));
+            if let PendingPairing::Adopt { record, .. } = adoption {
+                let d = trustee::decide(TrusteeInput {
+                    request: &req,
+                    peer_org_id: TRUSTOR,
+                    status: None,
+                    pairing: lookup,
+                    trust: None,
+                    now: t(0),
+                });
+                prop_assert!(d.actions.is_empty(), "{:?}", d.actions);
+                prop_assert_eq!(record.pairing_id.as_deref(), Some("p-ui"));
+                prop_assert!(made_by_us && age < 48 && users == vec![U1]);
             }
         }
 

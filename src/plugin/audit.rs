@@ -211,8 +211,18 @@ pub fn audit_org(org: &Organization, links: &[OrgLink], pairings: &[OrgPairing])
             .linked_organizations
             .iter()
             .map(|l| &l.organization_id)
-            .chain(status.pending_outgoing_links.iter().map(|l| &l.organization_id))
-            .chain(status.pending_incoming_links.iter().map(|l| &l.organization_id))
+            .chain(
+                status
+                    .pending_outgoing_links
+                    .iter()
+                    .map(|l| &l.organization_id),
+            )
+            .chain(
+                status
+                    .pending_incoming_links
+                    .iter()
+                    .map(|l| &l.organization_id),
+            )
             .any(|id| id == peer)
     };
     let phase_of = |p: Option<String>| p.unwrap_or_else(|| "-".into());
@@ -341,7 +351,11 @@ pub fn report(
                 &mut out,
                 &table(&["KIND", "PEER", "NAME", "ADOPT WITH"], &rows),
             );
-            manifests.extend(a.unmanaged.iter().map(|u| u.manifest.yaml(&comment(org, u))));
+            manifests.extend(
+                a.unmanaged
+                    .iter()
+                    .map(|u| u.manifest.yaml(&comment(org, u))),
+            );
         }
         if a.missing.is_empty() {
             out.push_str("  Declared but missing in Genesys Cloud: none\n");

@@ -17,9 +17,9 @@ use crate::controller::error::Failure;
 use crate::controller::sessions::{OrgSession, Parts};
 use crate::genesys::GenesysError;
 use crate::genesys::models::{TrustCreate, TrustMemberCreate, TrustUpdate, Trustee};
-use crate::lifecycle::{Requeue, adopt};
 use crate::lifecycle::pairing::{PairingLookup, PairingRecord};
 use crate::lifecycle::trustor::{self, Member, ObservedTrustee, TrustorAction, TrustorInput};
+use crate::lifecycle::{Requeue, adopt};
 
 /// Observe, decide, act, write.
 pub(super) async fn run(
