@@ -1,6 +1,6 @@
 //! `kubectl orglink`, the real `kubectl-orglink` binary run by kubectl as a plugin,
 //! against the sandbox (issue 17, items 6 and 2): what `status`, `pending`, `approve`,
-//! `decline`, `unlink`, `retry` and `pairing export` print, and what each does to the
+//! `decline`, `unlink`, `retry`, `audit` and `pairing export` print, and what each does to the
 //! OrgLinks and OrgPairings and in the simulated Genesys Cloud. Same fixture as `scenarios.rs`: one control plane and
 //! operator per test binary, one simulator per test. Organizations resync hourly, so
 //! every view the plugin shows comes from the fresh read it asks for.
@@ -395,4 +395,88 @@ async fn pairing_export_prints_the_grant_that_authorizes() {
         err.contains(&format!("reading OrgPairing {msp_ns}/nope")),
         "{err}"
     );
+}
+
+/// `audit`: a link request Acme DR sent from the Genesys Cloud UI is listed on Acme
+/// Prod's side as unmanaged, with the OrgLink that adopts it; an OrgLink held by
+/// `orglink.dev/reconcile: observe` is declared but missing in Genesys Cloud. `audit -o
+/// yaml` piped to `kubectl apply` approves the request: linked, no request of Acme
+/// Prod's own, an `Adopted` Event, and the audit then shows nothing unmanaged.
+#[tokio::test]
+async fn audit_lists_unmanaged_links_and_its_manifest_adopts_them() {
+    let w = World::new("plugin-audit", "1h").await;
+    let (prod, dr, msp) = (w.org("Acme Prod"), w.org("Acme DR"), w.org("MSP Prod"));
+    let prod_ns = w.ns("Acme Prod").to_string();
+    w.ready("Acme Prod").await;
+    support::genesys_as(&w, &dr)
+        .create_link(&prod.id.to_string(), prod.region.code())
+        .await
+        .unwrap();
+    let mut held = link("to-msp", &prod_ns, &msp, LinkDecision::Accept, 0);
+    held.metadata
+        .annotations
+        .get_or_insert_default()
+        .insert("orglink.dev/reconcile".into(), "observe".into());
+    apply(&w.client, &prod_ns, &held).await;
+
+    let report = ok(&["audit", "-n", &prod_ns]).await;
+    let row = report
+        .lines()
+        .find(|l| l.contains(&dr.id.to_string()) && !l.starts_with('#'))
+        .unwrap_or_else(|| panic!("no row for Acme DR: {report}"));
+    assert!(row.contains("pending incoming"), "{row}");
+    let name = format!("link-{}", &dr.id.to_string()[..8]);
+    assert!(row.contains(&format!("OrgLink {name}")), "{row}");
+    assert!(
+        report.contains("Unmanaged (in Genesys Cloud, declared by no object): 1"),
+        "{report}"
+    );
+    let missing = report
+        .lines()
+        .find(|l| l.contains("OrgLink to-msp"))
+        .unwrap_or_else(|| panic!("to-msp is not listed as missing: {report}"));
+    assert!(missing.contains(&msp.id.to_string()), "{missing}");
+    assert!(
+        report.contains("# Organization ") && report.contains("applying approves it"),
+        "{report}"
+    );
+
+    let yaml = ok(&["audit", "-n", &prod_ns, "-o", "yaml", "--no-refresh"]).await;
+    assert!(yaml.starts_with("---\n# Organization "), "{yaml}");
+    let posts = |w: &World| {
+        w.sim
+            .stats()
+            .count(prod.id, "POST /api/v2/telephony/organization/link")
+    };
+    let before = posts(&w);
+    let (applied, out, err) = support::kubectl(&["apply", "-n", &prod_ns, "-f", "-"], Some(&yaml));
+    assert!(
+        applied,
+        "kubectl apply of the audit's manifests: {out}{err}"
+    );
+    let linked = link_phase(&w.client, &prod_ns, &name, OrgLinkPhase::Linked).await;
+    assert_eq!(
+        linked.status.unwrap().direction,
+        Some(orglink_operator::api::LinkDirection::Incoming)
+    );
+    assert_eq!(posts(&w), before, "adopted, not requested");
+    let events: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(w.client.clone(), &prod_ns);
+    let note = eventually("an Adopted Event", WAIT, || async {
+        events
+            .list(&Default::default())
+            .await
+            .ok()?
+            .into_iter()
+            .find(|e| {
+                e.reason.as_deref() == Some("Adopted")
+                    && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name.as_str())
+            })?
+            .note
+    })
+    .await;
+    assert!(note.contains("approved it"), "{note}");
+
+    let after = ok(&["audit", "-n", &prod_ns]).await;
+    assert!(after.contains("Unmanaged: none"), "{after}");
 }

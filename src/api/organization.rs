@@ -153,7 +153,8 @@ pub struct OrganizationStatus {
     /// Regions this org may link to (`GET .../organization/link/regions`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub linkable_regions: Vec<String>,
-    /// Active voice links.
+    /// Active voice links. Every entry of these five lists carries `unmanaged: true`
+    /// when no object in the cluster declares it (docs/api.md, "Adopt and audit").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub linked_organizations: Vec<LinkedOrganization>,
     /// Link requests this org sent that the peer has not answered.
@@ -194,6 +195,11 @@ pub struct LinkedOrganization {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// True when no OrgLink or OrgPairing in this namespace declares this relationship
+    /// for this Organization: it was made outside the cluster (the Genesys Cloud UI, a
+    /// script). `kubectl orglink audit` prints a manifest that adopts it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unmanaged: bool,
 }
 
 /// A link request waiting for an answer.
@@ -205,6 +211,11 @@ pub struct PendingLink {
     pub region: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// True when no OrgLink or OrgPairing in this namespace declares this relationship
+    /// for this Organization: it was made outside the cluster (the Genesys Cloud UI, a
+    /// script). `kubectl orglink audit` prints a manifest that adopts it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unmanaged: bool,
 }
 
 /// One side of an authorized-organization trust.
@@ -215,6 +226,11 @@ pub struct TrustSummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub enabled: bool,
+    /// True when no OrgLink or OrgPairing in this namespace declares this relationship
+    /// for this Organization: it was made outside the cluster (the Genesys Cloud UI, a
+    /// script). `kubectl orglink audit` prints a manifest that adopts it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unmanaged: bool,
 }
 
 impl OrganizationSpec {

@@ -13,7 +13,7 @@ use kube::{Client, ResourceExt};
 
 use orglink_operator::api::{LinkDecision, OrgLink, OrgPairing, Organization};
 use orglink_operator::plugin::refresh::Waiter;
-use orglink_operator::plugin::{build, export, refresh, render};
+use orglink_operator::plugin::{audit, build, export, refresh, render};
 
 /// See and answer Genesys Cloud organization links and pairings.
 #[derive(Debug, Parser)]
@@ -50,6 +50,13 @@ enum Command {
     Unlink { name: String },
     /// Ask again after a rejection or unlink by the peer (bumps spec.attempt).
     Retry { name: String },
+    /// Relationships in Genesys Cloud that no object declares (with a manifest that
+    /// adopts each), and objects whose relationship Genesys Cloud does not show.
+    Audit {
+        /// `yaml`: print only the adopting manifests, as one YAML stream.
+        #[arg(short, long)]
+        output: Option<String>,
+    },
     /// Authorized-organization pairings.
     #[command(subcommand)]
     Pairing(PairingCommand),
@@ -145,6 +152,20 @@ async fn main() -> anyhow::Result<()> {
             let (orgs, _, _) = scoped(cli.namespace.is_none() || cli.all_namespaces);
             let o = fresh.list(&orgs, &ListParams::default()).await?;
             print!("{}", render::pending(&o, Timestamp::now()));
+        }
+        Command::Audit { output } => {
+            let (orgs, links, pairings) = scoped(cli.all_namespaces);
+            let lp = ListParams::default();
+            let o = fresh.list(&orgs, &lp).await?;
+            let (l, p) = (links.list(&lp).await?, pairings.list(&lp).await?);
+            match output.as_deref() {
+                Some("yaml") => print!("{}", audit::manifests(&o, &l.items, &p.items)),
+                Some(other) => anyhow::bail!("unsupported --output {other:?}; use -o yaml"),
+                None => print!(
+                    "{}",
+                    audit::report(&o, &l.items, &p.items, Timestamp::now())
+                ),
+            }
         }
         Command::Approve(a) => answer(&fresh, &ns, a, LinkDecision::Accept).await?,
         Command::Decline(a) => answer(&fresh, &ns, a, LinkDecision::Decline).await?,

@@ -71,8 +71,15 @@ impl OrgView {
     }
 }
 
+/// The entry as the relationships see it: without its `unmanaged` mark, which says
+/// whether an object exists, not what Genesys Cloud shows (the object that just adopted
+/// the entry needs no wake for the mark going).
 fn json<T: serde::Serialize>(entry: &T) -> String {
-    serde_json::to_string(entry).unwrap_or_default()
+    let mut value = serde_json::to_value(entry).unwrap_or_default();
+    if let Some(map) = value.as_object_mut() {
+        map.remove("unmanaged");
+    }
+    value.to_string()
 }
 
 /// What an Organization event concerns.
@@ -166,6 +173,7 @@ mod tests {
 
     fn pending(id: &str) -> PendingLink {
         PendingLink {
+            unmanaged: false,
             organization_id: id.into(),
             region: Some("us-east-1".into()),
             name: None,
@@ -218,6 +226,7 @@ mod tests {
         new.pending_outgoing_links
             .retain(|l| l.organization_id != PEER_A);
         new.linked_organizations.push(LinkedOrganization {
+            unmanaged: false,
             organization_id: PEER_A.into(),
             name: Some("Acme DR".into()),
             region: Some("us-east-1".into()),
@@ -231,6 +240,7 @@ mod tests {
     fn a_trust_enabled_or_gone_concerns_its_peer() {
         let mut with = base();
         with.trustees.push(TrustSummary {
+            unmanaged: false,
             organization_id: PEER_B.into(),
             name: None,
             enabled: true,

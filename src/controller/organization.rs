@@ -196,6 +196,9 @@ async fn publish(
         Some(snapshot) => status_from_snapshot(org, snapshot),
         None => prev.clone(),
     };
+    // Recomputed on every reconcile (an OrgLink or OrgPairing created or deleted wakes
+    // this Organization), from the caches: no call to Genesys Cloud.
+    crate::lifecycle::audit::mark_unmanaged(&mut status, &declared(org, ctx));
     let mut conditions = prev.conditions.clone();
     crate::lifecycle::health::set_with_health(
         &mut conditions,
@@ -478,16 +481,19 @@ pub(crate) fn status_from_snapshot(org: &Organization, snapshot: &Snapshot) -> O
         };
         match link.status {
             Some(LinkStatus::Approved) => status.linked_organizations.push(LinkedOrganization {
+                unmanaged: false,
                 organization_id: other,
                 name: link.target_name.clone(),
                 region: other_region,
             }),
             Some(LinkStatus::Pending) => status.pending_outgoing_links.push(PendingLink {
+                unmanaged: false,
                 organization_id: other,
                 region: other_region,
                 name: link.target_name.clone(),
             }),
             Some(LinkStatus::ApprovalPending) => status.pending_incoming_links.push(PendingLink {
+                unmanaged: false,
                 organization_id: other,
                 region: other_region,
                 name: link.target_name.clone(),
@@ -499,6 +505,7 @@ pub(crate) fn status_from_snapshot(org: &Organization, snapshot: &Snapshot) -> O
         .trustees
         .iter()
         .map(|t| TrustSummary {
+            unmanaged: false,
             organization_id: t.id.clone(),
             name: t.organization.as_ref().and_then(|o| o.name.clone()),
             enabled: t.enabled,
@@ -508,12 +515,41 @@ pub(crate) fn status_from_snapshot(org: &Organization, snapshot: &Snapshot) -> O
         .trustors
         .iter()
         .map(|t| TrustSummary {
+            unmanaged: false,
             organization_id: t.id.clone(),
             name: t.organization.as_ref().and_then(|o| o.name.clone()),
             enabled: t.enabled,
         })
         .collect();
     status
+}
+
+/// The peers the OrgLinks and OrgPairings of `org` (same namespace, `organizationRef`
+/// naming it) declare, from the controllers' caches. Objects being deleted still count:
+/// their cleanup acts on the relationship.
+fn declared(org: &Organization, ctx: &Context) -> crate::lifecycle::audit::Declared {
+    let namespace = org.namespace();
+    let name = org.name_any();
+    let mut declared = crate::lifecycle::audit::Declared::default();
+    for link in ctx.links.state() {
+        if link.namespace() == namespace && link.spec.organization_ref == name {
+            declared
+                .links
+                .insert(link.spec.peer.organization_id.clone());
+        }
+    }
+    for pairing in ctx.pairings.state() {
+        if pairing.namespace() != namespace || pairing.spec.organization_ref != name {
+            continue;
+        }
+        let peer = pairing.spec.peer.organization_id.clone();
+        if pairing.spec.request.is_some() {
+            declared.trustors.insert(peer);
+        } else {
+            declared.trustees.insert(peer);
+        }
+    }
+    declared
 }
 
 /// Deleting an Organization waits until no OrgLink or OrgPairing uses it, because

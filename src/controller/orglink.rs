@@ -22,7 +22,7 @@ use crate::lifecycle::link::{
     LinkAction, LinkDecisionOut, LinkInput, RemoteLink, api_error, awaiting_answer, classify,
     conflict, decide, decide_deletion, next_status, organization_not_ready,
 };
-use crate::lifecycle::observe;
+use crate::lifecycle::{adopt, observe};
 use crate::runtime::scope::{Stores, Wakers};
 
 pub(crate) const KIND: &str = "OrgLink";
@@ -153,6 +153,12 @@ async fn apply(link: &OrgLink, ctx: &Context) -> Result<Next, Error> {
         status: prev,
         remote,
     });
+    // A link made outside the cluster is adopted, not asked for again; said once, when
+    // what adopts it is done (not while `observe` holds the approval back).
+    let adopted = adopt::link(link.spec.decision, prev, remote, peer).filter(|_| {
+        d.actions.is_empty()
+            || observe::mode(link.metadata.annotations.as_ref()) == observe::Mode::Act
+    });
     let d = observe_only(link, d);
     let mut done = Vec::new();
     for action in &d.actions {
@@ -188,6 +194,10 @@ async fn apply(link: &OrgLink, ctx: &Context) -> Result<Next, Error> {
         ctx.wake_peer(&acting.org_id, peer, Parts::LINKS);
     }
     let status = write(link, ctx, &d, peer_name, &done).await?;
+    if let Some(note) = adopted {
+        ctx.event(link, EventType::Normal, adopt::ADOPTED, note)
+            .await;
+    }
     Ok(Next::Poll(super::requeue::after(
         &poll,
         d.requeue,

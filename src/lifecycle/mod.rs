@@ -13,6 +13,8 @@
 //!   fails, the controller writes an error status instead ([`link::api_error`],
 //!   [`pairing::api_error`]).
 
+pub(crate) mod adopt;
+pub(crate) mod audit;
 pub(crate) mod conflict;
 pub mod credentials;
 pub(crate) mod deletion;

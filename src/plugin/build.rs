@@ -110,6 +110,7 @@ mod tests {
             pending_incoming_links: pending_region
                 .map(|r| {
                     vec![PendingLink {
+                        unmanaged: false,
                         organization_id: PEER.into(),
                         region: Some(r.into()),
                         name: None,

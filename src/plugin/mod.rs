@@ -2,6 +2,7 @@
 //! and do, on top of the three resources. The pure parts (rendering, building objects)
 //! live here and are unit tested; `src/bin/kubectl-orglink.rs` only does I/O.
 
+pub mod audit;
 pub mod build;
 pub mod export;
 pub mod refresh;

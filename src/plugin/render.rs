@@ -349,11 +349,13 @@ mod tests {
             organization_id: Some("3f1c2a9e-5b7d-4e2a-9c41-7a0d2b6e8f10".into()),
             name: Some("Acme Prod".into()),
             linked_organizations: vec![LinkedOrganization {
+                unmanaged: false,
                 organization_id: "0b6c4a1e-2d3f-4a5b-8c7d-9e0f1a2b3c4d".into(),
                 name: Some("Acme DR".into()),
                 region: Some("us-east-1".into()),
             }],
             pending_incoming_links: vec![PendingLink {
+                unmanaged: false,
                 organization_id: "96fe284b-6172-47f7-bd08-b439e763686c".into(),
                 name: Some("MSP Prod".into()),
                 region: Some("us-east-1".into()),

@@ -506,3 +506,20 @@ pub async fn kubectl_orglink(args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// A Genesys Cloud API client acting as the seeded `org` of `w`'s simulator: what an
+/// admin does in the Genesys Cloud UI, outside the cluster.
+pub fn genesys_as(
+    w: &World,
+    org: &orglink_operator::sandbox::genesys_sim::seed::SeedOrg,
+) -> orglink_operator::genesys::GenesysClient {
+    use orglink_operator::genesys::{Credentials, GenesysClient, GenesysConfig};
+    GenesysClient::new(
+        GenesysConfig::new(
+            org.region,
+            Credentials::new(org.client_id.clone(), org.client_secret.expose()),
+        )
+        .with_api_base_url(w.sim.region_url(org.region)),
+    )
+    .expect("valid client settings")
+}

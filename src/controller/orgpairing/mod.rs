@@ -279,6 +279,17 @@ async fn cleanup(pairing: &OrgPairing, ctx: &Context, orphan: bool) -> Result<()
     Ok(())
 }
 
+/// The `Adopted` note of a decision ([`crate::lifecycle::adopt::trust`]), unless
+/// `orglink.dev/reconcile: observe` holds its actions back (nothing is adopted yet then).
+fn adopted_unless_held<A>(
+    pairing: &OrgPairing,
+    adopted: Option<String>,
+    d: &PairingDecision<A>,
+) -> Option<String> {
+    let mode = crate::lifecycle::observe::mode(pairing.metadata.annotations.as_ref());
+    adopted.filter(|_| d.actions.is_empty() || mode == crate::lifecycle::observe::Mode::Act)
+}
+
 /// `orglink.dev/reconcile: observe`: the decision as it is when it has nothing to do or
 /// the operator may act, else the held-back status naming what it would do.
 fn observe_only<A: std::fmt::Display>(

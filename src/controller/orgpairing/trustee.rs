@@ -2,11 +2,13 @@
 //! gave us (or the pairing we created), run [`crate::lifecycle::trustee::decide`],
 //! perform its actions, write the status.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::Api;
+use kube::runtime::events::EventType;
 
 use super::{Note, lookup_pairing, write};
 use crate::api::PairingSide;
@@ -20,6 +22,7 @@ use crate::controller::status::apply_status;
 use crate::genesys::GenesysError;
 use crate::genesys::models::TrustRequest;
 use crate::lifecycle::Requeue;
+use crate::lifecycle::adopt::{self, PendingPairing};
 use crate::lifecycle::pairing::{PairingLookup, PairingRecord};
 use crate::lifecycle::trustee::{self, ObservedTrustor, TrusteeAction, TrusteeInput};
 
@@ -43,13 +46,12 @@ pub(super) async fn run(
         ),
         None => None,
     };
-    let lookup = if trust.is_none() {
-        lookup_pairing(session, prev.and_then(|s| s.pairing_id.as_deref()))
-            .await
-            .map_err(Failure::read)?
+    let (lookup, adopted_pairing) = if trust.is_none() {
+        pending_pairing(pairing, ctx, acting, request).await?
     } else {
-        PairingLookup::NotLooked
+        (PairingLookup::NotLooked, None)
     };
+    let adopted = adopt::trust(PairingSide::Trustee, prev, trust.is_some(), peer);
     let d = trustee::decide(TrusteeInput {
         request,
         peer_org_id: peer,
@@ -58,6 +60,7 @@ pub(super) async fn run(
         trust,
         now: Timestamp::now(),
     });
+    let adopted = super::adopted_unless_held(pairing, adopted, &d);
     let d = super::observe_only(pairing, PairingSide::Trustee, d);
     // A pairing cannot be deleted or listed: its ID lives only in our status, and `prev`
     // comes from the watch cache, which can lag behind our own last write (a reconcile
@@ -65,7 +68,10 @@ pub(super) async fn run(
     if trustee::needs_current_status(&d) && !pairing_id_is_current(pairing, ctx).await? {
         return Ok((Requeue::Soon, prev.cloned().unwrap_or_default()));
     }
-    let mut record = PairingRecord::default();
+    let (mut record, adopted) = match adopted_pairing {
+        Some((record, note)) => (record, Some(note)),
+        None => (PairingRecord::default(), adopted),
+    };
     let done = perform_all(pairing, ctx, session, &d.actions, &mut record).await?;
     if done.contains(&&TrusteeAction::DeleteTrust) {
         session.record_trustor(peer, None).await;
@@ -73,12 +79,61 @@ pub(super) async fn run(
     if !done.is_empty() {
         ctx.wake_peer(&acting.org_id, peer, trustee_changes(&done));
     }
-    let notes = notes(done, &record, peer);
+    let mut notes = notes(done, &record, peer);
+    notes.extend(adopted.map(|note| (adopt::ADOPTED, note)));
     let status = write(pairing, ctx, &d, record, &notes)
         .await
         .map_err(|e| Failure::Write(Box::new(e)))?;
     Ok((d.requeue, status))
 }
+
+/// The pairing to decide on while there is no trust: the one the status records, or
+/// for an object that never acted, the one annotated `orglink.dev/adopt-pairing`
+/// ([`adopt::pending_pairing`]), with its record and the `Adopted` note when it is
+/// adopted. One that cannot be adopted is reported (Warning Event `AdoptionRefused`)
+/// and left out, so the decision asks for a pairing as without the annotation.
+async fn pending_pairing(
+    pairing: &OrgPairing,
+    ctx: &Context,
+    acting: &Acting,
+    request: &PairingRequest,
+) -> Result<(PairingLookup, Option<(PairingRecord, String)>), Failure> {
+    let prev = pairing.status.as_ref();
+    let annotated = pairing
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(adopt::ADOPT_PAIRING_ANNOTATION))
+        .map(String::as_str);
+    let lookup = lookup_pairing(&acting.session, adopt::pairing_to_look_up(prev, annotated))
+        .await
+        .map_err(Failure::read)?;
+    let users: BTreeSet<String> = request.users.iter().cloned().collect();
+    let groups: BTreeSet<String> = request.groups.iter().cloned().collect();
+    let now = Timestamp::now();
+    Ok(
+        match adopt::pending_pairing(
+            prev,
+            annotated,
+            &lookup,
+            &acting.org_id,
+            &users,
+            &groups,
+            now,
+        ) {
+            PendingPairing::NotAsked => (lookup, None),
+            PendingPairing::Adopt { record, note } => (lookup, Some((record, note))),
+            PendingPairing::Refused(why) => {
+                ctx.event(pairing, EventType::Warning, ADOPTION_REFUSED, why)
+                    .await;
+                (PairingLookup::NotLooked, None)
+            }
+        },
+    )
+}
+
+/// Event reason: the pairing named by `orglink.dev/adopt-pairing` cannot be adopted.
+const ADOPTION_REFUSED: &str = "AdoptionRefused";
 
 /// What the trustee's `done` changed in the peer's snapshot: its trustee list when the
 /// trust went; nothing for a pairing or a membership (members are read live).

@@ -17,9 +17,9 @@ use crate::controller::error::Failure;
 use crate::controller::sessions::{OrgSession, Parts};
 use crate::genesys::GenesysError;
 use crate::genesys::models::{TrustCreate, TrustMemberCreate, TrustUpdate, TrustUser, Trustee};
-use crate::lifecycle::Requeue;
 use crate::lifecycle::pairing::{PairingLookup, PairingRecord};
 use crate::lifecycle::trustor::{self, Member, ObservedTrustee, TrustorAction, TrustorInput};
+use crate::lifecycle::{Requeue, adopt};
 
 /// Observe, decide, act, write.
 pub(super) async fn run(
@@ -57,6 +57,7 @@ pub(super) async fn run(
         .resolve_role_names(&names)
         .await
         .map_err(Failure::read)?;
+    let adopted = adopt::trust(PairingSide::Trustor, prev, trust.is_some(), peer);
     let d = trustor::decide(TrustorInput {
         grant,
         pairing_id,
@@ -67,12 +68,14 @@ pub(super) async fn run(
         role_ids_by_name: &role_ids_by_name,
         now: Timestamp::now(),
     });
+    let adopted = super::adopted_unless_held(pairing, adopted, &d);
     let d = super::observe_only(pairing, PairingSide::Trustor, d);
     let done = perform_all(session, peer, &d.actions).await?;
     if !done.is_empty() {
         ctx.wake_peer(&acting.org_id, peer, trustor_changes(&done));
     }
-    let notes = notes(done, peer);
+    let mut notes = notes(done, peer);
+    notes.extend(adopted.map(|note| (adopt::ADOPTED, note)));
     let status = write(pairing, ctx, &d, PairingRecord::default(), &notes)
         .await
         .map_err(|e| Failure::Write(Box::new(e)))?;

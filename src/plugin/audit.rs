@@ -1,0 +1,566 @@
+//! `kubectl orglink audit`: per Organization, the relationships Genesys Cloud shows and
+//! no object declares (`unmanaged: true` in its status, docs/api.md "Adopt and audit"),
+//! each with the manifest that adopts it, and the objects whose relationship Genesys
+//! Cloud does not show.
+//!
+//! An adopting manifest sends nothing new: an OrgLink for a link that exists, or a
+//! request already pending, takes it over (`Adopted` Event); one for the peer's pending
+//! request approves it. A trust's members are not in the Organization's view (reading
+//! them would cost calls per trust at every resync), so the OrgPairing that adopts a
+//! trust is printed with its users and groups to fill in: whatever it lists becomes the
+//! membership (trustee side) or the roles (trustor side) the operator converges.
+
+use std::fmt::Write;
+
+use k8s_openapi::jiff::Timestamp;
+use kube::api::ObjectMeta;
+
+use super::render::{as_of, table};
+use crate::api::organization::TrustSummary;
+use crate::api::text::{clean, clean_name};
+use crate::api::{
+    LinkDecision, OrgLink, OrgLinkSpec, OrgPairing, OrgPairingSpec, Organization, PairingGrant,
+    PairingRequest, PeerRef, Region,
+};
+
+/// One relationship no object declares, and the object that would adopt it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unmanaged {
+    /// `link`, `pending outgoing`, `pending incoming`, `trustor` or `trustee`.
+    pub kind: &'static str,
+    pub peer: String,
+    pub peer_name: Option<String>,
+    /// What the relationship is, in words.
+    pub what: String,
+    pub manifest: Manifest,
+}
+
+/// The adopting object.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Manifest {
+    Link(OrgLink),
+    /// A trust: its users and groups are to be filled in before applying.
+    Pairing(OrgPairing),
+}
+
+impl Manifest {
+    /// The YAML document, with a comment above it saying what applying it does.
+    pub fn yaml(&self, comment: &str) -> String {
+        let body = match self {
+            Manifest::Link(l) => serde_yaml::to_string(l),
+            Manifest::Pairing(p) => serde_yaml::to_string(p),
+        }
+        .unwrap_or_default();
+        let mut out = String::new();
+        for line in comment.lines() {
+            let _ = writeln!(out, "# {}", clean(line));
+        }
+        out.push_str(&body);
+        out
+    }
+}
+
+/// An object whose relationship Genesys Cloud does not show.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Missing {
+    /// `OrgLink <name>` or `OrgPairing <name>`.
+    pub object: String,
+    pub peer: String,
+    /// The object's phase, which says why (waiting, rejected, ...).
+    pub phase: String,
+}
+
+/// What the audit finds for one Organization.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrgAudit {
+    pub unmanaged: Vec<Unmanaged>,
+    pub missing: Vec<Missing>,
+}
+
+fn short(id: &str) -> String {
+    id.chars().take(8).collect()
+}
+
+/// The audit of `org` from its status and the objects of its namespace (`links` and
+/// `pairings` may hold other namespaces' objects; only those naming `org` count).
+pub fn audit_org(org: &Organization, links: &[OrgLink], pairings: &[OrgPairing]) -> OrgAudit {
+    let status = org.status.clone().unwrap_or_default();
+    let ns = org.metadata.namespace.clone();
+    let name = org.metadata.name.clone().unwrap_or_default();
+    let own_region = org.spec.region;
+    let mine = |n: &Option<String>, r: &str| *n == ns && r == name;
+    let my_links: Vec<&OrgLink> = links
+        .iter()
+        .filter(|l| mine(&l.metadata.namespace, &l.spec.organization_ref))
+        .collect();
+    let my_pairings: Vec<&OrgPairing> = pairings
+        .iter()
+        .filter(|p| mine(&p.metadata.namespace, &p.spec.organization_ref))
+        .collect();
+
+    let link_manifest = |peer: &str, region: Option<&str>| {
+        Manifest::Link(OrgLink {
+            metadata: ObjectMeta {
+                name: Some(super::build::link_name(peer)),
+                namespace: ns.clone(),
+                ..Default::default()
+            },
+            spec: OrgLinkSpec {
+                organization_ref: name.clone(),
+                peer: PeerRef {
+                    organization_id: peer.to_string(),
+                    region: region
+                        .and_then(|r| r.parse::<Region>().ok())
+                        .unwrap_or(own_region),
+                },
+                decision: LinkDecision::Accept,
+                attempt: 0,
+            },
+            status: None,
+        })
+    };
+    let mut unmanaged = Vec::new();
+    for l in status.linked_organizations.iter().filter(|l| l.unmanaged) {
+        unmanaged.push(Unmanaged {
+            kind: "link",
+            peer: l.organization_id.clone(),
+            peer_name: l.name.clone(),
+            what: "active voice link; applying adopts it, no request is sent".into(),
+            manifest: link_manifest(&l.organization_id, l.region.as_deref()),
+        });
+    }
+    for l in status.pending_outgoing_links.iter().filter(|l| l.unmanaged) {
+        unmanaged.push(Unmanaged {
+            kind: "pending outgoing",
+            peer: l.organization_id.clone(),
+            peer_name: l.name.clone(),
+            what: "link request this org sent; applying adopts it and waits for the answer, no new request is sent".into(),
+            manifest: link_manifest(&l.organization_id, l.region.as_deref()),
+        });
+    }
+    for l in status.pending_incoming_links.iter().filter(|l| l.unmanaged) {
+        unmanaged.push(Unmanaged {
+            kind: "pending incoming",
+            peer: l.organization_id.clone(),
+            peer_name: l.name.clone(),
+            what: "link request of the peer; applying approves it (decision: Decline rejects it)"
+                .into(),
+            manifest: link_manifest(&l.organization_id, l.region.as_deref()),
+        });
+    }
+    let pairing_manifest = |t: &TrustSummary, trustee_side: bool| {
+        let prefix = if trustee_side {
+            "access-to"
+        } else {
+            "access-for"
+        };
+        Manifest::Pairing(OrgPairing {
+            metadata: ObjectMeta {
+                name: Some(format!("{prefix}-{}", short(&t.organization_id))),
+                namespace: ns.clone(),
+                ..Default::default()
+            },
+            spec: OrgPairingSpec {
+                organization_ref: name.clone(),
+                peer: PeerRef {
+                    organization_id: t.organization_id.clone(),
+                    // Pairings are same-region only.
+                    region: own_region,
+                },
+                request: trustee_side.then(PairingRequest::default),
+                grant: (!trustee_side).then(|| PairingGrant {
+                    pairing_id: None,
+                    enabled: t.enabled,
+                    expires_at: None,
+                    users: vec![],
+                    groups: vec![],
+                }),
+            },
+            status: None,
+        })
+    };
+    for t in status.trustors.iter().filter(|t| t.unmanaged) {
+        unmanaged.push(Unmanaged {
+            kind: "trustor",
+            peer: t.organization_id.clone(),
+            peer_name: t.name.clone(),
+            what: format!(
+                "our users have access there ({}); applying adopts the trust, no pairing is created. \
+                 Fill in spec.request.users/groups with the members that keep access: the operator makes the trust's membership equal to them",
+                enabled_word(t.enabled)
+            ),
+            manifest: pairing_manifest(t, true),
+        });
+    }
+    for t in status.trustees.iter().filter(|t| t.unmanaged) {
+        unmanaged.push(Unmanaged {
+            kind: "trustee",
+            peer: t.organization_id.clone(),
+            peer_name: t.name.clone(),
+            what: format!(
+                "its users have access here ({}); applying adopts the trust, no trust is created. \
+                 Fill in spec.grant.users/groups with the members and the roles they keep: the operator sets each one's roles to them",
+                enabled_word(t.enabled)
+            ),
+            manifest: pairing_manifest(t, false),
+        });
+    }
+
+    let has_link = |peer: &str| {
+        status
+            .linked_organizations
+            .iter()
+            .map(|l| &l.organization_id)
+            .chain(
+                status
+                    .pending_outgoing_links
+                    .iter()
+                    .map(|l| &l.organization_id),
+            )
+            .chain(
+                status
+                    .pending_incoming_links
+                    .iter()
+                    .map(|l| &l.organization_id),
+            )
+            .any(|id| id == peer)
+    };
+    let phase_of = |p: Option<String>| p.unwrap_or_else(|| "-".into());
+    let mut missing = Vec::new();
+    for l in my_links {
+        let peer = &l.spec.peer.organization_id;
+        // A declined link is meant to be absent.
+        if l.spec.decision == LinkDecision::Accept && !has_link(peer) {
+            missing.push(Missing {
+                object: format!("OrgLink {}", l.metadata.name.as_deref().unwrap_or("")),
+                peer: peer.clone(),
+                phase: phase_of(
+                    l.status
+                        .as_ref()
+                        .and_then(|s| s.phase)
+                        .map(|p| p.as_str().to_string()),
+                ),
+            });
+        }
+    }
+    for p in my_pairings {
+        let peer = &p.spec.peer.organization_id;
+        let list = if p.spec.request.is_some() {
+            &status.trustors
+        } else {
+            &status.trustees
+        };
+        if !list.iter().any(|t| &t.organization_id == peer) {
+            missing.push(Missing {
+                object: format!("OrgPairing {}", p.metadata.name.as_deref().unwrap_or("")),
+                peer: peer.clone(),
+                phase: phase_of(
+                    p.status
+                        .as_ref()
+                        .and_then(|s| s.phase)
+                        .map(|ph| ph.as_str().to_string()),
+                ),
+            });
+        }
+    }
+    OrgAudit { unmanaged, missing }
+}
+
+fn enabled_word(enabled: bool) -> &'static str {
+    if enabled { "enabled" } else { "disabled" }
+}
+
+fn org_key(org: &Organization) -> String {
+    format!(
+        "{}/{}",
+        org.metadata.namespace.as_deref().unwrap_or(""),
+        org.metadata.name.as_deref().unwrap_or("")
+    )
+}
+
+/// The comment above an adopting manifest.
+fn comment(org: &Organization, u: &Unmanaged) -> String {
+    let who = u
+        .peer_name
+        .as_deref()
+        .map(|n| format!("{} ({})", clean_name(n), u.peer))
+        .unwrap_or_else(|| u.peer.clone());
+    format!(
+        "Organization {}: {} with {who}: {}",
+        org_key(org),
+        u.kind,
+        u.what
+    )
+}
+
+/// `kubectl orglink audit`: a report per Organization, then the adopting manifests.
+pub fn report(
+    orgs: &[Organization],
+    links: &[OrgLink],
+    pairings: &[OrgPairing],
+    now: Timestamp,
+) -> String {
+    let mut out = String::new();
+    let mut manifests = Vec::new();
+    if orgs.is_empty() {
+        return "No Organizations found.\n".into();
+    }
+    for org in orgs {
+        let a = audit_org(org, links, pairings);
+        let name = org
+            .status
+            .as_ref()
+            .and_then(|s| s.name.as_deref())
+            .map(|n| format!(" ({})", clean_name(n)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "Organization {}{name}, Genesys Cloud view {}",
+            org_key(org),
+            as_of(org, now)
+        );
+        if a.unmanaged.is_empty() {
+            out.push_str("  Unmanaged: none (every relationship is declared by an object)\n");
+        } else {
+            let _ = writeln!(
+                out,
+                "  Unmanaged (in Genesys Cloud, declared by no object): {}",
+                a.unmanaged.len()
+            );
+            let rows: Vec<Vec<String>> = a
+                .unmanaged
+                .iter()
+                .map(|u| {
+                    vec![
+                        u.kind.to_string(),
+                        u.peer.clone(),
+                        u.peer_name.clone().unwrap_or_else(|| "-".into()),
+                        match &u.manifest {
+                            Manifest::Link(l) => {
+                                format!("OrgLink {}", l.metadata.name.clone().unwrap_or_default())
+                            }
+                            Manifest::Pairing(p) => format!(
+                                "OrgPairing {} (fill in members)",
+                                p.metadata.name.clone().unwrap_or_default()
+                            ),
+                        },
+                    ]
+                })
+                .collect();
+            indent(
+                &mut out,
+                &table(&["KIND", "PEER", "NAME", "ADOPT WITH"], &rows),
+            );
+            manifests.extend(
+                a.unmanaged
+                    .iter()
+                    .map(|u| u.manifest.yaml(&comment(org, u))),
+            );
+        }
+        if a.missing.is_empty() {
+            out.push_str("  Declared but missing in Genesys Cloud: none\n");
+        } else {
+            let _ = writeln!(
+                out,
+                "  Declared but missing in Genesys Cloud: {}",
+                a.missing.len()
+            );
+            let rows: Vec<Vec<String>> = a
+                .missing
+                .iter()
+                .map(|m| vec![m.object.clone(), m.peer.clone(), m.phase.clone()])
+                .collect();
+            indent(&mut out, &table(&["OBJECT", "PEER", "PHASE"], &rows));
+        }
+    }
+    if !manifests.is_empty() {
+        out.push_str(
+            "\nManifests that adopt the unmanaged relationships (`kubectl orglink audit -o yaml` prints only these):\n",
+        );
+        out.push_str(&manifests_yaml(manifests));
+    }
+    out
+}
+
+/// `kubectl orglink audit -o yaml`: only the adopting manifests, as one YAML stream.
+pub fn manifests(orgs: &[Organization], links: &[OrgLink], pairings: &[OrgPairing]) -> String {
+    let docs: Vec<String> = orgs
+        .iter()
+        .flat_map(|org| {
+            audit_org(org, links, pairings)
+                .unmanaged
+                .iter()
+                .map(|u| u.manifest.yaml(&comment(org, u)))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    manifests_yaml(docs)
+}
+
+fn manifests_yaml(docs: Vec<String>) -> String {
+    docs.into_iter()
+        .map(|d| format!("---\n{d}"))
+        .collect::<String>()
+}
+
+fn indent(out: &mut String, text: &str) {
+    for line in text.lines() {
+        let _ = writeln!(out, "    {line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::organization::{CredentialsSecretRef, LinkedOrganization, PendingLink};
+    use crate::api::{OrgLinkPhase, OrgLinkStatus, OrganizationSpec, OrganizationStatus};
+
+    const LINKED: &str = "0b6c4a1e-2d3f-4a5b-8c7d-9e0f1a2b3c4d";
+    const ASKING: &str = "3f1c2a9e-5b7d-4e2a-9c41-7a0d2b6e8f10";
+    const TRUSTOR: &str = "96fe284b-6172-47f7-bd08-b439e763686c";
+    const GONE: &str = "7cefd5c5-6385-4768-ae5d-eaa1ef2cd05a";
+
+    fn org() -> Organization {
+        let mut o = Organization::new(
+            "acme-prod",
+            OrganizationSpec {
+                region: Region::UsEast1,
+                credentials_secret_ref: CredentialsSecretRef {
+                    name: "acme-oauth".into(),
+                    client_id_key: "clientId".into(),
+                    client_secret_key: "clientSecret".into(),
+                },
+                api_base_url: None,
+                resync_interval: None,
+            },
+        );
+        o.metadata.namespace = Some("team-a".into());
+        o.status = Some(OrganizationStatus {
+            name: Some("Acme Prod".into()),
+            linked_organizations: vec![LinkedOrganization {
+                organization_id: LINKED.into(),
+                name: Some("Acme DR".into()),
+                region: Some("eu-west-1".into()),
+                unmanaged: true,
+            }],
+            pending_incoming_links: vec![PendingLink {
+                organization_id: ASKING.into(),
+                region: None,
+                name: None,
+                unmanaged: true,
+            }],
+            trustors: vec![TrustSummary {
+                organization_id: TRUSTOR.into(),
+                name: Some("MSP".into()),
+                enabled: true,
+                unmanaged: true,
+            }],
+            ..Default::default()
+        });
+        o
+    }
+
+    fn link(name: &str, peer: &str, phase: OrgLinkPhase) -> OrgLink {
+        let mut l = OrgLink::new(
+            name,
+            OrgLinkSpec {
+                organization_ref: "acme-prod".into(),
+                peer: PeerRef {
+                    organization_id: peer.into(),
+                    region: Region::UsEast1,
+                },
+                decision: LinkDecision::Accept,
+                attempt: 0,
+            },
+        );
+        l.metadata.namespace = Some("team-a".into());
+        l.status = Some(OrgLinkStatus {
+            phase: Some(phase),
+            ..Default::default()
+        });
+        l
+    }
+
+    #[test]
+    fn unmanaged_entries_get_an_adopting_manifest_each() {
+        let a = audit_org(&org(), &[], &[]);
+        let kinds: Vec<&str> = a.unmanaged.iter().map(|u| u.kind).collect();
+        assert_eq!(kinds, ["link", "pending incoming", "trustor"]);
+        let Manifest::Link(l) = &a.unmanaged[0].manifest else {
+            panic!("a link is adopted by an OrgLink")
+        };
+        assert_eq!(l.metadata.name.as_deref(), Some("link-0b6c4a1e"));
+        assert_eq!(l.metadata.namespace.as_deref(), Some("team-a"));
+        assert_eq!(l.spec.organization_ref, "acme-prod");
+        assert_eq!(l.spec.peer.region, Region::EuWest1, "the peer's region");
+        assert_eq!(l.spec.decision, LinkDecision::Accept);
+        // Without a recorded region, the org's own.
+        let Manifest::Link(asking) = &a.unmanaged[1].manifest else {
+            panic!()
+        };
+        assert_eq!(asking.spec.peer.region, Region::UsEast1);
+        let Manifest::Pairing(p) = &a.unmanaged[2].manifest else {
+            panic!("a trust is adopted by an OrgPairing")
+        };
+        assert!(p.spec.request.is_some() && p.spec.grant.is_none());
+        assert_eq!(p.metadata.name.as_deref(), Some("access-to-96fe284b"));
+        assert!(a.missing.is_empty());
+    }
+
+    #[test]
+    fn declared_relationships_missing_remotely_are_listed_with_their_phase() {
+        let mut o = org();
+        o.status.as_mut().unwrap().linked_organizations[0].unmanaged = false;
+        let mut other_ns = link("elsewhere", GONE, OrgLinkPhase::Linked);
+        other_ns.metadata.namespace = Some("team-b".into());
+        let mut declined = link("no", GONE, OrgLinkPhase::Declined);
+        declined.spec.decision = LinkDecision::Decline;
+        let links = [
+            link("dr", LINKED, OrgLinkPhase::Linked),
+            link("gone", GONE, OrgLinkPhase::RejectedByPeer),
+            other_ns,
+            declined,
+        ];
+        let a = audit_org(&o, &links, &[]);
+        assert_eq!(
+            a.missing,
+            vec![Missing {
+                object: "OrgLink gone".into(),
+                peer: GONE.into(),
+                phase: "RejectedByPeer".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn the_report_names_each_entry_and_prints_applicable_yaml() {
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let r = report(&[org()], &[], &[], now);
+        assert!(
+            r.contains("Organization team-a/acme-prod (Acme Prod)"),
+            "{r}"
+        );
+        assert!(r.contains("Unmanaged (in Genesys Cloud, declared by no object): 3"));
+        assert!(r.contains("OrgLink link-0b6c4a1e"), "{r}");
+        assert!(r.contains("(fill in members)"), "{r}");
+        assert!(!r.contains("Some("), "no debug output: {r}");
+        let yaml = manifests(&[org()], &[], &[]);
+        let docs: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&yaml)
+            .map(|d| serde::Deserialize::deserialize(d).unwrap())
+            .collect();
+        assert_eq!(docs.len(), 3);
+        assert_eq!(docs[0]["kind"], "OrgLink");
+        assert_eq!(docs[0]["spec"]["peer"]["organizationId"], LINKED);
+        assert_eq!(docs[2]["kind"], "OrgPairing");
+        // A hostile peer name cannot end the comment and inject YAML.
+        let mut hostile = org();
+        hostile.status.as_mut().unwrap().linked_organizations[0].name =
+            Some("DR\nkind: Secret".into());
+        let y = manifests(&[hostile], &[], &[]);
+        assert!(!y.contains("\nkind: Secret"), "{y}");
+        assert_eq!(
+            report(&[], &[], &[], now),
+            "No Organizations found.\n".to_string()
+        );
+    }
+}
