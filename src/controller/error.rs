@@ -153,6 +153,18 @@ impl Failure {
         }
     }
 
+    /// Whether this failure is reported on the object's status (`Ready=False` with its
+    /// message). Not a failed status write: the report would be a second status write,
+    /// computed from the watch cache, which can lag behind what the failed reconcile
+    /// wrote before acting (a trustee's `status.pairingRequested`, written before the
+    /// `POST` whose new ID the failed write was recording). Applied with force, it would
+    /// erase that intent, and the next reconcile, finding neither intent nor ID, would
+    /// make a second pairing. The failure still gets its Warning Event, metric and
+    /// backoff; the status stays what the API server holds.
+    pub(crate) fn reported_on_status(&self) -> bool {
+        !matches!(self, Failure::Write(_))
+    }
+
     /// A failed read of the org's state.
     pub(crate) fn read(source: GenesysError) -> Self {
         Failure::Read(Box::new(source))
@@ -218,6 +230,23 @@ mod tests {
         ] {
             assert_eq!(not_ready_class(reason), label, "{reason}");
         }
+    }
+
+    #[test]
+    fn a_failed_status_write_is_not_reported_by_another_status_write() {
+        let conflict = kube::Error::Api(
+            kube::core::Status {
+                code: 409,
+                reason: "Conflict".into(),
+                ..Default::default()
+            }
+            .boxed(),
+        );
+        assert!(!Failure::Write(Box::new(Error::Kube(conflict))).reported_on_status());
+        let call = Failure::call("creating a pairing", GenesysError::Config("boom".into()));
+        assert!(call.reported_on_status());
+        assert!(Failure::read(GenesysError::Config("boom".into())).reported_on_status());
+        assert!(Failure::NoSide.reported_on_status());
     }
 
     #[test]

@@ -169,7 +169,9 @@ async fn apply<K: Reconciled>(obj: &K, ctx: &Context) -> Result<Action, Error> {
         }
         Err(Error::Failed(failure)) => {
             let message = failure.to_string();
-            obj.report_failure(ctx, &message).await?;
+            if failure.reported_on_status() {
+                obj.report_failure(ctx, &message).await?;
+            }
             ctx.event(obj, EventType::Warning, reasons::API_ERROR, message)
                 .await;
             ctx.metrics.observe_error(K::KIND, failure.class());

@@ -44,8 +44,9 @@ pub fn mark_unmanaged(status: &mut OrganizationStatus, declared: &Declared) {
     }
 }
 
-/// How many entries are unmanaged (for the `Ready` message and the plugin).
-pub fn unmanaged_count(status: &OrganizationStatus) -> usize {
+/// How many entries are unmanaged: the tests' tally of what [`mark_unmanaged`] marked.
+#[cfg(test)]
+fn unmanaged_count(status: &OrganizationStatus) -> usize {
     status
         .linked_organizations
         .iter()

@@ -523,10 +523,16 @@ pub struct PairingMade {
 impl Operator {
     /// An operator for the control plane of this test binary (not started yet).
     pub fn new(dir: &std::path::Path) -> Self {
+        Self::with_kubeconfig(dir, &support::control_plane().kubeconfig_yaml())
+    }
+
+    /// An operator (not started yet) whose kubeconfig is `yaml`: another control plane,
+    /// or a proxy in front of one.
+    pub fn with_kubeconfig(dir: &std::path::Path, yaml: &str) -> Self {
+        use std::os::unix::fs::PermissionsExt;
         let kubeconfig = dir.join("kubeconfig");
-        support::control_plane()
-            .write_kubeconfig(&kubeconfig)
-            .unwrap();
+        std::fs::write(&kubeconfig, yaml).unwrap();
+        std::fs::set_permissions(&kubeconfig, std::fs::Permissions::from_mode(0o600)).unwrap();
         Operator {
             kubeconfig,
             dir: dir.to_path_buf(),
@@ -550,7 +556,11 @@ pub async fn setup(prefix: &str, resync: &str, dir: &std::path::Path) -> (Arc<Sc
 
 /// [`setup`] with the operators left to the caller (started before or after).
 pub async fn setup_with(prefix: &str, resync: &str) -> Arc<Scenario> {
-    let client = support::client().await;
+    setup_on(support::client().await, prefix, resync).await
+}
+
+/// [`setup_with`] on the cluster `client` talks to.
+pub async fn setup_on(client: kube::Client, prefix: &str, resync: &str) -> Arc<Scenario> {
     let sim = GenesysSim::start(SimConfig::new(orgs(ORGS)))
         .await
         .expect("simulator");

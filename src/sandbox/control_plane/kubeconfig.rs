@@ -21,6 +21,18 @@ pub(crate) fn render(server: &str, pki: &ClusterPki) -> String {
     )
 }
 
+/// Renders a kubeconfig for `server`, trusted through `ca_pem` instead of the cluster
+/// CA (a proxy in front of the API server), authenticating with the admin certificate.
+pub(crate) fn render_via(server: &str, ca_pem: &str, pki: &ClusterPki) -> String {
+    render_with_ca(
+        server,
+        ca_pem,
+        &format!("{CONTEXT}-admin"),
+        &pki.admin_cert,
+        &pki.admin_key,
+    )
+}
+
 /// Renders a kubeconfig for `server` authenticating with the controller manager's
 /// client certificate.
 pub(crate) fn render_controller_manager(server: &str, pki: &ClusterPki) -> String {
@@ -34,6 +46,10 @@ pub(crate) fn render_controller_manager(server: &str, pki: &ClusterPki) -> Strin
 }
 
 fn render_for(server: &str, pki: &ClusterPki, user: &str, cert: &str, key: &str) -> String {
+    render_with_ca(server, &pki.ca_cert, user, cert, key)
+}
+
+fn render_with_ca(server: &str, ca_pem: &str, user: &str, cert: &str, key: &str) -> String {
     let doc = serde_json::json!({
         "apiVersion": "v1",
         "kind": "Config",
@@ -41,7 +57,7 @@ fn render_for(server: &str, pki: &ClusterPki, user: &str, cert: &str, key: &str)
             "name": CONTEXT,
             "cluster": {
                 "server": server,
-                "certificate-authority-data": STANDARD.encode(&pki.ca_cert),
+                "certificate-authority-data": STANDARD.encode(ca_pem),
             },
         }],
         "users": [{

@@ -141,6 +141,10 @@ pub struct ControlPlane {
     kubeconfig_path: PathBuf,
     started_in: Duration,
     controller_manager_state: ControllerManagerState,
+    /// What the API server was started with, so it can be started again.
+    files: PkiFiles,
+    apiserver_args: Vec<String>,
+    apiserver_starts: u32,
     dir: tempfile::TempDir,
 }
 
@@ -231,12 +235,15 @@ impl ControlPlane {
             kubeconfig_path,
             started_in: Duration::ZERO,
             controller_manager_state: ControllerManagerState::LeftOut,
+            files,
+            apiserver_args: options.apiserver_args.clone(),
+            apiserver_starts: 1,
             dir,
         };
         control_plane.wait_ready(options.start_timeout).await?;
         if options.controller_manager {
             control_plane
-                .start_controller_manager(&files, options.start_timeout)
+                .start_controller_manager(options.start_timeout)
                 .await?;
         }
         control_plane.started_in = began.elapsed();
@@ -253,9 +260,9 @@ impl ControlPlane {
     /// or records that the assets have none.
     async fn start_controller_manager(
         &mut self,
-        files: &PkiFiles,
         timeout: Duration,
     ) -> Result<(), ControlPlaneError> {
+        let files = &self.files;
         let Some(binary) = self.assets.kube_controller_manager() else {
             self.controller_manager_state = ControllerManagerState::Missing {
                 dir: self.assets.dir().to_path_buf(),
@@ -288,6 +295,48 @@ impl ControlPlane {
             ready_in: began.elapsed(),
         };
         Ok(())
+    }
+
+    /// Stops kube-apiserver and starts it again on the same port, with the same
+    /// certificates, flags and etcd (so every object stays), and waits until it is
+    /// ready: an API server restarted under its clients, as in a control-plane upgrade.
+    /// Clients keep their kubeconfig; their connections and watches break meanwhile.
+    /// Returns how long the API server was away. Its log goes to
+    /// `kube-apiserver-N.log` (N counts the starts).
+    pub async fn restart_apiserver(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Duration, ControlPlaneError> {
+        let began = Instant::now();
+        self.apiserver.stop();
+        self.apiserver_starts += 1;
+        let log = format!("kube-apiserver-{}.log", self.apiserver_starts);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.apiserver = start_apiserver_logging_to(
+                &self.assets,
+                self.dir.path(),
+                &self.files,
+                self.api_port,
+                self.etcd_port,
+                &self.apiserver_args,
+                &log,
+            )?;
+            match self.wait_ready(timeout).await {
+                // The old process's port may linger a moment after it exited.
+                Err(ControlPlaneError::ExitedEarly { ref log_tail, .. })
+                    if attempt < PORT_RACE_ATTEMPTS
+                        && log_tail.contains("address already in use") =>
+                {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                result => {
+                    result?;
+                    return Ok(began.elapsed());
+                }
+            }
+        }
     }
 
     /// Polls `/readyz` until it answers `ok`, one of the processes exits, or the
@@ -332,6 +381,12 @@ impl ControlPlane {
     /// The admin kubeconfig as YAML.
     pub fn kubeconfig_yaml(&self) -> String {
         kubeconfig::render(&self.url(), &self.pki)
+    }
+
+    /// An admin kubeconfig for another `server` in front of this API server (the fault
+    /// proxy of [`crate::sandbox::api_faults`]), trusting `ca_pem` for it.
+    pub fn kubeconfig_yaml_via(&self, server: &str, ca_pem: &str) -> String {
+        kubeconfig::render_via(server, ca_pem, &self.pki)
     }
 
     /// Writes the admin kubeconfig to `path` (mode 0600: it holds the admin key).
@@ -470,6 +525,26 @@ fn start_apiserver(
     etcd_port: u16,
     extra_args: &[String],
 ) -> Result<Supervised, ControlPlaneError> {
+    start_apiserver_logging_to(
+        assets,
+        dir,
+        files,
+        port,
+        etcd_port,
+        extra_args,
+        "kube-apiserver.log",
+    )
+}
+
+fn start_apiserver_logging_to(
+    assets: &KubeAssets,
+    dir: &Path,
+    files: &PkiFiles,
+    port: u16,
+    etcd_port: u16,
+    extra_args: &[String],
+    log: &str,
+) -> Result<Supervised, ControlPlaneError> {
     let mut command = Command::new(assets.kube_apiserver());
     command
         .arg("--advertise-address=127.0.0.1")
@@ -502,9 +577,10 @@ fn start_apiserver(
         .arg("--allow-privileged=true")
         .arg("--profiling=false")
         .args(extra_args);
-    Supervised::spawn("kube-apiserver", command, &dir.join("kube-apiserver.log")).map_err(io_err(
-        format!("starting {}", assets.kube_apiserver().display()),
-    ))
+    Supervised::spawn("kube-apiserver", command, &dir.join(log)).map_err(io_err(format!(
+        "starting {}",
+        assets.kube_apiserver().display()
+    )))
 }
 
 /// Waits until `port` accepts TCP connections, or the process exits.
