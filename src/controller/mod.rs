@@ -10,6 +10,7 @@ pub mod acting;
 pub mod context;
 pub mod credentials;
 pub mod credentials_hold;
+pub mod directory;
 pub mod error;
 pub mod events;
 pub mod metrics;

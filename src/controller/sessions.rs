@@ -181,6 +181,8 @@ pub struct OrgSession {
     snapshot: tokio::sync::Mutex<Option<Arc<Snapshot>>>,
     stale: StaleParts,
     refresh: parking_lot::Mutex<RefreshMemory>,
+    /// User and group lookups by email and name ([`super::directory`]).
+    pub(crate) directory: super::directory::DirectoryCache,
 }
 
 /// The parts marked stale since they were last read.
@@ -500,6 +502,7 @@ impl Sessions {
             snapshot: tokio::sync::Mutex::new(None),
             stale: StaleParts::all(),
             refresh: parking_lot::Mutex::new(RefreshMemory::default()),
+            directory: Default::default(),
         });
         self.by_key.write().insert(key.clone(), session.clone());
         Ok(session)

@@ -22,6 +22,7 @@ pub mod observe;
 pub mod pairing;
 pub mod poll;
 pub mod refresh;
+pub mod subjects;
 pub mod trustee;
 pub mod trustor;
 

@@ -8,7 +8,9 @@ use std::time::Duration;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 
-use super::{Note, lookup_pairing, write};
+use kube::runtime::events::EventType;
+
+use super::{Note, lookup_pairing_members, write};
 use crate::api::text::clean_opt;
 use crate::api::{OrgPairing, OrgPairingStatus, PairingGrant, PairingSide};
 use crate::controller::acting::Acting;
@@ -18,7 +20,8 @@ use crate::controller::sessions::{OrgSession, Parts};
 use crate::genesys::GenesysError;
 use crate::genesys::models::{TrustCreate, TrustMemberCreate, TrustUpdate, Trustee};
 use crate::lifecycle::Requeue;
-use crate::lifecycle::pairing::{PairingLookup, PairingRecord};
+use crate::lifecycle::pairing::{PairingLookup, PairingRecord, pairing_expired};
+use crate::lifecycle::subjects::{self, Directory};
 use crate::lifecycle::trustor::{self, Member, ObservedTrustee, TrustorAction, TrustorInput};
 
 /// Observe, decide, act, write.
@@ -33,24 +36,58 @@ pub(super) async fn run(
     let prev = pairing.status.as_ref();
     let session = &acting.session;
     let snapshot = session.snapshot(max_age).await.map_err(Failure::read)?;
-    let trust = match snapshot.trustee(peer) {
-        Some(trustee) => Some(
-            observe_trustee(session, peer, trustee)
+    let (trust, trust_members) = match snapshot.trustee(peer) {
+        Some(trustee) => {
+            let (trust, members) = observe_trustee(session, peer, trustee)
                 .await
-                .map_err(Failure::read)?,
-        ),
-        None => None,
+                .map_err(Failure::read)?;
+            (Some(trust), members)
+        }
+        None => (None, Directory::default()),
     };
     let pairing_id = if trust.is_none() {
         pairing_id_to_accept(ctx, grant, &acting.org_id, peer)
     } else {
         trustor::PairingIdSource::NotInCluster
     };
-    let lookup = match pairing_id.id() {
-        Some(id) if trust.is_none() => lookup_pairing(session, Some(id))
+    let (lookup, pairing_members) = match pairing_id.id() {
+        Some(id) if trust.is_none() => lookup_pairing_members(session, Some(id))
             .await
             .map_err(Failure::read)?,
-        _ => PairingLookup::NotLooked,
+        _ => (PairingLookup::NotLooked, Directory::default()),
+    };
+    let now = Timestamp::now();
+    // Emails and group names are matched among the users and groups the trustee put
+    // in the trust, or (before there is one) in the current pairing. Without either
+    // there is nothing to match against yet: the decision then waits on its own terms.
+    let resolved;
+    let grant = match names_source(grant, trust.is_some(), &lookup, now) {
+        None => grant,
+        Some(scope) => {
+            let members = if trust.is_some() {
+                &trust_members
+            } else {
+                &pairing_members
+            };
+            match subjects::resolve_grant(grant, members) {
+                Ok(g) => {
+                    resolved = g;
+                    &resolved
+                }
+                Err(unresolved) => {
+                    let d: trustor::TrustorDecision = subjects::unresolved(
+                        PairingSide::Trustor,
+                        prev,
+                        &unresolved,
+                        &scope.replace("{peer}", peer),
+                    );
+                    let status = write(pairing, ctx, &d, PairingRecord::default(), &[])
+                        .await
+                        .map_err(|e| Failure::Write(Box::new(e)))?;
+                    return Ok((d.requeue, status));
+                }
+            }
+        }
     };
     let names = trustor::role_names(grant);
     let role_ids_by_name: BTreeMap<String, Option<String>> = session
@@ -66,18 +103,56 @@ pub(super) async fn run(
         pairing: lookup,
         trust,
         role_ids_by_name: &role_ids_by_name,
-        now: Timestamp::now(),
+        now,
     });
     let d = super::observe_only(pairing, PairingSide::Trustor, d);
     let done = perform_all(session, peer, &d.actions).await?;
     if !done.is_empty() {
         ctx.wake_peer(&acting.org_id, peer, trustor_changes(&done));
     }
+    let granted = done.iter().any(|a| {
+        matches!(
+            a,
+            TrustorAction::CreateTrust { .. }
+                | TrustorAction::SetUserRoles(_)
+                | TrustorAction::SetGroupRoles(_)
+        )
+    });
     let notes = notes(done, peer);
     let status = write(pairing, ctx, &d, PairingRecord::default(), &notes)
         .await
         .map_err(|e| Failure::Write(Box::new(e)))?;
+    // Least privilege: the admission warning again, as an Event, whenever roles were
+    // actually given (the webhook may have been down, or the object applied long ago).
+    if granted && let Some(warning) = crate::webhook::rules::admin_without_expiry(grant) {
+        ctx.event(pairing, EventType::Warning, "AdminWithoutExpiry", warning)
+            .await;
+    }
     Ok((d.requeue, status))
+}
+
+/// Where a grant's emails and group names are matched (the scope named in the
+/// condition, `{peer}` standing for the peer's ID), or `None` when the grant names no
+/// one so, or there is nothing to match against yet: no trust, and no current pairing.
+fn names_source(
+    grant: &PairingGrant,
+    trust_exists: bool,
+    lookup: &PairingLookup,
+    now: Timestamp,
+) -> Option<String> {
+    if !subjects::grant_uses_names(grant) {
+        return None;
+    }
+    if trust_exists {
+        return Some("among the users and groups in the trust with organization {peer}".into());
+    }
+    match lookup {
+        PairingLookup::Found(p) if !pairing_expired(p.created_at, now) => Some(format!(
+            "among the users and groups of pairing {}",
+            p.id
+        )),
+        _ => None,
+    }
 }
 
 /// What the trustor's `done` changed in the peer's snapshot: the trust made, changed or
@@ -251,18 +326,21 @@ fn pairing_id_to_accept(
     trustor::pairing_id_source(grant, us, peer, &requests)
 }
 
-/// The trust as the trustor sees it, with each member's roles.
+/// The trust as the trustor sees it, with each member's roles, and the members' emails
+/// and names (to match a grant that names them so).
 async fn observe_trustee(
     session: &OrgSession,
     peer: &str,
     trustee: &crate::genesys::models::Trustee,
-) -> Result<ObservedTrustee, GenesysError> {
+) -> Result<(ObservedTrustee, Directory), GenesysError> {
+    let mut members = Directory::default();
     let mut users = BTreeMap::new();
     for user in session.client.list_trustee_users(peer).await? {
         let roles = session
             .client
             .get_trustee_user_roles(peer, &user.id)
             .await?;
+        members.add_user(&user.id, user.email.as_deref());
         users.insert(user.id, role_ids(roles));
     }
     let mut groups = BTreeMap::new();
@@ -271,9 +349,10 @@ async fn observe_trustee(
             .client
             .get_trustee_group_roles(peer, &group.id)
             .await?;
+        members.add_group(&group.id, group.name.as_deref());
         groups.insert(group.id, role_ids(roles));
     }
-    Ok(ObservedTrustee {
+    let trust = ObservedTrustee {
         enabled: trustee.enabled,
         expires_at: trustee.date_expired,
         name: clean_opt(
@@ -284,7 +363,8 @@ async fn observe_trustee(
         ),
         users,
         groups,
-    })
+    };
+    Ok((trust, members))
 }
 
 fn role_ids(auth: Option<crate::genesys::models::UserAuthorization>) -> BTreeSet<String> {
