@@ -1287,24 +1287,31 @@ async fn users_and_groups_search_exact_paged_and_validated() {
     let sim = start().await;
     let msp = Org::login(&sim, "MSP Prod").await;
     let acme = Org::login(&sim, "Acme Prod").await;
-    let exact = |field: &str, value: &str| {
-        json!({"query": [{"type": "EXACT", "fields": [field], "value": value}]})
-    };
+    let exact = |field: &str, value: &str| json!({"query": [{"type": "EXACT", "fields": [field], "value": value}]});
     let user = &msp.seed.users[3];
     let email = user.email.clone().expect("seeded users have an email");
-    let found = msp.post("/api/v2/users/search", exact("email", &email.to_uppercase())).await;
+    let found = msp
+        .post(
+            "/api/v2/users/search",
+            exact("email", &email.to_uppercase()),
+        )
+        .await;
     assert_eq!(found.status, StatusCode::OK, "{found:?}");
     assert_eq!(found.body["total"], 1);
     assert_eq!(found.body["results"][0]["id"], user.id.to_string());
     assert_eq!(found.body["results"][0]["email"], email.as_str());
     assert_eq!(found.body["types"], json!(["users"]));
     // Another org's directory is not searched.
-    let other = acme.post("/api/v2/users/search", exact("email", &email)).await;
+    let other = acme
+        .post("/api/v2/users/search", exact("email", &email))
+        .await;
     assert_eq!(other.body["total"], 0);
     assert!(other.body.get("results").is_none(), "{other:?}");
     // EXACT is the whole value: a part of the address matches nothing.
     let (local, _) = email.split_once('@').unwrap();
-    let part = msp.post("/api/v2/users/search", exact("email", local)).await;
+    let part = msp
+        .post("/api/v2/users/search", exact("email", local))
+        .await;
     assert_eq!(part.body["total"], 0);
     let contains = msp
         .post(
@@ -1346,28 +1353,63 @@ async fn users_and_groups_search_exact_paged_and_validated() {
 
     let group = &acme.seed.groups[0];
     let g = acme
-        .post("/api/v2/groups/search", exact("name", &group.name.to_lowercase()))
+        .post(
+            "/api/v2/groups/search",
+            exact("name", &group.name.to_lowercase()),
+        )
         .await;
     assert_eq!(g.body["total"], 1, "{g:?}");
     assert_eq!(g.body["results"][0]["id"], group.id.to_string());
     assert_eq!(g.body["results"][0]["name"], group.name.as_str());
     assert_eq!(g.body["types"], json!(["groups"]));
     let word = group.name.split_whitespace().next().unwrap();
-    let g = acme.post("/api/v2/groups/search", exact("name", word)).await;
-    assert_eq!(g.body["total"], 0, "EXACT does not match a word of the name");
+    let g = acme
+        .post("/api/v2/groups/search", exact("name", word))
+        .await;
+    assert_eq!(
+        g.body["total"], 0,
+        "EXACT does not match a word of the name"
+    );
 
     for (path, body, field) in [
         ("/api/v2/users/search", json!({"query": []}), "query"),
-        ("/api/v2/users/search", json!({"query": [{"type": "FUZZY", "fields": ["email"], "value": "x"}]}), "query[0].type"),
-        ("/api/v2/users/search", json!({"query": [{"type": "EXACT", "fields": ["phone"], "value": "x"}]}), "query[0].fields"),
-        ("/api/v2/groups/search", json!({"query": [{"type": "EXACT", "fields": ["email"], "value": "x"}]}), "query[0].fields"),
-        ("/api/v2/users/search", json!({"query": [{"type": "EXACT", "fields": ["email"]}]}), "query[0].value"),
-        ("/api/v2/users/search", json!({"pageSize": 101, "query": [{"type": "EXACT", "fields": ["email"], "value": "x"}]}), "pageSize"),
-        ("/api/v2/users/search", json!({"pageNumber": 0, "query": [{"type": "EXACT", "fields": ["email"], "value": "x"}]}), "pageNumber"),
+        (
+            "/api/v2/users/search",
+            json!({"query": [{"type": "FUZZY", "fields": ["email"], "value": "x"}]}),
+            "query[0].type",
+        ),
+        (
+            "/api/v2/users/search",
+            json!({"query": [{"type": "EXACT", "fields": ["phone"], "value": "x"}]}),
+            "query[0].fields",
+        ),
+        (
+            "/api/v2/groups/search",
+            json!({"query": [{"type": "EXACT", "fields": ["email"], "value": "x"}]}),
+            "query[0].fields",
+        ),
+        (
+            "/api/v2/users/search",
+            json!({"query": [{"type": "EXACT", "fields": ["email"]}]}),
+            "query[0].value",
+        ),
+        (
+            "/api/v2/users/search",
+            json!({"pageSize": 101, "query": [{"type": "EXACT", "fields": ["email"], "value": "x"}]}),
+            "pageSize",
+        ),
+        (
+            "/api/v2/users/search",
+            json!({"pageNumber": 0, "query": [{"type": "EXACT", "fields": ["email"], "value": "x"}]}),
+            "pageNumber",
+        ),
     ] {
         let bad = msp.post(path, body.clone()).await;
         assert_error(&bad, StatusCode::BAD_REQUEST, "bad.request");
-        assert_eq!(bad.body["details"][0]["fieldName"], field, "{body}: {bad:?}");
+        assert_eq!(
+            bad.body["details"][0]["fieldName"], field,
+            "{body}: {bad:?}"
+        );
     }
 }
 
@@ -1391,7 +1433,10 @@ async fn pairings_and_trust_members_carry_emails_and_names() {
         seen.body["users"][0]["email"].as_str(),
         msp.seed.users[0].email.as_deref()
     );
-    assert_eq!(seen.body["groups"][0]["name"], msp.seed.groups[0].name.as_str());
+    assert_eq!(
+        seen.body["groups"][0]["name"],
+        msp.seed.groups[0].name.as_str()
+    );
     let trust = acme
         .post(
             &format!("{OA}/trustees"),

@@ -349,8 +349,14 @@ async fn pairing_export_prints_the_grant_that_authorizes() {
     assert_eq!(grant.spec.peer.organization_id, msp.id.to_string());
     let g = grant.spec.grant.clone().expect("spec.grant");
     assert_eq!(g.pairing_id.as_deref(), Some(pairing_id.as_str()));
-    assert_eq!(g.users.iter().map(|s| s.id.as_ref()).collect::<Vec<_>>(), [Some(&user)]);
-    assert_eq!(g.groups.iter().map(|s| s.id.as_ref()).collect::<Vec<_>>(), [Some(&group)]);
+    assert_eq!(
+        g.users.iter().map(|s| s.id.as_ref()).collect::<Vec<_>>(),
+        [Some(&user)]
+    );
+    assert_eq!(
+        g.groups.iter().map(|s| s.id.as_ref()).collect::<Vec<_>>(),
+        [Some(&group)]
+    );
     for s in g.users.iter().chain(&g.groups) {
         assert_eq!(s.roles.len(), 1);
         assert_eq!(s.roles[0].name.as_deref(), Some(role.as_str()));

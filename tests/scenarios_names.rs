@@ -290,5 +290,9 @@ async fn an_unknown_email_is_a_clear_stalled_condition_and_nothing_is_sent() {
     )
     .await;
     assert_eq!(stalled, "True");
-    assert_eq!(w.sim.stats().count(msp.id, POST_PAIRING), 0, "no pairing requested");
+    assert_eq!(
+        w.sim.stats().count(msp.id, POST_PAIRING),
+        0,
+        "no pairing requested"
+    );
 }

@@ -109,8 +109,14 @@ mod tests {
 
     #[test]
     fn pages_are_followed_to_the_end_and_no_further() {
-        assert_eq!(next_search_page(1, &page(100, Some(2), Some(150)), 100), Some(2));
-        assert_eq!(next_search_page(2, &page(50, Some(2), Some(150)), 150), None);
+        assert_eq!(
+            next_search_page(1, &page(100, Some(2), Some(150)), 100),
+            Some(2)
+        );
+        assert_eq!(
+            next_search_page(2, &page(50, Some(2), Some(150)), 150),
+            None
+        );
         assert_eq!(next_search_page(1, &page(0, Some(5), Some(0)), 0), None);
         // No pageCount: nothing says there is more.
         assert_eq!(next_search_page(1, &page(3, None, None), 3), None);

@@ -70,7 +70,9 @@ enum Match {
 impl Match {
     fn of(ids: Option<&BTreeSet<String>>) -> Match {
         match ids {
-            Some(ids) if ids.len() == 1 => Match::One(ids.iter().next().cloned().unwrap_or_default()),
+            Some(ids) if ids.len() == 1 => {
+                Match::One(ids.iter().next().cloned().unwrap_or_default())
+            }
             Some(ids) if ids.len() > 1 => Match::Several(ids.iter().cloned().collect()),
             _ => Match::None,
         }
@@ -106,10 +108,22 @@ pub fn resolve_request(
     let mut groups: BTreeSet<String> = request.groups.iter().cloned().collect();
     let mut unresolved = Vec::new();
     for email in &request.user_emails {
-        take(SubjectKind::User, email, dir.user(email), &mut users, &mut unresolved);
+        take(
+            SubjectKind::User,
+            email,
+            dir.user(email),
+            &mut users,
+            &mut unresolved,
+        );
     }
     for name in &request.group_names {
-        take(SubjectKind::Group, name, dir.group(name), &mut groups, &mut unresolved);
+        take(
+            SubjectKind::Group,
+            name,
+            dir.group(name),
+            &mut groups,
+            &mut unresolved,
+        );
     }
     if !unresolved.is_empty() {
         return Err(unresolved);
@@ -175,12 +189,11 @@ pub fn resolve_grant(
                 // to look up, so it names no one.
                 _ => Match::None,
             };
-            let key = s
-                .id
-                .clone()
-                .or_else(|| s.email.clone())
-                .or_else(|| s.name.clone())
-                .unwrap_or_default();
+            let key =
+                s.id.clone()
+                    .or_else(|| s.email.clone())
+                    .or_else(|| s.name.clone())
+                    .unwrap_or_default();
             let mut ids = BTreeSet::new();
             take(kind, &key, found, &mut ids, &mut unresolved);
             if let Some(id) = ids.into_iter().next() {
@@ -267,9 +280,7 @@ pub fn unresolved<A>(
         PairingSide::Trustee => "spec.request",
         PairingSide::Trustor => "spec.grant",
     };
-    let phase = prev
-        .and_then(|s| s.phase)
-        .unwrap_or(OrgPairingPhase::Error);
+    let phase = prev.and_then(|s| s.phase).unwrap_or(OrgPairingPhase::Error);
     let mut d = PairingDecision::new(side, phase, super::Requeue::Resync).condition(
         types::READY,
         Status::False,
@@ -313,7 +324,10 @@ mod tests {
         let mut d = Directory::default();
         d.add_user(U1, Some("Ana@Example.com"));
         d.add_user(U2, Some("twin@example.com"));
-        d.add_user("00000000-0000-4000-8000-000000000003", Some("twin@example.com"));
+        d.add_user(
+            "00000000-0000-4000-8000-000000000003",
+            Some("twin@example.com"),
+        );
         d.add_user("00000000-0000-4000-8000-000000000004", None);
         d.add_group(G1, Some("Tier 1 Support"));
         d.add_group(G2, Some("Night"));
@@ -334,14 +348,30 @@ mod tests {
     /// (emails, group names) → Ok(users, groups) or Err(unresolved keys with match counts).
     #[test]
     fn request_table() {
-        type Row<'a> = (&'a [&'a str], &'a [&'a str], Result<(Vec<&'a str>, Vec<&'a str>), Vec<(&'a str, usize)>>);
+        type Row<'a> = (
+            &'a [&'a str],
+            &'a [&'a str],
+            Result<(Vec<&'a str>, Vec<&'a str>), Vec<(&'a str, usize)>>,
+        );
         let rows: &[Row] = &[
             (&["ana@example.com"], &[], Ok((vec![U1], vec![]))),
             (&["ANA@EXAMPLE.COM "], &[], Ok((vec![U1], vec![]))),
             (&[], &["Tier 1 Support"], Ok((vec![], vec![G1]))),
-            (&["ana@example.com"], &["Tier 1 Support"], Ok((vec![U1], vec![G1]))),
-            (&["nobody@example.com"], &[], Err(vec![("nobody@example.com", 0)])),
-            (&["twin@example.com"], &[], Err(vec![("twin@example.com", 2)])),
+            (
+                &["ana@example.com"],
+                &["Tier 1 Support"],
+                Ok((vec![U1], vec![G1])),
+            ),
+            (
+                &["nobody@example.com"],
+                &[],
+                Err(vec![("nobody@example.com", 0)]),
+            ),
+            (
+                &["twin@example.com"],
+                &[],
+                Err(vec![("twin@example.com", 2)]),
+            ),
             // Group names match exactly: case matters.
             (&[], &["tier 1 support"], Err(vec![("tier 1 support", 0)])),
             (&[], &["Night"], Err(vec![("Night", 2)])),
@@ -360,8 +390,10 @@ mod tests {
                     assert!(r.user_emails.is_empty() && r.group_names.is_empty());
                 }
                 (Err(u), Err(want)) => {
-                    let got: Vec<(&str, usize)> =
-                        u.iter().map(|u| (u.key.as_str(), u.matches.len())).collect();
+                    let got: Vec<(&str, usize)> = u
+                        .iter()
+                        .map(|u| (u.key.as_str(), u.matches.len()))
+                        .collect();
                     assert_eq!(&got, want, "{emails:?} {names:?}");
                 }
                 (got, want) => panic!("{emails:?} {names:?}: got {got:?}, want {want:?}"),
@@ -376,7 +408,12 @@ mod tests {
         assert_eq!(r.groups, vec![G1]);
     }
 
-    fn subject(id: Option<&str>, email: Option<&str>, name: Option<&str>, role: &str) -> GrantSubject {
+    fn subject(
+        id: Option<&str>,
+        email: Option<&str>,
+        name: Option<&str>,
+        role: &str,
+    ) -> GrantSubject {
         GrantSubject {
             id: id.map(String::from),
             email: email.map(String::from),
@@ -412,7 +449,11 @@ mod tests {
         assert!(!grant_uses_names(&r));
         assert_eq!(r.users.len(), 1);
         assert_eq!(r.users[0].id.as_deref(), Some(U1));
-        let roles: Vec<_> = r.users[0].roles.iter().filter_map(|r| r.name.as_deref()).collect();
+        let roles: Vec<_> = r.users[0]
+            .roles
+            .iter()
+            .filter_map(|r| r.name.as_deref())
+            .collect();
         assert_eq!(roles, ["Supervisor", "Agent"]);
         assert_eq!(r.groups[0].id.as_deref(), Some(G1));
     }
@@ -425,7 +466,11 @@ mod tests {
         );
         let u = resolve_grant(&g, &dir()).unwrap_err();
         assert_eq!(reason(&u), reasons::SUBJECT_NOT_FOUND);
-        let msg = message(&u, "spec.grant", "among the users and groups of pairing p-1");
+        let msg = message(
+            &u,
+            "spec.grant",
+            "among the users and groups of pairing p-1",
+        );
         assert_eq!(
             msg,
             format!(
@@ -436,7 +481,8 @@ mod tests {
 
     #[test]
     fn only_ambiguity_reads_ambiguous() {
-        let u = resolve_request(&request(&[], &["twin@example.com"], &[], &[]), &dir()).unwrap_err();
+        let u =
+            resolve_request(&request(&[], &["twin@example.com"], &[], &[]), &dir()).unwrap_err();
         assert_eq!(reason(&u), reasons::SUBJECT_AMBIGUOUS);
         assert!(message(&u, "spec.request", "in this organization").starts_with(
             "spec.request.userEmails: email \"twin@example.com\" matches 2 users in this organization"
@@ -455,10 +501,19 @@ mod tests {
             key: "ghost@example.com".into(),
             matches: vec![],
         }];
-        let d: PairingDecision<()> = unresolved(PairingSide::Trustee, Some(&prev), &u, "in this organization");
+        let d: PairingDecision<()> = unresolved(
+            PairingSide::Trustee,
+            Some(&prev),
+            &u,
+            "in this organization",
+        );
         assert!(d.actions.is_empty());
         assert_eq!(d.phase, OrgPairingPhase::Authorized);
-        let ready = d.conditions.iter().find(|c| c.type_ == types::READY).unwrap();
+        let ready = d
+            .conditions
+            .iter()
+            .find(|c| c.type_ == types::READY)
+            .unwrap();
         assert_eq!(ready.reason, reasons::SUBJECT_NOT_FOUND);
         assert!(ready.message.contains("ghost@example.com"));
         assert_eq!(health_of(ready), Health::Failed);

@@ -280,11 +280,17 @@ mod tests {
         }];
         assert_eq!(grant.users.len(), 1);
         assert_eq!(
-            (grant.users[0].id.as_deref().unwrap_or_default(), &grant.users[0].roles),
+            (
+                grant.users[0].id.as_deref().unwrap_or_default(),
+                &grant.users[0].roles
+            ),
             (USER, &supervisor)
         );
         assert_eq!(
-            (grant.groups[0].id.as_str(), &grant.groups[0].roles),
+            (
+                grant.groups[0].id.as_deref().unwrap_or_default(),
+                &grant.groups[0].roles
+            ),
             (GROUP, &supervisor)
         );
     }

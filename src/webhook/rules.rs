@@ -11,8 +11,8 @@ use std::sync::Arc;
 use k8s_openapi::jiff::Timestamp;
 
 use crate::api::common::{is_canonical_uuid, is_email};
-use crate::api::orgpairing::{GrantSubject, SubjectKind};
 use crate::api::orgpairing::MAX_USERS;
+use crate::api::orgpairing::{GrantSubject, SubjectKind};
 use crate::api::regions::valid_codes;
 use crate::api::{OrgLink, OrgPairing, Organization, PairingGrant, PeerRef, Region};
 use crate::genesys::ApiBaseUrlAllowlist;
@@ -231,7 +231,11 @@ fn check_pairing(
     }
     if let Some(grant) = &spec.grant {
         v.extend(too_many_users("spec.grant.users", grant.users.len()));
-        v.extend(subjects("spec.grant.users", SubjectKind::User, &grant.users));
+        v.extend(subjects(
+            "spec.grant.users",
+            SubjectKind::User,
+            &grant.users,
+        ));
         v.extend(subjects(
             "spec.grant.groups",
             SubjectKind::Group,
@@ -405,12 +409,11 @@ pub(crate) fn subjects(field: &str, kind: SubjectKind, list: &[GrantSubject]) ->
                 "{field}[{i}].email: {email:?} is not an email address; write the user's email as in Genesys Cloud (e.g. ana@example.com)"
             ));
         }
-        let key = s
-            .id
-            .clone()
-            .or_else(|| s.email.as_ref().map(|e| e.to_lowercase()))
-            .or_else(|| s.name.clone())
-            .unwrap_or_default();
+        let key =
+            s.id.clone()
+                .or_else(|| s.email.as_ref().map(|e| e.to_lowercase()))
+                .or_else(|| s.name.clone())
+                .unwrap_or_default();
         if !seen.insert(key.clone()) {
             denials.push(format!(
                 "{field}[{i}]: {key} is listed more than once; list each {what} once, with all its roles"
@@ -446,11 +449,10 @@ pub(crate) fn admin_without_expiry(grant: &PairingGrant) -> Option<String> {
 /// True for a role name containing the word "admin" (any case): "Admin", "Master
 /// Admin", "Telephony Admin", "admin-lite". "Administrator" counts too.
 pub fn is_admin_role(name: &str) -> bool {
-    name.split(|c: char| !c.is_alphanumeric())
-        .any(|word| {
-            let w = word.to_lowercase();
-            w == "admin" || w == "administrator"
-        })
+    name.split(|c: char| !c.is_alphanumeric()).any(|word| {
+        let w = word.to_lowercase();
+        w == "admin" || w == "administrator"
+    })
 }
 
 /// At most 25 users per pairing.

@@ -560,8 +560,10 @@ fn subjects_by_email_and_name_are_allowed() {
         "OrgPairing",
         pairing(
             "by-name",
-            grant_spec(json!({"users": [{"email": "ana@example.com", "roles": [{"name": "Supervisor"}]}],
-                              "groups": [{"name": "Tier 1 Support", "roles": [{"name": "Supervisor"}]}]})),
+            grant_spec(
+                json!({"users": [{"email": "ana@example.com", "roles": [{"name": "Supervisor"}]}],
+                              "groups": [{"name": "Tier 1 Support", "roles": [{"name": "Supervisor"}]}]}),
+            ),
         ),
     );
     allowed(
@@ -604,7 +606,12 @@ fn subject_naming_rules_name_the_field_and_the_fix() {
         ),
     ];
     for (grant, want) in rows {
-        let msg = denied(&view(), "OrgPairing", pairing("g", grant_spec(grant.clone())), None);
+        let msg = denied(
+            &view(),
+            "OrgPairing",
+            pairing("g", grant_spec(grant.clone())),
+            None,
+        );
         assert!(msg.contains(want), "{grant}: {msg}");
     }
     let msg = denied(
@@ -617,8 +624,14 @@ fn subject_naming_rules_name_the_field_and_the_fix() {
         ),
         None,
     );
-    assert!(msg.contains("spec.request.userEmails[1]: ANA@example.com is listed more than once"), "{msg}");
-    assert!(msg.contains("spec.request.userEmails[2]: \"bad\" is not an email address"), "{msg}");
+    assert!(
+        msg.contains("spec.request.userEmails[1]: ANA@example.com is listed more than once"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("spec.request.userEmails[2]: \"bad\" is not an email address"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -634,7 +647,10 @@ fn emails_count_toward_the_25_users() {
         ),
         None,
     );
-    assert!(msg.contains("spec.request.users and spec.request.userEmails: 26 users listed"), "{msg}");
+    assert!(
+        msg.contains("spec.request.users and spec.request.userEmails: 26 users listed"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -646,20 +662,48 @@ fn admin_roles_without_expiry_are_a_warning() {
         }
         pairing("g", grant_spec(g))
     };
-    let (ok, _, warnings) = run(&view(), "OrgPairing", "CREATE", Some(spec(json!([{"name": "Master Admin"}]), None)), None);
+    let (ok, _, warnings) = run(
+        &view(),
+        "OrgPairing",
+        "CREATE",
+        Some(spec(json!([{"name": "Master Admin"}]), None)),
+        None,
+    );
     assert!(ok);
     assert_eq!(warnings, vec!["spec.grant gives role \"Master Admin\" without spec.grant.expiresAt: the peer keeps administrator access until someone revokes it; set expiresAt (RFC 3339) or grant a narrower role".to_string()]);
-    let (ok, _, warnings) = run(&view(), "OrgPairing", "CREATE", Some(spec(json!([{"name": "Admin"}]), Some("2027-01-01T00:00:00Z"))), None);
+    let (ok, _, warnings) = run(
+        &view(),
+        "OrgPairing",
+        "CREATE",
+        Some(spec(
+            json!([{"name": "Admin"}]),
+            Some("2027-01-01T00:00:00Z"),
+        )),
+        None,
+    );
     assert!(ok);
     assert!(warnings.is_empty(), "{warnings:?}");
-    let (_, _, warnings) = run(&view(), "OrgPairing", "CREATE", Some(spec(json!([{"name": "Supervisor"}]), None)), None);
+    let (_, _, warnings) = run(
+        &view(),
+        "OrgPairing",
+        "CREATE",
+        Some(spec(json!([{"name": "Supervisor"}]), None)),
+        None,
+    );
     assert!(warnings.is_empty(), "{warnings:?}");
 }
 
 #[test]
 fn admin_role_names() {
     use crate::webhook::rules::is_admin_role;
-    for name in ["Admin", "Master Admin", "admin", "Telephony Admin", "admin-lite", "Administrator"] {
+    for name in [
+        "Admin",
+        "Master Admin",
+        "admin",
+        "Telephony Admin",
+        "admin-lite",
+        "Administrator",
+    ] {
         assert!(is_admin_role(name), "{name}");
     }
     for name in ["Supervisor", "Adminless", "Badminton Coach", "Employee", ""] {

@@ -25,11 +25,11 @@ use crate::genesys::GenesysError;
 use crate::genesys::models::TrustRequest;
 use crate::lifecycle::conflict::{Turn, conflict_message};
 use crate::lifecycle::deletion::{Deletion, plan};
-use crate::lifecycle::subjects::Directory;
 use crate::lifecycle::pairing::{
     ObservedPairing, PairingDecision, PairingLookup, PairingRecord, api_error, awaiting_answer,
     conflict, next_status, organization_not_ready,
 };
+use crate::lifecycle::subjects::Directory;
 use crate::runtime::scope::{Stores, Wakers};
 
 pub const KIND: &str = "OrgPairing";

@@ -147,10 +147,9 @@ fn names_source(
         return Some("among the users and groups in the trust with organization {peer}".into());
     }
     match lookup {
-        PairingLookup::Found(p) if !pairing_expired(p.created_at, now) => Some(format!(
-            "among the users and groups of pairing {}",
-            p.id
-        )),
+        PairingLookup::Found(p) if !pairing_expired(p.created_at, now) => {
+            Some(format!("among the users and groups of pairing {}", p.id))
+        }
         _ => None,
     }
 }

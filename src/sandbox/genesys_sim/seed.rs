@@ -453,10 +453,16 @@ mod tests {
             "t",
         )
         .unwrap();
-        assert_eq!(orgs[0].users[0].email.as_deref(), Some("ana.lunds@acme-prod.example"));
+        assert_eq!(
+            orgs[0].users[0].email.as_deref(),
+            Some("ana.lunds@acme-prod.example")
+        );
         assert_eq!(orgs[0].users[1].email.as_deref(), Some("bo@corp.example"));
         assert_eq!(orgs[0].groups[0].email, None);
-        assert_eq!(default_email("Nikhil Eriksen", "MSP Prod"), "nikhil.eriksen@msp-prod.example");
+        assert_eq!(
+            default_email("Nikhil Eriksen", "MSP Prod"),
+            "nikhil.eriksen@msp-prod.example"
+        );
         let (field, _) = invalid(&one_org(&format!(
             "  groups: [{{id: {USER}, name: G, email: g@x.example}}]\n"
         )));

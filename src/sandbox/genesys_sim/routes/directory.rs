@@ -91,11 +91,17 @@ fn check(i: usize, c: &SearchCriteria, fields: &[&str]) -> Result<(), ApiError> 
     if !matches!(c.kind.as_str(), "EXACT" | "CONTAINS" | "STARTS_WITH") {
         return Err(ApiError::bad_field(
             format!("query[{i}].type"),
-            format!("{:?} is not a supported search type (EXACT, CONTAINS, STARTS_WITH)", c.kind),
+            format!(
+                "{:?} is not a supported search type (EXACT, CONTAINS, STARTS_WITH)",
+                c.kind
+            ),
         ));
     }
     if c.fields.is_empty() {
-        return Err(ApiError::bad_field(format!("query[{i}].fields"), "at least one field is required"));
+        return Err(ApiError::bad_field(
+            format!("query[{i}].fields"),
+            "at least one field is required",
+        ));
     }
     if let Some(f) = c.fields.iter().find(|f| !fields.contains(&f.as_str())) {
         return Err(ApiError::bad_field(
@@ -104,7 +110,10 @@ fn check(i: usize, c: &SearchCriteria, fields: &[&str]) -> Result<(), ApiError> 
         ));
     }
     if c.value.as_deref().is_none_or(str::is_empty) && c.values.iter().all(String::is_empty) {
-        return Err(ApiError::bad_field(format!("query[{i}].value"), "a value is required"));
+        return Err(ApiError::bad_field(
+            format!("query[{i}].value"),
+            "a value is required",
+        ));
     }
     Ok(())
 }
@@ -151,7 +160,10 @@ fn page<T: Serialize>(
     }
     let number = body.page_number.unwrap_or(1) as usize;
     if number == 0 {
-        return Err(ApiError::bad_field("pageNumber", "must be at least 1, got 0"));
+        return Err(ApiError::bad_field(
+            "pageNumber",
+            "must be at least 1, got 0",
+        ));
     }
     let total = found.len();
     let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);

@@ -121,7 +121,10 @@ pub(crate) fn member_authorization(
 
 /// A user's email (users only).
 fn member_email(state: &SimState, org: Uuid, id: Uuid) -> Option<String> {
-    state.org(org).and_then(|o| o.user(id)).and_then(|m| m.email.clone())
+    state
+        .org(org)
+        .and_then(|o| o.user(id))
+        .and_then(|m| m.email.clone())
 }
 
 fn member_name(state: &SimState, org: Uuid, kind: MemberKind, id: Uuid) -> Option<String> {
