@@ -197,6 +197,7 @@ async fn main() {
                             .map(|u| u.id.to_string())
                             .collect(),
                         groups: vec![orgs[trustee].groups[0].id.to_string()],
+                        ..PairingRequest::default()
                     }),
                     grant: None,
                 },
@@ -256,11 +257,12 @@ async fn main() {
                             .users
                             .iter()
                             .map(|u| GrantSubject {
-                                id: u.id.to_string(),
+                                id: Some(u.id.to_string()),
                                 roles: vec![RoleRef {
                                     name: Some("Supervisor".into()),
                                     id: None,
                                 }],
+                                ..GrantSubject::default()
                             })
                             .collect(),
                         groups: vec![],

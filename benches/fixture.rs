@@ -32,11 +32,13 @@ pub fn synthetic(n: usize) -> Vec<SeedOrg> {
                 .map(|u| SeedMember {
                     id: Uuid::new_v4(),
                     name: format!("User {u}"),
+                    email: None,
                 })
                 .collect(),
             groups: vec![SeedMember {
                 id: Uuid::new_v4(),
                 name: "Operators".into(),
+                email: None,
             }],
             roles: vec![SeedRole {
                 id: Uuid::new_v4(),

@@ -219,6 +219,7 @@ async fn relationships_made_in_genesys_are_audited_and_adopted_without_a_new_req
             request: Some(PairingRequest {
                 users: vec![second_user.clone()],
                 groups: vec![],
+                ..PairingRequest::default()
             }),
             grant: None,
         },

@@ -454,6 +454,7 @@ async fn link_and_pair(
         request: Some(PairingRequest {
             users: vec![user.clone()],
             groups: vec![],
+            ..PairingRequest::default()
         }),
         grant: None,
     };
@@ -478,11 +479,12 @@ async fn link_and_pair(
             enabled: true,
             expires_at: None,
             users: vec![GrantSubject {
-                id: user,
+                id: Some(user),
                 roles: vec![RoleRef {
                     name: Some("Supervisor".into()),
                     id: None,
                 }],
+                ..GrantSubject::default()
             }],
             groups: vec![],
         }),

@@ -95,6 +95,7 @@ async fn namespace_deletion_cleans_up_remotely(prefix: &str, order: Order) {
             request: Some(PairingRequest {
                 users: vec![user.to_string()],
                 groups: vec![],
+                ..PairingRequest::default()
             }),
             grant: None,
         },
@@ -122,11 +123,12 @@ async fn namespace_deletion_cleans_up_remotely(prefix: &str, order: Order) {
                 enabled: true,
                 expires_at: None,
                 users: vec![GrantSubject {
-                    id: user.to_string(),
+                    id: Some(user.to_string()),
                     roles: vec![RoleRef {
                         name: Some("Employee".into()),
                         id: None,
                     }],
+                    ..GrantSubject::default()
                 }],
                 groups: vec![],
             }),

@@ -41,6 +41,7 @@ fn request(w: &World, users: &[Uuid]) -> OrgPairing {
             request: Some(PairingRequest {
                 users: users.iter().map(Uuid::to_string).collect(),
                 groups: vec![],
+                ..PairingRequest::default()
             }),
             grant: None,
         },

@@ -1175,3 +1175,59 @@ async fn not_found_answers_keep_code_and_correlation_id() {
     let err = c.get_trustee("").await.unwrap_err();
     assert!(matches!(err, GenesysError::InvalidArgument(_)), "{err}");
 }
+
+/// Users by email and groups by name in the caller's own org: one POST each, exact
+/// whole-value matches ignoring case, nothing from other orgs.
+#[tokio::test]
+async fn users_and_groups_are_found_by_email_and_name() {
+    let sim = start().await;
+    let msp = seed(&sim, MSP);
+    let c = client(&sim, MSP);
+    let user = &msp.users[2];
+    let email = user.email.clone().unwrap();
+    let found = c
+        .search_users_by_email(&email.to_uppercase())
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, user.id.to_string());
+    assert_eq!(found[0].email.as_deref(), Some(email.as_str()));
+    assert!(
+        c.search_users_by_email("nobody@msp-prod.example")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Acme's client does not see MSP's users.
+    assert!(
+        client(&sim, ACME)
+            .search_users_by_email(&email)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let group = &msp.groups[1];
+    let found = c.search_groups_by_name(&group.name).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, group.id.to_string());
+    assert_eq!(found[0].name.as_deref(), Some(group.name.as_str()));
+    assert!(
+        c.search_groups_by_name("No such group")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let stats = sim.stats();
+    assert_eq!(
+        stats.count(msp.id, "POST /api/v2/users/search"),
+        2,
+        "{stats:?}"
+    );
+    assert_eq!(
+        stats.count(msp.id, "POST /api/v2/groups/search"),
+        2,
+        "{stats:?}"
+    );
+}

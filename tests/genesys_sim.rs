@@ -1278,3 +1278,175 @@ async fn responses_decode_as_the_shared_models() {
     assert_eq!(body.status, Some(404));
     assert_eq!(body.context_id, error.correlation);
 }
+
+/// `POST /users/search` and `POST /groups/search`: EXACT matches the whole value
+/// ignoring case, clauses AND, pages of at most 100, `results` left out when empty,
+/// malformed queries 400 naming the field.
+#[tokio::test]
+async fn users_and_groups_search_exact_paged_and_validated() {
+    let sim = start().await;
+    let msp = Org::login(&sim, "MSP Prod").await;
+    let acme = Org::login(&sim, "Acme Prod").await;
+    let exact = |field: &str, value: &str| json!({"query": [{"type": "EXACT", "fields": [field], "value": value}]});
+    let user = &msp.seed.users[3];
+    let email = user.email.clone().expect("seeded users have an email");
+    let found = msp
+        .post(
+            "/api/v2/users/search",
+            exact("email", &email.to_uppercase()),
+        )
+        .await;
+    assert_eq!(found.status, StatusCode::OK, "{found:?}");
+    assert_eq!(found.body["total"], 1);
+    assert_eq!(found.body["results"][0]["id"], user.id.to_string());
+    assert_eq!(found.body["results"][0]["email"], email.as_str());
+    assert_eq!(found.body["types"], json!(["users"]));
+    // Another org's directory is not searched.
+    let other = acme
+        .post("/api/v2/users/search", exact("email", &email))
+        .await;
+    assert_eq!(other.body["total"], 0);
+    assert!(other.body.get("results").is_none(), "{other:?}");
+    // EXACT is the whole value: a part of the address matches nothing.
+    let (local, _) = email.split_once('@').unwrap();
+    let part = msp
+        .post("/api/v2/users/search", exact("email", local))
+        .await;
+    assert_eq!(part.body["total"], 0);
+    let contains = msp
+        .post(
+            "/api/v2/users/search",
+            json!({"query": [{"type": "CONTAINS", "fields": ["email"], "value": "@msp-prod.example"}]}),
+        )
+        .await;
+    let all = msp.seed.users.len();
+    assert!(all > 25);
+    assert_eq!(contains.body["total"], all);
+    assert_eq!(contains.body["pageSize"], 25);
+    assert_eq!(contains.body["pageCount"], all.div_ceil(25));
+    assert_eq!(contains.body["results"].as_array().unwrap().len(), 25);
+    // Every page, pageSize 10: each user once.
+    let mut seen = std::collections::BTreeSet::new();
+    for n in 1..=all.div_ceil(10) {
+        let page = msp
+            .post(
+                "/api/v2/users/search",
+                json!({"pageSize": 10, "pageNumber": n,
+                       "query": [{"type": "CONTAINS", "fields": ["email"], "value": "@msp-prod.example"}]}),
+            )
+            .await;
+        for u in page.body["results"].as_array().unwrap() {
+            assert!(seen.insert(u["id"].as_str().unwrap().to_string()));
+        }
+    }
+    assert_eq!(seen.len(), all);
+    // Clauses AND.
+    let both = msp
+        .post(
+            "/api/v2/users/search",
+            json!({"query": [
+                {"type": "CONTAINS", "fields": ["email"], "value": "@msp-prod.example"},
+                {"type": "EXACT", "fields": ["name"], "value": user.name}]}),
+        )
+        .await;
+    assert_eq!(both.body["total"], 1);
+
+    let group = &acme.seed.groups[0];
+    let g = acme
+        .post(
+            "/api/v2/groups/search",
+            exact("name", &group.name.to_lowercase()),
+        )
+        .await;
+    assert_eq!(g.body["total"], 1, "{g:?}");
+    assert_eq!(g.body["results"][0]["id"], group.id.to_string());
+    assert_eq!(g.body["results"][0]["name"], group.name.as_str());
+    assert_eq!(g.body["types"], json!(["groups"]));
+    let word = group.name.split_whitespace().next().unwrap();
+    let g = acme
+        .post("/api/v2/groups/search", exact("name", word))
+        .await;
+    assert_eq!(
+        g.body["total"], 0,
+        "EXACT does not match a word of the name"
+    );
+
+    for (path, body, field) in [
+        ("/api/v2/users/search", json!({"query": []}), "query"),
+        (
+            "/api/v2/users/search",
+            json!({"query": [{"type": "FUZZY", "fields": ["email"], "value": "x"}]}),
+            "query[0].type",
+        ),
+        (
+            "/api/v2/users/search",
+            json!({"query": [{"type": "EXACT", "fields": ["phone"], "value": "x"}]}),
+            "query[0].fields",
+        ),
+        (
+            "/api/v2/groups/search",
+            json!({"query": [{"type": "EXACT", "fields": ["email"], "value": "x"}]}),
+            "query[0].fields",
+        ),
+        (
+            "/api/v2/users/search",
+            json!({"query": [{"type": "EXACT", "fields": ["email"]}]}),
+            "query[0].value",
+        ),
+        (
+            "/api/v2/users/search",
+            json!({"pageSize": 101, "query": [{"type": "EXACT", "fields": ["email"], "value": "x"}]}),
+            "pageSize",
+        ),
+        (
+            "/api/v2/users/search",
+            json!({"pageNumber": 0, "query": [{"type": "EXACT", "fields": ["email"], "value": "x"}]}),
+            "pageNumber",
+        ),
+    ] {
+        let bad = msp.post(path, body.clone()).await;
+        assert_error(&bad, StatusCode::BAD_REQUEST, "bad.request");
+        assert_eq!(
+            bad.body["details"][0]["fieldName"], field,
+            "{body}: {bad:?}"
+        );
+    }
+}
+
+/// Pairings and trusts carry the users' emails and the groups' names, which is what a
+/// trustor matches a grant's emails and names against.
+#[tokio::test]
+async fn pairings_and_trust_members_carry_emails_and_names() {
+    let sim = start().await;
+    let msp = Org::login(&sim, "MSP Prod").await;
+    let acme = Org::login(&sim, "Acme Prod").await;
+    let pairing = msp
+        .post(
+            &format!("{OA}/pairings"),
+            json!({"userIds": [msp.user(0)], "groupIds": [msp.group(0)]}),
+        )
+        .await;
+    assert_eq!(pairing.status, StatusCode::OK, "{pairing:?}");
+    let id = pairing.body["id"].as_str().unwrap();
+    let seen = acme.get(&format!("{OA}/pairings/{id}")).await;
+    assert_eq!(
+        seen.body["users"][0]["email"].as_str(),
+        msp.seed.users[0].email.as_deref()
+    );
+    assert_eq!(
+        seen.body["groups"][0]["name"],
+        msp.seed.groups[0].name.as_str()
+    );
+    let trust = acme
+        .post(
+            &format!("{OA}/trustees"),
+            json!({"pairingId": id, "enabled": true, "users": [{"id": msp.user(0)}]}),
+        )
+        .await;
+    assert_eq!(trust.status, StatusCode::OK, "{trust:?}");
+    let users = acme.get(&format!("{OA}/trustees/{}/users", msp.id())).await;
+    assert_eq!(
+        users.body["entities"][0]["email"].as_str(),
+        msp.seed.users[0].email.as_deref()
+    );
+}

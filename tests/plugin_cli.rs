@@ -14,7 +14,7 @@ use orglink_operator::api::{
 };
 use orglink_operator::sandbox::genesys_sim::seed::SeedOrg;
 use orglink_operator::sandbox::genesys_sim::state::LinkViewStatus;
-use support::{World, apply, kubectl_orglink, link, link_phase, pairing_phase};
+use support::{WAIT, World, apply, eventually, kubectl_orglink, link, link_phase, pairing_phase};
 
 /// `kubectl orglink ARGS`, which must succeed; its stdout.
 async fn ok(args: &[&str]) -> String {
@@ -290,6 +290,7 @@ async fn pairing_export_prints_the_grant_that_authorizes() {
             request: Some(PairingRequest {
                 users: vec![user.clone()],
                 groups: vec![group.clone()],
+                ..PairingRequest::default()
             }),
             grant: None,
         },
@@ -345,8 +346,14 @@ async fn pairing_export_prints_the_grant_that_authorizes() {
     assert_eq!(grant.spec.peer.organization_id, msp.id.to_string());
     let g = grant.spec.grant.clone().expect("spec.grant");
     assert_eq!(g.pairing_id.as_deref(), Some(pairing_id.as_str()));
-    assert_eq!(g.users.iter().map(|s| &s.id).collect::<Vec<_>>(), [&user]);
-    assert_eq!(g.groups.iter().map(|s| &s.id).collect::<Vec<_>>(), [&group]);
+    assert_eq!(
+        g.users.iter().map(|s| s.id.as_ref()).collect::<Vec<_>>(),
+        [Some(&user)]
+    );
+    assert_eq!(
+        g.groups.iter().map(|s| s.id.as_ref()).collect::<Vec<_>>(),
+        [Some(&group)]
+    );
     for s in g.users.iter().chain(&g.groups) {
         assert_eq!(s.roles.len(), 1);
         assert_eq!(s.roles[0].name.as_deref(), Some(role.as_str()));

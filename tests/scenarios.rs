@@ -276,6 +276,7 @@ async fn a_pairing_is_authorized_with_roles_and_revoked_on_delete() {
             request: Some(PairingRequest {
                 users: vec![u1.clone(), u2.clone()],
                 groups: vec![],
+                ..PairingRequest::default()
             }),
             grant: None,
         },
@@ -316,15 +317,17 @@ async fn a_pairing_is_authorized_with_roles_and_revoked_on_delete() {
                 expires_at: None,
                 users: vec![
                     GrantSubject {
-                        id: u1.clone(),
+                        id: Some(u1.clone()),
                         roles: vec![RoleRef {
                             name: Some("Supervisor".into()),
                             id: None,
                         }],
+                        ..GrantSubject::default()
                     },
                     GrantSubject {
-                        id: u2.clone(),
+                        id: Some(u2.clone()),
                         roles: vec![],
+                        ..GrantSubject::default()
                     },
                 ],
                 groups: vec![],

@@ -64,11 +64,12 @@ async fn a_grant_without_pairing_id_follows_the_trustee_in_the_cluster_through_a
                     enabled: true,
                     expires_at: None,
                     users: vec![GrantSubject {
-                        id: user.clone(),
+                        id: Some(user.clone()),
                         roles: vec![RoleRef {
                             name: Some(role.into()),
                             id: None,
                         }],
+                        ..GrantSubject::default()
                     }],
                     groups: vec![],
                 }),
@@ -97,6 +98,7 @@ async fn a_grant_without_pairing_id_follows_the_trustee_in_the_cluster_through_a
             request: Some(PairingRequest {
                 users: vec![user.clone()],
                 groups: vec![],
+                ..PairingRequest::default()
             }),
             grant: None,
         },

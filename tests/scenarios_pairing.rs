@@ -147,8 +147,9 @@ fn by_id(id: Uuid) -> RoleRef {
 
 fn subject(id: Uuid, roles: Vec<RoleRef>) -> GrantSubject {
     GrantSubject {
-        id: id.to_string(),
+        id: Some(id.to_string()),
         roles,
+        ..GrantSubject::default()
     }
 }
 
@@ -185,6 +186,7 @@ fn request(w: &World, users: &[Uuid], groups: &[Uuid]) -> OrgPairing {
             request: Some(PairingRequest {
                 users: users.iter().map(Uuid::to_string).collect(),
                 groups: groups.iter().map(Uuid::to_string).collect(),
+                ..PairingRequest::default()
             }),
             grant: None,
         },

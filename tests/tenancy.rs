@@ -359,6 +359,7 @@ fn pairing_request(name: &str, org_ref: &str, peer: &SeedOrg, user: &str) -> Org
             request: Some(PairingRequest {
                 users: vec![user.to_string()],
                 groups: vec![],
+                ..PairingRequest::default()
             }),
             grant: None,
         },

@@ -11,6 +11,24 @@ use super::Region;
 pub(crate) const UUID_PATTERN: &str =
     "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
 
+/// An email address as Genesys Cloud users carry it: one `@` with something on either
+/// side and no spaces. Deliverability is not the schema's business; the lookup reports
+/// an address that matches no user.
+pub const EMAIL_PATTERN: &str = "^[^@\\s]+@[^@\\s]+$";
+
+/// True when `s` has the shape of [`EMAIL_PATTERN`].
+pub fn is_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !s.chars().any(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
 /// True when `s` is a canonical lower-case UUID (the same rule as [`UUID_PATTERN`]).
 pub(crate) fn is_canonical_uuid(s: &str) -> bool {
     let b = s.as_bytes();

@@ -65,6 +65,9 @@ pub mod reasons {
     pub const ROLES_ASSIGNED: &str = "RolesAssigned";
     pub(crate) const NO_ROLES: &str = "NoRoles";
     pub const UNKNOWN_ROLE: &str = "UnknownRole";
+    // OrgPairing `Ready`: a user email or group name matches no one, or several.
+    pub const SUBJECT_NOT_FOUND: &str = "SubjectNotFound";
+    pub const SUBJECT_AMBIGUOUS: &str = "SubjectAmbiguous";
     pub const UP_TO_DATE: &str = "UpToDate";
     // Any kind `Ready`: the reconcile panicked (a bug), contained to this object.
     pub const INTERNAL_ERROR: &str = "InternalError";

@@ -10,7 +10,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{PeerRef, UUID_PATTERN};
+use super::common::{EMAIL_PATTERN, PeerRef, UUID_PATTERN};
 
 /// Genesys Cloud allows at most this many authorized users per pairing.
 pub(crate) const MAX_USERS: usize = 25;
@@ -58,11 +58,17 @@ pub struct OrgPairingSpec {
 }
 
 /// The trustee's request: which of our users and groups need access to the peer.
+///
+/// Users may be named by ID (`users`) or by email (`userEmails`), groups by ID
+/// (`groups`) or by name (`groupNames`): the operator looks names up in our org
+/// (`POST /api/v2/users/search`, `POST /api/v2/groups/search`, docs/genesys-api.md §4.6)
+/// and reports a name that matches no one or several in the `Ready` condition.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new("(has(self.users) ? size(self.users) : 0) + (has(self.groups) ? size(self.groups) : 0) > 0").message("spec.request names no users and no groups: list at least one user ID in spec.request.users or one group ID in spec.request.groups"))]
+#[x_kube(validation = Rule::new("(has(self.users) ? size(self.users) : 0) + (has(self.groups) ? size(self.groups) : 0) + (has(self.userEmails) ? size(self.userEmails) : 0) + (has(self.groupNames) ? size(self.groupNames) : 0) > 0").message("spec.request names no users and no groups: list at least one user in spec.request.users (ID) or spec.request.userEmails, or one group in spec.request.groups (ID) or spec.request.groupNames"))]
+#[x_kube(validation = Rule::new("(has(self.users) ? size(self.users) : 0) + (has(self.userEmails) ? size(self.userEmails) : 0) <= 25").message("spec.request.users and spec.request.userEmails name more than 25 users together; Genesys Cloud allows at most 25 authorized users per pairing: split them over groups"))]
 pub struct PairingRequest {
-    /// IDs of our users who need access (at most 25).
+    /// IDs of our users who need access (at most 25 with `userEmails`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 25), inner(regex(pattern = UUID_PATTERN)), extend("x-kubernetes-list-type" = "set"))]
     pub users: Vec<String>,
@@ -70,6 +76,16 @@ pub struct PairingRequest {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 100), inner(regex(pattern = UUID_PATTERN)), extend("x-kubernetes-list-type" = "set"))]
     pub groups: Vec<String>,
+    /// Emails of our users who need access, as an alternative to their IDs: each must
+    /// match exactly one user of our org.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 25), inner(length(min = 3, max = 254), regex(pattern = EMAIL_PATTERN)), extend("x-kubernetes-list-type" = "set"))]
+    pub user_emails: Vec<String>,
+    /// Names of our groups who need access, as an alternative to their IDs: each must
+    /// match exactly one group of our org.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 100), inner(length(min = 1, max = 256)), extend("x-kubernetes-list-type" = "set"))]
+    pub group_names: Vec<String>,
 }
 
 /// The trustor's grant: accept a pairing and assign our roles.
@@ -91,13 +107,18 @@ pub struct PairingGrant {
     /// When the trust ends (RFC 3339). Optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Time>,
-    /// Trustee users and the roles of ours they get (at most 25).
+    /// Trustee users (by `id` or `email`) and the roles of ours they get (at most 25).
+    /// Each user once: the webhook refuses duplicates (the list cannot be keyed by
+    /// `id`, which an entry by email does not have, and a pairwise CEL rule would cost
+    /// quadratic time on every write).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 25), extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["id"]))]
+    #[schemars(length(max = 25))]
+    #[x_kube(validation = Rule::new("self.all(s, !has(s.name))").message("spec.grant.users: a user is named by id or email, not name (name is for groups in spec.grant.groups)"))]
     pub users: Vec<GrantSubject>,
-    /// Trustee groups and the roles of ours they get.
+    /// Trustee groups (by `id` or `name`) and the roles of ours they get.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 100), extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["id"]))]
+    #[schemars(length(max = 100))]
+    #[x_kube(validation = Rule::new("self.all(s, !has(s.email))").message("spec.grant.groups: a group is named by id or name, not email (email is for users in spec.grant.users)"))]
     pub groups: Vec<GrantSubject>,
 }
 
@@ -105,13 +126,26 @@ fn default_true() -> bool {
     true
 }
 
-/// A trustee user or group and the roles it gets in our org.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+/// A trustee user or group and the roles it gets in our org. Named by exactly one of
+/// `id`, `email` (users) or `name` (groups); an email or name is matched among the
+/// users and groups the trustee put in the pairing (or the trust), since the trustor
+/// cannot search the trustee's directory.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("(has(self.id) ? 1 : 0) + (has(self.email) ? 1 : 0) + (has(self.name) ? 1 : 0) == 1").message("a trustee subject names exactly one of id (e.g. {id: <uuid>}), email (users, e.g. {email: ana@example.com}) or name (groups, e.g. {name: Tier 1 Support})"))]
 pub struct GrantSubject {
     /// The trustee org's user or group ID.
-    #[schemars(regex(pattern = UUID_PATTERN))]
-    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 36), regex(pattern = UUID_PATTERN))]
+    pub id: Option<String>,
+    /// A trustee user's email (users only), matched case-insensitively.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 3, max = 254), regex(pattern = EMAIL_PATTERN))]
+    pub email: Option<String>,
+    /// A trustee group's name (groups only), matched exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 256))]
+    pub name: Option<String>,
     /// Roles of our org, by name or ID. None: authorized, but can do nothing here.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 50))]

@@ -51,6 +51,7 @@ fn pairing() -> OrgPairing {
             request: Some(PairingRequest {
                 users: vec!["u1".into()],
                 groups: vec![],
+                ..PairingRequest::default()
             }),
             grant: None,
         },

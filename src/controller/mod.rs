@@ -10,6 +10,7 @@ pub(crate) mod acting;
 pub(crate) mod context;
 pub(crate) mod credentials;
 pub(crate) mod credentials_hold;
+pub(crate) mod directory;
 pub(crate) mod error;
 pub(crate) mod events;
 pub(crate) mod metrics;

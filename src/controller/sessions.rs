@@ -176,6 +176,8 @@ pub(crate) struct OrgSession {
     stale: StaleParts,
     refresh: parking_lot::Mutex<RefreshMemory>,
     roles: parking_lot::Mutex<RoleNames>,
+    /// User and group lookups by email and name ([`super::directory`]).
+    pub(crate) directory: super::directory::DirectoryCache,
 }
 
 /// Role names of the org resolved to IDs, each with when it was read. Roles are the
@@ -569,6 +571,7 @@ impl Sessions {
             stale: StaleParts::all(),
             refresh: parking_lot::Mutex::new(RefreshMemory::default()),
             roles: parking_lot::Mutex::new(RoleNames::default()),
+            directory: Default::default(),
         });
         self.by_key.write().insert(key.clone(), session.clone());
         Ok(session)

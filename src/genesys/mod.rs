@@ -19,13 +19,14 @@
 //! | [`metrics`] | the per-call observer hook |
 //! | [`error`] | [`GenesysError`] |
 //! | [`client`] | [`GenesysClient`] and `organizations/me` |
-//! | [`links`], [`pairings`], [`trustees`], [`trustors`], [`roles`] | the typed calls by area |
+//! | [`links`], [`pairings`], [`trustees`], [`trustors`], [`roles`], [`directory`] | the typed calls by area |
 
 pub(crate) mod allowlist;
 pub(crate) mod auth;
 pub(crate) mod client;
 pub(crate) mod config;
 pub(crate) mod credentials;
+pub(crate) mod directory;
 pub(crate) mod error;
 pub mod http;
 pub(crate) mod links;

@@ -41,6 +41,10 @@ pub(crate) const STALLED_REASONS: &[&str] = &[
     reasons::PAIRING_NOT_FOUND,
     reasons::PAIRING_FROM_OTHER_ORGANIZATION,
     reasons::UNKNOWN_ROLE,
+    // OrgPairing: a user email or group name matches no one, or several (fixed by the
+    // spec, or by whoever keeps the directory).
+    reasons::SUBJECT_NOT_FOUND,
+    reasons::SUBJECT_AMBIGUOUS,
     // Any kind: an older object for the same relationship acts instead of this one.
     reasons::CONFLICT,
     // OrgLink / OrgPairing: observe only; nothing changes until the annotation goes.

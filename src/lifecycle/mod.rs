@@ -24,6 +24,7 @@ pub mod observe;
 pub(crate) mod pairing;
 pub(crate) mod poll;
 pub(crate) mod refresh;
+pub(crate) mod subjects;
 pub(crate) mod trustee;
 pub(crate) mod trustor;
 

@@ -30,6 +30,7 @@ pub(crate) fn request(users: &[&str], groups: &[&str]) -> PairingRequest {
     PairingRequest {
         users: users.iter().map(|s| s.to_string()).collect(),
         groups: groups.iter().map(|s| s.to_string()).collect(),
+        ..PairingRequest::default()
     }
 }
 
@@ -66,8 +67,9 @@ pub(crate) fn by_id(id: &str) -> RoleRef {
 
 pub(crate) fn grant_subject(id: &str, roles: Vec<RoleRef>) -> GrantSubject {
     GrantSubject {
-        id: id.into(),
+        id: Some(id.into()),
         roles,
+        ..GrantSubject::default()
     }
 }
 

@@ -516,10 +516,13 @@ impl Desired {
     fn resolve(grant: &PairingGrant, by_name: &BTreeMap<String, Option<String>>) -> Desired {
         let mut unknown = BTreeSet::new();
         let mut unknown_for = BTreeSet::new();
+        // Subjects named by email or name were given their IDs by
+        // `subjects::resolve_grant` before the decision; one still without is skipped.
         let mut resolve_all = |subjects: &[GrantSubject]| {
             subjects
                 .iter()
-                .map(|s| {
+                .filter_map(|s| Some((s.id.clone()?, s)))
+                .map(|(sid, s)| {
                     let mut ids = BTreeSet::new();
                     for r in &s.roles {
                         match (&r.id, &r.name) {
@@ -532,13 +535,13 @@ impl Desired {
                                 }
                                 None => {
                                     unknown.insert(name.clone());
-                                    unknown_for.insert(s.id.clone());
+                                    unknown_for.insert(sid.clone());
                                 }
                             },
                             (None, None) => {}
                         }
                     }
-                    (s.id.clone(), ids)
+                    (sid, ids)
                 })
                 .collect::<BTreeMap<_, _>>()
         };

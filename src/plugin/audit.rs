@@ -38,9 +38,9 @@ pub struct Unmanaged {
 /// The adopting object.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Manifest {
-    Link(OrgLink),
+    Link(Box<OrgLink>),
     /// A trust: its users and groups are to be filled in before applying.
-    Pairing(OrgPairing),
+    Pairing(Box<OrgPairing>),
 }
 
 impl Manifest {
@@ -99,7 +99,7 @@ pub fn audit_org(org: &Organization, links: &[OrgLink], pairings: &[OrgPairing])
         .collect();
 
     let link_manifest = |peer: &str, region: Option<&str>| {
-        Manifest::Link(OrgLink {
+        Manifest::Link(Box::new(OrgLink {
             metadata: ObjectMeta {
                 name: Some(super::build::link_name(peer)),
                 namespace: ns.clone(),
@@ -117,7 +117,7 @@ pub fn audit_org(org: &Organization, links: &[OrgLink], pairings: &[OrgPairing])
                 attempt: 0,
             },
             status: None,
-        })
+        }))
     };
     let mut unmanaged = Vec::new();
     for l in status.linked_organizations.iter().filter(|l| l.unmanaged) {
@@ -154,7 +154,7 @@ pub fn audit_org(org: &Organization, links: &[OrgLink], pairings: &[OrgPairing])
         } else {
             "access-for"
         };
-        Manifest::Pairing(OrgPairing {
+        Manifest::Pairing(Box::new(OrgPairing {
             metadata: ObjectMeta {
                 name: Some(format!("{prefix}-{}", short(&t.organization_id))),
                 namespace: ns.clone(),
@@ -177,7 +177,7 @@ pub fn audit_org(org: &Organization, links: &[OrgLink], pairings: &[OrgPairing])
                 }),
             },
             status: None,
-        })
+        }))
     };
     for t in status.trustors.iter().filter(|t| t.unmanaged) {
         unmanaged.push(Unmanaged {

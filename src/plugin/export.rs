@@ -102,8 +102,21 @@ pub fn grant_for(
         })
         .collect();
     let subject = |id: &String| GrantSubject {
-        id: id.clone(),
+        id: Some(id.clone()),
         roles: roles.clone(),
+        ..GrantSubject::default()
+    };
+    // Emails and group names carry over as written: the trustor matches them among the
+    // users and groups of the pairing.
+    let by_email = |email: &String| GrantSubject {
+        email: Some(email.clone()),
+        roles: roles.clone(),
+        ..GrantSubject::default()
+    };
+    let by_name = |name: &String| GrantSubject {
+        name: Some(name.clone()),
+        roles: roles.clone(),
+        ..GrantSubject::default()
     };
     Ok(OrgPairing {
         metadata: ObjectMeta {
@@ -123,8 +136,18 @@ pub fn grant_for(
                 pairing_id: Some(pairing_id),
                 enabled: true,
                 expires_at: None,
-                users: request.users.iter().map(subject).collect(),
-                groups: request.groups.iter().map(subject).collect(),
+                users: request
+                    .users
+                    .iter()
+                    .map(subject)
+                    .chain(request.user_emails.iter().map(by_email))
+                    .collect(),
+                groups: request
+                    .groups
+                    .iter()
+                    .map(subject)
+                    .chain(request.group_names.iter().map(by_name))
+                    .collect(),
             }),
         },
         status: None,
@@ -188,6 +211,7 @@ mod tests {
                 request: Some(PairingRequest {
                     users: vec![USER.into()],
                     groups: vec![GROUP.into()],
+                    ..PairingRequest::default()
                 }),
                 grant: None,
             },
@@ -256,11 +280,17 @@ mod tests {
         }];
         assert_eq!(grant.users.len(), 1);
         assert_eq!(
-            (grant.users[0].id.as_str(), &grant.users[0].roles),
+            (
+                grant.users[0].id.as_deref().unwrap_or_default(),
+                &grant.users[0].roles
+            ),
             (USER, &supervisor)
         );
         assert_eq!(
-            (grant.groups[0].id.as_str(), &grant.groups[0].roles),
+            (
+                grant.groups[0].id.as_deref().unwrap_or_default(),
+                &grant.groups[0].roles
+            ),
             (GROUP, &supervisor)
         );
     }

@@ -10,10 +10,11 @@ use std::sync::Arc;
 
 use k8s_openapi::jiff::Timestamp;
 
-use crate::api::common::is_canonical_uuid;
+use crate::api::common::{is_canonical_uuid, is_email};
 use crate::api::orgpairing::MAX_USERS;
+use crate::api::orgpairing::{GrantSubject, SubjectKind};
 use crate::api::regions::valid_codes;
-use crate::api::{OrgLink, OrgPairing, Organization, PeerRef, Region};
+use crate::api::{OrgLink, OrgPairing, Organization, PairingGrant, PeerRef, Region};
 use crate::genesys::ApiBaseUrlAllowlist;
 
 /// What the rules may know about the cluster (backed by a reflector cache of
@@ -202,8 +203,19 @@ fn check_pairing(
     let spec = &pairing.spec;
     v.extend(peer_id(&spec.peer));
     if let Some(request) = &spec.request {
-        v.extend(empty_request(request.users.len(), request.groups.len()));
-        v.extend(too_many_users("spec.request.users", request.users.len()));
+        v.extend(empty_request(
+            request.users.len() + request.user_emails.len(),
+            request.groups.len() + request.group_names.len(),
+        ));
+        let users_field = if request.user_emails.is_empty() {
+            "spec.request.users"
+        } else {
+            "spec.request.users and spec.request.userEmails"
+        };
+        v.extend(too_many_users(
+            users_field,
+            request.users.len() + request.user_emails.len(),
+        ));
         v.extend(ids(
             "spec.request.users",
             request.users.iter().map(String::as_str),
@@ -212,17 +224,24 @@ fn check_pairing(
             "spec.request.groups",
             request.groups.iter().map(String::as_str),
         ));
+        v.extend(emails(
+            "spec.request.userEmails",
+            request.user_emails.iter().map(String::as_str),
+        ));
     }
     if let Some(grant) = &spec.grant {
         v.extend(too_many_users("spec.grant.users", grant.users.len()));
-        v.extend(ids(
+        v.extend(subjects(
             "spec.grant.users",
-            grant.users.iter().map(|s| s.id.as_str()),
+            SubjectKind::User,
+            &grant.users,
         ));
-        v.extend(ids(
+        v.extend(subjects(
             "spec.grant.groups",
-            grant.groups.iter().map(|s| s.id.as_str()),
+            SubjectKind::Group,
+            &grant.groups,
         ));
+        v.warnings.extend(admin_without_expiry(grant));
         let old_expiry = old
             .and_then(|o| o.spec.grant.as_ref())
             .and_then(|g| g.expires_at.as_ref());
@@ -326,6 +345,116 @@ pub(crate) fn ids<'a>(field: &str, values: impl Iterator<Item = &'a str>) -> Vec
     denials
 }
 
+/// User emails must look like emails and be listed once (case-insensitively: Genesys
+/// matches emails regardless of case).
+pub(crate) fn emails<'a>(field: &str, values: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    let mut denials = Vec::new();
+    for (i, email) in values.enumerate() {
+        if !is_email(email) {
+            denials.push(format!(
+                "{field}[{i}]: {email:?} is not an email address; write the user's email as in Genesys Cloud (e.g. ana@example.com)"
+            ));
+        }
+        if !seen.insert(email.to_lowercase()) {
+            denials.push(format!(
+                "{field}[{i}]: {email} is listed more than once; list each user once"
+            ));
+        }
+    }
+    denials
+}
+
+/// Each trustee subject of a grant is named by exactly one of `id`, `email` (users) or
+/// `name` (groups), in a valid form, and no subject is listed twice.
+pub(crate) fn subjects(field: &str, kind: SubjectKind, list: &[GrantSubject]) -> Vec<String> {
+    let (what, alt) = match kind {
+        SubjectKind::User => ("user", "email"),
+        SubjectKind::Group => ("group", "name"),
+    };
+    let mut seen = BTreeSet::new();
+    let mut denials = Vec::new();
+    for (i, s) in list.iter().enumerate() {
+        let named = [s.id.is_some(), s.email.is_some(), s.name.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count();
+        let wrong = match kind {
+            SubjectKind::User => s.name.as_ref().map(|_| "name"),
+            SubjectKind::Group => s.email.as_ref().map(|_| "email"),
+        };
+        if let Some(wrong) = wrong {
+            denials.push(format!(
+                "{field}[{i}]: a {what} is named by id or {alt}, not {wrong}; use {{{alt}: ...}} or {{id: <uuid>}}"
+            ));
+            continue;
+        }
+        if named != 1 {
+            denials.push(format!(
+                "{field}[{i}]: name the {what} by exactly one of id or {alt} (e.g. {{{alt}: ...}}); {named} are set"
+            ));
+            continue;
+        }
+        if let Some(id) = &s.id
+            && !is_canonical_uuid(id)
+        {
+            denials.push(format!(
+                "{field}[{i}].id: {id:?} is not a canonical lower-case UUID; use the ID from Genesys Cloud or name the {what} by {alt}"
+            ));
+        }
+        if let Some(email) = &s.email
+            && !is_email(email)
+        {
+            denials.push(format!(
+                "{field}[{i}].email: {email:?} is not an email address; write the user's email as in Genesys Cloud (e.g. ana@example.com)"
+            ));
+        }
+        let key =
+            s.id.clone()
+                .or_else(|| s.email.as_ref().map(|e| e.to_lowercase()))
+                .or_else(|| s.name.clone())
+                .unwrap_or_default();
+        if !seen.insert(key.clone()) {
+            denials.push(format!(
+                "{field}[{i}]: {key} is listed more than once; list each {what} once, with all its roles"
+            ));
+        }
+    }
+    denials
+}
+
+/// Warns when a grant gives a role named like an administrator's ("Admin", "Master
+/// Admin", "Billing Admin", …) with no `expiresAt`: least privilege says such access
+/// should end by itself. A warning, not a denial: it may be intended.
+pub(crate) fn admin_without_expiry(grant: &PairingGrant) -> Option<String> {
+    if grant.expires_at.is_some() {
+        return None;
+    }
+    let admin: BTreeSet<&str> = grant
+        .users
+        .iter()
+        .chain(&grant.groups)
+        .flat_map(|s| &s.roles)
+        .filter_map(|r| r.name.as_deref())
+        .filter(|name| is_admin_role(name))
+        .collect();
+    (!admin.is_empty()).then(|| {
+        format!(
+            "spec.grant gives {} without spec.grant.expiresAt: the peer keeps administrator access until someone revokes it; set expiresAt (RFC 3339) or grant a narrower role",
+            admin.iter().map(|n| format!("role {n:?}")).collect::<Vec<_>>().join(", ")
+        )
+    })
+}
+
+/// True for a role name containing the word "admin" (any case): "Admin", "Master
+/// Admin", "Telephony Admin", "admin-lite". "Administrator" counts too.
+pub fn is_admin_role(name: &str) -> bool {
+    name.split(|c: char| !c.is_alphanumeric()).any(|word| {
+        let w = word.to_lowercase();
+        w == "admin" || w == "administrator"
+    })
+}
+
 /// At most 25 users per pairing.
 pub(crate) fn too_many_users(field: &str, count: usize) -> Option<String> {
     (count > MAX_USERS).then(|| {
@@ -352,7 +481,7 @@ pub(crate) fn request_xor_grant(object: &serde_json::Value) -> Option<String> {
 /// A request must name someone.
 pub(crate) fn empty_request(users: usize, groups: usize) -> Option<String> {
     (users == 0 && groups == 0).then(|| {
-        "spec.request: no users and no groups; list at least one user or group ID that needs access".to_string()
+        "spec.request: no users and no groups; list at least one user (users by ID, userEmails by email) or group (groups by ID, groupNames by name) that needs access".to_string()
     })
 }
 

@@ -266,7 +266,7 @@ fn empty_request() {
     let msg = denied(&view(), "OrgPairing", pairing("p", request(&[], &[])), None);
     assert_eq!(
         msg,
-        "spec.request: no users and no groups; list at least one user or group ID that needs access"
+        "spec.request: no users and no groups; list at least one user (users by ID, userEmails by email) or group (groups by ID, groupNames by name) that needs access"
     );
 }
 
@@ -545,4 +545,168 @@ fn api_base_url_off_the_allowlist_is_refused_naming_the_flag() {
         Some(organization(Some("https://proxy.example.com"))),
     );
     assert!(msg.contains("spec.apiBaseUrl"), "{msg}");
+}
+
+fn grant_spec(grant: Value) -> Value {
+    json!({"organizationRef": "acme", "peer": {"organizationId": PEER, "region": "us-east-1"},
+           "grant": grant})
+}
+
+#[test]
+fn subjects_by_email_and_name_are_allowed() {
+    let v = view();
+    allowed(
+        &v,
+        "OrgPairing",
+        pairing(
+            "by-name",
+            grant_spec(
+                json!({"users": [{"email": "ana@example.com", "roles": [{"name": "Supervisor"}]}],
+                              "groups": [{"name": "Tier 1 Support", "roles": [{"name": "Supervisor"}]}]}),
+            ),
+        ),
+    );
+    allowed(
+        &v,
+        "OrgPairing",
+        pairing(
+            "asks-by-name",
+            json!({"organizationRef": "acme", "peer": {"organizationId": PEER, "region": "us-east-1"},
+                   "request": {"userEmails": ["ana@example.com"], "groupNames": ["Tier 1 Support"]}}),
+        ),
+    );
+}
+
+#[test]
+fn subject_naming_rules_name_the_field_and_the_fix() {
+    let rows: &[(Value, &str)] = &[
+        (
+            json!({"users": [{"id": U[0], "email": "ana@example.com"}]}),
+            "spec.grant.users[0]: name the user by exactly one of id or email (e.g. {email: ...}); 2 are set",
+        ),
+        (
+            json!({"users": [{"name": "Ana"}]}),
+            "spec.grant.users[0]: a user is named by id or email, not name; use {email: ...} or {id: <uuid>}",
+        ),
+        (
+            json!({"groups": [{"email": "g@example.com"}]}),
+            "spec.grant.groups[0]: a group is named by id or name, not email; use {name: ...} or {id: <uuid>}",
+        ),
+        (
+            json!({"users": [{"email": "not-an-email"}]}),
+            "spec.grant.users[0].email: \"not-an-email\" is not an email address",
+        ),
+        (
+            json!({"users": [{"email": "Ana@example.com"}, {"email": "ana@example.com"}]}),
+            "spec.grant.users[1]: ana@example.com is listed more than once; list each user once, with all its roles",
+        ),
+        (
+            json!({"groups": [{"name": "Night"}, {"name": "Night"}]}),
+            "spec.grant.groups[1]: Night is listed more than once",
+        ),
+    ];
+    for (grant, want) in rows {
+        let msg = denied(
+            &view(),
+            "OrgPairing",
+            pairing("g", grant_spec(grant.clone())),
+            None,
+        );
+        assert!(msg.contains(want), "{grant}: {msg}");
+    }
+    let msg = denied(
+        &view(),
+        "OrgPairing",
+        pairing(
+            "r",
+            json!({"organizationRef": "acme", "peer": {"organizationId": PEER, "region": "us-east-1"},
+                   "request": {"userEmails": ["ana@example.com", "ANA@example.com", "bad"]}}),
+        ),
+        None,
+    );
+    assert!(
+        msg.contains("spec.request.userEmails[1]: ANA@example.com is listed more than once"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("spec.request.userEmails[2]: \"bad\" is not an email address"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn emails_count_toward_the_25_users() {
+    let emails: Vec<String> = (0..26).map(|i| format!("u{i}@example.com")).collect();
+    let msg = denied(
+        &view(),
+        "OrgPairing",
+        pairing(
+            "r",
+            json!({"organizationRef": "acme", "peer": {"organizationId": PEER, "region": "us-east-1"},
+                   "request": {"userEmails": emails}}),
+        ),
+        None,
+    );
+    assert!(
+        msg.contains("spec.request.users and spec.request.userEmails: 26 users listed"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn admin_roles_without_expiry_are_a_warning() {
+    let spec = |roles: Value, expires: Option<&str>| {
+        let mut g = json!({"pairingId": "p1", "users": [{"id": U[0], "roles": roles}]});
+        if let Some(at) = expires {
+            g["expiresAt"] = json!(at);
+        }
+        pairing("g", grant_spec(g))
+    };
+    let (ok, _, warnings) = run(
+        &view(),
+        "OrgPairing",
+        "CREATE",
+        Some(spec(json!([{"name": "Master Admin"}]), None)),
+        None,
+    );
+    assert!(ok);
+    assert_eq!(warnings, vec!["spec.grant gives role \"Master Admin\" without spec.grant.expiresAt: the peer keeps administrator access until someone revokes it; set expiresAt (RFC 3339) or grant a narrower role".to_string()]);
+    let (ok, _, warnings) = run(
+        &view(),
+        "OrgPairing",
+        "CREATE",
+        Some(spec(
+            json!([{"name": "Admin"}]),
+            Some("2027-01-01T00:00:00Z"),
+        )),
+        None,
+    );
+    assert!(ok);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let (_, _, warnings) = run(
+        &view(),
+        "OrgPairing",
+        "CREATE",
+        Some(spec(json!([{"name": "Supervisor"}]), None)),
+        None,
+    );
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+#[test]
+fn admin_role_names() {
+    use crate::webhook::rules::is_admin_role;
+    for name in [
+        "Admin",
+        "Master Admin",
+        "admin",
+        "Telephony Admin",
+        "admin-lite",
+        "Administrator",
+    ] {
+        assert!(is_admin_role(name), "{name}");
+    }
+    for name in ["Supervisor", "Adminless", "Badminton Coach", "Employee", ""] {
+        assert!(!is_admin_role(name), "{name}");
+    }
 }

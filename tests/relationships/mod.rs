@@ -84,11 +84,13 @@ pub fn orgs(n: usize) -> Vec<SeedOrg> {
                 .map(|u| SeedMember {
                     id: Uuid::new_v4(),
                     name: format!("User {u}"),
+                    email: Some(format!("user{u}@crash-org-{i}.example")),
                 })
                 .collect(),
             groups: vec![SeedMember {
                 id: Uuid::new_v4(),
                 name: "Operators".into(),
+                email: None,
             }],
             roles: vec![SeedRole {
                 id: Uuid::new_v4(),
@@ -232,6 +234,7 @@ impl Scenario {
                 request: Some(PairingRequest {
                     users: self.users_of(k).iter().map(Uuid::to_string).collect(),
                     groups: vec![],
+                    ..PairingRequest::default()
                 }),
                 grant: None,
             },
@@ -260,8 +263,9 @@ impl Scenario {
                         .users_of(k)
                         .iter()
                         .map(|u| GrantSubject {
-                            id: u.to_string(),
+                            id: Some(u.to_string()),
                             roles: supervisor(),
+                            ..GrantSubject::default()
                         })
                         .collect(),
                     groups: vec![],

@@ -38,6 +38,7 @@ use crate::lifecycle::pairing::{
     ObservedPairing, PairingDecision, PairingLookup, PairingRecord, api_error, awaiting_answer,
     conflict, next_status, organization_not_ready,
 };
+use crate::lifecycle::subjects::Directory;
 use crate::runtime::scope::{Stores, Wakers};
 
 pub(crate) const KIND: &str = "OrgPairing";
@@ -122,12 +123,30 @@ async fn lookup_pairing(
     session: &OrgSession,
     id: Option<&str>,
 ) -> Result<PairingLookup, GenesysError> {
+    Ok(lookup_pairing_members(session, id).await?.0)
+}
+
+/// [`lookup_pairing`], with the emails and names of the users and groups the pairing
+/// names (for a grant that names them so).
+async fn lookup_pairing_members(
+    session: &OrgSession,
+    id: Option<&str>,
+) -> Result<(PairingLookup, Directory), GenesysError> {
     let Some(id) = id.filter(|id| !id.is_empty()) else {
-        return Ok(PairingLookup::NotLooked);
+        return Ok((PairingLookup::NotLooked, Directory::default()));
     };
     Ok(match session.client.get_pairing(id).await? {
-        Some(found) => PairingLookup::Found(observed_pairing(found)),
-        None => PairingLookup::NotFound,
+        Some(found) => {
+            let mut dir = Directory::default();
+            for u in &found.users {
+                dir.add_user(&u.id, u.email.as_deref());
+            }
+            for g in &found.groups {
+                dir.add_group(&g.id, g.name.as_deref());
+            }
+            (PairingLookup::Found(observed_pairing(found)), dir)
+        }
+        None => (PairingLookup::NotFound, Directory::default()),
     })
 }
 

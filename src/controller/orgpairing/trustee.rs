@@ -16,6 +16,7 @@ use crate::api::text::clean_opt;
 use crate::api::{OrgPairing, OrgPairingStatus, PairingRequest};
 use crate::controller::acting::Acting;
 use crate::controller::context::Context;
+use crate::controller::directory;
 use crate::controller::error::Failure;
 use crate::controller::sessions::{OrgSession, Parts};
 use crate::controller::status::apply_status;
@@ -24,6 +25,7 @@ use crate::genesys::models::TrustRequest;
 use crate::lifecycle::Requeue;
 use crate::lifecycle::adopt::{self, PendingPairing};
 use crate::lifecycle::pairing::{PairingLookup, PairingRecord};
+use crate::lifecycle::subjects;
 use crate::lifecycle::trustee::{self, ObservedTrustor, TrusteeAction, TrusteeInput};
 
 /// Observe, decide, act, write.
@@ -37,6 +39,35 @@ pub(super) async fn run(
     let peer = pairing.spec.peer.organization_id.as_str();
     let prev = pairing.status.as_ref();
     let session = &acting.session;
+    // Emails and group names become IDs first; one that matches no one or several
+    // stops here, before anything is asked of Genesys for the wrong set of people.
+    let (emails, names) = subjects::request_names(request);
+    let resolved;
+    let request = if emails.is_empty() && names.is_empty() {
+        request
+    } else {
+        let dir = directory::lookup(session, &emails, &names)
+            .await
+            .map_err(Failure::read)?;
+        match subjects::resolve_request(request, &dir) {
+            Ok(r) => {
+                resolved = r;
+                &resolved
+            }
+            Err(unresolved) => {
+                let d: trustee::TrusteeDecision = subjects::unresolved(
+                    PairingSide::Trustee,
+                    prev,
+                    &unresolved,
+                    "in this organization",
+                );
+                let status = write(pairing, ctx, &d, PairingRecord::default(), &[])
+                    .await
+                    .map_err(|e| Failure::Write(Box::new(e)))?;
+                return Ok((d.requeue, status));
+            }
+        }
+    };
     let snapshot = session.snapshot(max_age).await.map_err(Failure::read)?;
     let trust = match snapshot.trustor(peer) {
         Some(trustor) => Some(

@@ -8,7 +8,9 @@ use std::time::Duration;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 
-use super::{Note, lookup_pairing, write};
+use kube::runtime::events::EventType;
+
+use super::{Note, lookup_pairing_members, write};
 use crate::api::text::clean_opt;
 use crate::api::{OrgPairing, OrgPairingStatus, PairingGrant, PairingSide};
 use crate::controller::acting::Acting;
@@ -17,7 +19,8 @@ use crate::controller::error::Failure;
 use crate::controller::sessions::{OrgSession, Parts};
 use crate::genesys::GenesysError;
 use crate::genesys::models::{TrustCreate, TrustMemberCreate, TrustUpdate, TrustUser, Trustee};
-use crate::lifecycle::pairing::{PairingLookup, PairingRecord};
+use crate::lifecycle::pairing::{PairingLookup, PairingRecord, pairing_expired};
+use crate::lifecycle::subjects::{self, Directory};
 use crate::lifecycle::trustor::{self, Member, ObservedTrustee, TrustorAction, TrustorInput};
 use crate::lifecycle::{Requeue, adopt};
 
@@ -33,24 +36,58 @@ pub(super) async fn run(
     let prev = pairing.status.as_ref();
     let session = &acting.session;
     let snapshot = session.snapshot(max_age).await.map_err(Failure::read)?;
-    let trust = match snapshot.trustee(peer) {
-        Some(trustee) => Some(
-            observe_trustee(session, peer, trustee)
+    let (trust, trust_members) = match snapshot.trustee(peer) {
+        Some(trustee) => {
+            let (trust, members) = observe_trustee(session, peer, trustee)
                 .await
-                .map_err(Failure::read)?,
-        ),
-        None => None,
+                .map_err(Failure::read)?;
+            (Some(trust), members)
+        }
+        None => (None, Directory::default()),
     };
     let pairing_id = if trust.is_none() {
         pairing_id_to_accept(ctx, grant, &acting.org_id, peer)
     } else {
         trustor::PairingIdSource::NotInCluster
     };
-    let lookup = match pairing_id.id() {
-        Some(id) if trust.is_none() => lookup_pairing(session, Some(id))
+    let (lookup, pairing_members) = match pairing_id.id() {
+        Some(id) if trust.is_none() => lookup_pairing_members(session, Some(id))
             .await
             .map_err(Failure::read)?,
-        _ => PairingLookup::NotLooked,
+        _ => (PairingLookup::NotLooked, Directory::default()),
+    };
+    let now = Timestamp::now();
+    // Emails and group names are matched among the users and groups the trustee put
+    // in the trust, or (before there is one) in the current pairing. Without either
+    // there is nothing to match against yet: the decision then waits on its own terms.
+    let resolved;
+    let grant = match names_source(grant, trust.is_some(), &lookup, now) {
+        None => grant,
+        Some(scope) => {
+            let members = if trust.is_some() {
+                &trust_members
+            } else {
+                &pairing_members
+            };
+            match subjects::resolve_grant(grant, members) {
+                Ok(g) => {
+                    resolved = g;
+                    &resolved
+                }
+                Err(unresolved) => {
+                    let d: trustor::TrustorDecision = subjects::unresolved(
+                        PairingSide::Trustor,
+                        prev,
+                        &unresolved,
+                        &scope.replace("{peer}", peer),
+                    );
+                    let status = write(pairing, ctx, &d, PairingRecord::default(), &[])
+                        .await
+                        .map_err(|e| Failure::Write(Box::new(e)))?;
+                    return Ok((d.requeue, status));
+                }
+            }
+        }
     };
     let names = trustor::role_names(grant);
     let role_ids_by_name: BTreeMap<String, Option<String>> = session
@@ -66,7 +103,7 @@ pub(super) async fn run(
         pairing: lookup,
         trust,
         role_ids_by_name: &role_ids_by_name,
-        now: Timestamp::now(),
+        now,
     });
     let adopted = super::adopted_unless_held(pairing, adopted, &d);
     let d = super::observe_only(pairing, PairingSide::Trustor, d);
@@ -74,12 +111,49 @@ pub(super) async fn run(
     if !done.is_empty() {
         ctx.wake_peer(&acting.org_id, peer, trustor_changes(&done));
     }
+    let granted = done.iter().any(|a| {
+        matches!(
+            a,
+            TrustorAction::CreateTrust { .. }
+                | TrustorAction::SetUserRoles(_)
+                | TrustorAction::SetGroupRoles(_)
+        )
+    });
     let mut notes = notes(done, peer);
     notes.extend(adopted.map(|note| (adopt::ADOPTED, note)));
     let status = write(pairing, ctx, &d, PairingRecord::default(), &notes)
         .await
         .map_err(|e| Failure::Write(Box::new(e)))?;
+    // Least privilege: the admission warning again, as an Event, whenever roles were
+    // actually given (the webhook may have been down, or the object applied long ago).
+    if granted && let Some(warning) = crate::webhook::rules::admin_without_expiry(grant) {
+        ctx.event(pairing, EventType::Warning, "AdminWithoutExpiry", warning)
+            .await;
+    }
     Ok((d.requeue, status))
+}
+
+/// Where a grant's emails and group names are matched (the scope named in the
+/// condition, `{peer}` standing for the peer's ID), or `None` when the grant names no
+/// one so, or there is nothing to match against yet: no trust, and no current pairing.
+fn names_source(
+    grant: &PairingGrant,
+    trust_exists: bool,
+    lookup: &PairingLookup,
+    now: Timestamp,
+) -> Option<String> {
+    if !subjects::grant_uses_names(grant) {
+        return None;
+    }
+    if trust_exists {
+        return Some("among the users and groups in the trust with organization {peer}".into());
+    }
+    match lookup {
+        PairingLookup::Found(p) if !pairing_expired(p.created_at, now) => {
+            Some(format!("among the users and groups of pairing {}", p.id))
+        }
+        _ => None,
+    }
 }
 
 /// What the trustor's `done` changed in the peer's snapshot: the trust made, changed or
@@ -255,7 +329,8 @@ fn pairing_id_to_accept(
     trustor::pairing_id_source(grant, us, peer, &requests)
 }
 
-/// The trust as the trustor sees it, with each member's roles.
+/// The trust as the trustor sees it, with each member's roles, and the members' emails
+/// and names (to match a grant that names them so).
 ///
 /// A `TrustUser` is a full user object whose `authorization` holds the user's roles in
 /// this trust, so one listing gives every user with its roles; only a user listed
@@ -267,14 +342,16 @@ async fn observe_trustee(
     session: &OrgSession,
     peer: &str,
     trustee: &crate::genesys::models::Trustee,
-) -> Result<ObservedTrustee, GenesysError> {
+) -> Result<(ObservedTrustee, Directory), GenesysError> {
     let listed = session.client.list_trustee_users(peer).await?;
+    let mut members = Directory::default();
     let mut users = BTreeMap::new();
     for id in users_without_roles(&listed) {
         let roles = session.client.get_trustee_user_roles(peer, &id).await?;
         users.insert(id, role_ids(roles));
     }
     for user in listed {
+        members.add_user(&user.id, user.email.as_deref());
         if let Some(auth) = user.authorization {
             users.insert(user.id, role_ids(Some(auth)));
         }
@@ -285,9 +362,10 @@ async fn observe_trustee(
             .client
             .get_trustee_group_roles(peer, &group.id)
             .await?;
+        members.add_group(&group.id, group.name.as_deref());
         groups.insert(group.id, role_ids(roles));
     }
-    Ok(ObservedTrustee {
+    let trust = ObservedTrustee {
         enabled: trustee.enabled,
         expires_at: trustee.date_expired,
         name: clean_opt(
@@ -298,7 +376,8 @@ async fn observe_trustee(
         ),
         users,
         groups,
-    })
+    };
+    Ok((trust, members))
 }
 
 /// The listed trust users whose roles the listing does not show (no `authorization`):

@@ -156,7 +156,7 @@ async fn orgs(State(sim): State<Shared>) -> Response {
                 "id": o.id,
                 "name": o.name,
                 "region": o.region,
-                "users": o.users.iter().map(|u| serde_json::json!({"id": u.id, "name": u.name})).collect::<Vec<_>>(),
+                "users": o.users.iter().map(|u| serde_json::json!({"id": u.id, "name": u.name, "email": u.email})).collect::<Vec<_>>(),
                 "groups": o.groups.iter().map(|g| serde_json::json!({"id": g.id, "name": g.name})).collect::<Vec<_>>(),
                 "roles": o.roles.iter().map(|r| serde_json::json!({"id": r.id, "name": r.name, "permissions": r.permissions})).collect::<Vec<_>>(),
                 "linkableRegions": o.linkable_regions,

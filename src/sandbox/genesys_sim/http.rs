@@ -68,6 +68,14 @@ pub(crate) fn router(sim: Shared) -> Router {
         .route("/{region}/oauth/token", post(routes::oauth::token))
         .route("/{region}/api/v2/organizations/me", get(org::me))
         .route("/{region}/api/v2/authorization/roles", get(org::roles))
+        .route(
+            "/{region}/api/v2/users/search",
+            post(routes::directory::users),
+        )
+        .route(
+            "/{region}/api/v2/groups/search",
+            post(routes::directory::groups),
+        )
         .route(LINK, get(links::list).post(links::create))
         .route(&format!("{LINK}/regions"), get(links::regions))
         .route(

@@ -31,7 +31,8 @@
 //!
 //! - `POST {url}/{region}/oauth/token` (Basic auth, `grant_type=client_credentials`);
 //! - `{url}/{region}/api/v2/...` with `Authorization: Bearer <token>`:
-//!   `organizations/me`, `authorization/roles`, `telephony/organization/link[...]`,
+//!   `organizations/me`, `authorization/roles`, `users/search`, `groups/search`,
+//!   `telephony/organization/link[...]`,
 //!   `orgauthorization/pairings[...]`, `orgauthorization/trustees[...]`,
 //!   `orgauthorization/trustors[...]` (tables in each [`routes`] module);
 //! - `{url}/_sim/...`: faults, clock, rate limit, stats ([`admin`]).
@@ -87,7 +88,7 @@ pub(crate) use clock::ClockError;
 pub use faults::FaultConfig;
 pub use limits::RateLimitConfig;
 pub(crate) use seed::load_seed_file;
-pub use seed::{Secret, SeedError, SeedMember, SeedOrg, SeedRole, default_seed};
+pub use seed::{Secret, SeedError, SeedMember, SeedOrg, SeedRole, default_email, default_seed};
 pub use state::SimState;
 pub use stats::StatsSnapshot;
 

@@ -60,6 +60,27 @@ impl fmt::Debug for Secret {
 pub struct SeedMember {
     pub id: Uuid,
     pub name: String,
+    /// Users: the email (`email` in the seed, else derived from the name and the org's
+    /// name, as every Genesys Cloud user has one); groups: `None`.
+    pub email: Option<String>,
+}
+
+/// The email a seeded user gets when the seed gives none: `first.last@org-name.example`
+/// (lower case, other characters dropped), e.g. `alice.duarte@acme-prod.example`.
+pub fn default_email(user_name: &str, org_name: &str) -> String {
+    let part = |s: &str, sep: &str| {
+        s.split_whitespace()
+            .map(|w| {
+                w.chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .collect::<String>()
+                    .to_lowercase()
+            })
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(sep)
+    };
+    format!("{}@{}.example", part(user_name, "."), part(org_name, "-"))
 }
 
 /// A role of a seeded org, with the permissions it grants.
@@ -133,6 +154,8 @@ struct RawOrg {
 struct RawMember {
     id: String,
     name: String,
+    #[serde(default)]
+    email: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -244,11 +267,14 @@ impl Validator<'_> {
         Ok(())
     }
 
+    /// The users (`org_name` given: each gets an email) or the groups (`None`: an
+    /// email is refused) of one org.
     fn members(
         &mut self,
         entry: &Entry<'_>,
         list: &str,
         raw: Vec<RawMember>,
+        org_name: Option<&str>,
     ) -> Result<Vec<SeedMember>, SeedError> {
         raw.into_iter()
             .enumerate()
@@ -256,7 +282,28 @@ impl Validator<'_> {
                 let id = entry.uuid(&format!("{list}[{i}].id"), &m.id)?;
                 self.claim_id(entry, &format!("{list}[{i}].id"), id)?;
                 entry.non_empty(&format!("{list}[{i}].name"), &m.name)?;
-                Ok(SeedMember { id, name: m.name })
+                let email = match (org_name, m.email) {
+                    (None, Some(_)) => {
+                        return Err(entry.err(
+                            format!("{list}[{i}].email"),
+                            "groups have no email; remove it",
+                        ));
+                    }
+                    (None, None) => None,
+                    (Some(_), Some(email)) if !crate::api::common::is_email(&email) => {
+                        return Err(entry.err(
+                            format!("{list}[{i}].email"),
+                            format!("{email:?} is not an email address"),
+                        ));
+                    }
+                    (Some(_), Some(email)) => Some(email),
+                    (Some(org), None) => Some(default_email(&m.name, org)),
+                };
+                Ok(SeedMember {
+                    id,
+                    name: m.name,
+                    email,
+                })
             })
             .collect()
     }
@@ -292,8 +339,8 @@ impl Validator<'_> {
         if raw.client_secret.expose().is_empty() {
             return Err(entry.err("clientSecret", "must not be empty"));
         }
-        let users = self.members(&entry, "users", raw.users)?;
-        let groups = self.members(&entry, "groups", raw.groups)?;
+        let users = self.members(&entry, "users", raw.users, Some(raw.name.as_str()))?;
+        let groups = self.members(&entry, "groups", raw.groups, None)?;
         let mut role_names = BTreeSet::new();
         let mut roles = Vec::with_capacity(raw.roles.len());
         for (i, r) in raw.roles.into_iter().enumerate() {
@@ -395,6 +442,35 @@ mod tests {
         let orgs = parse_seed(&one_org(""), "t").unwrap();
         assert_eq!(orgs[0].linkable_regions.len(), Region::all().count());
         assert!(orgs[0].users.is_empty());
+    }
+
+    #[test]
+    fn users_have_an_email_given_or_derived_and_groups_none() {
+        let orgs = parse_seed(
+            &one_org(&format!(
+                "  users:\n    - {{id: {USER}, name: Ana Ölund-Sá}}\n    - {{id: 00000000-0000-4000-8000-00000000000b, name: Bo, email: bo@corp.example}}\n  groups: [{{id: 00000000-0000-4000-8000-00000000000c, name: Night}}]\n"
+            )),
+            "t",
+        )
+        .unwrap();
+        assert_eq!(
+            orgs[0].users[0].email.as_deref(),
+            Some("ana.lunds@acme-prod.example")
+        );
+        assert_eq!(orgs[0].users[1].email.as_deref(), Some("bo@corp.example"));
+        assert_eq!(orgs[0].groups[0].email, None);
+        assert_eq!(
+            default_email("Nikhil Eriksen", "MSP Prod"),
+            "nikhil.eriksen@msp-prod.example"
+        );
+        let (field, _) = invalid(&one_org(&format!(
+            "  groups: [{{id: {USER}, name: G, email: g@x.example}}]\n"
+        )));
+        assert_eq!(field, "groups[0].email");
+        let (field, _) = invalid(&one_org(&format!(
+            "  users: [{{id: {USER}, name: U, email: not an email}}]\n"
+        )));
+        assert_eq!(field, "users[0].email");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! its POSTs with 200), 204 without a body for deletes and for the link approval PATCH
 //! (documented as void).
 
+pub(crate) mod directory;
 pub(crate) mod links;
 pub(crate) mod members;
 pub(crate) mod oauth;
@@ -118,6 +119,14 @@ pub(crate) fn member_authorization(
     }
 }
 
+/// A user's email (users only).
+fn member_email(state: &SimState, org: Uuid, id: Uuid) -> Option<String> {
+    state
+        .org(org)
+        .and_then(|o| o.user(id))
+        .and_then(|m| m.email.clone())
+}
+
 fn member_name(state: &SimState, org: Uuid, kind: MemberKind, id: Uuid) -> Option<String> {
     state
         .org(org)
@@ -136,6 +145,7 @@ pub(crate) fn trust_user(
     models::TrustUser {
         id: grant.id.to_string(),
         name: member_name(state, trust.trustee, MemberKind::User, grant.id),
+        email: member_email(state, trust.trustee, grant.id),
         state: Some("active".into()),
         version: Some(1),
         authorization: Some(member_authorization(state, trust, grant)),
@@ -183,6 +193,7 @@ pub(crate) fn pairing_view(state: &SimState, pairing: &Pairing) -> models::Trust
             .map(|u| models::OrgUser {
                 id: u.to_string(),
                 name: member_name(state, pairing.trustee, MemberKind::User, *u),
+                email: member_email(state, pairing.trustee, *u),
                 state: Some("active".into()),
                 version: Some(1),
                 self_uri: Some(format!("/api/v2/users/{u}")),

@@ -155,7 +155,7 @@ impl SimState {
 pub(crate) mod fixtures {
     //! A small deterministic cloud for the rule tests.
     use super::*;
-    use crate::sandbox::genesys_sim::seed::{Secret, SeedMember, SeedRole};
+    use crate::sandbox::genesys_sim::seed::{Secret, SeedMember, SeedRole, default_email};
 
     pub(crate) fn id(n: u128) -> Uuid {
         Uuid::from_u128(n)
@@ -177,12 +177,14 @@ pub(crate) mod fixtures {
                 .map(|i| SeedMember {
                     id: id(base + i),
                     name: format!("{name} user {i}"),
+                    email: Some(default_email(&format!("user {i}"), name)),
                 })
                 .collect(),
             groups: (1..=3)
                 .map(|i| SeedMember {
                     id: id(base + 0x100 + i),
                     name: format!("{name} group {i}"),
+                    email: None,
                 })
                 .collect(),
             roles: vec![

@@ -1,0 +1,95 @@
+//! Lookups of our own org's users by email and groups by name, for OrgPairing requests
+//! that name them so (docs/api.md, "Naming users and groups"), cached per org session:
+//! a name that matched exactly one is trusted for an hour, one that did not for five
+//! minutes ([`crate::lifecycle::subjects::lookup_max_age`]), so a settled pairing
+//! costs no search per reconcile and a Stalled one is retried soon after the directory
+//! is fixed. A new session (new credentials) starts with an empty cache.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Instant;
+
+use crate::genesys::GenesysError;
+use crate::lifecycle::subjects::{Directory, lookup_max_age};
+
+use super::sessions::OrgSession;
+
+/// What one search found: `(id, email or name)` of each result.
+type Found = Vec<(String, Option<String>)>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Kind {
+    UserEmail,
+    GroupName,
+}
+
+/// The cached searches of one org session, by kind and searched value.
+#[derive(Default)]
+pub(crate) struct DirectoryCache {
+    entries: parking_lot::Mutex<HashMap<(Kind, String), (Instant, Found)>>,
+}
+
+impl DirectoryCache {
+    fn fresh(&self, key: &(Kind, String), now: Instant) -> Option<Found> {
+        let entries = self.entries.lock();
+        let (at, found) = entries.get(key)?;
+        let matched_one = found.len() == 1;
+        (now.duration_since(*at) < lookup_max_age(matched_one)).then(|| found.clone())
+    }
+
+    fn store(&self, key: (Kind, String), at: Instant, found: Found) {
+        self.entries.lock().insert(key, (at, found));
+    }
+}
+
+/// The directory entries for `emails` and group `names`: each searched unless a fresh
+/// answer is cached. Searches go one by one (a request names a handful).
+pub(crate) async fn lookup(
+    session: &OrgSession,
+    emails: &BTreeSet<String>,
+    names: &BTreeSet<String>,
+) -> Result<Directory, GenesysError> {
+    let mut dir = Directory::default();
+    for email in emails {
+        let key = (Kind::UserEmail, email.trim().to_lowercase());
+        let found = match session.directory.fresh(&key, Instant::now()) {
+            Some(found) => found,
+            None => {
+                let at = Instant::now();
+                let found: Found = session
+                    .client
+                    .search_users_by_email(email.trim())
+                    .await?
+                    .into_iter()
+                    .map(|u| (u.id, u.email))
+                    .collect();
+                session.directory.store(key, at, found.clone());
+                found
+            }
+        };
+        for (id, email) in &found {
+            dir.add_user(id, email.as_deref());
+        }
+    }
+    for name in names {
+        let key = (Kind::GroupName, name.clone());
+        let found = match session.directory.fresh(&key, Instant::now()) {
+            Some(found) => found,
+            None => {
+                let at = Instant::now();
+                let found: Found = session
+                    .client
+                    .search_groups_by_name(name)
+                    .await?
+                    .into_iter()
+                    .map(|g| (g.id, g.name))
+                    .collect();
+                session.directory.store(key, at, found.clone());
+                found
+            }
+        };
+        for (id, name) in &found {
+            dir.add_group(id, name.as_deref());
+        }
+    }
+    Ok(dir)
+}
