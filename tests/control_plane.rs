@@ -1015,7 +1015,9 @@ async fn kubectl_explain_shows_the_documented_fields() {
         "groups <[]string>",
         "IDs of our groups who need access.",
         "users <[]string>",
-        "IDs of our users who need access (at most 25).",
+        "IDs of our users who need access (at most 25 with `userEmails`).",
+        "userEmails <[]string>",
+        "groupNames <[]string>",
     ] {
         assert!(text.contains(expected), "{expected:?} missing from:\n{out}");
     }

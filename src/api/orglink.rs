@@ -97,6 +97,16 @@ pub enum LinkDecision {
     Decline,
 }
 
+impl LinkDecision {
+    /// The decision as users write it in `spec.decision` and see it in `kubectl orglink`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkDecision::Accept => "Accept",
+            LinkDecision::Decline => "Decline",
+        }
+    }
+}
+
 /// Where the link stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum OrgLinkPhase {

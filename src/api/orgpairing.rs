@@ -174,6 +174,16 @@ pub enum PairingSide {
     Trustor,
 }
 
+impl PairingSide {
+    /// The side as users see it in `kubectl orglink` and in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PairingSide::Trustee => "Trustee",
+            PairingSide::Trustor => "Trustor",
+        }
+    }
+}
+
 /// Where the pairing stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum OrgPairingPhase {

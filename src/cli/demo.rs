@@ -188,7 +188,7 @@ where
 impl Phased for OrgLink {
     const CONDITION: &'static str = types::LINKED;
     fn phase(&self) -> Option<String> {
-        self.status.as_ref()?.phase.map(|p| format!("{p:?}"))
+        self.status.as_ref()?.phase.map(|p| p.as_str().to_string())
     }
     fn conditions(&self) -> &[Condition] {
         self.status.as_ref().map_or(&[], |s| &s.conditions)
@@ -198,7 +198,7 @@ impl Phased for OrgLink {
 impl Phased for OrgPairing {
     const CONDITION: &'static str = types::AUTHORIZED;
     fn phase(&self) -> Option<String> {
-        self.status.as_ref()?.phase.map(|p| format!("{p:?}"))
+        self.status.as_ref()?.phase.map(|p| p.as_str().to_string())
     }
     fn conditions(&self) -> &[Condition] {
         self.status.as_ref().map_or(&[], |s| &s.conditions)

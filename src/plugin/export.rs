@@ -78,7 +78,7 @@ pub fn grant_for(
                 key(&trustee.metadata),
                 status
                     .phase
-                    .map_or_else(|| "none yet".into(), |p| format!("{p:?}")),
+                    .map_or_else(|| "none yet".into(), |p| p.as_str().to_string()),
             )
         })?;
     let trustee_id = trustee_org

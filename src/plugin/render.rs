@@ -197,11 +197,11 @@ pub fn status(
                     vec![
                         l.metadata.name.clone().unwrap_or_default(),
                         l.spec.peer.organization_id.clone(),
-                        format!("{:?}", l.spec.decision),
+                        l.spec.decision.as_str().to_string(),
                         l.status
                             .as_ref()
                             .and_then(|s| s.phase)
-                            .map(|p| format!("{p:?}"))
+                            .map(|p| p.as_str().to_string())
                             .unwrap_or_else(|| "-".into()),
                     ]
                 })
@@ -220,7 +220,7 @@ pub fn status(
                         p.metadata.name.clone().unwrap_or_default(),
                         p.spec
                             .side()
-                            .map(|s| format!("{s:?}"))
+                            .map(|s| s.as_str().to_string())
                             .unwrap_or_else(|| "-".into()),
                         p.spec.peer.organization_id.clone(),
                         or_dash(
@@ -231,7 +231,7 @@ pub fn status(
                                 .and_then(|g| g.pairing_id.as_deref())),
                         ),
                         s.phase
-                            .map(|p| format!("{p:?}"))
+                            .map(|p| p.as_str().to_string())
                             .unwrap_or_else(|| "-".into()),
                     ]
                 })
