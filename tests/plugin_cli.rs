@@ -9,8 +9,7 @@ mod support;
 
 use kube::api::Api;
 use orglink_operator::api::{
-    LinkDecision, OrgLink, OrgLinkPhase, OrgPairing, OrgPairingPhase, OrgPairingSpec,
-    PairingRequest, PeerRef,
+    LinkDecision, OrgLink, OrgLinkPhase, OrgPairing, OrgPairingPhase, PairingRequest,
 };
 use orglink_operator::sandbox::genesys_sim::seed::SeedOrg;
 use orglink_operator::sandbox::genesys_sim::state::LinkViewStatus;
@@ -279,30 +278,12 @@ async fn pairing_export_prints_the_grant_that_authorizes() {
     w.ready("Acme Prod").await;
     w.ready("MSP Prod").await;
     let (user, group) = (msp.users[0].id.to_string(), msp.groups[0].id.to_string());
-    let request = OrgPairing::new(
-        "into-acme",
-        OrgPairingSpec {
-            organization_ref: msp_ns.clone(),
-            peer: PeerRef {
-                organization_id: acme.id.to_string(),
-                region: acme.region,
-            },
-            request: Some(PairingRequest {
-                users: vec![user.clone()],
-                groups: vec![group.clone()],
-                ..PairingRequest::default()
-            }),
-            grant: None,
-        },
-    );
-    apply(&w.client, &msp_ns, &request).await;
-    let waiting = pairing_phase(
-        &w.client,
-        &msp_ns,
-        "into-acme",
-        OrgPairingPhase::WaitingForConfirmation,
-    )
-    .await;
+    let request = PairingRequest {
+        users: vec![user.clone()],
+        groups: vec![group.clone()],
+        ..PairingRequest::default()
+    };
+    let waiting = support::request_pairing(&w, &msp_ns, "into-acme", &acme, request).await;
     let st = waiting.status.unwrap();
     let pairing_id = st
         .pairing_id

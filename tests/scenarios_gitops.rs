@@ -11,37 +11,20 @@ use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use orglink_operator::api::orgpairing::{GrantSubject, RoleRef};
 use orglink_operator::api::{LinkDecision, OrgLink, OrgLinkPhase};
 use orglink_operator::api::{
-    OrgPairing, OrgPairingPhase, OrgPairingSpec, PairingGrant, PairingRequest, PeerRef,
+    OrgPairing, OrgPairingPhase, OrgPairingSpec, PairingGrant, PairingRequest,
 };
 use orglink_operator::lifecycle::observe::RECONCILE_ANNOTATION;
-use orglink_operator::sandbox::genesys_sim::SeedOrg;
-use support::{WAIT, World, apply, eventually, link, link_phase, pairing_phase};
-
-fn peer(org: &SeedOrg) -> PeerRef {
-    PeerRef {
-        organization_id: org.id.to_string(),
-        region: org.region,
-    }
-}
+use support::{
+    WAIT, World, apply, eventually, link, link_phase, pairing_condition, pairing_phase, peer,
+    renewed_pairing, request_pairing,
+};
 
 /// Waits until `ns/name`'s Ready condition has `reason` and a message containing
 /// `text`; returns the message.
 async fn ready_says(w: &World, ns: &str, name: &str, reason: &str, text: &str) -> String {
-    let api: Api<OrgPairing> = Api::namespaced(w.client.clone(), ns);
-    eventually(
-        &format!("OrgPairing {ns}/{name}: Ready {reason} saying {text:?}"),
-        WAIT,
-        || async {
-            let p = api.get_opt(name).await.ok().flatten()?;
-            let c = p
-                .status?
-                .conditions
-                .into_iter()
-                .find(|c| c.type_ == "Ready")?;
-            (c.reason == reason && c.message.contains(text)).then_some(c.message)
-        },
-    )
-    .await
+    pairing_condition(w, ns, name, "Ready", reason, text)
+        .await
+        .1
 }
 
 #[tokio::test]
@@ -90,27 +73,12 @@ async fn a_grant_without_pairing_id_follows_the_trustee_in_the_cluster_through_a
     .await;
 
     // The trustee's request: the trustor finds its pairing by itself.
-    let request = OrgPairing::new(
-        "into-acme",
-        OrgPairingSpec {
-            organization_ref: msp_ns.clone(),
-            peer: peer(&acme),
-            request: Some(PairingRequest {
-                users: vec![user.clone()],
-                groups: vec![],
-                ..PairingRequest::default()
-            }),
-            grant: None,
-        },
-    );
-    apply(&w.client, &msp_ns, &request).await;
-    let waiting = pairing_phase(
-        &w.client,
-        &msp_ns,
-        "into-acme",
-        OrgPairingPhase::WaitingForConfirmation,
-    )
-    .await;
+    let request = PairingRequest {
+        users: vec![user.clone()],
+        groups: vec![],
+        ..PairingRequest::default()
+    };
+    let waiting = request_pairing(&w, &msp_ns, "into-acme", &acme, request).await;
     let first = waiting.status.unwrap().pairing_id.unwrap();
     ready_says(
         &w,
@@ -122,15 +90,7 @@ async fn a_grant_without_pairing_id_follows_the_trustee_in_the_cluster_through_a
     .await;
 
     // Two days pass unaccepted: the trustee renews, the trustor follows the new ID.
-    w.sim
-        .advance_clock(jiff::SignedDuration::from_hours(49))
-        .unwrap();
-    let pairings: Api<OrgPairing> = Api::namespaced(w.client.clone(), &msp_ns);
-    let second = eventually("the trustee's pairing renewed", WAIT, || async {
-        let id = pairings.get("into-acme").await.ok()?.status?.pairing_id?;
-        (id != first).then_some(id)
-    })
-    .await;
+    let second = renewed_pairing(&w, &msp_ns, "into-acme", &first).await;
     ready_says(
         &w,
         &acme_ns,
@@ -141,14 +101,7 @@ async fn a_grant_without_pairing_id_follows_the_trustee_in_the_cluster_through_a
     .await;
 
     // The role fixed in Git: the current pairing is accepted, on both sides.
-    Api::<OrgPairing>::namespaced(w.client.clone(), &acme_ns)
-        .patch(
-            "msp",
-            &PatchParams::apply("orglink-tests").force(),
-            &Patch::Apply(&grant("Supervisor")),
-        )
-        .await
-        .unwrap();
+    apply(&w.client, &acme_ns, &grant("Supervisor")).await;
     let authorized = pairing_phase(&w.client, &acme_ns, "msp", OrgPairingPhase::Authorized).await;
     pairing_phase(&w.client, &msp_ns, "into-acme", OrgPairingPhase::Authorized).await;
     let trust = w

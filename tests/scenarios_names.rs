@@ -7,57 +7,23 @@
 
 mod support;
 
-use kube::api::{Api, Patch, PatchParams};
 use orglink_operator::api::orgpairing::{GrantSubject, RoleRef};
 use orglink_operator::api::{
-    OrgPairing, OrgPairingPhase, OrgPairingSpec, PairingGrant, PairingRequest, PeerRef,
+    OrgPairing, OrgPairingPhase, OrgPairingSpec, PairingGrant, PairingRequest,
 };
-use orglink_operator::sandbox::genesys_sim::SeedOrg;
-use support::{WAIT, World, apply, eventually, pairing_phase};
+use support::{
+    World, apply, pairing_condition, pairing_phase, peer, renewed_pairing, request_pairing,
+};
 
 const USERS_SEARCH: &str = "POST /api/v2/users/search";
 const GROUPS_SEARCH: &str = "POST /api/v2/groups/search";
 const POST_PAIRING: &str = "POST /api/v2/orgauthorization/pairings";
-
-fn peer(org: &SeedOrg) -> PeerRef {
-    PeerRef {
-        organization_id: org.id.to_string(),
-        region: org.region,
-    }
-}
 
 fn role(name: &str) -> RoleRef {
     RoleRef {
         name: Some(name.into()),
         id: None,
     }
-}
-
-/// Waits until `ns/name`'s condition `type_` has `reason` and a message containing
-/// `text`; returns (status, message).
-async fn condition_says(
-    w: &World,
-    ns: &str,
-    name: &str,
-    type_: &str,
-    reason: &str,
-    text: &str,
-) -> (String, String) {
-    let api: Api<OrgPairing> = Api::namespaced(w.client.clone(), ns);
-    eventually(
-        &format!("OrgPairing {ns}/{name}: {type_} {reason} saying {text:?}"),
-        WAIT,
-        || async {
-            let p = api.get_opt(name).await.ok().flatten()?;
-            let c = p
-                .status?
-                .conditions
-                .into_iter()
-                .find(|c| c.type_ == type_)?;
-            (c.reason == reason && c.message.contains(text)).then_some((c.status, c.message))
-        },
-    )
-    .await
 }
 
 #[tokio::test]
@@ -108,7 +74,7 @@ async fn users_by_email_and_a_group_by_name_through_a_renewal_to_roles_assigned(
     // The grant first, with a role Acme does not have: it cannot accept before the
     // renewal, so the renewal is followed with names to match again.
     apply(&w.client, &acme_ns, &grant("No such role")).await;
-    condition_says(
+    pairing_condition(
         &w,
         &acme_ns,
         "msp",
@@ -118,27 +84,12 @@ async fn users_by_email_and_a_group_by_name_through_a_renewal_to_roles_assigned(
     )
     .await;
 
-    let request = OrgPairing::new(
-        "into-acme",
-        OrgPairingSpec {
-            organization_ref: msp_ns.clone(),
-            peer: peer(&acme),
-            request: Some(PairingRequest {
-                user_emails: vec![email(ana), email(bo)],
-                group_names: vec![group.name.clone()],
-                ..PairingRequest::default()
-            }),
-            grant: None,
-        },
-    );
-    apply(&w.client, &msp_ns, &request).await;
-    let waiting = pairing_phase(
-        &w.client,
-        &msp_ns,
-        "into-acme",
-        OrgPairingPhase::WaitingForConfirmation,
-    )
-    .await;
+    let request = PairingRequest {
+        user_emails: vec![email(ana), email(bo)],
+        group_names: vec![group.name.clone()],
+        ..PairingRequest::default()
+    };
+    let waiting = request_pairing(&w, &msp_ns, "into-acme", &acme, request).await;
     let first = waiting.status.unwrap().pairing_id.unwrap();
     // The pairing names the users and the group the names resolved to.
     let made = w
@@ -154,7 +105,7 @@ async fn users_by_email_and_a_group_by_name_through_a_renewal_to_roles_assigned(
     got_users.sort();
     assert_eq!(got_users, want_users);
     assert_eq!(made.groups, vec![group.id]);
-    condition_says(
+    pairing_condition(
         &w,
         &acme_ns,
         "msp",
@@ -165,16 +116,8 @@ async fn users_by_email_and_a_group_by_name_through_a_renewal_to_roles_assigned(
     .await;
 
     // Two days pass unaccepted: the trustee renews, the trustor follows the new ID.
-    w.sim
-        .advance_clock(jiff::SignedDuration::from_hours(49))
-        .unwrap();
-    let pairings: Api<OrgPairing> = Api::namespaced(w.client.clone(), &msp_ns);
-    let second = eventually("the trustee's pairing renewed", WAIT, || async {
-        let id = pairings.get("into-acme").await.ok()?.status?.pairing_id?;
-        (id != first).then_some(id)
-    })
-    .await;
-    condition_says(
+    let second = renewed_pairing(&w, &msp_ns, "into-acme", &first).await;
+    pairing_condition(
         &w,
         &acme_ns,
         "msp",
@@ -185,17 +128,10 @@ async fn users_by_email_and_a_group_by_name_through_a_renewal_to_roles_assigned(
     .await;
 
     // The role fixed in Git: accepted, roles on each resolved user and the group.
-    Api::<OrgPairing>::namespaced(w.client.clone(), &acme_ns)
-        .patch(
-            "msp",
-            &PatchParams::apply("orglink-tests").force(),
-            &Patch::Apply(&grant("Supervisor")),
-        )
-        .await
-        .unwrap();
+    apply(&w.client, &acme_ns, &grant("Supervisor")).await;
     let authorized = pairing_phase(&w.client, &acme_ns, "msp", OrgPairingPhase::Authorized).await;
     pairing_phase(&w.client, &msp_ns, "into-acme", OrgPairingPhase::Authorized).await;
-    let (status, _) = condition_says(
+    let (status, _) = pairing_condition(
         &w,
         &acme_ns,
         "msp",
@@ -266,7 +202,7 @@ async fn an_unknown_email_is_a_clear_stalled_condition_and_nothing_is_sent() {
         },
     );
     apply(&w.client, &msp_ns, &request).await;
-    let (status, message) = condition_says(
+    let (status, message) = pairing_condition(
         &w,
         &msp_ns,
         "into-acme",
@@ -280,7 +216,7 @@ async fn an_unknown_email_is_a_clear_stalled_condition_and_nothing_is_sent() {
         message,
         "spec.request.userEmails: email \"nobody@msp-prod.example\" matches no user in this organization; correct the email or name the user by ID"
     );
-    let (stalled, _) = condition_says(
+    let (stalled, _) = pairing_condition(
         &w,
         &msp_ns,
         "into-acme",

@@ -19,12 +19,11 @@ use kube::api::{Api, DeleteParams, ListParams};
 use orglink_operator::api::orgpairing::{GrantSubject, RoleRef, SubjectKind};
 use orglink_operator::api::{
     OrgPairing, OrgPairingPhase, OrgPairingSpec, OrgPairingStatus, Organization, PairingGrant,
-    PairingRequest, PeerRef,
+    PairingRequest,
 };
-use orglink_operator::genesys::{Credentials, GenesysClient, GenesysConfig};
 use orglink_operator::sandbox::genesys_sim::SeedOrg;
 use orglink_operator::sandbox::genesys_sim::state::Trust;
-use support::{World, apply, eventually};
+use support::{World, apply, eventually, genesys_as, peer};
 use uuid::Uuid;
 
 use support::WAIT;
@@ -122,13 +121,6 @@ async fn event_note(
         },
     )
     .await
-}
-
-fn peer(org: &SeedOrg) -> PeerRef {
-    PeerRef {
-        organization_id: org.id.to_string(),
-        region: org.region,
-    }
 }
 
 fn by_name(name: &str) -> RoleRef {
@@ -248,20 +240,6 @@ fn trust(w: &World) -> Option<Trust> {
 /// The role IDs the simulator says trustee user `user` holds in the trust.
 fn held_roles(w: &World, user: Uuid) -> Option<BTreeSet<Uuid>> {
     trust(w).and_then(|t| t.users.get(&user).map(|m| m.role_ids.clone()))
-}
-
-/// A Genesys Cloud API client acting as `org`, as an admin in the UI would.
-fn genesys_as(w: &World, org: &SeedOrg) -> GenesysClient {
-    orglink_operator::runtime::tls::ensure_crypto_provider();
-    GenesysClient::new(
-        GenesysConfig::new(
-            org.region,
-            Credentials::new(org.client_id.clone(), org.client_secret.expose()),
-        )
-        .with_label(format!("{} admin (test)", org.name))
-        .with_api_base_url(w.sim.region_url(org.region)),
-    )
-    .expect("valid client settings")
 }
 
 /// Waits until `org`'s Organization status satisfies `check`.

@@ -41,6 +41,9 @@ pub mod reasons {
     pub(crate) const REQUESTING: &str = "Requesting";
     pub const WAITING_FOR_CONFIRMATION: &str = "WaitingForConfirmation";
     pub(crate) const REJECTED_BY_PEER: &str = "RejectedByPeer";
+    /// OrgLink `Ready`/`Linked`: the peer org, managed in this cluster too, sends the
+    /// request; this side approves it.
+    pub(crate) const PEER_REQUESTING: &str = "PeerRequesting";
     pub(crate) const UNLINKED_BY_PEER: &str = "UnlinkedByPeer";
     pub(crate) const DECLINED: &str = "Declined";
     pub const ORGANIZATION_NOT_READY: &str = "OrganizationNotReady";
@@ -71,6 +74,20 @@ pub mod reasons {
     pub const UP_TO_DATE: &str = "UpToDate";
     // Any kind `Ready`: the reconcile panicked (a bug), contained to this object.
     pub const INTERNAL_ERROR: &str = "InternalError";
+}
+
+/// Reasons of Events that stand for no condition: something done or refused once.
+pub mod events {
+    /// An object took over a link or pairing that already existed in Genesys Cloud
+    /// instead of asking for a new one.
+    pub const ADOPTED: &str = "Adopted";
+    /// The pairing named by `orglink.dev/adopt-pairing` cannot be adopted.
+    pub const ADOPTION_REFUSED: &str = "AdoptionRefused";
+    /// A grant gives a role named like Admin without `expiresAt` (the webhook's warning,
+    /// again whenever the roles are actually given).
+    pub const ADMIN_WITHOUT_EXPIRY: &str = "AdminWithoutExpiry";
+    /// The `orglink.dev/refresh` annotation's value was refused (too long).
+    pub const REFRESH_REFUSED: &str = "RefreshRefused";
 }
 
 /// `status` of a condition.

@@ -251,6 +251,29 @@ impl OrganizationSpec {
 }
 
 #[cfg(test)]
+impl Organization {
+    /// The unit tests' Organization: `name` in `namespace`, us-east-1, credentials in
+    /// Secret `<name>-oauth` under the default keys, no status.
+    pub(crate) fn sample(name: &str, namespace: &str) -> Organization {
+        let mut org = Organization::new(
+            name,
+            OrganizationSpec {
+                region: Region::UsEast1,
+                credentials_secret_ref: CredentialsSecretRef {
+                    name: format!("{name}-oauth"),
+                    client_id_key: "clientId".into(),
+                    client_secret_key: "clientSecret".into(),
+                },
+                api_base_url: None,
+                resync_interval: None,
+            },
+        );
+        org.metadata.namespace = Some(namespace.into());
+        org
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

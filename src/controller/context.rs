@@ -214,6 +214,44 @@ impl Context {
             }
         }
     }
+
+    /// Whether the peer org `peer_org_id` is managed in this cluster by an acting
+    /// Organization with an OrgLink to `my_org_id` that is about to request the link
+    /// ([`crate::lifecycle::link::will_request`]): then the two sides need not both ask.
+    pub(crate) fn peer_link_will_request(&self, my_org_id: &str, peer_org_id: &str) -> bool {
+        let acting_peer_orgs: Vec<OrgKey> = self
+            .organizations
+            .state()
+            .iter()
+            .filter(|org| {
+                let status = org.status.as_ref();
+                status.and_then(|s| s.organization_id.as_deref()) == Some(peer_org_id)
+                    && org.metadata.deletion_timestamp.is_none()
+                    && status.is_some_and(|s| {
+                        crate::api::conditions::is_true(
+                            &s.conditions,
+                            crate::api::conditions::types::READY,
+                        )
+                    })
+            })
+            .map(|org| org_key(org))
+            .collect();
+        if acting_peer_orgs.is_empty() {
+            return false;
+        }
+        self.links.state().iter().any(|link| {
+            let key = OrgKey {
+                namespace: link.metadata.namespace.clone().unwrap_or_default(),
+                name: link.spec.organization_ref.clone(),
+            };
+            acting_peer_orgs.contains(&key)
+                && link.spec.peer.organization_id == my_org_id
+                && link.metadata.deletion_timestamp.is_none()
+                && crate::lifecycle::observe::mode(link.metadata.annotations.as_ref())
+                    == crate::lifecycle::observe::Mode::Act
+                && crate::lifecycle::link::will_request(&link.spec, link.status.as_ref())
+        })
+    }
 }
 
 /// The key of an Organization object.

@@ -50,46 +50,39 @@ pub(crate) async fn lookup(
 ) -> Result<Directory, GenesysError> {
     let mut dir = Directory::default();
     for email in emails {
-        let key = (Kind::UserEmail, email.trim().to_lowercase());
-        let found = match session.directory.fresh(&key, Instant::now()) {
-            Some(found) => found,
-            None => {
-                let at = Instant::now();
-                let found: Found = session
-                    .client
-                    .search_users_by_email(email.trim())
-                    .await?
-                    .into_iter()
-                    .map(|u| (u.id, u.email))
-                    .collect();
-                session.directory.store(key, at, found.clone());
-                found
-            }
-        };
-        for (id, email) in &found {
+        for (id, email) in &cached(session, Kind::UserEmail, email.trim()).await? {
             dir.add_user(id, email.as_deref());
         }
     }
     for name in names {
-        let key = (Kind::GroupName, name.clone());
-        let found = match session.directory.fresh(&key, Instant::now()) {
-            Some(found) => found,
-            None => {
-                let at = Instant::now();
-                let found: Found = session
-                    .client
-                    .search_groups_by_name(name)
-                    .await?
-                    .into_iter()
-                    .map(|g| (g.id, g.name))
-                    .collect();
-                session.directory.store(key, at, found.clone());
-                found
-            }
-        };
-        for (id, name) in &found {
+        for (id, name) in &cached(session, Kind::GroupName, name).await? {
             dir.add_group(id, name.as_deref());
         }
     }
     Ok(dir)
+}
+
+/// What a search for `value` finds: the cached answer while fresh, else a new search.
+async fn cached(session: &OrgSession, kind: Kind, value: &str) -> Result<Found, GenesysError> {
+    let key = match kind {
+        Kind::UserEmail => (kind, value.to_lowercase()),
+        Kind::GroupName => (kind, value.to_string()),
+    };
+    if let Some(found) = session.directory.fresh(&key, Instant::now()) {
+        return Ok(found);
+    }
+    let at = Instant::now();
+    let client = &session.client;
+    let found: Found = match kind {
+        Kind::UserEmail => (client.search_users_by_email(value).await?)
+            .into_iter()
+            .map(|u| (u.id, u.email))
+            .collect(),
+        Kind::GroupName => (client.search_groups_by_name(value).await?)
+            .into_iter()
+            .map(|g| (g.id, g.name))
+            .collect(),
+    };
+    session.directory.store(key, at, found.clone());
+    Ok(found)
 }

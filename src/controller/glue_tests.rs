@@ -13,10 +13,9 @@ use super::Error;
 use super::mock_api::MockApi;
 use super::reconciler::{error_policy, reconcile};
 use crate::api::common::PeerRef;
-use crate::api::organization::CredentialsSecretRef;
 use crate::api::{
     FINALIZER, LinkDecision, ON_DELETE_ANNOTATION, OrgLink, OrgLinkSpec, OrgPairing,
-    OrgPairingSpec, Organization, OrganizationSpec, PairingRequest, Region,
+    OrgPairingSpec, Organization, PairingRequest, Region,
 };
 
 const NS: &str = "team-a";
@@ -61,21 +60,7 @@ fn pairing() -> OrgPairing {
 }
 
 fn organization() -> Organization {
-    let mut org = Organization::new(
-        "acme",
-        OrganizationSpec {
-            region: Region::UsEast1,
-            credentials_secret_ref: CredentialsSecretRef {
-                name: "acme-oauth".into(),
-                client_id_key: "clientId".into(),
-                client_secret_key: "clientSecret".into(),
-            },
-            api_base_url: None,
-            resync_interval: None,
-        },
-    );
-    org.metadata.namespace = Some(NS.into());
-    org
+    Organization::sample("acme", NS)
 }
 
 fn finalized<K: kube::Resource>(mut obj: K) -> K {

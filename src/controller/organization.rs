@@ -25,6 +25,7 @@ use super::credentials::{self, ClientCredentials, NotReady};
 use super::error::Error;
 use super::reconciler::{Next, Reconciled};
 use super::status::apply_status;
+use crate::api::conditions::events::REFRESH_REFUSED;
 use crate::api::conditions::{DesiredCondition, Status, is_true, reasons, types};
 use crate::api::organization::{LinkedOrganization, PendingLink, TrustSummary};
 use crate::api::{
@@ -38,9 +39,6 @@ use crate::lifecycle::refresh::{self, RefreshDecision, RefreshInput, RefreshPoli
 use super::sessions::{OrgSession, Snapshot, fingerprint};
 
 pub(crate) const KIND: &str = "Organization";
-
-/// Event reason: the refresh annotation's value was refused (too long).
-pub(crate) const REFRESH_REFUSED: &str = "RefreshRefused";
 
 impl Reconciled for Organization {
     const KIND: &'static str = KIND;

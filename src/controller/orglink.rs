@@ -12,7 +12,7 @@ use super::error::{Error, Failure};
 use super::reconciler::{Next, Reconciled};
 use super::sessions::{OrgSession, Parts, Snapshot};
 use super::status::apply_status;
-use crate::api::conditions::{find, reasons, types};
+use crate::api::conditions::{events, find, reasons, types};
 use crate::api::{OrgLink, OrgLinkPhase, OrgLinkStatus};
 use crate::genesys::GenesysError;
 use crate::genesys::models::{LinkStatus, OrganizationLinkResponse};
@@ -20,7 +20,7 @@ use crate::lifecycle::conflict::{Turn, conflict_message};
 use crate::lifecycle::deletion::{Deletion, plan};
 use crate::lifecycle::link::{
     LinkAction, LinkDecisionOut, LinkInput, RemoteLink, api_error, awaiting_answer, classify,
-    conflict, decide, decide_deletion, next_status, organization_not_ready,
+    conflict, decide, decide_deletion, leave_request_to_peer, next_status, organization_not_ready,
 };
 use crate::lifecycle::{adopt, observe};
 use crate::runtime::scope::{Stores, Wakers};
@@ -148,10 +148,18 @@ async fn apply(link: &OrgLink, ctx: &Context) -> Result<Next, Error> {
         .await
         .map_err(Failure::read)?;
     let (remote, peer_name) = remote_link(&snapshot, &acting.org_id, peer, prev)?;
+    let peer_requests = leave_request_to_peer(
+        &acting.org_id,
+        peer,
+        ctx.peer_link_will_request(&acting.org_id, peer),
+        prev,
+        Timestamp::now(),
+    );
     let d = decide(LinkInput {
         spec: &link.spec,
         status: prev,
         remote,
+        peer_requests,
     });
     // A link made outside the cluster is adopted, not asked for again; said once, when
     // what adopts it is done (not while `observe` holds the approval back).
@@ -195,7 +203,7 @@ async fn apply(link: &OrgLink, ctx: &Context) -> Result<Next, Error> {
     }
     let status = write(link, ctx, &d, peer_name, &done).await?;
     if let Some(note) = adopted {
-        ctx.event(link, EventType::Normal, adopt::ADOPTED, note)
+        ctx.event(link, EventType::Normal, events::ADOPTED, note)
             .await;
     }
     Ok(Next::Poll(super::requeue::after(

@@ -30,9 +30,6 @@ use crate::api::{OrgPairingPhase, OrgPairingStatus, PairingSide};
 use super::link::RemoteLink;
 use super::pairing::{PairingLookup, PairingRecord, pairing_expired, pairing_expires_at};
 
-/// Event reason of an adoption.
-pub const ADOPTED: &str = "Adopted";
-
 /// True when the OrgLink has never acted: nothing in its status says it asked, answered
 /// or saw an answer.
 pub fn link_never_acted(prev: Option<&OrgLinkStatus>) -> bool {
@@ -271,6 +268,7 @@ mod tests {
                     spec: &spec(LinkDecision::Accept, 0),
                     status: prev.as_ref(),
                     remote,
+                    peer_requests: false,
                 });
                 assert_eq!(d.actions, actions, "{prev:?} {remote:?}");
                 if let Some(note) = note {
@@ -312,6 +310,7 @@ mod tests {
             spec: &spec(LinkDecision::Accept, 0),
             status: Some(&intent),
             remote: RemoteLink::OutgoingPending,
+            peer_requests: false,
         });
         assert!(d.actions.is_empty());
     }
@@ -510,7 +509,7 @@ mod tests {
             remote in remote_exists(),
         ) {
             let decision = if accept { LinkDecision::Accept } else { LinkDecision::Decline };
-            let d = link::decide(LinkInput { spec: &spec(decision, attempt), status: prev.as_ref(), remote });
+            let d = link::decide(LinkInput { spec: &spec(decision, attempt), status: prev.as_ref(), remote, peer_requests: false });
             prop_assert!(!d.actions.contains(&LinkAction::Request), "{:?} {:?}", prev, remote);
             if link(decision, prev.as_ref(), remote, PEER).is_some() {
                 prop_assert!(d.actions.iter().all(|a| *a == LinkAction::Approve), "{:?}", d.actions);

@@ -16,6 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use crate::api::common::is_canonical_uuid;
 use crate::api::conditions::{Status, reasons, types};
 use crate::api::orgpairing::{GrantSubject, SubjectKind};
 use crate::api::{OrgPairingPhase, OrgPairingStatus, PairingGrant, PairingRequest, PairingSide};
@@ -32,8 +33,13 @@ pub struct Directory {
 }
 
 impl Directory {
-    /// Records a user found with `email` (ignored when the user has none).
+    /// Records a user found with `email` (ignored when the user has none, or when the
+    /// ID is not a well-formed UUID: a remote's answer is checked before any of it is
+    /// written into a trust).
     pub fn add_user(&mut self, id: &str, email: Option<&str>) {
+        if !is_canonical_uuid(id) {
+            return;
+        }
         if let Some(email) = email.map(str::trim).filter(|e| !e.is_empty()) {
             self.users
                 .entry(email.to_lowercase())
@@ -42,8 +48,12 @@ impl Directory {
         }
     }
 
-    /// Records a group found with `name` (ignored when the group has none).
+    /// Records a group found with `name` (ignored when the group has none or the ID is
+    /// not a well-formed UUID).
     pub fn add_group(&mut self, id: &str, name: Option<&str>) {
+        if !is_canonical_uuid(id) {
+            return;
+        }
         if let Some(name) = name.filter(|n| !n.is_empty()) {
             self.groups
                 .entry(name.to_string())
@@ -258,13 +268,31 @@ pub fn message(unresolved: &[Unresolved], field: &str, scope: &str) -> String {
                     "{field}.{list}: {by} {:?} matches {} {what}s {scope} ({}); name the {what} by ID instead",
                     u.key,
                     u.matches.len(),
-                    u.matches.join(", ")
+                    some_of(&u.matches)
                 )
             }
         })
         .collect();
     parts.join("; ")
 }
+
+/// At most [`MATCHES_SHOWN`] of `ids`, then how many more: a search may answer with
+/// hundreds, and a condition message is read by people and kept in etcd.
+fn some_of(ids: &[String]) -> String {
+    let shown = ids
+        .iter()
+        .take(MATCHES_SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    match ids.len().saturating_sub(MATCHES_SHOWN) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
+}
+
+/// How many of an ambiguous name's matches a message lists.
+const MATCHES_SHOWN: usize = 5;
 
 /// The decision when some email or name does not resolve: nothing is called (a request
 /// or a trust made from part of the list would give access to the wrong set of
@@ -333,6 +361,37 @@ mod tests {
         d.add_group(G2, Some("Night"));
         d.add_group("00000000-0000-4000-8000-0000000000a3", Some("Night"));
         d
+    }
+
+    #[test]
+    fn a_remote_id_that_is_not_a_uuid_is_not_recorded() {
+        let mut d = Directory::default();
+        d.add_user("../../admin", Some("ana@example.com"));
+        d.add_group("00000000-0000-4000-8000-0000000000A1", Some("Night"));
+        assert_eq!(d, Directory::default());
+    }
+
+    #[test]
+    fn an_ambiguous_message_lists_five_matches_and_counts_the_rest() {
+        let mut d = Directory::default();
+        for i in 0..300 {
+            d.add_user(
+                &format!("00000000-0000-4000-8000-{i:012}"),
+                Some("all@example.com"),
+            );
+        }
+        let err = resolve_request(&request(&[], &["all@example.com"], &[], &[]), &d).unwrap_err();
+        let text = message(&err, "spec.request", "in this organization");
+        assert!(text.contains("matches 300 users"), "{text}");
+        assert!(
+            text.contains("and 295 more); name the user by ID instead"),
+            "{text}"
+        );
+        assert_eq!(
+            text.matches("00000000-0000-4000-8000-").count(),
+            5,
+            "{text}"
+        );
     }
 
     fn request(users: &[&str], emails: &[&str], groups: &[&str], names: &[&str]) -> PairingRequest {

@@ -19,8 +19,8 @@ use super::render::{as_of, table};
 use crate::api::organization::TrustSummary;
 use crate::api::text::{clean, clean_name};
 use crate::api::{
-    LinkDecision, OrgLink, OrgLinkSpec, OrgPairing, OrgPairingSpec, Organization, PairingGrant,
-    PairingRequest, PeerRef, Region,
+    LinkDecision, OrgLink, OrgPairing, OrgPairingSpec, Organization, PairingGrant, PairingRequest,
+    PeerRef, Region,
 };
 
 /// One relationship no object declares, and the object that would adopt it.
@@ -99,25 +99,14 @@ pub fn audit_org(org: &Organization, links: &[OrgLink], pairings: &[OrgPairing])
         .collect();
 
     let link_manifest = |peer: &str, region: Option<&str>| {
-        Manifest::Link(Box::new(OrgLink {
-            metadata: ObjectMeta {
-                name: Some(super::build::link_name(peer)),
-                namespace: ns.clone(),
-                ..Default::default()
-            },
-            spec: OrgLinkSpec {
-                organization_ref: name.clone(),
-                peer: PeerRef {
-                    organization_id: peer.to_string(),
-                    region: region
-                        .and_then(|r| r.parse::<Region>().ok())
-                        .unwrap_or(own_region),
-                },
-                decision: LinkDecision::Accept,
-                attempt: 0,
-            },
-            status: None,
-        }))
+        let region = region.and_then(|r| r.parse::<Region>().ok());
+        Manifest::Link(Box::new(super::build::link(
+            org,
+            peer,
+            region.unwrap_or(own_region),
+            LinkDecision::Accept,
+            None,
+        )))
     };
     let mut unmanaged = Vec::new();
     for l in status.linked_organizations.iter().filter(|l| l.unmanaged) {
@@ -412,8 +401,8 @@ fn indent(out: &mut String, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::organization::{CredentialsSecretRef, LinkedOrganization, PendingLink};
-    use crate::api::{OrgLinkPhase, OrgLinkStatus, OrganizationSpec, OrganizationStatus};
+    use crate::api::organization::{LinkedOrganization, PendingLink};
+    use crate::api::{OrgLinkPhase, OrgLinkSpec, OrgLinkStatus, OrganizationStatus};
 
     const LINKED: &str = "0b6c4a1e-2d3f-4a5b-8c7d-9e0f1a2b3c4d";
     const ASKING: &str = "3f1c2a9e-5b7d-4e2a-9c41-7a0d2b6e8f10";
@@ -421,20 +410,7 @@ mod tests {
     const GONE: &str = "7cefd5c5-6385-4768-ae5d-eaa1ef2cd05a";
 
     fn org() -> Organization {
-        let mut o = Organization::new(
-            "acme-prod",
-            OrganizationSpec {
-                region: Region::UsEast1,
-                credentials_secret_ref: CredentialsSecretRef {
-                    name: "acme-oauth".into(),
-                    client_id_key: "clientId".into(),
-                    client_secret_key: "clientSecret".into(),
-                },
-                api_base_url: None,
-                resync_interval: None,
-            },
-        );
-        o.metadata.namespace = Some("team-a".into());
+        let mut o = Organization::sample("acme-prod", "team-a");
         o.status = Some(OrganizationStatus {
             name: Some("Acme Prod".into()),
             linked_organizations: vec![LinkedOrganization {

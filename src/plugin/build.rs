@@ -36,7 +36,6 @@ pub fn answer_link(
     if !crate::api::common::is_canonical_uuid(peer_id) {
         return Err(BuildError::BadPeerId(peer_id.to_string()));
     }
-    let org_name = org.metadata.name.clone().unwrap_or_default();
     let region_code = match peer_region {
         Some(r) => r.to_string(),
         None => org
@@ -50,23 +49,32 @@ pub fn answer_link(
             .and_then(|p| p.region.clone())
             .ok_or_else(|| BuildError::UnknownPeerRegion {
                 peer: peer_id.to_string(),
-                org: org_name.clone(),
+                org: org.metadata.name.clone().unwrap_or_default(),
             })?,
     };
     let region: Region = region_code
         .parse()
         .map_err(|e: crate::api::regions::UnknownRegion| BuildError::BadRegion(e.to_string()))?;
-    Ok(OrgLink {
+    Ok(link(org, peer_id, region, decision, name))
+}
+
+/// An OrgLink of `org` (same namespace) with the peer `peer_id` in `region`, named
+/// `name` or else [`link_name`].
+pub(crate) fn link(
+    org: &Organization,
+    peer_id: &str,
+    region: Region,
+    decision: LinkDecision,
+    name: Option<&str>,
+) -> OrgLink {
+    OrgLink {
         metadata: ObjectMeta {
-            name: Some(
-                name.map(str::to_string)
-                    .unwrap_or_else(|| link_name(peer_id)),
-            ),
+            name: Some(name.map_or_else(|| link_name(peer_id), str::to_string)),
             namespace: org.metadata.namespace.clone(),
             ..Default::default()
         },
         spec: OrgLinkSpec {
-            organization_ref: org_name,
+            organization_ref: org.metadata.name.clone().unwrap_or_default(),
             peer: PeerRef {
                 organization_id: peer_id.to_string(),
                 region,
@@ -75,7 +83,7 @@ pub fn answer_link(
             attempt: 0,
         },
         status: None,
-    })
+    }
 }
 
 /// The merge patch that asks again after a refusal or unlink: `spec.attempt + 1`.
@@ -86,26 +94,13 @@ pub fn retry_patch(link: &OrgLink) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::organization::{CredentialsSecretRef, PendingLink};
-    use crate::api::{OrganizationSpec, OrganizationStatus};
+    use crate::api::OrganizationStatus;
+    use crate::api::organization::PendingLink;
 
     const PEER: &str = "0b6c4a1e-2d3f-4a5b-8c7d-9e0f1a2b3c4d";
 
     fn org(pending_region: Option<&str>) -> Organization {
-        let mut o = Organization::new(
-            "acme-prod",
-            OrganizationSpec {
-                region: Region::UsEast1,
-                credentials_secret_ref: CredentialsSecretRef {
-                    name: "acme-oauth".into(),
-                    client_id_key: "clientId".into(),
-                    client_secret_key: "clientSecret".into(),
-                },
-                api_base_url: None,
-                resync_interval: None,
-            },
-        );
-        o.metadata.namespace = Some("team-acme".into());
+        let mut o = Organization::sample("acme-prod", "team-acme");
         o.status = Some(OrganizationStatus {
             pending_incoming_links: pending_region
                 .map(|r| {

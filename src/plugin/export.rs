@@ -186,10 +186,8 @@ pub fn header(trustee: &OrgPairing, trustee_org: &Organization, now: Timestamp) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::organization::CredentialsSecretRef;
     use crate::api::{
-        OrgPairingPhase, OrgPairingStatus, OrganizationSpec, OrganizationStatus, PairingRequest,
-        Region,
+        OrgPairingPhase, OrgPairingStatus, OrganizationStatus, PairingRequest, Region,
     };
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
@@ -227,20 +225,7 @@ mod tests {
     }
 
     fn org(id: Option<&str>) -> Organization {
-        let mut o = Organization::new(
-            "msp-prod",
-            OrganizationSpec {
-                region: Region::UsEast1,
-                credentials_secret_ref: CredentialsSecretRef {
-                    name: "msp-oauth".into(),
-                    client_id_key: "clientId".into(),
-                    client_secret_key: "clientSecret".into(),
-                },
-                api_base_url: None,
-                resync_interval: None,
-            },
-        );
-        o.metadata.namespace = Some("team-msp".into());
+        let mut o = Organization::sample("msp-prod", "team-msp");
         o.status = Some(OrganizationStatus {
             organization_id: id.map(Into::into),
             name: Some("MSP Prod".into()),

@@ -118,8 +118,7 @@ pub fn not_asked_message(org: &Organization, error: &str, now: Timestamp) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::organization::CredentialsSecretRef;
-    use crate::api::{OrganizationSpec, OrganizationStatus, Region};
+    use crate::api::OrganizationStatus;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
     fn now() -> Timestamp {
@@ -127,20 +126,7 @@ mod tests {
     }
 
     fn org(annotation: Option<&str>, handled: Option<&str>) -> Organization {
-        let mut o = Organization::new(
-            "acme-prod",
-            OrganizationSpec {
-                region: Region::UsEast1,
-                credentials_secret_ref: CredentialsSecretRef {
-                    name: "s".into(),
-                    client_id_key: "clientId".into(),
-                    client_secret_key: "clientSecret".into(),
-                },
-                api_base_url: None,
-                resync_interval: None,
-            },
-        );
-        o.metadata.namespace = Some("team-acme".into());
+        let mut o = Organization::sample("acme-prod", "team-acme");
         o.metadata.annotations =
             annotation.map(|a| [(REFRESH_ANNOTATION.to_string(), a.to_string())].into());
         o.status = Some(OrganizationStatus {

@@ -327,24 +327,11 @@ pub fn pending(orgs: &[Organization], now: Timestamp) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::organization::{CredentialsSecretRef, LinkedOrganization, PendingLink};
-    use crate::api::{OrganizationSpec, OrganizationStatus, Region};
+    use crate::api::OrganizationStatus;
+    use crate::api::organization::{LinkedOrganization, PendingLink};
 
     fn org() -> Organization {
-        let mut o = Organization::new(
-            "acme-prod",
-            OrganizationSpec {
-                region: Region::UsEast1,
-                credentials_secret_ref: CredentialsSecretRef {
-                    name: "s".into(),
-                    client_id_key: "clientId".into(),
-                    client_secret_key: "clientSecret".into(),
-                },
-                api_base_url: None,
-                resync_interval: None,
-            },
-        );
-        o.metadata.namespace = Some("team-acme".into());
+        let mut o = Organization::sample("acme-prod", "team-acme");
         o.status = Some(OrganizationStatus {
             organization_id: Some("3f1c2a9e-5b7d-4e2a-9c41-7a0d2b6e8f10".into()),
             name: Some("Acme Prod".into()),

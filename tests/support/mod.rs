@@ -514,12 +514,89 @@ pub fn genesys_as(
     org: &orglink_operator::sandbox::genesys_sim::seed::SeedOrg,
 ) -> orglink_operator::genesys::GenesysClient {
     use orglink_operator::genesys::{Credentials, GenesysClient, GenesysConfig};
+    orglink_operator::runtime::tls::ensure_crypto_provider();
     GenesysClient::new(
         GenesysConfig::new(
             org.region,
             Credentials::new(org.client_id.clone(), org.client_secret.expose()),
         )
+        .with_label(format!("{} admin (test)", org.name))
         .with_api_base_url(w.sim.region_url(org.region)),
     )
     .expect("valid client settings")
+}
+
+/// The peer reference to a seeded org.
+pub fn peer(
+    org: &orglink_operator::sandbox::genesys_sim::seed::SeedOrg,
+) -> orglink_operator::api::PeerRef {
+    orglink_operator::api::PeerRef {
+        organization_id: org.id.to_string(),
+        region: org.region,
+    }
+}
+
+/// Waits until the OrgPairing `ns/name`'s condition `type_` has `reason` and a message
+/// containing `text`; returns its (status, message).
+pub async fn pairing_condition(
+    w: &World,
+    ns: &str,
+    name: &str,
+    type_: &str,
+    reason: &str,
+    text: &str,
+) -> (String, String) {
+    let api: Api<orglink_operator::api::OrgPairing> = Api::namespaced(w.client.clone(), ns);
+    eventually(
+        &format!("OrgPairing {ns}/{name}: {type_} {reason} saying {text:?}"),
+        WAIT,
+        || async {
+            let p = api.get_opt(name).await.ok().flatten()?;
+            let c = p
+                .status?
+                .conditions
+                .into_iter()
+                .find(|c| c.type_ == type_)?;
+            (c.reason == reason && c.message.contains(text)).then_some((c.status, c.message))
+        },
+    )
+    .await
+}
+
+/// Applies the trustee OrgPairing `ns/name` asking `to` for `request`, waits until it
+/// waits for confirmation and returns it.
+pub async fn request_pairing(
+    w: &World,
+    ns: &str,
+    name: &str,
+    to: &orglink_operator::sandbox::genesys_sim::seed::SeedOrg,
+    request: orglink_operator::api::PairingRequest,
+) -> orglink_operator::api::OrgPairing {
+    use orglink_operator::api::{OrgPairing, OrgPairingPhase, OrgPairingSpec};
+    let pairing = OrgPairing::new(
+        name,
+        OrgPairingSpec {
+            organization_ref: ns.to_string(),
+            peer: peer(to),
+            request: Some(request),
+            grant: None,
+        },
+    );
+    apply(&w.client, ns, &pairing).await;
+    pairing_phase(&w.client, ns, name, OrgPairingPhase::WaitingForConfirmation).await
+}
+
+/// Lets two days pass on `w`'s simulator, so an unaccepted pairing lapses, and waits
+/// until the trustee OrgPairing `ns/name` records a pairing other than `first`; returns
+/// its ID.
+pub async fn renewed_pairing(w: &World, ns: &str, name: &str, first: &str) -> String {
+    w.sim
+        .advance_clock(jiff::SignedDuration::from_hours(49))
+        .unwrap();
+    let pairings: Api<orglink_operator::api::OrgPairing> = Api::namespaced(w.client.clone(), ns);
+    eventually("the trustee's pairing renewed", WAIT, || async {
+        let id = pairings.get(name).await.ok()?.status?.pairing_id?;
+        (id != first).then_some(id)
+    })
+    .await
 }

@@ -12,6 +12,7 @@ use kube::runtime::events::EventType;
 
 use super::{Note, lookup_pairing, write};
 use crate::api::PairingSide;
+use crate::api::conditions::events::{self, ADOPTION_REFUSED};
 use crate::api::text::clean_opt;
 use crate::api::{OrgPairing, OrgPairingStatus, PairingRequest};
 use crate::controller::acting::Acting;
@@ -111,7 +112,7 @@ pub(super) async fn run(
         ctx.wake_peer(&acting.org_id, peer, trustee_changes(&done));
     }
     let mut notes = notes(done, &record, peer);
-    notes.extend(adopted.map(|note| (adopt::ADOPTED, note)));
+    notes.extend(adopted.map(|note| (events::ADOPTED, note)));
     let status = write(pairing, ctx, &d, record, &notes)
         .await
         .map_err(|e| Failure::Write(Box::new(e)))?;
@@ -162,9 +163,6 @@ async fn pending_pairing(
         },
     )
 }
-
-/// Event reason: the pairing named by `orglink.dev/adopt-pairing` cannot be adopted.
-const ADOPTION_REFUSED: &str = "AdoptionRefused";
 
 /// What the trustee's `done` changed in the peer's snapshot: its trustee list when the
 /// trust went; nothing for a pairing or a membership (members are read live).

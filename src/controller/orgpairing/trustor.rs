@@ -11,6 +11,7 @@ use kube::ResourceExt;
 use kube::runtime::events::EventType;
 
 use super::{Note, lookup_pairing_members, write};
+use crate::api::conditions::events;
 use crate::api::text::clean_opt;
 use crate::api::{OrgPairing, OrgPairingStatus, PairingGrant, PairingSide};
 use crate::controller::acting::Acting;
@@ -120,15 +121,20 @@ pub(super) async fn run(
         )
     });
     let mut notes = notes(done, peer);
-    notes.extend(adopted.map(|note| (adopt::ADOPTED, note)));
+    notes.extend(adopted.map(|note| (events::ADOPTED, note)));
     let status = write(pairing, ctx, &d, PairingRecord::default(), &notes)
         .await
         .map_err(|e| Failure::Write(Box::new(e)))?;
     // Least privilege: the admission warning again, as an Event, whenever roles were
     // actually given (the webhook may have been down, or the object applied long ago).
     if granted && let Some(warning) = crate::webhook::rules::admin_without_expiry(grant) {
-        ctx.event(pairing, EventType::Warning, "AdminWithoutExpiry", warning)
-            .await;
+        ctx.event(
+            pairing,
+            EventType::Warning,
+            events::ADMIN_WITHOUT_EXPIRY,
+            warning,
+        )
+        .await;
     }
     Ok((d.requeue, status))
 }

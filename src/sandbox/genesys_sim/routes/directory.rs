@@ -23,7 +23,7 @@ use crate::genesys::models::{self, SearchCriteria, SearchRequest, SearchResponse
 use crate::sandbox::genesys_sim::error::ApiError;
 use crate::sandbox::genesys_sim::http::{Caller, JsonBody, Shared};
 use crate::sandbox::genesys_sim::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-use crate::sandbox::genesys_sim::state::Member;
+use crate::sandbox::genesys_sim::state::{Member, Org};
 
 const USER_FIELDS: &[&str] = &["id", "name", "email"];
 const GROUP_FIELDS: &[&str] = &["id", "name"];
@@ -33,17 +33,22 @@ pub(crate) async fn users(
     Extension(caller): Extension<Caller>,
     JsonBody(body): JsonBody<SearchRequest>,
 ) -> Result<Response, ApiError> {
-    let state = sim.state.lock();
-    let org = state.caller(caller.org)?;
-    let found = search(&body, USER_FIELDS, &org.users)?;
-    let page = page(&body, found, "users", |m| models::User {
+    let view = |m: &Member| models::User {
         id: m.id.to_string(),
         name: Some(m.name.clone()),
         email: m.email.clone(),
         state: Some("active".into()),
         self_uri: Some(format!("/api/v2/users/{}", m.id)),
-    })?;
-    Ok(Json(page).into_response())
+    };
+    respond(
+        &sim,
+        caller,
+        &body,
+        USER_FIELDS,
+        "users",
+        |o| &o.users,
+        view,
+    )
 }
 
 pub(crate) async fn groups(
@@ -51,17 +56,39 @@ pub(crate) async fn groups(
     Extension(caller): Extension<Caller>,
     JsonBody(body): JsonBody<SearchRequest>,
 ) -> Result<Response, ApiError> {
-    let state = sim.state.lock();
-    let org = state.caller(caller.org)?;
-    let found = search(&body, GROUP_FIELDS, &org.groups)?;
-    let page = page(&body, found, "groups", |m| models::Group {
+    let view = |m: &Member| models::Group {
         id: m.id.to_string(),
         name: Some(m.name.clone()),
         state: Some("active".into()),
         kind: Some("official".into()),
         self_uri: Some(format!("/api/v2/groups/{}", m.id)),
-    })?;
-    Ok(Json(page).into_response())
+    };
+    respond(
+        &sim,
+        caller,
+        &body,
+        GROUP_FIELDS,
+        "groups",
+        |o| &o.groups,
+        view,
+    )
+}
+
+/// One search of the caller's `members` (its users or its groups), as one page of
+/// `view`s.
+fn respond<T: Serialize>(
+    sim: &Shared,
+    caller: Caller,
+    body: &SearchRequest,
+    fields: &[&str],
+    kind: &str,
+    members: impl Fn(&Org) -> &[Member],
+    view: impl Fn(&Member) -> T,
+) -> Result<Response, ApiError> {
+    let state = sim.state.lock();
+    let org = state.caller(caller.org)?;
+    let found = search(body, fields, members(org))?;
+    Ok(Json(page(body, found, kind, view)?).into_response())
 }
 
 /// The members matching every clause of `body`, by name then ID.
