@@ -13,6 +13,7 @@ pub(crate) mod credentials_hold;
 pub(crate) mod directory;
 pub(crate) mod error;
 pub(crate) mod events;
+pub(crate) mod members;
 pub(crate) mod metrics;
 pub(crate) mod org_changes;
 pub(crate) mod organization;

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::RwLock;
 
+use super::members::MemberCache;
 use crate::genesys::models::{
     Organization as GenesysOrg, OrganizationLinkResponse, Trustee, Trustor,
 };
@@ -93,6 +94,12 @@ impl Snapshot {
             trustors: trusts.1,
             trusts_read: trusts.2,
         }
+    }
+
+    /// When the read of the trust lists began: a trust's members read before it are older
+    /// than the list ([`super::members`]).
+    pub(crate) fn trusts_read_started(&self) -> Instant {
+        self.trusts_read.started
     }
 
     /// The link record between us and `peer`, whichever side is listed as source.
@@ -178,7 +185,22 @@ pub(crate) struct OrgSession {
     roles: parking_lot::Mutex<RoleNames>,
     /// User and group lookups by email and name ([`super::directory`]).
     pub(crate) directory: super::directory::DirectoryCache,
+    /// The members of the trusts where we are trustee, by trustor ([`super::members`]).
+    pub(crate) trustor_members: MemberCache<TrustorMembers>,
+    /// The members of the trusts where we are trustor, by trustee ([`super::members`]).
+    pub(crate) trustee_members: MemberCache<TrusteeMembers>,
 }
+
+/// Who is in a trust where we are trustee: user IDs, group IDs.
+pub(crate) type TrustorMembers = (BTreeSet<String>, BTreeSet<String>);
+
+/// Who is in a trust where we are trustor, with their roles here (user and group ID →
+/// role IDs), and their emails and names.
+pub(crate) type TrusteeMembers = (
+    BTreeMap<String, BTreeSet<String>>,
+    BTreeMap<String, BTreeSet<String>>,
+    crate::lifecycle::subjects::Directory,
+);
 
 /// Role names of the org resolved to IDs, each with when it was read. Roles are the
 /// org's configuration, like its identity: a grant's names are resolved once and kept
@@ -345,6 +367,10 @@ impl OrgSession {
     /// identity takes the resolved role names with it (both are the org's configuration).
     pub(crate) fn invalidate_parts(&self, parts: Parts) {
         self.stale.mark(parts);
+        if parts.trusts {
+            self.trustor_members.forget_all();
+            self.trustee_members.forget_all();
+        }
         if parts.identity {
             self.forget_role_names();
         }
@@ -572,6 +598,8 @@ impl Sessions {
             refresh: parking_lot::Mutex::new(RefreshMemory::default()),
             roles: parking_lot::Mutex::new(RoleNames::default()),
             directory: Default::default(),
+            trustor_members: Default::default(),
+            trustee_members: Default::default(),
         });
         self.by_key.write().insert(key.clone(), session.clone());
         Ok(session)

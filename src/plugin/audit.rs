@@ -10,6 +10,7 @@
 //! trust is printed with its users and groups to fill in: whatever it lists becomes the
 //! membership (trustee side) or the roles (trustor side) the operator converges.
 
+use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use k8s_openapi::jiff::Timestamp;
@@ -255,6 +256,50 @@ pub fn audit_org(org: &Organization, links: &[OrgLink], pairings: &[OrgPairing])
     OrgAudit { unmanaged, missing }
 }
 
+/// The audit of each of `orgs`, with every adopting manifest named so that applying it
+/// creates a new object: a name already used by an object of that kind in that namespace
+/// (an OrgLink of another Organization of the namespace to the same peer, say), or by an
+/// earlier manifest of this audit, gets a suffix `-2`, `-3`, ... Applying a manifest
+/// under a taken name would overwrite that object's spec.
+pub fn audit_all<'a>(
+    orgs: &'a [Organization],
+    links: &[OrgLink],
+    pairings: &[OrgPairing],
+) -> Vec<(&'a Organization, OrgAudit)> {
+    let key = |meta: &ObjectMeta| {
+        (
+            meta.namespace.clone().unwrap_or_default(),
+            meta.name.clone().unwrap_or_default(),
+        )
+    };
+    let mut taken_links: BTreeSet<(String, String)> =
+        links.iter().map(|l| key(&l.metadata)).collect();
+    let mut taken_pairings: BTreeSet<(String, String)> =
+        pairings.iter().map(|p| key(&p.metadata)).collect();
+    orgs.iter()
+        .map(|org| {
+            let mut audit = audit_org(org, links, pairings);
+            for u in &mut audit.unmanaged {
+                let (meta, taken) = match &mut u.manifest {
+                    Manifest::Link(l) => (&mut l.metadata, &mut taken_links),
+                    Manifest::Pairing(p) => (&mut p.metadata, &mut taken_pairings),
+                };
+                let (ns, base) = key(meta);
+                let name = (1..)
+                    .map(|n| match n {
+                        1 => base.clone(),
+                        n => format!("{base}-{n}"),
+                    })
+                    .find(|name| !taken.contains(&(ns.clone(), name.clone())))
+                    .unwrap_or(base);
+                taken.insert((ns, name.clone()));
+                meta.name = Some(name);
+            }
+            (org, audit)
+        })
+        .collect()
+}
+
 fn enabled_word(enabled: bool) -> &'static str {
     if enabled { "enabled" } else { "disabled" }
 }
@@ -294,8 +339,7 @@ pub fn report(
     if orgs.is_empty() {
         return "No Organizations found.\n".into();
     }
-    for org in orgs {
-        let a = audit_org(org, links, pairings);
+    for (org, a) in audit_all(orgs, links, pairings) {
         let name = org
             .status
             .as_ref()
@@ -373,11 +417,10 @@ pub fn report(
 
 /// `kubectl orglink audit -o yaml`: only the adopting manifests, as one YAML stream.
 pub fn manifests(orgs: &[Organization], links: &[OrgLink], pairings: &[OrgPairing]) -> String {
-    let docs: Vec<String> = orgs
-        .iter()
-        .flat_map(|org| {
-            audit_org(org, links, pairings)
-                .unmanaged
+    let docs: Vec<String> = audit_all(orgs, links, pairings)
+        .into_iter()
+        .flat_map(|(org, a)| {
+            a.unmanaged
                 .iter()
                 .map(|u| u.manifest.yaml(&comment(org, u)))
                 .collect::<Vec<_>>()
@@ -506,6 +549,31 @@ mod tests {
                 phase: "RejectedByPeer".into(),
             }]
         );
+    }
+
+    #[test]
+    fn an_adopting_manifest_never_takes_the_name_of_an_object_or_of_another_manifest() {
+        // An OrgLink of another Organization of the namespace already has the name the
+        // link would get; a second Organization of the namespace with the same
+        // unmanaged link would get it too.
+        let taken = link("link-0b6c4a1e", ASKING, OrgLinkPhase::Linked);
+        let mut twin = org();
+        twin.metadata.name = Some("acme-test".into());
+        let orgs = [org(), twin];
+        let names: Vec<String> = audit_all(&orgs, &[taken], &[])
+            .iter()
+            .flat_map(|(_, a)| a.unmanaged.iter())
+            .filter_map(|u| match &u.manifest {
+                Manifest::Link(l) if u.peer == LINKED => l.metadata.name.clone(),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(names, ["link-0b6c4a1e-2", "link-0b6c4a1e-3"]);
+        // The same name in another namespace is no clash.
+        let mut elsewhere = link("link-0b6c4a1e", ASKING, OrgLinkPhase::Linked);
+        elsewhere.metadata.namespace = Some("team-b".into());
+        let yaml = manifests(&[org()], &[elsewhere], &[]);
+        assert!(yaml.contains("name: link-0b6c4a1e\n"), "{yaml}");
     }
 
     #[test]

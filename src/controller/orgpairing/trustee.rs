@@ -3,7 +3,7 @@
 //! perform its actions, write the status.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
@@ -72,7 +72,7 @@ pub(super) async fn run(
     let snapshot = session.snapshot(max_age).await.map_err(Failure::read)?;
     let trust = match snapshot.trustor(peer) {
         Some(trustor) => Some(
-            observe_trustor(session, peer, trustor)
+            observe_trustor(session, peer, trustor, snapshot.trusts_read_started())
                 .await
                 .map_err(Failure::read)?,
         ),
@@ -174,14 +174,30 @@ fn trustee_changes(done: &[&TrusteeAction]) -> Parts {
     }
 }
 
-/// The trust as the trustee sees it, with its members.
+/// The trust as the trustee sees it, with its members: read unless read since the trust
+/// list (`trusts_read`, see [`crate::controller::members`]).
 async fn observe_trustor(
     session: &OrgSession,
     peer: &str,
     trustor: &crate::genesys::models::Trustor,
+    trusts_read: Instant,
 ) -> Result<ObservedTrustor, GenesysError> {
-    let users = session.client.list_trustor_users(peer).await?;
-    let groups = session.client.list_trustor_groups(peer).await?;
+    let (users, groups) = match session.trustor_members.since(peer, trusts_read) {
+        Some(members) => members,
+        None => {
+            let started = Instant::now();
+            let users = session.client.list_trustor_users(peer).await?;
+            let groups = session.client.list_trustor_groups(peer).await?;
+            let members = (
+                users.into_iter().map(|u| u.id).collect(),
+                groups.into_iter().map(|g| g.id).collect(),
+            );
+            session
+                .trustor_members
+                .store(peer, started, members.clone());
+            members
+        }
+    };
     Ok(ObservedTrustor {
         enabled: trustor.enabled,
         name: clean_opt(
@@ -195,8 +211,8 @@ async fn observe_trustor(
             .as_ref()
             .map(|a| a.permissions.clone())
             .unwrap_or_default(),
-        users: users.into_iter().map(|u| u.id).collect(),
-        groups: groups.into_iter().map(|g| g.id).collect(),
+        users,
+        groups,
     })
 }
 
@@ -210,6 +226,11 @@ pub(super) async fn perform_all<'a>(
     record: &mut PairingRecord,
 ) -> Result<Vec<&'a TrusteeAction>, Failure> {
     let mut done = Vec::new();
+    if !actions.is_empty() {
+        session
+            .trustor_members
+            .forget(&pairing.spec.peer.organization_id);
+    }
     for action in actions {
         if let Err(failure) = perform(pairing, ctx, session, action, record).await {
             session.invalidate_parts(Parts::TRUSTS);

@@ -3,7 +3,7 @@
 //! [`crate::lifecycle::trustor::decide`], perform its actions, write the status.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
@@ -17,7 +17,7 @@ use crate::api::{OrgPairing, OrgPairingStatus, PairingGrant, PairingSide};
 use crate::controller::acting::Acting;
 use crate::controller::context::Context;
 use crate::controller::error::Failure;
-use crate::controller::sessions::{OrgSession, Parts};
+use crate::controller::sessions::{OrgSession, Parts, TrusteeMembers};
 use crate::genesys::GenesysError;
 use crate::genesys::models::{TrustCreate, TrustMemberCreate, TrustUpdate, TrustUser, Trustee};
 use crate::lifecycle::pairing::{PairingLookup, PairingRecord, pairing_expired};
@@ -39,9 +39,10 @@ pub(super) async fn run(
     let snapshot = session.snapshot(max_age).await.map_err(Failure::read)?;
     let (trust, trust_members) = match snapshot.trustee(peer) {
         Some(trustee) => {
-            let (trust, members) = observe_trustee(session, peer, trustee)
-                .await
-                .map_err(Failure::read)?;
+            let (trust, members) =
+                observe_trustee(session, peer, trustee, snapshot.trusts_read_started())
+                    .await
+                    .map_err(Failure::read)?;
             (Some(trust), members)
         }
         None => (None, Directory::default()),
@@ -187,6 +188,9 @@ pub(super) async fn perform_all<'a>(
     actions: &'a [TrustorAction],
 ) -> Result<Vec<&'a TrustorAction>, Failure> {
     let mut done = Vec::new();
+    if !actions.is_empty() {
+        session.trustee_members.forget(peer);
+    }
     // The trust as our last write left it: `Some(None)` when deleted.
     let mut written: Option<Option<Trustee>> = None;
     for action in actions {
@@ -342,13 +346,47 @@ fn pairing_id_to_accept(
 /// this trust, so one listing gives every user with its roles; only a user listed
 /// without `authorization` costs a `GET .../roles` of its own (see
 /// [`users_without_roles`]). A `TrustGroup` carries no roles: each group's are read.
-/// Read at every look (the resync at the latest), so a role changed in Genesys is put
-/// back within a resync.
+/// Read again whenever the trust list is (`trusts_read`, see
+/// [`crate::controller::members`]: the resync at the latest), so a role changed in
+/// Genesys is put back within a resync.
 async fn observe_trustee(
     session: &OrgSession,
     peer: &str,
     trustee: &crate::genesys::models::Trustee,
+    trusts_read: Instant,
 ) -> Result<(ObservedTrustee, Directory), GenesysError> {
+    let (users, groups, members) = match session.trustee_members.since(peer, trusts_read) {
+        Some(members) => members,
+        None => {
+            let started = Instant::now();
+            let members = read_trustee_members(session, peer).await?;
+            session
+                .trustee_members
+                .store(peer, started, members.clone());
+            members
+        }
+    };
+    let trust = ObservedTrustee {
+        enabled: trustee.enabled,
+        expires_at: trustee.date_expired,
+        name: clean_opt(
+            trustee
+                .organization
+                .as_ref()
+                .and_then(|o| o.name.as_deref()),
+        ),
+        users,
+        groups,
+    };
+    Ok((trust, members))
+}
+
+/// Reads the members of the trust with `peer`: its users with their roles, its groups
+/// with theirs, and their emails and names.
+async fn read_trustee_members(
+    session: &OrgSession,
+    peer: &str,
+) -> Result<TrusteeMembers, GenesysError> {
     let listed = session.client.list_trustee_users(peer).await?;
     let mut members = Directory::default();
     let mut users = BTreeMap::new();
@@ -371,19 +409,7 @@ async fn observe_trustee(
         members.add_group(&group.id, group.name.as_deref());
         groups.insert(group.id, role_ids(roles));
     }
-    let trust = ObservedTrustee {
-        enabled: trustee.enabled,
-        expires_at: trustee.date_expired,
-        name: clean_opt(
-            trustee
-                .organization
-                .as_ref()
-                .and_then(|o| o.name.as_deref()),
-        ),
-        users,
-        groups,
-    };
-    Ok((trust, members))
+    Ok((users, groups, members))
 }
 
 /// The listed trust users whose roles the listing does not show (no `authorization`):
