@@ -148,10 +148,11 @@ async fn apply(link: &OrgLink, ctx: &Context) -> Result<Next, Error> {
         .await
         .map_err(Failure::read)?;
     let (remote, peer_name) = remote_link(&snapshot, &acting.org_id, peer, prev)?;
+    let peer_links = ctx.peer_links(&acting.org_id, peer);
     let peer_requests = leave_request_to_peer(
         &acting.org_id,
         peer,
-        ctx.peer_link_will_request(&acting.org_id, peer),
+        peer_links.will_request,
         prev,
         Timestamp::now(),
     );
@@ -163,7 +164,8 @@ async fn apply(link: &OrgLink, ctx: &Context) -> Result<Next, Error> {
     });
     // A link made outside the cluster is adopted, not asked for again; said once, when
     // what adopts it is done (not while `observe` holds the approval back).
-    let adopted = adopt::link(link.spec.decision, prev, remote, peer).filter(|_| {
+    let adopted = adopt::link(link.spec.decision, prev, remote, peer, peer_links.declared);
+    let adopted = adopted.filter(|_| {
         d.actions.is_empty()
             || observe::mode(link.metadata.annotations.as_ref()) == observe::Mode::Act
     });

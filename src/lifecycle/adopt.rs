@@ -44,12 +44,15 @@ pub fn link_never_acted(prev: Option<&OrgLinkStatus>) -> bool {
 
 /// The note of the `Adopted` Event when this decision adopts the link with `peer`, or
 /// `None`. Only an OrgLink that accepts adopts; one that declines removes what it finds,
-/// and says so with its own Events.
+/// and says so with its own Events. A pending request of a peer that declares the link
+/// in this cluster too (`peer_declared_here`) is the ordinary handshake, not something
+/// made outside to adopt.
 pub fn link(
     decision: LinkDecision,
     prev: Option<&OrgLinkStatus>,
     remote: RemoteLink,
     peer: &str,
+    peer_declared_here: bool,
 ) -> Option<String> {
     if decision != LinkDecision::Accept || !link_never_acted(prev) {
         return None;
@@ -67,6 +70,7 @@ pub fn link(
         RemoteLink::OutgoingPending => Some(format!(
             "adopted the link request this org had already sent to organization {peer}: no new request sent; waiting for it to approve"
         )),
+        RemoteLink::IncomingPending if peer_declared_here => None,
         RemoteLink::IncomingPending => Some(format!(
             "adopted the pending link request of organization {peer} and approved it: no new request sent"
         )),
@@ -262,7 +266,7 @@ mod tests {
                     vec![LinkAction::Request],
                 ),
             ] {
-                let note = link(LinkDecision::Accept, prev.as_ref(), remote, PEER);
+                let note = link(LinkDecision::Accept, prev.as_ref(), remote, PEER, false);
                 assert_eq!(note.is_some(), adopts, "{prev:?} {remote:?}");
                 let d = link::decide(LinkInput {
                     spec: &spec(LinkDecision::Accept, 0),
@@ -276,9 +280,30 @@ mod tests {
                 }
                 // Declining is never an adoption: it removes what it finds.
                 assert_eq!(
-                    link(LinkDecision::Decline, prev.as_ref(), remote, PEER),
+                    link(LinkDecision::Decline, prev.as_ref(), remote, PEER, false),
                     None
                 );
+            }
+        }
+    }
+
+    /// In an ordinary handshake between two orgs of this cluster, the side that approves
+    /// the other's request adopts nothing: only what a peer made outside is adopted.
+    #[test]
+    fn approving_the_request_of_a_peer_declared_here_is_no_adoption() {
+        for prev in [
+            None,
+            Some(link_status(Some(OrgLinkPhase::Requesting), None)),
+        ] {
+            let pending = RemoteLink::IncomingPending;
+            assert_eq!(
+                link(LinkDecision::Accept, prev.as_ref(), pending, PEER, true),
+                None
+            );
+            assert!(link(LinkDecision::Accept, prev.as_ref(), pending, PEER, false).is_some());
+            // An active link or our own request found is still adopted.
+            for remote in [APPROVED_IN, RemoteLink::OutgoingPending] {
+                assert!(link(LinkDecision::Accept, prev.as_ref(), remote, PEER, true).is_some());
             }
         }
     }
@@ -299,7 +324,7 @@ mod tests {
         ] {
             for remote in [APPROVED_OUT, RemoteLink::OutgoingPending] {
                 assert_eq!(
-                    link(LinkDecision::Accept, Some(&prev), remote, PEER),
+                    link(LinkDecision::Accept, Some(&prev), remote, PEER, false),
                     None,
                     "{prev:?}"
                 );
@@ -511,7 +536,7 @@ mod tests {
             let decision = if accept { LinkDecision::Accept } else { LinkDecision::Decline };
             let d = link::decide(LinkInput { spec: &spec(decision, attempt), status: prev.as_ref(), remote, peer_requests: false });
             prop_assert!(!d.actions.contains(&LinkAction::Request), "{:?} {:?}", prev, remote);
-            if link(decision, prev.as_ref(), remote, PEER).is_some() {
+            if link(decision, prev.as_ref(), remote, PEER, false).is_some() {
                 prop_assert!(d.actions.iter().all(|a| *a == LinkAction::Approve), "{:?}", d.actions);
                 prop_assert!(matches!(d.phase, OrgLinkPhase::Linked | OrgLinkPhase::WaitingForConfirmation));
             }
