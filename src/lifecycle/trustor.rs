@@ -15,7 +15,7 @@ use crate::api::orgpairing::{GrantSubject, SubjectKind, SubjectStatus};
 use crate::api::{OrgPairingPhase, OrgPairingStatus, PairingGrant, PairingSide};
 
 use super::Requeue;
-use super::pairing::{PairingDecision, PairingLookup, pairing_expired};
+use super::pairing::{ObservedPairing, PairingDecision, PairingLookup, pairing_expired};
 
 /// The trust as the trustor sees it: `GET /orgauthorization/trustees/{peer}` with the
 /// role IDs of each user and group.
@@ -277,30 +277,46 @@ fn without_trust(
     desired: Desired,
     expires_at: Option<Timestamp>,
 ) -> TrustorDecision {
+    match pairing_to_accept(input, prev_phase, &desired) {
+        Ok((pairing_id, pairing)) => accept(input, pairing_id, pairing, &desired, expires_at),
+        Err(d) => *d,
+    }
+}
+
+/// A decision that grants nothing: `Authorized` and `Ready` False with `reason`.
+fn not_granted(phase: OrgPairingPhase, reason: &'static str, msg: String) -> TrustorDecision {
+    TrustorDecision::new(PairingSide::Trustor, phase, Requeue::Resync)
+        .condition(types::AUTHORIZED, Status::False, reason, msg.clone())
+        .condition(types::READY, Status::False, reason, msg)
+}
+
+/// The pairing to accept (its ID and what Genesys shows of it), or the decision that
+/// says why there is none yet: the trust was removed (revoked), the ID is not known, the
+/// pairing is missing, another org's, expired, or a role of the grant is unknown.
+fn pairing_to_accept<'i>(
+    input: &'i TrustorInput<'_>,
+    prev_phase: Option<OrgPairingPhase>,
+    desired: &Desired,
+) -> Result<(&'i str, &'i ObservedPairing), Box<TrustorDecision>> {
     let peer = input.peer_org_id;
-    let grant = input.grant;
-    let new = |phase, reason, msg: String| {
-        TrustorDecision::new(PairingSide::Trustor, phase, Requeue::Resync)
-            .condition(types::AUTHORIZED, Status::False, reason, msg.clone())
-            .condition(types::READY, Status::False, reason, msg)
-    };
+    let new = |phase, reason, msg| Box::new(not_granted(phase, reason, msg));
     if matches!(
         prev_phase,
         Some(OrgPairingPhase::Authorized | OrgPairingPhase::Disabled | OrgPairingPhase::Revoked)
     ) {
-        return new(
+        return Err(new(
             OrgPairingPhase::Revoked,
             reasons::REVOKED,
             format!(
                 "the trust with organization {peer} was removed; access is revoked. A new pairing ID from the trustee is needed to grant access again"
             ),
-        );
+        ));
     }
     // A grant without pairingId waits, Reconciling, for the trustee's OrgPairing in this
     // cluster to have a current pairing: it may be applied later in the same sync, and it
     // renews an expired pairing by itself.
     let waiting = |msg: String| {
-        TrustorDecision::new(
+        let d = TrustorDecision::new(
             PairingSide::Trustor,
             OrgPairingPhase::WaitingForConfirmation,
             Requeue::Soon,
@@ -316,61 +332,62 @@ fn without_trust(
             Status::False,
             reasons::WAITING_FOR_CONFIRMATION,
             msg,
-        )
+        );
+        Box::new(d)
     };
     let (pairing_id, from) = match &input.pairing_id {
         PairingIdSource::Spec(id) => (id.as_str(), None),
         PairingIdSource::Cluster { id, from } => (id.as_str(), Some(from.as_str())),
         PairingIdSource::NotInCluster => {
-            return waiting(format!(
+            return Err(waiting(format!(
                 "spec.grant.pairingId is omitted and no OrgPairing in this cluster requests access from us for organization {peer} yet (spec.request, spec.peer naming our organization, its Organization being {peer}, with a status.pairingId); create it there, or set spec.grant.pairingId to the pairing ID the trustee hands over"
-            ));
+            )));
         }
     };
     let pairing = match (&input.pairing, from) {
         (PairingLookup::Found(p), _) => p,
         (PairingLookup::NotFound | PairingLookup::NotLooked, Some(from)) => {
-            return waiting(format!(
+            return Err(waiting(format!(
                 "pairing {pairing_id} of OrgPairing {from} is not in Genesys Cloud (any more); waiting for that OrgPairing to show its new pairing"
-            ));
+            )));
         }
         (PairingLookup::NotFound | PairingLookup::NotLooked, None) => {
-            return new(
+            return Err(new(
                 OrgPairingPhase::Error,
                 reasons::PAIRING_NOT_FOUND,
                 format!(
                     "pairing {pairing_id} was not found in Genesys Cloud; ask organization {peer} for a current pairing ID and set spec.grant.pairingId"
                 ),
-            );
+            ));
         }
     };
     if pairing.trustee_org_id != peer {
-        return new(
+        return Err(new(
             OrgPairingPhase::Error,
             reasons::PAIRING_FROM_OTHER_ORGANIZATION,
             format!(
                 "pairing {} was created by organization {}, not by spec.peer.organizationId {peer}; check the pairing ID or the peer",
                 pairing.id, pairing.trustee_org_id
             ),
-        );
+        ));
     }
     if pairing_expired(pairing.created_at, input.now)
         && let Some(from) = from
     {
-        return waiting(format!(
+        return Err(waiting(format!(
             "pairing {} of OrgPairing {from} expired 48 h after it was created; waiting for that OrgPairing to renew it",
             pairing.id
-        ));
+        )));
     }
     if pairing_expired(pairing.created_at, input.now) {
-        return new(
+        return Err(new(
             OrgPairingPhase::Expired,
             reasons::EXPIRED,
             format!(
                 "pairing {} expired 48 h after it was created; ask organization {peer} for a new pairing ID",
                 pairing.id
             ),
-        );
+        ));
     }
     if !desired.unknown.is_empty() {
         let msg = format!(
@@ -394,10 +411,23 @@ fn without_trust(
                 )
                 .condition(types::READY, Status::False, reasons::UNKNOWN_ROLE, msg);
         d.peer_name = pairing.trustee_name.clone();
-        return d;
+        return Err(Box::new(d));
     }
+    Ok((pairing_id, pairing))
+}
 
-    // Accept: grant every subject the pairing names, each with its roles.
+/// Accepts `pairing`: the trust, with every subject of the grant the pairing names and
+/// its roles; the others are named in the message, and a grant that names none of them
+/// is stalled.
+fn accept(
+    input: &TrustorInput<'_>,
+    pairing_id: &str,
+    pairing: &ObservedPairing,
+    desired: &Desired,
+    expires_at: Option<Timestamp>,
+) -> TrustorDecision {
+    let peer = input.peer_org_id;
+    let grant = input.grant;
     let pick =
         |wanted: &BTreeMap<String, BTreeSet<String>>, offered: &BTreeSet<String>| -> Vec<Member> {
             wanted
@@ -428,7 +458,7 @@ fn without_trust(
     );
     if users.is_empty() && groups.is_empty() {
         // Stalled: only a change to spec.grant (or a new pairing) moves this on.
-        let mut d = new(
+        let mut d = not_granted(
             OrgPairingPhase::Error,
             reasons::WAITING_FOR_CONFIRMATION,
             format!(
@@ -479,7 +509,7 @@ fn without_trust(
         reason,
         msg,
     );
-    d = roles_condition(d, &subjects, &desired);
+    d = roles_condition(d, &subjects, desired);
     d = with_ready(d, "trust created as spec.grant asks".to_string());
     d.actions = vec![TrustorAction::CreateTrust {
         pairing_id: pairing_id.to_string(),
