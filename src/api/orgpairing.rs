@@ -226,6 +226,16 @@ pub enum SubjectKind {
     Group,
 }
 
+impl SubjectKind {
+    /// The kind as messages name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectKind::User => "user",
+            SubjectKind::Group => "group",
+        }
+    }
+}
+
 /// What a trustee user or group holds in our org.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]

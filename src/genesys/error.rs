@@ -109,7 +109,7 @@ pub enum GenesysError {
     Api(Box<ApiError>),
 
     /// No HTTP answer (after retries where they apply).
-    #[error("{method} {endpoint}: {kind:?} error after {attempts} attempt(s): {source}")]
+    #[error("{method} {endpoint}: {} error after {attempts} attempt(s): {source}", kind.as_str())]
     Transport {
         method: String,
         endpoint: &'static str,

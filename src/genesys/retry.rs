@@ -129,6 +129,19 @@ pub enum TransportKind {
 }
 
 impl TransportKind {
+    /// What went wrong, in the words of an error message.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportKind::Connect => "connection",
+            TransportKind::Timeout => "timeout",
+            TransportKind::Certificate => "certificate",
+            TransportKind::Redirect => "redirect",
+            TransportKind::Builder => "request building",
+            TransportKind::Other => "transport",
+            TransportKind::BodyTooLarge => "answer size",
+        }
+    }
+
     /// Whether another attempt may succeed (the SDKs' list: all but redirect, scheme,
     /// header and certificate problems).
     pub(crate) fn is_retryable(self) -> bool {

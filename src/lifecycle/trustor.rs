@@ -666,7 +666,7 @@ fn unknown_roles_message(unknown: &BTreeSet<String>) -> String {
 fn describe(subjects: &[(SubjectKind, String)]) -> String {
     subjects
         .iter()
-        .map(|(k, id)| format!("{k:?} {id}"))
+        .map(|(k, id)| format!("{} {id}", k.as_str()))
         .collect::<Vec<_>>()
         .join(", ")
 }
