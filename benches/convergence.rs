@@ -261,6 +261,7 @@ async fn main() {
                                 roles: vec![RoleRef {
                                     name: Some("Supervisor".into()),
                                     id: None,
+                                    divisions: Vec::new(),
                                 }],
                                 ..GrantSubject::default()
                             })

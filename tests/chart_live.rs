@@ -483,6 +483,7 @@ async fn link_and_pair(
                 roles: vec![RoleRef {
                     name: Some("Supervisor".into()),
                     id: None,
+                    divisions: Vec::new(),
                 }],
                 ..GrantSubject::default()
             }],

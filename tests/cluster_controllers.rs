@@ -127,6 +127,7 @@ async fn namespace_deletion_cleans_up_remotely(prefix: &str, order: Order) {
                     roles: vec![RoleRef {
                         name: Some("Employee".into()),
                         id: None,
+                        divisions: Vec::new(),
                     }],
                     ..GrantSubject::default()
                 }],

@@ -321,6 +321,7 @@ async fn a_pairing_is_authorized_with_roles_and_revoked_on_delete() {
                         roles: vec![RoleRef {
                             name: Some("Supervisor".into()),
                             id: None,
+                            divisions: Vec::new(),
                         }],
                         ..GrantSubject::default()
                     },

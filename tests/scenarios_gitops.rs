@@ -51,6 +51,7 @@ async fn a_grant_without_pairing_id_follows_the_trustee_in_the_cluster_through_a
                         roles: vec![RoleRef {
                             name: Some(role.into()),
                             id: None,
+                            divisions: Vec::new(),
                         }],
                         ..GrantSubject::default()
                     }],

@@ -23,6 +23,7 @@ fn role(name: &str) -> RoleRef {
     RoleRef {
         name: Some(name.into()),
         id: None,
+        divisions: Vec::new(),
     }
 }
 

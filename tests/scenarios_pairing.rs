@@ -127,6 +127,7 @@ fn by_name(name: &str) -> RoleRef {
     RoleRef {
         name: Some(name.to_string()),
         id: None,
+        divisions: Vec::new(),
     }
 }
 
@@ -134,6 +135,7 @@ fn by_id(id: Uuid) -> RoleRef {
     RoleRef {
         name: None,
         id: Some(id.to_string()),
+        divisions: Vec::new(),
     }
 }
 
@@ -974,4 +976,106 @@ async fn a_grant_naming_an_unknown_role_is_an_error_naming_the_role() {
     assert_eq!(condition(&edited, "Ready").status, "False");
     assert_eq!(held_roles(&w, u2), Some(BTreeSet::from([supervisor])));
     assert!(trust(&w).expect("the trust stays").enabled);
+}
+
+/// The divisions the simulator says trustee user `user` holds `role` in (`*`: all).
+fn held_divisions(w: &World, user: Uuid, role: Uuid) -> Option<BTreeSet<String>> {
+    trust(w).and_then(|t| t.users.get(&user)?.role_divisions.get(&role).cloned())
+}
+
+/// Least privilege (issue 17 item 4): a role given in one named division only, then the
+/// spec changed to a division by ID and to all divisions, each given at once although
+/// Genesys Cloud does not show a member's divisions; an unknown division name is a clear
+/// Stalled condition that leaves the member as it is.
+#[tokio::test]
+async fn a_role_scoped_to_divisions_follows_the_spec() {
+    let w = World::new("pair-divisions", "1h").await;
+    let (acme, msp) = (w.org(TRUSTOR), w.org(TRUSTEE));
+    w.ready(TRUSTOR).await;
+    w.ready(TRUSTEE).await;
+    let u1 = msp.users[0].id;
+    let supervisor = role_id(&acme, "Supervisor");
+    let division = |name: &str| {
+        acme.divisions
+            .iter()
+            .find(|d| d.name == name)
+            .map(|d| d.id.to_string())
+            .expect("a seeded division")
+    };
+    let pairing_id = request_and_wait(&w, &[u1], &[]).await;
+    let scoped = |divisions: &[&str]| {
+        grant(
+            &w,
+            &pairing_id,
+            true,
+            vec![subject(
+                u1,
+                vec![RoleRef {
+                    divisions: divisions.iter().map(|d| d.to_string()).collect(),
+                    ..by_name("Supervisor")
+                }],
+            )],
+            vec![],
+        )
+    };
+
+    // Accepted with the role in Sales only.
+    apply(&w.client, w.ns(TRUSTOR), &scoped(&["Sales"])).await;
+    let granted = pairing_phase(&w.client, w.ns(TRUSTOR), GRANT, OrgPairingPhase::Authorized).await;
+    assert_eq!(
+        held_divisions(&w, u1, supervisor),
+        Some(BTreeSet::from([division("Sales")]))
+    );
+    let subject_status = &status(&granted).subjects[0];
+    assert_eq!(subject_status.divisions, "scoped");
+    assert_eq!(
+        subject_status.scoped_roles[0].division_ids,
+        vec![division("Sales")]
+    );
+
+    // Support by ID as well: given again at once.
+    let support = division("Support");
+    apply(
+        &w.client,
+        w.ns(TRUSTOR),
+        &scoped(&["Sales", support.as_str()]),
+    )
+    .await;
+    eventually("Supervisor in Sales and Support", WAIT, || async {
+        (held_divisions(&w, u1, supervisor)
+            == Some(BTreeSet::from([division("Sales"), support.clone()])))
+        .then_some(())
+    })
+    .await;
+
+    // Back to all divisions.
+    apply(&w.client, w.ns(TRUSTOR), &scoped(&[])).await;
+    eventually("Supervisor in all divisions", WAIT, || async {
+        (held_divisions(&w, u1, supervisor) == Some(BTreeSet::from(["*".to_string()])))
+            .then_some(())
+    })
+    .await;
+
+    // A division Acme does not have: Stalled, named, and the member left as it is.
+    apply(&w.client, w.ns(TRUSTOR), &scoped(&["Nowhere"])).await;
+    let blocked = pairing_until(
+        &w.client,
+        w.ns(TRUSTOR),
+        GRANT,
+        "RolesAssigned=False UnknownDivision",
+        |p| has_condition(p, "RolesAssigned", "False", "UnknownDivision"),
+    )
+    .await;
+    assert!(
+        condition(&blocked, "RolesAssigned")
+            .message
+            .contains("no division named \"Nowhere\""),
+        "{:?}",
+        condition(&blocked, "RolesAssigned")
+    );
+    assert_eq!(condition(&blocked, "Stalled").status, "True");
+    assert_eq!(
+        held_divisions(&w, u1, supervisor),
+        Some(BTreeSet::from(["*".to_string()]))
+    );
 }

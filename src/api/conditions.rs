@@ -68,6 +68,9 @@ pub mod reasons {
     pub const ROLES_ASSIGNED: &str = "RolesAssigned";
     pub(crate) const NO_ROLES: &str = "NoRoles";
     pub const UNKNOWN_ROLE: &str = "UnknownRole";
+    /// OrgPairing `RolesAssigned`/`Ready`: a role's `divisions` names a division the org
+    /// does not have.
+    pub const UNKNOWN_DIVISION: &str = "UnknownDivision";
     // OrgPairing `Ready`: a user email or group name matches no one, or several.
     pub const SUBJECT_NOT_FOUND: &str = "SubjectNotFound";
     pub const SUBJECT_AMBIGUOUS: &str = "SubjectAmbiguous";

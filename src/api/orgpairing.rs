@@ -157,6 +157,13 @@ pub struct GrantSubject {
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("has(self.name) != has(self.id)").message("a role names exactly one of name (e.g. {name: Supervisor}) or id (e.g. {id: <role uuid>})"))]
 pub struct RoleRef {
+    /// Divisions of our org the role is given in, each by name or ID, `*` for all.
+    /// Empty (the default): all divisions, as Genesys gives a role without divisions.
+    /// Least privilege: a supervisor of one business unit needs its division only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 50))]
+    #[x_kube(validation = Rule::new("self.all(d, size(d) >= 1 && size(d) <= 256)").message("a division is named by its name or ID (1 to 256 characters), or * for all divisions"))]
+    pub divisions: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 256))]
     pub name: Option<String>,
@@ -242,11 +249,26 @@ impl SubjectKind {
 pub struct SubjectStatus {
     pub kind: SubjectKind,
     pub id: String,
-    /// Role IDs granted (in all divisions).
+    /// Role IDs granted.
     #[serde(default)]
     pub roles: Vec<String>,
-    /// Division scope of the roles; Genesys grants pairing roles in all divisions.
+    /// `all` when every role is given in all divisions, else `scoped` (see
+    /// `scopedRoles`).
     pub divisions: String,
+    /// The roles given in some divisions only, with their division IDs, as last given
+    /// by the operator. Genesys Cloud does not show a trust member's divisions, so this
+    /// is the operator's memory of them: a change of `divisions` in the spec is given
+    /// again; a change made in the Genesys UI is not seen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scoped_roles: Vec<ScopedRole>,
+}
+
+/// A role given in some divisions only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScopedRole {
+    pub role_id: String,
+    pub division_ids: Vec<String>,
 }
 
 /// A pairing being asked for (`status.pairingRequested`): when, and for which users and

@@ -183,6 +183,8 @@ pub(crate) struct OrgSession {
     stale: StaleParts,
     refresh: parking_lot::Mutex<RefreshMemory>,
     roles: parking_lot::Mutex<RoleNames>,
+    /// Division names resolved to IDs, kept like the role names ([`RoleNames`]).
+    divisions: parking_lot::Mutex<RoleNames>,
     /// User and group lookups by email and name ([`super::directory`]).
     pub(crate) directory: super::directory::DirectoryCache,
     /// The members of the trusts where we are trustee, by trustor ([`super::members`]).
@@ -395,10 +397,30 @@ impl OrgSession {
         Ok(self.roles.lock().answer(names))
     }
 
-    /// Forgets the resolved role names: the next look resolves them again (a role write
-    /// failed, perhaps because a role was deleted or renamed).
+    /// Resolves division names to IDs as [`GenesysClient::resolve_division_names`]
+    /// does, reading only the names not known: divisions are the org's configuration,
+    /// kept like role names ([`RoleNames`]).
+    pub(crate) async fn resolve_division_names(
+        &self,
+        names: &BTreeSet<String>,
+    ) -> Result<BTreeMap<String, Option<String>>, GenesysError> {
+        let now = Instant::now();
+        let missing = self.divisions.lock().to_resolve(names, now);
+        if missing.is_empty() {
+            return Ok(self.divisions.lock().answer(names));
+        }
+        let resolved = self.client.resolve_division_names(&missing).await?;
+        self.divisions.lock().learn(&resolved, now);
+        let mut answer = self.divisions.lock().answer(names);
+        answer.extend(resolved);
+        Ok(answer)
+    }
+
+    /// Forgets the resolved role and division names: the next look resolves them again
+    /// (a role write failed, perhaps because a role or division was deleted or renamed).
     pub(crate) fn forget_role_names(&self) {
         *self.roles.lock() = RoleNames::default();
+        *self.divisions.lock() = RoleNames::default();
     }
 
     /// Records in the snapshot what a link write of ours to `peer` left in our list:
@@ -597,6 +619,7 @@ impl Sessions {
             stale: StaleParts::all(),
             refresh: parking_lot::Mutex::new(RefreshMemory::default()),
             roles: parking_lot::Mutex::new(RoleNames::default()),
+            divisions: parking_lot::Mutex::new(RoleNames::default()),
             directory: Default::default(),
             trustor_members: Default::default(),
             trustee_members: Default::default(),

@@ -611,6 +611,7 @@ mod tests {
                 pairing: lookup,
                 trust: Some(held),
                 role_ids_by_name: &roles,
+                division_ids_by_name: &BTreeMap::new(),
                 now: t(0),
             });
             prop_assert!(!d.actions.iter().any(|a| matches!(a, TrustorAction::CreateTrust { .. })), "{:?}", d.actions);

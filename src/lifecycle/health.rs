@@ -41,6 +41,7 @@ pub(crate) const STALLED_REASONS: &[&str] = &[
     reasons::PAIRING_NOT_FOUND,
     reasons::PAIRING_FROM_OTHER_ORGANIZATION,
     reasons::UNKNOWN_ROLE,
+    reasons::UNKNOWN_DIVISION,
     // OrgPairing: a user email or group name matches no one, or several (fixed by the
     // spec, or by whoever keeps the directory).
     reasons::SUBJECT_NOT_FOUND,
@@ -224,6 +225,7 @@ mod tests {
                 Failed,
             ),
             (Status::False, reasons::UNKNOWN_ROLE, Failed),
+            (Status::False, reasons::UNKNOWN_DIVISION, Failed),
             (Status::False, reasons::CONFLICT, Failed),
         ];
         for (status, reason, want) in table {

@@ -266,7 +266,8 @@ proptest! {
         let roles = roles();
         let prev = crate::api::OrgPairingStatus { phase: prev_phase, ..Default::default() };
         let now = t(0);
-        let input = |status, trust| TrustorInput { grant: &g, peer_org_id: TRUSTEE, status, pairing_id: trustor::PairingIdSource::Spec("p-1".into()), pairing: lookup.clone(), trust, role_ids_by_name: &roles, now };
+        let no_divisions = BTreeMap::new();
+        let input = |status, trust| TrustorInput { grant: &g, peer_org_id: TRUSTEE, status, pairing_id: trustor::PairingIdSource::Spec("p-1".into()), pairing: lookup.clone(), trust, role_ids_by_name: &roles, division_ids_by_name: &no_divisions, now };
         let d = trustor::decide(input(Some(&prev), trust.clone()));
         let creates = d.actions.iter().any(|a| matches!(a, TrustorAction::CreateTrust { .. }));
         prop_assert!(!(creates && d.actions.contains(&TrustorAction::DeleteTrust)), "{:?}", d.actions);

@@ -480,6 +480,7 @@ mod tests {
             roles: vec![RoleRef {
                 name: Some(role.into()),
                 id: None,
+                divisions: Vec::new(),
             }],
         }
     }

@@ -55,6 +55,7 @@ pub(crate) fn by_name(name: &str) -> RoleRef {
     RoleRef {
         name: Some(name.into()),
         id: None,
+        divisions: Vec::new(),
     }
 }
 
@@ -62,6 +63,7 @@ pub(crate) fn by_id(id: &str) -> RoleRef {
     RoleRef {
         name: None,
         id: Some(id.into()),
+        divisions: Vec::new(),
     }
 }
 
@@ -81,6 +83,17 @@ pub(crate) fn grant(users: Vec<GrantSubject>, groups: Vec<GrantSubject>) -> Pair
         users,
         groups,
     }
+}
+
+pub(crate) const SALES_ID: &str = "cccccccc-cccc-4ccc-8ccc-cccccccccccc";
+pub(crate) const SUPPORT_ID: &str = "dddddddd-dddd-4ddd-8ddd-dddddddddddd";
+
+/// The divisions of the trustor org, by name.
+pub(crate) fn divisions() -> BTreeMap<String, Option<String>> {
+    BTreeMap::from([
+        ("Sales".to_string(), Some(SALES_ID.to_string())),
+        ("Support".to_string(), Some(SUPPORT_ID.to_string())),
+    ])
 }
 
 /// The roles of the trustor org, by name.

@@ -10,8 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::jiff::Timestamp;
 
+use crate::api::common::is_canonical_uuid;
 use crate::api::conditions::{Status, reasons, types};
-use crate::api::orgpairing::{GrantSubject, SubjectKind, SubjectStatus};
+use crate::api::orgpairing::{RoleRef, ScopedRole, SubjectKind, SubjectStatus};
 use crate::api::{OrgPairingPhase, OrgPairingStatus, PairingGrant, PairingSide};
 
 use super::Requeue;
@@ -33,7 +34,16 @@ pub(crate) struct ObservedTrustee {
 pub(crate) struct Member {
     pub(crate) id: String,
     pub(crate) role_ids: Vec<String>,
+    /// The roles of `role_ids` given in some divisions only: role ID → division IDs.
+    /// The others are given in all divisions.
+    pub(crate) scoped: BTreeMap<String, BTreeSet<String>>,
 }
+
+/// Roles given in some divisions only: role ID → division IDs.
+pub(crate) type Scoped = BTreeMap<String, BTreeSet<String>>;
+
+/// The divisions value meaning all divisions.
+pub(crate) const ALL_DIVISIONS: &str = "*";
 
 /// A call the trustor makes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -87,6 +97,8 @@ pub(crate) struct TrustorInput<'a> {
     pub(crate) trust: Option<ObservedTrustee>,
     /// Role names used by the grant, resolved in our org: `None` for an unknown name.
     pub(crate) role_ids_by_name: &'a BTreeMap<String, Option<String>>,
+    /// Division names used by the grant, resolved in our org: `None` for an unknown name.
+    pub(crate) division_ids_by_name: &'a BTreeMap<String, Option<String>>,
     pub(crate) now: Timestamp,
 }
 
@@ -100,6 +112,20 @@ pub(crate) fn role_names(grant: &PairingGrant) -> BTreeSet<String> {
         .chain(&grant.groups)
         .flat_map(|s| &s.roles)
         .filter_map(|r| r.name.clone())
+        .collect()
+}
+
+/// The division names a grant uses (for the controller to resolve): every `divisions`
+/// entry that is neither a division ID nor `*`.
+pub(crate) fn division_names(grant: &PairingGrant) -> BTreeSet<String> {
+    grant
+        .users
+        .iter()
+        .chain(&grant.groups)
+        .flat_map(|s| &s.roles)
+        .flat_map(|r| &r.divisions)
+        .filter(|d| d.as_str() != ALL_DIVISIONS && !is_canonical_uuid(d))
+        .cloned()
         .collect()
 }
 
@@ -174,7 +200,7 @@ pub(crate) fn decide(input: TrustorInput<'_>) -> TrustorDecision {
     let grant = input.grant;
     let peer = input.peer_org_id;
     let prev_phase = input.status.and_then(|s| s.phase);
-    let desired = Desired::resolve(grant, input.role_ids_by_name);
+    let desired = Desired::resolve(grant, input.role_ids_by_name, input.division_ids_by_name);
     let expires_at = grant.expires_at.as_ref().map(|t| t.0);
 
     if expires_at.is_some_and(|e| e <= input.now) {
@@ -201,29 +227,38 @@ pub(crate) fn decide(input: TrustorInput<'_>) -> TrustorDecision {
     }
     let mut subjects = Vec::new();
     let mut missing = Vec::new();
+    let recorded = recorded_scopes(input.status);
     for (kind, held, wanted) in [
         (SubjectKind::User, &trust.users, &desired.users),
         (SubjectKind::Group, &trust.groups, &desired.groups),
     ] {
         for (id, held_roles) in held {
-            let target = match wanted.get(id) {
-                // A subject with an unknown role name is left as it is: setting only the
-                // known roles could take away a role the user meant to keep.
-                Some(_) if desired.unknown_for.contains(id) => held_roles.clone(),
-                Some(roles) => roles.clone(),
-                None => BTreeSet::new(),
+            let given = recorded
+                .get(&(kind, id.clone()))
+                .cloned()
+                .unwrap_or_default();
+            let (target, scoped) = match wanted.get(id) {
+                // A subject with an unknown role or division name is left as it is:
+                // setting only the known roles could take away a role the user meant
+                // to keep.
+                Some(_) if desired.unknown_for.contains(id) => (held_roles.clone(), given.clone()),
+                Some(roles) => (roles.clone(), desired.scoped_of(kind, id)),
+                None => (BTreeSet::new(), Scoped::new()),
             };
-            if &target != held_roles {
+            // The divisions cannot be read back: what the status says was given stands
+            // for them, so a change in the spec is given again.
+            if &target != held_roles || scoped != given {
                 let m = Member {
                     id: id.clone(),
                     role_ids: target.iter().cloned().collect(),
+                    scoped: scoped.clone(),
                 };
                 actions.push(match kind {
                     SubjectKind::User => TrustorAction::SetUserRoles(m),
                     SubjectKind::Group => TrustorAction::SetGroupRoles(m),
                 });
             }
-            subjects.push(subject(kind, id, &target));
+            subjects.push(subject(kind, id, &target, &scoped));
         }
         missing.extend(
             wanted
@@ -389,12 +424,9 @@ fn pairing_to_accept<'i>(
             ),
         ));
     }
-    if !desired.unknown.is_empty() {
-        let msg = format!(
-            "not accepting pairing {} yet: {}",
-            pairing.id,
-            unknown_roles_message(&desired.unknown)
-        );
+    if desired.has_unknown() {
+        let (reason, why) = desired.unknown_reason();
+        let msg = format!("not accepting pairing {} yet: {why}", pairing.id);
         let mut d =
             TrustorDecision::new(PairingSide::Trustor, OrgPairingPhase::Error, Requeue::Soon)
                 .condition(
@@ -403,13 +435,8 @@ fn pairing_to_accept<'i>(
                     reasons::WAITING_FOR_CONFIRMATION,
                     msg.clone(),
                 )
-                .condition(
-                    types::ROLES_ASSIGNED,
-                    Status::False,
-                    reasons::UNKNOWN_ROLE,
-                    unknown_roles_message(&desired.unknown),
-                )
-                .condition(types::READY, Status::False, reasons::UNKNOWN_ROLE, msg);
+                .condition(types::ROLES_ASSIGNED, Status::False, reason, why)
+                .condition(types::READY, Status::False, reason, msg);
         d.peer_name = pairing.trustee_name.clone();
         return Err(Box::new(d));
     }
@@ -428,19 +455,22 @@ fn accept(
 ) -> TrustorDecision {
     let peer = input.peer_org_id;
     let grant = input.grant;
-    let pick =
-        |wanted: &BTreeMap<String, BTreeSet<String>>, offered: &BTreeSet<String>| -> Vec<Member> {
-            wanted
-                .iter()
-                .filter(|(id, _)| offered.contains(*id))
-                .map(|(id, roles)| Member {
-                    id: id.clone(),
-                    role_ids: roles.iter().cloned().collect(),
-                })
-                .collect()
-        };
-    let users = pick(&desired.users, &pairing.users);
-    let groups = pick(&desired.groups, &pairing.groups);
+    let pick = |kind: SubjectKind,
+                wanted: &BTreeMap<String, BTreeSet<String>>,
+                offered: &BTreeSet<String>|
+     -> Vec<Member> {
+        wanted
+            .iter()
+            .filter(|(id, _)| offered.contains(*id))
+            .map(|(id, roles)| Member {
+                id: id.clone(),
+                role_ids: roles.iter().cloned().collect(),
+                scoped: desired.scoped_of(kind, id),
+            })
+            .collect()
+    };
+    let users = pick(SubjectKind::User, &desired.users, &pairing.users);
+    let groups = pick(SubjectKind::Group, &desired.groups, &pairing.groups);
     let mut not_offered: Vec<(SubjectKind, String)> = Vec::new();
     not_offered.extend(
         desired
@@ -470,22 +500,18 @@ fn accept(
         d.conditions = super::health::with_stalled(&d.conditions);
         return d;
     }
+    let member = |kind, m: &Member| {
+        subject(
+            kind,
+            &m.id,
+            &m.role_ids.iter().cloned().collect(),
+            &m.scoped,
+        )
+    };
     let subjects: Vec<SubjectStatus> = users
         .iter()
-        .map(|m| {
-            subject(
-                SubjectKind::User,
-                &m.id,
-                &m.role_ids.iter().cloned().collect(),
-            )
-        })
-        .chain(groups.iter().map(|m| {
-            subject(
-                SubjectKind::Group,
-                &m.id,
-                &m.role_ids.iter().cloned().collect(),
-            )
-        }))
+        .map(|m| member(SubjectKind::User, m))
+        .chain(groups.iter().map(|m| member(SubjectKind::Group, m)))
         .collect();
     let (phase, status, reason) = if grant.enabled {
         (
@@ -532,66 +558,197 @@ pub(crate) fn decide_deletion(trust_exists: bool, orphan: bool) -> Vec<TrustorAc
     }
 }
 
-/// The grant with role names resolved to IDs.
+/// The grant with role and division names resolved to IDs.
 struct Desired {
     users: BTreeMap<String, BTreeSet<String>>,
     groups: BTreeMap<String, BTreeSet<String>>,
+    /// The roles each subject gets in some divisions only.
+    scoped: BTreeMap<(SubjectKind, String), Scoped>,
     /// Role names that do not exist in our org.
     unknown: BTreeSet<String>,
-    /// Subjects that reference an unknown role name.
+    /// Division names that do not exist in our org.
+    unknown_divisions: BTreeSet<String>,
+    /// Subjects that reference an unknown role or division name.
     unknown_for: BTreeSet<String>,
 }
 
 impl Desired {
-    fn resolve(grant: &PairingGrant, by_name: &BTreeMap<String, Option<String>>) -> Desired {
-        let mut unknown = BTreeSet::new();
-        let mut unknown_for = BTreeSet::new();
+    fn resolve(
+        grant: &PairingGrant,
+        roles_by_name: &BTreeMap<String, Option<String>>,
+        divisions_by_name: &BTreeMap<String, Option<String>>,
+    ) -> Desired {
+        let mut d = Desired {
+            users: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            scoped: BTreeMap::new(),
+            unknown: BTreeSet::new(),
+            unknown_divisions: BTreeSet::new(),
+            unknown_for: BTreeSet::new(),
+        };
         // Subjects named by email or name were given their IDs by
         // `subjects::resolve_grant` before the decision; one still without is skipped.
-        let mut resolve_all = |subjects: &[GrantSubject]| {
-            subjects
-                .iter()
-                .filter_map(|s| Some((s.id.clone()?, s)))
-                .map(|(sid, s)| {
-                    let mut ids = BTreeSet::new();
-                    for r in &s.roles {
-                        match (&r.id, &r.name) {
-                            (Some(id), _) => {
-                                ids.insert(id.clone());
-                            }
-                            (None, Some(name)) => match by_name.get(name).cloned().flatten() {
-                                Some(id) => {
-                                    ids.insert(id);
-                                }
-                                None => {
-                                    unknown.insert(name.clone());
-                                    unknown_for.insert(sid.clone());
-                                }
-                            },
-                            (None, None) => {}
-                        }
-                    }
-                    (sid, ids)
-                })
-                .collect::<BTreeMap<_, _>>()
-        };
-        let users = resolve_all(&grant.users);
-        let groups = resolve_all(&grant.groups);
-        Desired {
-            users,
-            groups,
-            unknown,
-            unknown_for,
+        for (kind, subjects) in [
+            (SubjectKind::User, &grant.users),
+            (SubjectKind::Group, &grant.groups),
+        ] {
+            for s in subjects {
+                let Some(sid) = s.id.clone() else { continue };
+                let (roles, scoped) =
+                    d.resolve_roles(&sid, &s.roles, roles_by_name, divisions_by_name);
+                if !scoped.is_empty() {
+                    d.scoped.insert((kind, sid.clone()), scoped);
+                }
+                match kind {
+                    SubjectKind::User => d.users.insert(sid, roles),
+                    SubjectKind::Group => d.groups.insert(sid, roles),
+                };
+            }
         }
+        d
+    }
+
+    /// The role IDs of one subject `sid`, and those of them given in some divisions
+    /// only. A role named twice, once in all divisions, is given in all.
+    fn resolve_roles(
+        &mut self,
+        sid: &str,
+        refs: &[RoleRef],
+        roles_by_name: &BTreeMap<String, Option<String>>,
+        divisions_by_name: &BTreeMap<String, Option<String>>,
+    ) -> (BTreeSet<String>, Scoped) {
+        let mut ids = BTreeSet::new();
+        let mut everywhere = BTreeSet::new();
+        let mut scoped = Scoped::new();
+        for r in refs {
+            let id = match (&r.id, &r.name) {
+                (Some(id), _) => Some(id.clone()),
+                (None, Some(name)) => {
+                    let id = roles_by_name.get(name).cloned().flatten();
+                    if id.is_none() {
+                        self.unknown.insert(name.clone());
+                        self.unknown_for.insert(sid.to_string());
+                    }
+                    id
+                }
+                (None, None) => None,
+            };
+            let divisions = self.resolve_divisions(sid, &r.divisions, divisions_by_name);
+            let Some(id) = id else { continue };
+            ids.insert(id.clone());
+            match divisions {
+                None => {
+                    everywhere.insert(id);
+                }
+                Some(divisions) => scoped.entry(id).or_default().extend(divisions),
+            }
+        }
+        scoped.retain(|role, _| !everywhere.contains(role));
+        (ids, scoped)
+    }
+
+    /// The division IDs of a role's `divisions`, or `None` for all divisions (none
+    /// named, or `*` among them). Names are resolved; an unknown one is recorded.
+    fn resolve_divisions(
+        &mut self,
+        sid: &str,
+        divisions: &[String],
+        divisions_by_name: &BTreeMap<String, Option<String>>,
+    ) -> Option<BTreeSet<String>> {
+        if divisions.is_empty() || divisions.iter().any(|d| d == ALL_DIVISIONS) {
+            return None;
+        }
+        let mut ids = BTreeSet::new();
+        for d in divisions {
+            if is_canonical_uuid(d) {
+                ids.insert(d.clone());
+            } else if let Some(id) = divisions_by_name.get(d).cloned().flatten() {
+                ids.insert(id);
+            } else {
+                self.unknown_divisions.insert(d.clone());
+                self.unknown_for.insert(sid.to_string());
+            }
+        }
+        Some(ids)
+    }
+
+    /// The roles `(kind, id)` gets in some divisions only.
+    fn scoped_of(&self, kind: SubjectKind, id: &str) -> Scoped {
+        self.scoped
+            .get(&(kind, id.to_string()))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// True when a role or division name is unknown (the grant cannot be given as
+    /// written).
+    fn has_unknown(&self) -> bool {
+        !self.unknown.is_empty() || !self.unknown_divisions.is_empty()
+    }
+
+    /// The reason and message of [`Desired::has_unknown`].
+    fn unknown_reason(&self) -> (&'static str, String) {
+        let mut parts = Vec::new();
+        if !self.unknown.is_empty() {
+            parts.push(unknown_roles_message(&self.unknown));
+        }
+        if !self.unknown_divisions.is_empty() {
+            let names: Vec<String> = self
+                .unknown_divisions
+                .iter()
+                .map(|n| format!("{n:?}"))
+                .collect();
+            parts.push(format!(
+                "no division named {} exists in this organization; fix the name in spec.grant or use the division ID",
+                names.join(", ")
+            ));
+        }
+        let reason = if self.unknown.is_empty() {
+            reasons::UNKNOWN_DIVISION
+        } else {
+            reasons::UNKNOWN_ROLE
+        };
+        (reason, parts.join("; "))
     }
 }
 
-fn subject(kind: SubjectKind, id: &str, roles: &BTreeSet<String>) -> SubjectStatus {
+/// The roles in some divisions only that the status records for each subject (what
+/// the operator last gave: Genesys Cloud does not show a member's divisions).
+fn recorded_scopes(status: Option<&OrgPairingStatus>) -> BTreeMap<(SubjectKind, String), Scoped> {
+    status
+        .map(|s| s.subjects.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter(|s| !s.scoped_roles.is_empty())
+        .map(|s| {
+            let scoped = s
+                .scoped_roles
+                .iter()
+                .map(|r| (r.role_id.clone(), r.division_ids.iter().cloned().collect()))
+                .collect();
+            ((s.kind, s.id.clone()), scoped)
+        })
+        .collect()
+}
+
+fn subject(
+    kind: SubjectKind,
+    id: &str,
+    roles: &BTreeSet<String>,
+    scoped: &Scoped,
+) -> SubjectStatus {
     SubjectStatus {
         kind,
         id: id.to_string(),
         roles: roles.iter().cloned().collect(),
-        divisions: "all".to_string(),
+        divisions: if scoped.is_empty() { "all" } else { "scoped" }.to_string(),
+        scoped_roles: scoped
+            .iter()
+            .map(|(role, divisions)| ScopedRole {
+                role_id: role.clone(),
+                division_ids: divisions.iter().cloned().collect(),
+            })
+            .collect(),
     }
 }
 
@@ -600,13 +757,9 @@ fn roles_condition(
     subjects: &[SubjectStatus],
     desired: &Desired,
 ) -> TrustorDecision {
-    if !desired.unknown.is_empty() {
-        return d.condition(
-            types::ROLES_ASSIGNED,
-            Status::False,
-            reasons::UNKNOWN_ROLE,
-            unknown_roles_message(&desired.unknown),
-        );
+    if desired.has_unknown() {
+        let (reason, message) = desired.unknown_reason();
+        return d.condition(types::ROLES_ASSIGNED, Status::False, reason, message);
     }
     let without: Vec<(SubjectKind, String)> = subjects
         .iter()
@@ -639,16 +792,23 @@ fn roles_condition(
 /// `Ready`: the trust matches the grant. Subjects without roles are what the grant asks
 /// for (flagged by `RolesAssigned`), so only an unknown role name makes it False.
 fn with_ready(d: TrustorDecision, ok_message: String) -> TrustorDecision {
-    let unknown = d
-        .conditions
-        .iter()
-        .any(|c| c.type_ == types::ROLES_ASSIGNED && c.reason == reasons::UNKNOWN_ROLE);
-    if unknown {
+    let unknown = d.conditions.iter().find(|c| {
+        c.type_ == types::ROLES_ASSIGNED
+            && matches!(c.reason, reasons::UNKNOWN_ROLE | reasons::UNKNOWN_DIVISION)
+    });
+    if let Some(reason) = unknown.map(|c| c.reason) {
+        let what = if reason == reasons::UNKNOWN_ROLE {
+            "role"
+        } else {
+            "division"
+        };
         d.condition(
             types::READY,
             Status::False,
-            reasons::UNKNOWN_ROLE,
-            "spec.grant names a role that does not exist; see the RolesAssigned condition",
+            reason,
+            format!(
+                "spec.grant names a {what} that does not exist; see the RolesAssigned condition"
+            ),
         )
     } else {
         d.condition(types::READY, Status::True, reasons::UP_TO_DATE, ok_message)
@@ -699,6 +859,7 @@ mod tests {
             pairing,
             trust,
             role_ids_by_name: &roles,
+            division_ids_by_name: &divisions(),
             now,
         })
     }
@@ -831,6 +992,7 @@ mod tests {
             pairing,
             trust: None,
             role_ids_by_name: &roles,
+            division_ids_by_name: &divisions(),
             now,
         })
     }
@@ -930,11 +1092,13 @@ mod tests {
                 expires_at: None,
                 users: vec![Member {
                     id: U1.into(),
-                    role_ids: vec![SUPERVISOR_ID.into(), ARCHITECT_ID.into()]
+                    role_ids: vec![SUPERVISOR_ID.into(), ARCHITECT_ID.into()],
+                    scoped: Scoped::new(),
                 }],
                 groups: vec![Member {
                     id: G1.into(),
-                    role_ids: vec![ARCHITECT_ID.into()]
+                    role_ids: vec![ARCHITECT_ID.into()],
+                    scoped: Scoped::new(),
                 }],
             }]
         );
@@ -944,6 +1108,160 @@ mod tests {
         assert_eq!(d.subjects.len(), 2);
         assert_eq!(d.subjects[0].divisions, "all");
         assert_eq!(d.peer_name.as_deref(), Some("MSP Prod"));
+    }
+
+    fn in_divisions(role: RoleRef, divisions: &[&str]) -> RoleRef {
+        RoleRef {
+            divisions: divisions.iter().map(|d| d.to_string()).collect(),
+            ..role
+        }
+    }
+
+    fn scoped(pairs: &[(&str, &[&str])]) -> Scoped {
+        pairs
+            .iter()
+            .map(|(r, ds)| (r.to_string(), set(ds)))
+            .collect()
+    }
+
+    #[test]
+    fn a_role_in_named_divisions_is_given_in_those_divisions_only() {
+        let g = grant(
+            vec![grant_subject(
+                U1,
+                vec![
+                    in_divisions(by_name("Supervisor"), &["Sales", SUPPORT_ID]),
+                    in_divisions(by_id(ARCHITECT_ID), &["*"]),
+                ],
+            )],
+            vec![],
+        );
+        let p = pairing("p-1", TRUSTEE, t(0), &[U1], &[]);
+        let d = decide_with(&g, None, PairingLookup::Found(p), None, t(1));
+        let CreateTrust { users, .. } = &d.actions[0] else {
+            panic!("{:?}", d.actions)
+        };
+        assert_eq!(
+            users[0].scoped,
+            scoped(&[(SUPERVISOR_ID, &[SALES_ID, SUPPORT_ID])])
+        );
+        assert_eq!(d.subjects[0].divisions, "scoped");
+        assert_eq!(d.subjects[0].scoped_roles.len(), 1);
+        assert_eq!(
+            d.subjects[0].scoped_roles[0].division_ids,
+            vec![SALES_ID, SUPPORT_ID]
+        );
+    }
+
+    #[test]
+    fn a_change_of_divisions_is_given_again_though_genesys_does_not_show_them() {
+        let sales = grant(
+            vec![grant_subject(
+                U1,
+                vec![in_divisions(by_name("Supervisor"), &["Sales"])],
+            )],
+            vec![],
+        );
+        let trust = || held(&[(U1, &[SUPERVISOR_ID])], true);
+        // The roles match; the status records no divisions (given in all): given again.
+        let d = decide_with(
+            &sales,
+            prev(OrgPairingPhase::Authorized),
+            PairingLookup::NotLooked,
+            Some(trust()),
+            t(1),
+        );
+        let want = Member {
+            id: U1.into(),
+            role_ids: vec![SUPERVISOR_ID.into()],
+            scoped: scoped(&[(SUPERVISOR_ID, &[SALES_ID])]),
+        };
+        assert_eq!(d.actions, vec![SetUserRoles(want)]);
+        // Recorded in the status: the next look does nothing.
+        let after = OrgPairingStatus {
+            phase: Some(d.phase),
+            subjects: d.subjects.clone(),
+            ..Default::default()
+        };
+        let again = decide_with(
+            &sales,
+            Some(after.clone()),
+            PairingLookup::NotLooked,
+            Some(trust()),
+            t(2),
+        );
+        assert!(again.actions.is_empty(), "{:?}", again.actions);
+        // Back to all divisions in the spec: given again, without divisions.
+        let all = grant(vec![grant_subject(U1, vec![by_name("Supervisor")])], vec![]);
+        let back = decide_with(
+            &all,
+            Some(after),
+            PairingLookup::NotLooked,
+            Some(trust()),
+            t(3),
+        );
+        assert_eq!(
+            back.actions,
+            vec![SetUserRoles(Member {
+                id: U1.into(),
+                role_ids: vec![SUPERVISOR_ID.into()],
+                scoped: Scoped::new(),
+            })]
+        );
+    }
+
+    #[test]
+    fn an_unknown_division_blocks_like_an_unknown_role_and_names_it() {
+        let g = grant(
+            vec![grant_subject(
+                U1,
+                vec![in_divisions(by_name("Supervisor"), &["Nowhere"])],
+            )],
+            vec![],
+        );
+        let p = pairing("p-1", TRUSTEE, t(0), &[U1], &[]);
+        let d = decide_with(&g, None, PairingLookup::Found(p), None, t(1));
+        assert!(d.actions.is_empty(), "{:?}", d.actions);
+        let c = cond(&d, types::ROLES_ASSIGNED);
+        assert_eq!(
+            (c.status, c.reason),
+            (Status::False, reasons::UNKNOWN_DIVISION)
+        );
+        assert!(
+            c.message.contains("no division named \"Nowhere\""),
+            "{}",
+            c.message
+        );
+        assert_eq!(cond(&d, types::READY).reason, reasons::UNKNOWN_DIVISION);
+        // With a trust: the subject is left as it is.
+        let trust = held(&[(U1, &[ARCHITECT_ID])], true);
+        let d = decide_with(
+            &g,
+            prev(OrgPairingPhase::Authorized),
+            PairingLookup::NotLooked,
+            Some(trust),
+            t(2),
+        );
+        assert!(d.actions.is_empty(), "{:?}", d.actions);
+        assert_eq!(cond(&d, types::READY).reason, reasons::UNKNOWN_DIVISION);
+    }
+
+    #[test]
+    fn division_names_are_those_that_are_neither_ids_nor_all() {
+        let g = grant(
+            vec![grant_subject(
+                U1,
+                vec![in_divisions(
+                    by_name("Supervisor"),
+                    &["Sales", SALES_ID, "*"],
+                )],
+            )],
+            vec![grant_subject(
+                G1,
+                vec![in_divisions(by_id(ARCHITECT_ID), &["Support"])],
+            )],
+        );
+        assert_eq!(division_names(&g), set(&["Sales", "Support"]));
     }
 
     #[test]
@@ -1052,11 +1370,13 @@ mod tests {
             vec![
                 SetUserRoles(Member {
                     id: U1.into(),
-                    role_ids: vec![SUPERVISOR_ID.into()]
+                    role_ids: vec![SUPERVISOR_ID.into()],
+                    scoped: Scoped::new(),
                 }),
                 SetUserRoles(Member {
                     id: U3.into(),
-                    role_ids: vec![]
+                    role_ids: vec![],
+                    scoped: Scoped::new(),
                 }),
             ]
         );
@@ -1161,6 +1481,7 @@ mod tests {
         let member = Member {
             id: "u1".into(),
             role_ids: vec![],
+            scoped: Scoped::new(),
         };
         for (action, text) in [
             (

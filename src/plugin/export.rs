@@ -99,6 +99,7 @@ pub fn grant_for(
         .map(|r| RoleRef {
             name: Some(r.trim().to_string()),
             id: None,
+            divisions: Vec::new(),
         })
         .collect();
     let subject = |id: &String| GrantSubject {
@@ -262,6 +263,7 @@ mod tests {
         let supervisor = vec![RoleRef {
             name: Some("Supervisor".into()),
             id: None,
+            divisions: Vec::new(),
         }];
         assert_eq!(grant.users.len(), 1);
         assert_eq!(

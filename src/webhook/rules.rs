@@ -241,6 +241,19 @@ fn check_pairing(
             SubjectKind::Group,
             &grant.groups,
         ));
+        for (field, list) in [
+            ("spec.grant.users", &grant.users),
+            ("spec.grant.groups", &grant.groups),
+        ] {
+            for (i, s) in list.iter().enumerate() {
+                for (j, role) in s.roles.iter().enumerate() {
+                    v.extend(role_divisions(
+                        &format!("{field}[{i}].roles[{j}].divisions"),
+                        &role.divisions,
+                    ));
+                }
+            }
+        }
         v.warnings.extend(admin_without_expiry(grant));
         let old_expiry = old
             .and_then(|o| o.spec.grant.as_ref())
@@ -417,6 +430,30 @@ pub(crate) fn subjects(field: &str, kind: SubjectKind, list: &[GrantSubject]) ->
         if !seen.insert(key.clone()) {
             denials.push(format!(
                 "{field}[{i}]: {key} is listed more than once; list each {what} once, with all its roles"
+            ));
+        }
+    }
+    denials
+}
+
+/// A role's `divisions`: each named once, and `*` (all divisions) alone, since a role
+/// given in all divisions and in some is given in all.
+pub(crate) fn role_divisions(field: &str, divisions: &[String]) -> Vec<String> {
+    let mut denials = Vec::new();
+    if divisions.len() > 1 && divisions.iter().any(|d| d == "*") {
+        denials.push(format!(
+            "{field}: \"*\" (all divisions) is listed with other divisions; keep \"*\" alone, or list only the divisions the role is for"
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for (i, d) in divisions.iter().enumerate() {
+        if d.trim().is_empty() {
+            denials.push(format!(
+                "{field}[{i}]: empty; name a division of this organization by name or ID, or \"*\" for all"
+            ));
+        } else if !seen.insert(d.as_str()) {
+            denials.push(format!(
+                "{field}[{i}]: {d:?} is listed more than once; list each division once"
             ));
         }
     }

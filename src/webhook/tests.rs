@@ -654,6 +654,32 @@ fn emails_count_toward_the_25_users() {
 }
 
 #[test]
+fn role_divisions_are_named_once_and_all_stands_alone() {
+    let v = view();
+    let spec = |divisions: Value| {
+        pairing(
+            "scoped",
+            grant_spec(json!({"pairingId": "p1", "users": [{"id": U[0], "roles": [
+                {"name": "Supervisor", "divisions": divisions}]}]})),
+        )
+    };
+    allowed(&v, "OrgPairing", spec(json!(["Sales", "Support"])));
+    allowed(&v, "OrgPairing", spec(json!(["*"])));
+    let msg = denied(&v, "OrgPairing", spec(json!(["*", "Sales"])), None);
+    assert!(
+        msg.contains("spec.grant.users[0].roles[0].divisions: \"*\" (all divisions) is listed with other divisions"),
+        "{msg}"
+    );
+    let msg = denied(&v, "OrgPairing", spec(json!(["Sales", "Sales"])), None);
+    assert!(
+        msg.contains(
+            "spec.grant.users[0].roles[0].divisions[1]: \"Sales\" is listed more than once"
+        ),
+        "{msg}"
+    );
+}
+
+#[test]
 fn admin_roles_without_expiry_are_a_warning() {
     let spec = |roles: Value, expires: Option<&str>| {
         let mut g = json!({"pairingId": "p1", "users": [{"id": U[0], "roles": roles}]});

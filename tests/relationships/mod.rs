@@ -247,6 +247,7 @@ impl Scenario {
             vec![RoleRef {
                 name: Some("Supervisor".into()),
                 id: None,
+                divisions: Vec::new(),
             }]
         };
         OrgPairing::new(

@@ -19,7 +19,10 @@ use crate::controller::context::Context;
 use crate::controller::error::Failure;
 use crate::controller::sessions::{OrgSession, Parts, TrusteeMembers};
 use crate::genesys::GenesysError;
-use crate::genesys::models::{TrustCreate, TrustMemberCreate, TrustUpdate, TrustUser, Trustee};
+use crate::genesys::models::{
+    RoleDivisionGrants, RoleDivisionPair, TrustCreate, TrustMemberCreate, TrustUpdate, TrustUser,
+    Trustee,
+};
 use crate::lifecycle::pairing::{PairingLookup, PairingRecord, pairing_expired};
 use crate::lifecycle::subjects::{self, Directory};
 use crate::lifecycle::trustor::{self, Member, ObservedTrustee, TrustorAction, TrustorInput};
@@ -96,6 +99,10 @@ pub(super) async fn run(
         .resolve_role_names(&names)
         .await
         .map_err(Failure::read)?;
+    let division_ids_by_name = session
+        .resolve_division_names(&trustor::division_names(grant))
+        .await
+        .map_err(Failure::read)?;
     let adopted = adopt::trust(PairingSide::Trustor, prev, trust.is_some(), peer);
     let d = trustor::decide(TrustorInput {
         grant,
@@ -105,6 +112,7 @@ pub(super) async fn run(
         pairing: lookup,
         trust,
         role_ids_by_name: &role_ids_by_name,
+        division_ids_by_name: &division_ids_by_name,
         now,
     });
     let adopted = super::adopted_unless_held(pairing, adopted, &d);
@@ -226,10 +234,17 @@ async fn perform(
             users,
             groups,
         } => {
-            let member = |m: &Member| TrustMemberCreate {
-                id: m.id.clone(),
-                role_ids: m.role_ids.clone(),
-                role_divisions: None,
+            let member = |m: &Member| match role_divisions(m) {
+                None => TrustMemberCreate {
+                    id: m.id.clone(),
+                    role_ids: m.role_ids.clone(),
+                    role_divisions: None,
+                },
+                Some(grants) => TrustMemberCreate {
+                    id: m.id.clone(),
+                    role_ids: vec![],
+                    role_divisions: Some(grants),
+                },
             };
             let body = TrustCreate {
                 pairing_id: Some(pairing_id.clone()),
@@ -250,22 +265,60 @@ async fn perform(
             };
             return Ok(Some(Some(client.update_trustee(peer, &body).await?)));
         }
-        TrustorAction::SetUserRoles(m) => {
-            client
-                .set_trustee_user_roles(peer, &m.id, &m.role_ids)
-                .await?;
-        }
-        TrustorAction::SetGroupRoles(m) => {
-            client
-                .set_trustee_group_roles(peer, &m.id, &m.role_ids)
-                .await?;
-        }
+        TrustorAction::SetUserRoles(m) => match role_divisions(m) {
+            None => {
+                client
+                    .set_trustee_user_roles(peer, &m.id, &m.role_ids)
+                    .await?;
+            }
+            Some(grants) => {
+                client
+                    .set_trustee_user_role_divisions(peer, &m.id, &grants)
+                    .await?;
+            }
+        },
+        TrustorAction::SetGroupRoles(m) => match role_divisions(m) {
+            None => {
+                client
+                    .set_trustee_group_roles(peer, &m.id, &m.role_ids)
+                    .await?;
+            }
+            Some(grants) => {
+                client
+                    .set_trustee_group_role_divisions(peer, &m.id, &grants)
+                    .await?;
+            }
+        },
         TrustorAction::DeleteTrust => {
             client.delete_trustee(peer).await?;
             return Ok(Some(None));
         }
     }
     Ok(None)
+}
+
+/// The role-division pairs of `m` when some of its roles are given in some divisions
+/// only (the others in all, `*`), for `PUT .../roledivisions` and `roleDivisions`;
+/// `None` when every role is given in all divisions (`PUT .../roles`, `roleIds`).
+fn role_divisions(m: &Member) -> Option<RoleDivisionGrants> {
+    if m.scoped.is_empty() {
+        return None;
+    }
+    let grants = m
+        .role_ids
+        .iter()
+        .flat_map(|role| {
+            let divisions: Vec<String> = match m.scoped.get(role) {
+                Some(divisions) => divisions.iter().cloned().collect(),
+                None => vec![trustor::ALL_DIVISIONS.to_string()],
+            };
+            divisions.into_iter().map(|division_id| RoleDivisionPair {
+                role_id: role.clone(),
+                division_id,
+            })
+        })
+        .collect();
+    Some(RoleDivisionGrants { grants })
 }
 
 /// The Events of what was done.
