@@ -108,7 +108,7 @@ pub const DEFAULT_DIVISION_NAMES: [&str; 3] = ["Home", "Sales", "Support"];
 
 /// The divisions of an org whose seed entry lists none: [`DEFAULT_DIVISION_NAMES`],
 /// the `n`-th (from 1) with the org's ID whose last 12 hex digits are XORed with
-/// `d1d1000000n` — deterministic, distinct per org, and still a version-4 UUID.
+/// `d1d10000000n` — deterministic, distinct per org, and still a version-4 UUID.
 pub fn default_divisions(org: Uuid) -> Vec<SeedDivision> {
     DEFAULT_DIVISION_NAMES
         .iter()
