@@ -10,7 +10,7 @@ use orglink_operator::api::{Organization, Region};
 use orglink_operator::sandbox::genesys_sim::SimHandle;
 use orglink_operator::sandbox::genesys_sim::cluster::org_objects;
 use orglink_operator::sandbox::genesys_sim::seed::{
-    Secret as ClientSecret, SeedMember, SeedOrg, SeedRole,
+    Secret as ClientSecret, SeedMember, SeedOrg, SeedRole, default_divisions,
 };
 use uuid::Uuid;
 
@@ -22,8 +22,9 @@ pub use support::apply;
 /// `n` orgs in us-east-1, each with five users, a group and a Supervisor role.
 pub fn synthetic(n: usize) -> Vec<SeedOrg> {
     (0..n)
-        .map(|i| SeedOrg {
-            id: Uuid::new_v4(),
+        .map(|i| (i, Uuid::new_v4()))
+        .map(|(i, id)| SeedOrg {
+            id,
             name: format!("Bench Org {i}"),
             region: Region::UsEast1,
             client_id: format!("bench-client-{i}"),
@@ -45,6 +46,7 @@ pub fn synthetic(n: usize) -> Vec<SeedOrg> {
                 name: "Supervisor".into(),
                 permissions: vec!["directory:user:view".into()],
             }],
+            divisions: default_divisions(id),
             linkable_regions: Region::all().collect(),
         })
         .collect()

@@ -14,11 +14,12 @@ use std::time::Duration;
 
 use orglink_operator::api::Region;
 use orglink_operator::genesys::models::{
-    LinkStatus, OrganizationLinkResponse, TrustCreate, TrustMemberCreate, TrustUpdate,
+    LinkStatus, OrganizationLinkResponse, RoleDivisionGrants, RoleDivisionPair, TrustCreate,
+    TrustMemberCreate, TrustUpdate,
 };
 use orglink_operator::genesys::{
-    CallRecord, Credentials, GenesysClient, GenesysConfig, GenesysError, RateLimitConfig, Removal,
-    RetryConfig,
+    ALL_DIVISIONS, CallRecord, Credentials, GenesysClient, GenesysConfig, GenesysError,
+    RateLimitConfig, Removal, RetryConfig,
 };
 use orglink_operator::sandbox::genesys_sim::{
     FaultConfig, GenesysSim, RateLimitConfig as SimRateLimit, SeedOrg, SimConfig, SimHandle,
@@ -294,6 +295,219 @@ async fn cross_region_links_follow_the_linkable_regions() {
         a.list_links().await.unwrap()[0].status,
         Some(LinkStatus::Approved)
     );
+}
+
+#[tokio::test]
+async fn divisions_are_listed_across_pages_and_resolved_by_name() {
+    let sim = start().await;
+    let acme = seed(&sim, ACME);
+    let division = |name: &str| {
+        acme.divisions
+            .iter()
+            .find(|d| d.name == name)
+            .unwrap()
+            .id
+            .to_string()
+    };
+    // Page size 2: Acme's three divisions take two pages.
+    let c = GenesysClient::new(config(&sim, acme).with_page_size(2)).unwrap();
+    let calls = || {
+        sim.stats()
+            .count(acme.id, "GET /api/v2/authorization/divisions")
+    };
+    let all = c.list_divisions(None).await.unwrap();
+    let got: BTreeMap<String, String> =
+        all.iter().map(|d| (d.name.clone(), d.id.clone())).collect();
+    let expected: BTreeMap<String, String> = acme
+        .divisions
+        .iter()
+        .map(|d| (d.name.clone(), d.id.to_string()))
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(all.len(), 3);
+    assert_eq!(
+        all.iter()
+            .filter(|d| d.home_division == Some(true))
+            .map(|d| d.name.as_str())
+            .collect::<Vec<_>>(),
+        ["Home"]
+    );
+    assert_eq!(calls(), 2, "two pages");
+
+    let one = c.list_divisions(Some("Sales")).await.unwrap();
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0].id, division("Sales"));
+
+    let asked: BTreeSet<String> = ["Sales", "Support", "sales", "Ghost"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let resolved = c.resolve_division_names(&asked).await.unwrap();
+    assert_eq!(
+        resolved["Sales"].as_deref(),
+        Some(division("Sales").as_str())
+    );
+    assert_eq!(
+        resolved["Support"].as_deref(),
+        Some(division("Support").as_str())
+    );
+    assert_eq!(resolved["sales"], None);
+    assert_eq!(resolved["Ghost"], None);
+    // One name: one filtered call.
+    let before = calls();
+    let home = c
+        .resolve_division_names(&BTreeSet::from(["Home".to_string()]))
+        .await
+        .unwrap();
+    assert_eq!(home["Home"].as_deref(), Some(division("Home").as_str()));
+    assert_eq!(calls(), before + 1);
+    // No names: no call.
+    assert!(
+        c.resolve_division_names(&BTreeSet::new())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(calls(), before + 1);
+}
+
+#[tokio::test]
+async fn trustee_roles_are_set_per_division() {
+    let sim = start().await;
+    let (acme, dr) = (seed(&sim, ACME), seed(&sim, ACME_DR));
+    // Acme (trustee) wants its users into Acme DR (trustor).
+    let trustee = client(&sim, ACME);
+    let trustor = client(&sim, ACME_DR);
+    let user = acme.users[0].id.to_string();
+    let group = acme.groups[0].id.to_string();
+    let pairing = trustee
+        .create_pairing(std::slice::from_ref(&user), std::slice::from_ref(&group))
+        .await
+        .unwrap();
+    trustor
+        .create_trust(&TrustCreate {
+            pairing_id: Some(pairing.id.clone()),
+            enabled: true,
+            users: vec![TrustMemberCreate {
+                id: user.clone(),
+                ..TrustMemberCreate::default()
+            }],
+            groups: vec![TrustMemberCreate {
+                id: group.clone(),
+                ..TrustMemberCreate::default()
+            }],
+            date_expired: None,
+        })
+        .await
+        .unwrap();
+    let divisions = trustor
+        .resolve_division_names(&BTreeSet::from(["Sales".to_string()]))
+        .await
+        .unwrap();
+    let sales = divisions["Sales"].clone().expect("DR has a Sales division");
+    let supervisor = role_id(dr, "Supervisor");
+    let employee = role_id(dr, "Employee");
+    let pair = |role: &str, division: &str| RoleDivisionPair {
+        role_id: role.to_string(),
+        division_id: division.to_string(),
+    };
+    let stored = |member: &str| -> BTreeMap<String, BTreeSet<String>> {
+        let state = sim.state();
+        let trust = state
+            .all_trusts()
+            .find(|t| t.trustor == dr.id)
+            .expect("the trust");
+        let id: uuid::Uuid = member.parse().unwrap();
+        let grant = trust
+            .users
+            .get(&id)
+            .or_else(|| trust.groups.get(&id))
+            .unwrap();
+        grant
+            .role_divisions
+            .iter()
+            .map(|(r, d)| (r.to_string(), d.clone()))
+            .collect()
+    };
+
+    let granted = trustor
+        .set_trustee_user_role_divisions(
+            &id(acme),
+            &user,
+            &RoleDivisionGrants {
+                grants: vec![pair(&supervisor, &sales), pair(&employee, ALL_DIVISIONS)],
+            },
+        )
+        .await
+        .unwrap();
+    let mut roles = granted.role_ids();
+    roles.sort();
+    let mut expected = vec![supervisor.clone(), employee.clone()];
+    expected.sort();
+    assert_eq!(roles, expected);
+    assert_eq!(
+        stored(&user),
+        BTreeMap::from([
+            (supervisor.clone(), BTreeSet::from([sales.clone()])),
+            (employee.clone(), BTreeSet::from(["*".to_string()])),
+        ])
+    );
+    // Read back: the roles, as Genesys shows them.
+    let mut read = trustor
+        .get_trustee_user_roles(&id(acme), &user)
+        .await
+        .unwrap()
+        .unwrap()
+        .role_ids();
+    read.sort();
+    assert_eq!(read, expected);
+
+    trustor
+        .set_trustee_group_role_divisions(
+            &id(acme),
+            &group,
+            &RoleDivisionGrants {
+                grants: vec![pair(&employee, &sales)],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        stored(&group),
+        BTreeMap::from([(employee.clone(), BTreeSet::from([sales.clone()]))])
+    );
+
+    // A division of another org (the trustee's own Sales) is refused with the field.
+    let theirs = acme
+        .divisions
+        .iter()
+        .find(|d| d.name == "Sales")
+        .unwrap()
+        .id
+        .to_string();
+    let err = trustor
+        .set_trustee_user_role_divisions(
+            &id(acme),
+            &user,
+            &RoleDivisionGrants {
+                grants: vec![pair(&supervisor, &theirs)],
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(400), "{err}");
+    assert_eq!(err.code(), Some("bad.request"), "{err}");
+    assert!(
+        err.correlation_id().is_some_and(|id| !id.is_empty()),
+        "{err}"
+    );
+    assert!(
+        err.message().is_some_and(
+            |m| m.contains("roleDivisions.grants[0].divisionId") && m.contains(&theirs)
+        ),
+        "{err}"
+    );
+    assert_eq!(stored(&user).len(), 2, "nothing changed");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -119,6 +119,16 @@ impl Org {
         self.seed.groups[n].id.to_string()
     }
 
+    fn division(&self, name: &str) -> String {
+        self.seed
+            .divisions
+            .iter()
+            .find(|d| d.name == name)
+            .unwrap()
+            .id
+            .to_string()
+    }
+
     fn role(&self, name: &str) -> String {
         self.seed
             .roles
@@ -1448,5 +1458,309 @@ async fn pairings_and_trust_members_carry_emails_and_names() {
     assert_eq!(
         users.body["entities"][0]["email"].as_str(),
         msp.seed.users[0].email.as_deref()
+    );
+}
+
+#[tokio::test]
+async fn divisions_are_the_callers_own_paged_and_filtered_by_exact_name() {
+    let sim = start().await;
+    let acme = Org::login(&sim, "Acme Prod").await;
+    let msp = Org::login(&sim, "MSP Prod").await;
+    const DIVISIONS: &str = "/api/v2/authorization/divisions";
+    let names = |a: &Answer| -> Vec<(String, String, bool)> {
+        a.body["entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["name"].as_str().unwrap().to_string(),
+                    d["id"].as_str().unwrap().to_string(),
+                    d["homeDivision"].as_bool().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let all = acme.get(DIVISIONS).await;
+    assert_eq!(all.status, StatusCode::OK, "{all:?}");
+    assert_eq!(all.body["total"], 3);
+    assert_eq!(all.body["pageCount"], 1);
+    assert_eq!(
+        names(&all),
+        [
+            ("Home".to_string(), acme.division("Home"), true),
+            ("Sales".to_string(), acme.division("Sales"), false),
+            ("Support".to_string(), acme.division("Support"), false),
+        ]
+    );
+    // Only the caller's own: MSP sees its divisions, none of Acme's.
+    let theirs = msp.get(DIVISIONS).await;
+    let ids: Vec<String> = names(&theirs).into_iter().map(|(_, id, _)| id).collect();
+    assert_eq!(ids.len(), 3);
+    assert!(ids.contains(&msp.division("Sales")));
+    assert!(!ids.contains(&acme.division("Sales")));
+
+    // Exact names only.
+    let sales = acme.get(&format!("{DIVISIONS}?name=Sales")).await;
+    assert_eq!(
+        names(&sales),
+        [("Sales".to_string(), acme.division("Sales"), false)]
+    );
+    assert!(
+        sales.body["selfUri"]
+            .as_str()
+            .unwrap()
+            .contains("name=Sales")
+    );
+    assert_eq!(
+        acme.get(&format!("{DIVISIONS}?name=sales")).await.body["total"],
+        0
+    );
+    assert_eq!(
+        acme.get(&format!("{DIVISIONS}?name=Sal")).await.body["total"],
+        0
+    );
+
+    // Pages of two: follow nextUri to the end.
+    let mut seen = Vec::new();
+    let mut next = Some(format!("{DIVISIONS}?pageSize=2"));
+    while let Some(path) = next {
+        let page = acme.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{page:?}");
+        assert_eq!(page.body["pageCount"], 2);
+        seen.extend(names(&page).into_iter().map(|(n, _, _)| n));
+        next = page.body["nextUri"].as_str().map(str::to_string);
+    }
+    assert_eq!(seen, ["Home", "Sales", "Support"]);
+    let bad = acme.get(&format!("{DIVISIONS}?pageNumber=0")).await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "bad.request");
+}
+
+/// The divisions each role of a trust member was granted in, from the sim's state.
+fn member_divisions(
+    sim: &SimHandle,
+    trustor: &str,
+    member: &str,
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let state = sim.state();
+    let trust = state
+        .all_trusts()
+        .find(|t| t.trustor.to_string() == trustor)
+        .expect("the trust");
+    let member: uuid::Uuid = member.parse().unwrap();
+    let grant = trust
+        .users
+        .get(&member)
+        .or_else(|| trust.groups.get(&member))
+        .expect("the member");
+    assert_eq!(
+        grant.role_ids,
+        grant.role_divisions.keys().copied().collect(),
+        "role_ids are the roles of role_divisions"
+    );
+    grant
+        .role_divisions
+        .iter()
+        .map(|(r, d)| (r.to_string(), d.clone()))
+        .collect()
+}
+
+fn grants(
+    pairs: &[(&str, &str)],
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let mut map: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for (role, division) in pairs {
+        map.entry(role.to_string())
+            .or_default()
+            .insert(division.to_string());
+    }
+    map
+}
+
+#[tokio::test]
+async fn role_grants_are_scoped_to_the_trustors_divisions() {
+    let sim = start().await;
+    let msp = Org::login(&sim, "MSP Prod").await;
+    let acme = Org::login(&sim, "Acme Prod").await;
+    let p = msp
+        .post(
+            &format!("{OA}/pairings"),
+            json!({"userIds": [msp.user(0), msp.user(1)], "groupIds": [msp.group(0)]}),
+        )
+        .await;
+    let pairing = p.body["id"].clone();
+    let (sup, emp, arch) = (
+        acme.role("Supervisor"),
+        acme.role("Employee"),
+        acme.role("Architect access"),
+    );
+    let (sales, support) = (acme.division("Sales"), acme.division("Support"));
+
+    // A TrustCreate naming a division of another org is refused, naming the field.
+    let bad = acme
+        .post(
+            &format!("{OA}/trustees"),
+            json!({"pairingId": pairing, "enabled": true,
+                   "users": [{"id": msp.user(0), "roleDivisions": {"grants": [
+                       {"roleId": sup, "divisionId": msp.division("Sales")}]}}]}),
+        )
+        .await;
+    assert_error(&bad, StatusCode::BAD_REQUEST, "bad.request");
+    assert_eq!(
+        bad.body["details"][0]["fieldName"],
+        "users[0].roleDivisions.grants[0].divisionId"
+    );
+
+    // roleIds (all divisions) and roleDivisions (the pairs given): their union is kept.
+    let trust = acme
+        .post(
+            &format!("{OA}/trustees"),
+            json!({"pairingId": pairing, "enabled": true,
+                   "users": [
+                       {"id": msp.user(0), "roleDivisions": {"grants": [
+                           {"roleId": sup, "divisionId": sales},
+                           {"roleId": sup, "divisionId": support}]}},
+                       {"id": msp.user(1), "roleIds": [emp], "roleDivisions": {"grants": [
+                           {"roleId": emp, "divisionId": support},
+                           {"roleId": arch, "divisionId": "*"}]}}],
+                   "groups": [{"id": msp.group(0), "roleIds": [arch]}]}),
+        )
+        .await;
+    assert_eq!(trust.status, StatusCode::OK, "{trust:?}");
+    let me = acme.id();
+    assert_eq!(
+        member_divisions(&sim, &me, &msp.user(0)),
+        grants(&[(&sup, &sales), (&sup, &support)])
+    );
+    assert_eq!(
+        member_divisions(&sim, &me, &msp.user(1)),
+        grants(&[(&emp, "*"), (&emp, &support), (&arch, "*")])
+    );
+    assert_eq!(
+        member_divisions(&sim, &me, &msp.group(0)),
+        grants(&[(&arch, "*")])
+    );
+
+    // PUT roledivisions with a known division and with "*": stored exactly; the answer
+    // shows the roles only, as Genesys does.
+    let user0 = format!("{OA}/trustees/{}/users/{}", msp.id(), msp.user(0));
+    let set = acme
+        .put(
+            &format!("{user0}/roledivisions"),
+            json!({"grants": [{"roleId": arch, "divisionId": sales},
+                              {"roleId": emp, "divisionId": "*"}]}),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{set:?}");
+    let mut role_names: Vec<&str> = set.body["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    role_names.sort();
+    assert_eq!(role_names, ["Architect access", "Employee"]);
+    assert!(!set.body.to_string().contains(&sales), "{set:?}");
+    assert_eq!(
+        member_divisions(&sim, &me, &msp.user(0)),
+        grants(&[(&arch, &sales), (&emp, "*")])
+    );
+    let listed = acme.get(&format!("{OA}/trustees/{}/users", msp.id())).await;
+    for u in listed.body["entities"].as_array().unwrap() {
+        let auth = u["authorization"].as_object().unwrap();
+        assert!(
+            auth.keys().all(|k| k == "roles" || k == "permissions"),
+            "{auth:?}"
+        );
+        assert!(!u.to_string().contains(&sales), "{u}");
+    }
+
+    // An unknown division, another org's division, a malformed one: 400 naming the
+    // field and the value, and nothing changes.
+    for division in [
+        "6d0e4f35-3c0c-4a53-9d3d-6e1f4b3c2a10".to_string(),
+        msp.division("Sales"),
+        "all".to_string(),
+    ] {
+        let a = acme
+            .put(
+                &format!("{user0}/roledivisions"),
+                json!({"grants": [{"roleId": sup, "divisionId": "*"},
+                                  {"roleId": sup, "divisionId": division}]}),
+            )
+            .await;
+        assert_error(&a, StatusCode::BAD_REQUEST, "bad.request");
+        assert_eq!(
+            a.body["details"][0]["fieldName"], "roleDivisions.grants[1].divisionId",
+            "{a:?}"
+        );
+        assert!(
+            a.body["message"].as_str().unwrap().contains(&division),
+            "{a:?}"
+        );
+    }
+    let a = acme
+        .put(
+            &format!("{user0}/roledivisions"),
+            json!({"grants": [{"roleId": msp.role("Supervisor"), "divisionId": "*"}]}),
+        )
+        .await;
+    assert_error(&a, StatusCode::BAD_REQUEST, "bad.request");
+    assert_eq!(
+        a.body["details"][0]["fieldName"],
+        "roleDivisions.grants[0].roleId"
+    );
+    assert_eq!(
+        member_divisions(&sim, &me, &msp.user(0)),
+        grants(&[(&arch, &sales), (&emp, "*")])
+    );
+
+    // PUT roles grants in all divisions; DELETE roles clears roles and divisions.
+    let set = acme.put(&format!("{user0}/roles"), json!([sup])).await;
+    assert_eq!(set.status, StatusCode::OK, "{set:?}");
+    assert_eq!(
+        member_divisions(&sim, &me, &msp.user(0)),
+        grants(&[(&sup, "*")])
+    );
+    assert_eq!(
+        acme.delete(&format!("{user0}/roles")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert!(member_divisions(&sim, &me, &msp.user(0)).is_empty());
+
+    // Groups alike.
+    let group0 = format!("{OA}/trustees/{}/groups/{}", msp.id(), msp.group(0));
+    let set = acme
+        .put(
+            &format!("{group0}/roledivisions"),
+            json!({"grants": [{"roleId": sup, "divisionId": support}]}),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{set:?}");
+    assert_eq!(
+        member_divisions(&sim, &me, &msp.group(0)),
+        grants(&[(&sup, &support)])
+    );
+    let a = acme
+        .put(
+            &format!("{group0}/roledivisions"),
+            json!({"grants": [{"roleId": sup, "divisionId": msp.division("Home")}]}),
+        )
+        .await;
+    assert_error(&a, StatusCode::BAD_REQUEST, "bad.request");
+
+    // A member added later with roleDivisions: the same rules.
+    let added = acme
+        .post(
+            &format!("{OA}/trustees/{}/users", msp.id()),
+            json!({"id": msp.user(2), "roleDivisions": {"grants": [
+                {"roleId": sup, "divisionId": acme.division("Home")}]}}),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::OK, "{added:?}");
+    assert_eq!(
+        member_divisions(&sim, &me, &msp.user(2)),
+        grants(&[(&sup, &acme.division("Home"))])
     );
 }

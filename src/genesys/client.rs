@@ -4,7 +4,7 @@
 //!
 //! The typed calls live next to their area: [`super::links`], [`super::pairings`],
 //! [`super::trustees`] (trustor side), [`super::trustors`] (trustee side),
-//! [`super::roles`]; `GET /organizations/me` is here.
+//! [`super::roles`], [`super::divisions`]; `GET /organizations/me` is here.
 
 use std::sync::Arc;
 
@@ -289,6 +289,8 @@ mod tests {
         assert_send(c.update_trustee("x", &TrustUpdate::default()));
         assert_send(c.list_trustee_users("x"));
         assert_send(c.resolve_role_names(&Default::default()));
+        assert_send(c.resolve_division_names(&Default::default()));
+        assert_send(c.set_trustee_user_role_divisions("x", "u", &Default::default()));
     }
 
     #[test]

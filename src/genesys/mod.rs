@@ -19,7 +19,7 @@
 //! | [`metrics`] | the per-call observer hook |
 //! | [`error`] | [`GenesysError`] |
 //! | [`client`] | [`GenesysClient`] and `organizations/me` |
-//! | [`links`], [`pairings`], [`trustees`], [`trustors`], [`roles`], [`directory`] | the typed calls by area |
+//! | [`links`], [`pairings`], [`trustees`], [`trustors`], [`roles`], [`divisions`], [`directory`] | the typed calls by area |
 
 pub(crate) mod allowlist;
 pub(crate) mod auth;
@@ -27,6 +27,7 @@ pub(crate) mod client;
 pub(crate) mod config;
 pub(crate) mod credentials;
 pub(crate) mod directory;
+pub(crate) mod divisions;
 pub(crate) mod error;
 pub mod http;
 pub(crate) mod links;
@@ -46,6 +47,7 @@ pub use allowlist::ApiBaseUrlAllowlist;
 pub use client::{GenesysClient, Removal};
 pub use config::GenesysConfig;
 pub use credentials::{Credentials, Secret};
+pub use divisions::ALL_DIVISIONS;
 pub use error::{ApiError, GenesysError};
 pub use metrics::{CallObserver, CallOutcome, CallRecord};
 pub use ratelimit::RateLimitConfig;

@@ -464,7 +464,7 @@ pub struct TrustGroup {
 }
 
 // ---------------------------------------------------------------------------------------
-// Roles
+// Roles and divisions
 // ---------------------------------------------------------------------------------------
 
 /// `OrganizationRole`: one item of `GET /api/v2/authorization/roles`, used to resolve role
@@ -493,12 +493,30 @@ pub struct OrganizationRole {
     pub(crate) self_uri: Option<String>,
 }
 
+/// `AuthzDivision`: one item of `GET /api/v2/authorization/divisions`, used to resolve
+/// division names to the IDs a role grant takes (`RoleDivisionPair.divisionId`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Division {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) description: Option<String>,
+    /// Whether this is the org's home division (every org has exactly one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_division: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) self_uri: Option<String>,
+}
+
 // ---------------------------------------------------------------------------------------
 // Paging, errors, OAuth (§6, §2.1)
 // ---------------------------------------------------------------------------------------
 
 /// The classic paged listing (`TrustEntityListing`, `TrustorEntityListing`,
-/// `TrustUserEntityListing`, `TrustGroupEntityListing`, `OrganizationRoleEntityListing`).
+/// `TrustUserEntityListing`, `TrustGroupEntityListing`, `OrganizationRoleEntityListing`,
+/// `AuthzDivisionEntityListing`).
 /// `pageNumber` is 1-based.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -1028,6 +1046,17 @@ mod tests {
         .unwrap();
         assert_eq!(roles.entities[0].name, "Supervisor");
         assert_eq!(roles.entities[0].user_count, Some(4));
+
+        let divisions: Listing<Division> = serde_json::from_value(json!({
+            "entities": [{"id": "d1", "name": "Home", "description": "", "homeDivision": true,
+                          "objectCounts": {"queues": 3}, "selfUri": "/api/v2/authorization/divisions/d1"},
+                         {"id": "d2", "name": "Sales"}],
+            "pageSize": 25, "pageNumber": 1, "total": 2, "pageCount": 1
+        }))
+        .unwrap();
+        assert_eq!(divisions.entities[0].home_division, Some(true));
+        assert_eq!(divisions.entities[1].name, "Sales");
+        assert_eq!(divisions.entities[1].home_division, None);
 
         let empty: Listing<Trustee> = serde_json::from_value(json!({})).unwrap();
         assert!(empty.entities.is_empty());

@@ -1,22 +1,29 @@
 //! The trustor's side of authorized organizations, `/api/v2/orgauthorization/trustees`
 //! ("organizations granted access to this organization", genesys-api.md §4.3): accept a
 //! pairing by creating the trust, enable/disable it, manage which trustee users and
-//! groups it holds and the roles (ours) they get, revoke it.
+//! groups it holds and the roles (ours) they get, in all divisions or in chosen ones,
+//! revoke it.
 
 use reqwest::Method;
 
 use super::client::{GenesysClient, Removal};
 use super::error::GenesysError;
-use super::models::{TrustCreate, TrustGroup, TrustUpdate, TrustUser, Trustee, UserAuthorization};
+use super::models::{
+    RoleDivisionGrants, TrustCreate, TrustGroup, TrustUpdate, TrustUser, Trustee, UserAuthorization,
+};
 
 const TRUSTEES: &str = "/api/v2/orgauthorization/trustees";
 const TRUSTEE: &str = "/api/v2/orgauthorization/trustees/{trusteeOrgId}";
 const USERS: &str = "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users";
 const USER_ROLES: &str =
     "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roles";
+const USER_ROLE_DIVISIONS: &str =
+    "/api/v2/orgauthorization/trustees/{trusteeOrgId}/users/{trusteeUserId}/roledivisions";
 const GROUPS: &str = "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups";
 const GROUP_ROLES: &str =
     "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roles";
+const GROUP_ROLE_DIVISIONS: &str =
+    "/api/v2/orgauthorization/trustees/{trusteeOrgId}/groups/{trusteeGroupId}/roledivisions";
 
 impl GenesysClient {
     /// `POST /trustees`: accepts a pairing (`trust.pairing_id`) and grants our roles to
@@ -94,6 +101,28 @@ impl GenesysClient {
         .await
     }
 
+    /// `PUT .../users/{trusteeUserId}/roledivisions`: replaces the user's roles with
+    /// `grants`, each role in the division it names (`"*"`: all divisions).
+    ///
+    /// `PUT .../roles` can only grant a role in all divisions; a grant scoped to some
+    /// divisions of our org needs this call. Like `PUT .../roles` it replaces every role
+    /// the user held, so `grants` must list all of them. The answer shows the roles only:
+    /// Genesys does not say in which divisions they were granted.
+    pub async fn set_trustee_user_role_divisions(
+        &self,
+        trustee_org_id: &str,
+        user_id: &str,
+        grants: &RoleDivisionGrants,
+    ) -> Result<UserAuthorization, GenesysError> {
+        self.send_json(
+            Method::PUT,
+            USER_ROLE_DIVISIONS,
+            &[trustee_org_id, user_id],
+            Some(grants),
+        )
+        .await
+    }
+
     /// `DELETE .../users/{trusteeUserId}/roles`: takes every role away (the user stays
     /// in the trust, able to do nothing).
     ///
@@ -141,6 +170,25 @@ impl GenesysClient {
             GROUP_ROLES,
             &[trustee_org_id, group_id],
             Some(&role_ids),
+        )
+        .await
+    }
+
+    /// `PUT .../groups/{trusteeGroupId}/roledivisions`: replaces the group's roles with
+    /// `grants`, each role in the division it names (`"*"`: all divisions). As for
+    /// users ([`Self::set_trustee_user_role_divisions`]), the only way to scope a role
+    /// to some divisions, and the answer shows the roles only.
+    pub async fn set_trustee_group_role_divisions(
+        &self,
+        trustee_org_id: &str,
+        group_id: &str,
+        grants: &RoleDivisionGrants,
+    ) -> Result<UserAuthorization, GenesysError> {
+        self.send_json(
+            Method::PUT,
+            GROUP_ROLE_DIVISIONS,
+            &[trustee_org_id, group_id],
+            Some(grants),
         )
         .await
     }

@@ -42,8 +42,8 @@ pub(crate) struct Member {
 /// Roles given in some divisions only: role ID → division IDs.
 pub(crate) type Scoped = BTreeMap<String, BTreeSet<String>>;
 
-/// The divisions value meaning all divisions.
-pub(crate) const ALL_DIVISIONS: &str = "*";
+/// The divisions value meaning all divisions (Genesys Cloud's `*`).
+pub(crate) use crate::genesys::ALL_DIVISIONS;
 
 /// A call the trustor makes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -21,7 +21,7 @@ use orglink_operator::sandbox::control_plane::free_port;
 use orglink_operator::sandbox::control_plane::process::Supervised;
 use orglink_operator::sandbox::genesys_sim::cluster::org_objects;
 use orglink_operator::sandbox::genesys_sim::seed::{
-    Secret as ClientSecret, SeedMember, SeedOrg, SeedRole,
+    Secret as ClientSecret, SeedMember, SeedOrg, SeedRole, default_divisions,
 };
 use orglink_operator::sandbox::genesys_sim::{GenesysSim, SimConfig, SimHandle};
 use uuid::Uuid;
@@ -74,8 +74,9 @@ pub fn env_u64(name: &str) -> Option<u64> {
 /// `n` orgs in us-east-1, each with four users, a group and a Supervisor role.
 pub fn orgs(n: usize) -> Vec<SeedOrg> {
     (0..n)
-        .map(|i| SeedOrg {
-            id: Uuid::new_v4(),
+        .map(|i| (i, Uuid::new_v4()))
+        .map(|(i, id)| SeedOrg {
+            id,
             name: format!("Crash Org {i}"),
             region: Region::UsEast1,
             client_id: format!("crash-client-{i}-{}", Uuid::new_v4().simple()),
@@ -97,6 +98,7 @@ pub fn orgs(n: usize) -> Vec<SeedOrg> {
                 name: "Supervisor".into(),
                 permissions: vec!["directory:user:view".into()],
             }],
+            divisions: default_divisions(id),
             linkable_regions: Region::all().collect(),
         })
         .collect()

@@ -232,7 +232,7 @@ async fn dump_state(State(sim): State<Shared>) -> Response {
             let members =
                 |m: &std::collections::BTreeMap<uuid::Uuid, super::state::MemberGrant>| {
                     m.values()
-                        .map(|g| serde_json::json!({"id": g.id, "roleIds": g.role_ids}))
+                        .map(|g| serde_json::json!({"id": g.id, "roleIds": g.role_ids, "roleDivisions": g.role_divisions}))
                         .collect::<Vec<_>>()
                 };
             serde_json::json!({

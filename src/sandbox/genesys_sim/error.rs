@@ -10,7 +10,7 @@
 //!
 //! | status | code | when |
 //! |---|---|---|
-//! | 400 | `bad.request` | malformed body, unknown user/group/role, limits (25 users), same-region rule |
+//! | 400 | `bad.request` | malformed body, unknown user/group/role, a grant division neither `"*"` nor the trustor's, limits (25 users), same-region rule |
 //! | 400 | `pairing.expired` | a pairing older than 48 h used to create a trust |
 //! | 401 | `authentication.required` | no bearer token |
 //! | 401 | `bad.credentials` | unknown, expired or other-region token |

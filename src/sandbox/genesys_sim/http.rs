@@ -69,6 +69,10 @@ pub(crate) fn router(sim: Shared) -> Router {
         .route("/{region}/api/v2/organizations/me", get(org::me))
         .route("/{region}/api/v2/authorization/roles", get(org::roles))
         .route(
+            "/{region}/api/v2/authorization/divisions",
+            get(org::divisions),
+        )
+        .route(
             "/{region}/api/v2/users/search",
             post(routes::directory::users),
         )

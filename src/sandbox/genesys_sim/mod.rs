@@ -1,5 +1,5 @@
 //! A simulated Genesys Cloud: the OAuth token endpoint and the organization-link,
-//! orgauthorization, roles and `organizations/me` endpoints of genesys-api.md, for any
+//! orgauthorization, roles, divisions and `organizations/me` endpoints of genesys-api.md, for any
 //! number of orgs in any regions, enforcing the product's rules.
 //!
 //! It is the one imitation the project cannot avoid, so it is strict: every rule of
@@ -11,8 +11,8 @@
 //!
 //! | module | holds |
 //! |---|---|
-//! | [`seed`] | the seed file (orgs, OAuth clients, users, groups, roles, linkable regions) |
-//! | [`state`] | the rules, pure: links, pairings, trusts, roles |
+//! | [`seed`] | the seed file (orgs, OAuth clients, users, groups, roles, divisions, linkable regions) |
+//! | [`state`] | the rules, pure: links, pairings, trusts, roles, divisions |
 //! | [`auth`] | client credentials and bearer tokens |
 //! | [`clock`] | the simulated clock (pairing expiry, trust expiry, token lifetime) |
 //! | [`limits`] | 300 requests/minute per token, 429 + `Retry-After` |
@@ -31,7 +31,8 @@
 //!
 //! - `POST {url}/{region}/oauth/token` (Basic auth, `grant_type=client_credentials`);
 //! - `{url}/{region}/api/v2/...` with `Authorization: Bearer <token>`:
-//!   `organizations/me`, `authorization/roles`, `users/search`, `groups/search`,
+//!   `organizations/me`, `authorization/roles`, `authorization/divisions`,
+//!   `users/search`, `groups/search`,
 //!   `telephony/organization/link[...]`,
 //!   `orgauthorization/pairings[...]`, `orgauthorization/trustees[...]`,
 //!   `orgauthorization/trustors[...]` (tables in each [`routes`] module);
@@ -88,7 +89,10 @@ pub(crate) use clock::ClockError;
 pub use faults::FaultConfig;
 pub use limits::RateLimitConfig;
 pub(crate) use seed::load_seed_file;
-pub use seed::{Secret, SeedError, SeedMember, SeedOrg, SeedRole, default_email, default_seed};
+pub use seed::{
+    DEFAULT_DIVISION_NAMES, Secret, SeedDivision, SeedError, SeedMember, SeedOrg, SeedRole,
+    default_divisions, default_email, default_seed,
+};
 pub use state::SimState;
 pub use stats::StatsSnapshot;
 

@@ -1,5 +1,5 @@
-//! The seed file: which simulated orgs exist, with their OAuth clients, users, groups and
-//! roles. A YAML list, one entry per org:
+//! The seed file: which simulated orgs exist, with their OAuth clients, users, groups,
+//! roles and divisions. A YAML list, one entry per org:
 //!
 //! ```yaml
 //! - id: 3f2a9c1e-5b7d-4e8f-9a0b-1c2d3e4f5a6b   # canonical lowercase UUID
@@ -11,7 +11,12 @@
 //!   users:  [{id: <uuid>, name: Alice Anders}]
 //!   groups: [{id: <uuid>, name: Tier 2 Support}]
 //!   roles:  [{id: <uuid>, name: Supervisor, permissions: [routing:queue:view]}]
+//!   divisions: [{id: <uuid>, name: Home}, {id: <uuid>, name: Sales}]   # optional
 //! ```
+//!
+//! Divisions: the first listed is the org's home division. Every Genesys Cloud org has
+//! one, so a given list must not be empty; without `divisions` the org gets `Home`,
+//! `Sales` and `Support` with IDs derived from the org's ID ([`default_divisions`]).
 //!
 //! Validation is strict and every error names the entry (index and name) and the field,
 //! because a typo in a seed would otherwise surface as a baffling 404 in some test.
@@ -91,6 +96,30 @@ pub struct SeedRole {
     pub permissions: Vec<String>,
 }
 
+/// A division of a seeded org (the first of an org's list is its home division).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeedDivision {
+    pub id: Uuid,
+    pub name: String,
+}
+
+/// The names of the divisions an org gets when its seed entry lists none, home first.
+pub const DEFAULT_DIVISION_NAMES: [&str; 3] = ["Home", "Sales", "Support"];
+
+/// The divisions of an org whose seed entry lists none: [`DEFAULT_DIVISION_NAMES`],
+/// the `n`-th (from 1) with the org's ID whose last 12 hex digits are XORed with
+/// `d1d10000000n` — deterministic, distinct per org, and still a version-4 UUID.
+pub fn default_divisions(org: Uuid) -> Vec<SeedDivision> {
+    DEFAULT_DIVISION_NAMES
+        .iter()
+        .zip(1u128..)
+        .map(|(name, n)| SeedDivision {
+            id: Uuid::from_u128(org.as_u128() ^ (0xd1d1_0000_0000 | n)),
+            name: (*name).to_string(),
+        })
+        .collect()
+}
+
 /// One validated org of the seed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SeedOrg {
@@ -102,6 +131,8 @@ pub struct SeedOrg {
     pub users: Vec<SeedMember>,
     pub groups: Vec<SeedMember>,
     pub roles: Vec<SeedRole>,
+    /// Never empty; the first is the home division.
+    pub divisions: Vec<SeedDivision>,
     /// Regions this org may request voice links to (`GET .../link/regions`).
     pub linkable_regions: Vec<Region>,
 }
@@ -146,7 +177,16 @@ struct RawOrg {
     #[serde(default)]
     roles: Vec<RawRole>,
     #[serde(default)]
+    divisions: Option<Vec<RawDivision>>,
+    #[serde(default)]
     linkable_regions: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDivision {
+    id: String,
+    name: String,
 }
 
 #[derive(Deserialize)]
@@ -365,6 +405,7 @@ impl Validator<'_> {
                 permissions: r.permissions,
             });
         }
+        let divisions = self.divisions(&entry, id, raw.divisions)?;
         let linkable_regions = match raw.linkable_regions {
             None => Region::all().collect(),
             Some(codes) => {
@@ -390,8 +431,51 @@ impl Validator<'_> {
             users,
             groups,
             roles,
+            divisions,
             linkable_regions,
         })
+    }
+
+    /// The divisions of one org: the given list (validated like roles: canonical unique
+    /// IDs, non-empty names unique within the org, since grants name them), or the
+    /// defaults when none is given.
+    fn divisions(
+        &mut self,
+        entry: &Entry<'_>,
+        org: Uuid,
+        raw: Option<Vec<RawDivision>>,
+    ) -> Result<Vec<SeedDivision>, SeedError> {
+        let Some(raw) = raw else {
+            let defaults = default_divisions(org);
+            for (i, d) in defaults.iter().enumerate() {
+                self.claim_id(entry, &format!("divisions[{i}].id (default)"), d.id)?;
+            }
+            return Ok(defaults);
+        };
+        if raw.is_empty() {
+            return Err(entry.err(
+                "divisions",
+                "must not be empty: every org has at least its home division; leave `divisions` out for the defaults (Home, Sales, Support)",
+            ));
+        }
+        let mut names = BTreeSet::new();
+        let mut divisions = Vec::with_capacity(raw.len());
+        for (i, d) in raw.into_iter().enumerate() {
+            let id = entry.uuid(&format!("divisions[{i}].id"), &d.id)?;
+            self.claim_id(entry, &format!("divisions[{i}].id"), id)?;
+            entry.non_empty(&format!("divisions[{i}].name"), &d.name)?;
+            if !names.insert(d.name.clone()) {
+                return Err(entry.err(
+                    format!("divisions[{i}].name"),
+                    format!(
+                        "duplicate division name {:?}; division names are unique within an org (they are looked up by name)",
+                        d.name
+                    ),
+                ));
+            }
+            divisions.push(SeedDivision { id, name: d.name });
+        }
+        Ok(divisions)
     }
 }
 
@@ -524,6 +608,85 @@ mod tests {
         let roles =
             format!("  roles:\n  - {{id: {USER}, name: Sup}}\n  - {{id: {ORG_B}, name: Sup}}\n");
         assert_eq!(invalid(&one_org(&roles)).0, "roles[1].name");
+    }
+
+    #[test]
+    fn divisions_default_to_home_sales_support_with_derived_ids() {
+        let orgs = parse_seed(&one_org(""), "t").unwrap();
+        let names: Vec<_> = orgs[0].divisions.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, DEFAULT_DIVISION_NAMES);
+        let org = Uuid::parse_str(ORG_A).unwrap();
+        assert_eq!(orgs[0].divisions, default_divisions(org));
+        let ids: BTreeSet<Uuid> = orgs[0].divisions.iter().map(|d| d.id).collect();
+        assert_eq!(ids.len(), 3);
+        for d in &orgs[0].divisions {
+            assert_ne!(d.id, org);
+            assert_eq!(d.id.get_version_num(), 4, "{}", d.id);
+        }
+        // Another org gets other IDs.
+        let other = default_divisions(Uuid::parse_str(ORG_B).unwrap());
+        assert!(other.iter().all(|d| !ids.contains(&d.id)));
+        // Every org of the default seed has them, the IDs unique across the seed.
+        let all = default_seed();
+        let seen: BTreeSet<Uuid> = all
+            .iter()
+            .flat_map(|o| o.divisions.iter().map(|d| d.id))
+            .collect();
+        assert_eq!(seen.len(), all.len() * 3);
+        assert!(all.iter().all(|o| o.divisions[0].name == "Home"));
+    }
+
+    #[test]
+    fn given_divisions_are_kept_and_checked() {
+        const D1: &str = "44444444-4444-4444-8444-444444444444";
+        const D2: &str = "55555555-5555-4555-8555-555555555555";
+        let orgs = parse_seed(
+            &one_org(&format!(
+                "  divisions: [{{id: {D1}, name: Main}}, {{id: {D2}, name: EMEA}}]\n"
+            )),
+            "t",
+        )
+        .unwrap();
+        let got: Vec<_> = orgs[0]
+            .divisions
+            .iter()
+            .map(|d| (d.id.to_string(), d.name.as_str()))
+            .collect();
+        assert_eq!(got, [(D1.to_string(), "Main"), (D2.to_string(), "EMEA")]);
+
+        let (field, problem) = invalid(&one_org("  divisions: []\n"));
+        assert_eq!(field, "divisions");
+        assert!(problem.contains("home division"), "{problem}");
+        let (field, _) = invalid(&one_org("  divisions: [{id: nope, name: Main}]\n"));
+        assert_eq!(field, "divisions[0].id");
+        let (field, _) = invalid(&one_org(&format!(
+            "  divisions: [{{id: {D1}, name: Main}}, {{id: {D2}, name: \"  \"}}]\n"
+        )));
+        assert_eq!(field, "divisions[1].name");
+        let (field, problem) = invalid(&one_org(&format!(
+            "  divisions: [{{id: {D1}, name: Main}}, {{id: {D2}, name: Main}}]\n"
+        )));
+        assert_eq!(field, "divisions[1].name");
+        assert!(problem.contains("duplicate division name"), "{problem}");
+        let (field, problem) = invalid(&one_org(&format!(
+            "  divisions: [{{id: {D1}, name: Main}}, {{id: {D1}, name: EMEA}}]\n"
+        )));
+        assert_eq!(field, "divisions[1].id");
+        assert!(problem.contains("duplicate id"), "{problem}");
+        // A division ID is unique across the seed too, like every other ID.
+        let (field, _) = invalid(&one_org(&format!(
+            "  roles: [{{id: {D1}, name: Sup}}]\n  divisions: [{{id: {D1}, name: Main}}]\n"
+        )));
+        assert_eq!(field, "divisions[0].id");
+        assert!(matches!(
+            parse_seed(
+                &one_org(&format!(
+                    "  divisions: [{{id: {D1}, name: M, home: true}}]\n"
+                )),
+                "t"
+            ),
+            Err(SeedError::Syntax { .. })
+        ));
     }
 
     #[test]

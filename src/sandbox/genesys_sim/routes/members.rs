@@ -11,9 +11,12 @@
 //! | `GET .../{memberId}` | 200 `TrustUser` / `TrustGroup` | 404 no trust or not a member |
 //! | `DELETE .../{memberId}` | 204 | 404 |
 //! | `GET /trustees/{id}/users|groups/{memberId}/roles` | 200 `UserAuthorization` | 404 |
-//! | `PUT .../roles` (array of role IDs) | 200 `UserAuthorization` | 400 unknown role (named); 404 |
-//! | `PUT .../roledivisions` `RoleDivisionGrants` | 200 `UserAuthorization` | 400; 404 |
+//! | `PUT .../roles` (array of role IDs) | 200 `UserAuthorization` (each role in all divisions, `"*"`) | 400 unknown role (named); 404 |
+//! | `PUT .../roledivisions` `RoleDivisionGrants` | 200 `UserAuthorization` (each role in the divisions its pairs name) | 400 unknown role, division neither `"*"` nor one of the trustor's (`roleDivisions.grants[i].divisionId`, value named); 404 |
 //! | `DELETE .../roles` | 204 (member keeps its place, without roles) | 404 |
+//!
+//! `UserAuthorization` shows the roles only, never their divisions (as Genesys); the
+//! divisions are in [`MemberGrant::role_divisions`] of the state.
 
 use std::marker::PhantomData;
 
@@ -25,7 +28,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::{
-    grant_role_ids, member_authorization, member_input, role_ids, trust_group, trust_user,
+    member_authorization, member_input, role_division_pairs, role_ids, trust_group, trust_user,
 };
 use crate::genesys::models;
 use crate::sandbox::genesys_sim::error::ApiError;
@@ -253,7 +256,7 @@ async fn add_by_trustee<S: Side, K: Kind>(
     let t = target::<S, K>(&caller, &params)?;
     let input = TrustMemberInput {
         id: member_id::<S, K>(&params)?,
-        role_ids: Vec::new(),
+        ..TrustMemberInput::default()
     };
     add(&sim, &t, &input, AddedBy::Trustee)
 }
@@ -323,8 +326,14 @@ async fn put_role_divisions<S: Side, K: Kind>(
 ) -> Result<Response, ApiError> {
     let t = target::<S, K>(&caller, &params)?;
     let id = member_id::<S, K>(&params)?;
-    let roles = grant_role_ids("roleDivisions", &body)?;
-    set_roles(&sim, &t, id, &roles)
+    let pairs = role_division_pairs("roleDivisions", &body)?;
+    let now = sim.clock.now();
+    let mut state = sim.state.lock();
+    let grant = state
+        .set_member_role_divisions(t.trustor, t.trustee, K::KIND, id, &pairs, now)?
+        .clone();
+    let trust = state.trust(t.trustor, t.trustee, now)?.clone();
+    Ok(Json(member_authorization(&state, &trust, &grant)).into_response())
 }
 
 async fn delete_roles<S: Side, K: Kind>(

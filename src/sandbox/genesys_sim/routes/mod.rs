@@ -19,7 +19,10 @@ use uuid::Uuid;
 
 use super::error::ApiError;
 use super::http::body_id;
-use super::state::{MemberGrant, MemberKind, Org, Pairing, SimState, Trust, TrustMemberInput};
+use super::state::{
+    ALL_DIVISIONS, MemberGrant, MemberKind, Org, Pairing, RoleDivision, SimState, Trust,
+    TrustMemberInput,
+};
 use crate::genesys::models;
 
 /// Timestamps as Genesys writes them: ISO-8601, UTC, milliseconds, `Z` (admin answers).
@@ -91,7 +94,8 @@ pub(crate) fn trustor_view(state: &SimState, trust: &Trust) -> models::Trustor {
     }
 }
 
-/// The roles a member holds and, while the trust is enabled, their permissions.
+/// The roles a member holds and, while the trust is enabled, their permissions. Not the
+/// divisions they were granted in: Genesys does not show them here.
 pub(crate) fn member_authorization(
     state: &SimState,
     trust: &Trust,
@@ -217,26 +221,38 @@ pub(crate) fn role_ids(field: &str, raw: &[String]) -> Result<Vec<Uuid>, ApiErro
         .collect()
 }
 
-/// The role IDs of a `RoleDivisionGrants`: divisions are not simulated (every role is
-/// granted in all divisions), but each pair must be well formed.
-pub(crate) fn grant_role_ids(
+/// The pairs of a `RoleDivisionGrants` at `field` (`roleDivisions`, or
+/// `users[0].roleDivisions` in a trust): 400 naming `{field}.grants[i].roleId` for a
+/// malformed role ID, `{field}.grants[i].divisionId` for a missing or malformed division
+/// ID (a UUID, or `"*"` for all divisions). Whether role and division belong to the
+/// trustor is a rule of [`super::state::trusts`].
+pub(crate) fn role_division_pairs(
     field: &str,
     grants: &models::RoleDivisionGrants,
-) -> Result<Vec<Uuid>, ApiError> {
-    let mut ids = Vec::new();
-    for (i, g) in grants.grants.iter().enumerate() {
-        let id = body_id(&format!("{field}.grants[{i}].roleId"), &g.role_id)?;
-        if g.division_id.trim().is_empty() {
-            return Err(ApiError::bad_field(
-                format!("{field}.grants[{i}].divisionId"),
-                "required",
-            ));
-        }
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
-    }
-    Ok(ids)
+) -> Result<Vec<RoleDivision>, ApiError> {
+    grants
+        .grants
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let role_id = body_id(&format!("{field}.grants[{i}].roleId"), &g.role_id)?;
+            let division_field = format!("{field}.grants[{i}].divisionId");
+            let division_id = if g.division_id.trim().is_empty() {
+                return Err(ApiError::bad_field(
+                    division_field,
+                    "required: a division ID, or \"*\" for all divisions",
+                ));
+            } else if g.division_id == ALL_DIVISIONS {
+                ALL_DIVISIONS.to_string()
+            } else {
+                body_id(&division_field, &g.division_id)?.to_string()
+            };
+            Ok(RoleDivision {
+                role_id,
+                division_id,
+            })
+        })
+        .collect()
 }
 
 /// A `TrustMemberCreate` as rule input; `field` is its place in the body (e.g. `users[2]`).
@@ -250,22 +266,64 @@ pub(crate) fn member_input(
         format!("{field}.")
     };
     let id = body_id(&format!("{prefix}id"), &raw.id)?;
-    let mut roles = role_ids(&format!("{prefix}roleIds"), &raw.role_ids)?;
-    if let Some(grants) = &raw.role_divisions {
-        for r in grant_role_ids(&format!("{prefix}roleDivisions"), grants)? {
-            if !roles.contains(&r) {
-                roles.push(r);
-            }
-        }
-    }
+    let role_ids = role_ids(&format!("{prefix}roleIds"), &raw.role_ids)?;
+    let role_divisions = match &raw.role_divisions {
+        Some(grants) => role_division_pairs(&format!("{prefix}roleDivisions"), grants)?,
+        None => Vec::new(),
+    };
     Ok(TrustMemberInput {
         id,
-        role_ids: roles,
+        role_ids,
+        role_divisions,
     })
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::genesys::models::{RoleDivisionGrants, RoleDivisionPair};
+
+    fn grants(pairs: &[(&str, &str)]) -> RoleDivisionGrants {
+        RoleDivisionGrants {
+            grants: pairs
+                .iter()
+                .map(|(r, d)| RoleDivisionPair {
+                    role_id: r.to_string(),
+                    division_id: d.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    const ROLE: &str = "00000000-0000-4000-8000-000000000001";
+    const DIV: &str = "00000000-0000-4000-8000-00000000000d";
+
+    #[test]
+    fn role_division_pairs_keep_the_wildcard_and_canonical_ids() {
+        let got = super::role_division_pairs(
+            "roleDivisions",
+            &grants(&[(ROLE, "*"), (ROLE, &DIV.to_uppercase())]),
+        )
+        .unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].division_id, "*");
+        assert_eq!(got[1].division_id, DIV);
+    }
+
+    #[test]
+    fn malformed_pairs_name_their_field() {
+        for (pairs, field) in [
+            (
+                vec![(ROLE, "*"), ("nope", "*")],
+                "roleDivisions.grants[1].roleId",
+            ),
+            (vec![(ROLE, "")], "roleDivisions.grants[0].divisionId"),
+            (vec![(ROLE, "all")], "roleDivisions.grants[0].divisionId"),
+        ] {
+            let err = super::role_division_pairs("roleDivisions", &grants(&pairs)).unwrap_err();
+            assert_eq!(err.details[0].field_name.as_deref(), Some(field));
+        }
+    }
+
     #[test]
     fn timestamps_have_exactly_three_fractional_digits_and_z() {
         let at: jiff::Timestamp = "2026-11-24T10:00:00Z".parse().unwrap();

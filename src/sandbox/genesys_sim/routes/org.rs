@@ -1,7 +1,11 @@
-//! `GET /api/v2/organizations/me` and `GET /api/v2/authorization/roles`.
+//! `GET /api/v2/organizations/me`, `GET /api/v2/authorization/roles` and
+//! `GET /api/v2/authorization/divisions`.
 //!
-//! Roles: a paged `OrganizationRole` listing of the caller's roles sorted by name;
-//! `name` (repeatable) keeps only roles with exactly that name.
+//! | request | success | errors |
+//! |---|---|---|
+//! | `GET /organizations/me` | 200 `Organization` | |
+//! | `GET /authorization/roles` (paged, `name` repeatable) | 200 `OrganizationRoleEntityListing` of the caller's roles, sorted by name; `name` keeps only roles with exactly that name | 400 bad paging |
+//! | `GET /authorization/divisions` (paged, `name` repeatable) | 200 `AuthzDivisionEntityListing` of the caller's own divisions, sorted by name, the home division marked `homeDivision`; `name` keeps only divisions with exactly that name | 400 bad paging |
 
 use axum::Json;
 use axum::extract::{Extension, RawQuery, State};
@@ -50,4 +54,39 @@ pub(crate) async fn roles(
         .collect();
     let extra: Vec<(String, String)> = names.into_iter().map(|n| ("name".into(), n)).collect();
     Ok(Json(paginate(roles, page, "/api/v2/authorization/roles", &extra)).into_response())
+}
+
+pub(crate) async fn divisions(
+    State(sim): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let pairs = query_pairs(query.as_deref());
+    let page = PageRequest::from_query(&pairs)?;
+    let names: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "name")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let state = sim.state.lock();
+    let org = state.caller(caller.org)?;
+    let divisions: Vec<models::Division> = state
+        .divisions(caller.org, &names)?
+        .into_iter()
+        .map(|d| models::Division {
+            id: d.id.to_string(),
+            name: d.name.clone(),
+            home_division: Some(org.is_home_division(d.id)),
+            self_uri: Some(format!("/api/v2/authorization/divisions/{}", d.id)),
+            ..models::Division::default()
+        })
+        .collect();
+    let extra: Vec<(String, String)> = names.into_iter().map(|n| ("name".into(), n)).collect();
+    Ok(Json(paginate(
+        divisions,
+        page,
+        "/api/v2/authorization/divisions",
+        &extra,
+    ))
+    .into_response())
 }

@@ -5,7 +5,7 @@
 //! | request | success | errors |
 //! |---|---|---|
 //! | `GET /trustees` (paged) | 200 `TrustEntityListing` of `Trustee` | |
-//! | `POST /trustees` `TrustCreate` | 200 `Trustee` (`id` = trustee org) | 400 no `pairingId`/`enabled`, malformed, not named by the pairing, unknown role, other region, own pairing, > 25 users; 400 `pairing.expired`; 404 unknown pairing; 409 trust exists |
+//! | `POST /trustees` `TrustCreate` | 200 `Trustee` (`id` = trustee org) | 400 no `pairingId`/`enabled`, malformed, not named by the pairing, unknown role, a `roleDivisions` division neither `"*"` nor the trustor's, other region, own pairing, > 25 users; 400 `pairing.expired`; 404 unknown pairing; 409 trust exists |
 //! | `GET /trustees/{trusteeOrgId}` | 200 `Trustee` | 404 |
 //! | `PUT /trustees/{trusteeOrgId}` `TrustUpdate` | 200 `Trustee` | 400 no `enabled`, past `dateExpired`; 404 |
 //! | `DELETE /trustees/{trusteeOrgId}` | 204 (revoked for both sides) | 404 |

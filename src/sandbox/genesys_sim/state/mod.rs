@@ -7,7 +7,8 @@
 //!
 //! - [`links`]: voice organization links (request, approve/reject, unlink, regions).
 //! - [`pairings`]: authorized-organization pairings (trust requests), 48 h expiry.
-//! - [`trusts`]: trusts between a trustor and a trustee, their members and roles.
+//! - [`trusts`]: trusts between a trustor and a trustee, their members and roles (each
+//!   role in all divisions or in chosen ones).
 
 pub(crate) mod links;
 pub(crate) mod pairings;
@@ -19,17 +20,22 @@ use jiff::Timestamp;
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::seed::{SeedMember, SeedOrg, SeedRole};
+use super::seed::{SeedDivision, SeedMember, SeedOrg, SeedRole};
 use crate::api::Region;
 
 pub use links::{Link, LinkStatus, LinkView, LinkViewStatus};
 pub use pairings::{PAIRING_LIFETIME, Pairing};
-pub use trusts::{MAX_TRUST_USERS, MemberGrant, MemberKind, Trust, TrustCreate, TrustMemberInput};
+pub use trusts::{
+    ALL_DIVISIONS, MAX_TRUST_USERS, MemberGrant, MemberKind, RoleDivision, Trust, TrustCreate,
+    TrustMemberInput,
+};
 
 /// A user or group of an org.
 pub type Member = SeedMember;
 /// A role of an org.
 pub(crate) type Role = SeedRole;
+/// A division of an org.
+pub(crate) type Division = SeedDivision;
 
 /// One simulated org: its directory and the regions it may link to. Credentials live in
 /// the token service, not here.
@@ -41,6 +47,8 @@ pub struct Org {
     pub(crate) users: Vec<Member>,
     pub(crate) groups: Vec<Member>,
     pub(crate) roles: Vec<Role>,
+    /// Never empty; the first is the home division.
+    pub(crate) divisions: Vec<Division>,
     pub(crate) linkable_regions: Vec<Region>,
 }
 
@@ -55,6 +63,15 @@ impl Org {
 
     pub(crate) fn role(&self, id: Uuid) -> Option<&Role> {
         self.roles.iter().find(|r| r.id == id)
+    }
+
+    pub(crate) fn division(&self, id: Uuid) -> Option<&Division> {
+        self.divisions.iter().find(|d| d.id == id)
+    }
+
+    /// Whether `id` is the org's home division.
+    pub(crate) fn is_home_division(&self, id: Uuid) -> bool {
+        self.divisions.first().is_some_and(|d| d.id == id)
     }
 
     /// The short name Genesys derives for an org (`thirdPartyOrgName`): lower case,
@@ -78,6 +95,7 @@ impl From<&SeedOrg> for Org {
             users: seed.users.clone(),
             groups: seed.groups.clone(),
             roles: seed.roles.clone(),
+            divisions: seed.divisions.clone(),
             linkable_regions: seed.linkable_regions.clone(),
         }
     }
@@ -143,6 +161,24 @@ impl SimState {
         Ok(roles)
     }
 
+    /// The caller's divisions, by name (sorted); `names` empty means all, otherwise the
+    /// division names must match one of them exactly
+    /// (`GET /authorization/divisions?name=`). Only the caller's own org's divisions.
+    pub(crate) fn divisions(
+        &self,
+        caller: Uuid,
+        names: &[String],
+    ) -> Result<Vec<&Division>, ApiError> {
+        let org = self.caller(caller)?;
+        let mut divisions: Vec<&Division> = org
+            .divisions
+            .iter()
+            .filter(|d| names.is_empty() || names.contains(&d.name))
+            .collect();
+        divisions.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        Ok(divisions)
+    }
+
     /// Drops what has lapsed by `now`: trusts past their `dateExpired` behave as revoked.
     /// Pairings are kept after expiry so that using one yields the expired error rather
     /// than a bare 404.
@@ -155,7 +191,9 @@ impl SimState {
 pub(crate) mod fixtures {
     //! A small deterministic cloud for the rule tests.
     use super::*;
-    use crate::sandbox::genesys_sim::seed::{Secret, SeedMember, SeedRole, default_email};
+    use crate::sandbox::genesys_sim::seed::{
+        Secret, SeedDivision, SeedMember, SeedRole, default_email,
+    };
 
     pub(crate) fn id(n: u128) -> Uuid {
         Uuid::from_u128(n)
@@ -207,6 +245,14 @@ pub(crate) mod fixtures {
                     permissions: vec![],
                 },
             ],
+            divisions: ["Home", "Sales", "Support"]
+                .iter()
+                .zip(1..)
+                .map(|(name, n)| SeedDivision {
+                    id: id(base + 0x300 + n),
+                    name: (*name).into(),
+                })
+                .collect(),
             linkable_regions: if region == Region::EuWest1 {
                 vec![Region::EuWest1, Region::EuCentral1]
             } else {
@@ -238,6 +284,11 @@ pub(crate) mod fixtures {
         id(org + 0x200 + n)
     }
 
+    /// Division `n` of `org`: 1 Home, 2 Sales, 3 Support.
+    pub(crate) fn division(org: u128, n: u128) -> Uuid {
+        id(org + 0x300 + n)
+    }
+
     pub(crate) fn t0() -> Timestamp {
         "2026-11-24T10:00:00Z".parse().unwrap()
     }
@@ -262,6 +313,28 @@ mod tests {
                 .is_empty()
         );
         assert!(s.roles(id(ACME), &["Super".into()]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn divisions_are_the_callers_own_filtered_by_exact_name_and_sorted() {
+        let s = state();
+        let all = s.divisions(id(ACME), &[]).unwrap();
+        let got: Vec<_> = all.iter().map(|d| (d.name.as_str(), d.id)).collect();
+        assert_eq!(
+            got,
+            [
+                ("Home", division(ACME, 1)),
+                ("Sales", division(ACME, 2)),
+                ("Support", division(ACME, 3))
+            ]
+        );
+        let sales = s.divisions(id(MSP), &["Sales".into()]).unwrap();
+        assert_eq!(sales.len(), 1);
+        assert_eq!(sales[0].id, division(MSP, 2));
+        assert!(s.divisions(id(ACME), &["sales".into()]).unwrap().is_empty());
+        assert!(s.org(id(ACME)).unwrap().is_home_division(division(ACME, 1)));
+        assert!(!s.org(id(ACME)).unwrap().is_home_division(division(ACME, 2)));
+        assert_eq!(s.divisions(id(1), &[]).unwrap_err().code, "bad.credentials");
     }
 
     #[test]

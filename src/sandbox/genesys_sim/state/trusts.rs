@@ -8,6 +8,13 @@
 //!   a second is 409. At least one user or group (400); at most [`MAX_TRUST_USERS`] users
 //!   (400); every user and group must be one the pairing names (400 naming it), every
 //!   role ID a role of the trustor (400 naming it); `dateExpired` must be in the future.
+//! - Roles are granted per division of the trustor org. `roleIds` (in a
+//!   `TrustMemberCreate`) and `PUT .../roles` grant each role in all divisions (`"*"`);
+//!   `roleDivisions` and `PUT .../roledivisions` grant each role in the division each
+//!   pair names, which must be `"*"` or a division of the trustor (400 naming
+//!   `roleDivisions.grants[i].divisionId` and the value). A member keeps, per role, the
+//!   set of divisions it was granted in ([`MemberGrant::role_divisions`]); Genesys shows
+//!   only the roles (`UserAuthorization`), never the divisions.
 //! - A member without roles has no permissions; the trustee's view of the trust
 //!   (`Trustor.authorization.permissions`) is the union of the permissions of all roles
 //!   granted to its users and groups, and empty while the trust is disabled. Disabling
@@ -26,6 +33,9 @@ use uuid::Uuid;
 
 use super::{Org, SimState};
 use crate::sandbox::genesys_sim::error::ApiError;
+
+/// The `divisionId` that grants a role in every division of the trustor org.
+pub const ALL_DIVISIONS: &str = "*";
 
 /// At most 25 users of one org may access another org (Genesys help, genesys-api.md §1).
 pub const MAX_TRUST_USERS: usize = 25;
@@ -66,8 +76,41 @@ impl MemberKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemberGrant {
     pub(crate) id: Uuid,
+    /// The trustor roles held: always the keys of [`Self::role_divisions`].
     pub role_ids: BTreeSet<Uuid>,
+    /// Per role held, the divisions of the trustor org it was granted in, exactly as
+    /// the last grant gave them: [`ALL_DIVISIONS`] (`"*"`, from `roleIds` or
+    /// `PUT .../roles`) and/or division IDs (from `roleDivisions` or
+    /// `PUT .../roledivisions`), as canonical lowercase UUIDs. Never an empty set.
+    pub role_divisions: BTreeMap<Uuid, BTreeSet<String>>,
     pub(crate) added_at: Timestamp,
+}
+
+impl MemberGrant {
+    fn new(id: Uuid, roles: BTreeMap<Uuid, BTreeSet<String>>, now: Timestamp) -> Self {
+        let mut grant = MemberGrant {
+            id,
+            role_ids: BTreeSet::new(),
+            role_divisions: BTreeMap::new(),
+            added_at: now,
+        };
+        grant.replace_roles(roles);
+        grant
+    }
+
+    /// Replaces every role (and its divisions), keeping `role_ids` in step.
+    fn replace_roles(&mut self, roles: BTreeMap<Uuid, BTreeSet<String>>) {
+        self.role_ids = roles.keys().copied().collect();
+        self.role_divisions = roles;
+    }
+}
+
+/// One `RoleDivisionPair` as rule input: a role, and the division it is granted in
+/// ([`ALL_DIVISIONS`] or a division ID as canonical lowercase UUID text).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleDivision {
+    pub(crate) role_id: Uuid,
+    pub(crate) division_id: String,
 }
 
 /// A trust between a trustor (granting) and a trustee (accessing) org.
@@ -103,11 +146,45 @@ impl Trust {
     }
 }
 
-/// A member to add: a trustee user or group ID and trustor role IDs.
+/// A member to add: a trustee user or group ID and trustor roles, in all divisions
+/// (`roleIds`) or per division (`roleDivisions.grants`); both may be given.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TrustMemberInput {
     pub(crate) id: Uuid,
     pub(crate) role_ids: Vec<Uuid>,
+    pub(crate) role_divisions: Vec<RoleDivision>,
+}
+
+impl TrustMemberInput {
+    /// The roles to hold, each with its divisions: the union of `roleIds` (all
+    /// divisions) and `roleDivisions`.
+    fn roles(&self) -> BTreeMap<Uuid, BTreeSet<String>> {
+        let mut roles = in_all_divisions(&self.role_ids);
+        for (role, divisions) in by_division(&self.role_divisions) {
+            roles.entry(role).or_default().extend(divisions);
+        }
+        roles
+    }
+}
+
+/// Each role in all divisions (`roleIds`, `PUT .../roles`).
+fn in_all_divisions(role_ids: &[Uuid]) -> BTreeMap<Uuid, BTreeSet<String>> {
+    role_ids
+        .iter()
+        .map(|r| (*r, BTreeSet::from([ALL_DIVISIONS.to_string()])))
+        .collect()
+}
+
+/// Each role in the divisions its pairs name (`roleDivisions`, `PUT .../roledivisions`).
+fn by_division(pairs: &[RoleDivision]) -> BTreeMap<Uuid, BTreeSet<String>> {
+    let mut roles: BTreeMap<Uuid, BTreeSet<String>> = BTreeMap::new();
+    for p in pairs {
+        roles
+            .entry(p.role_id)
+            .or_default()
+            .insert(p.division_id.clone());
+    }
+    roles
 }
 
 /// The parsed `TrustCreate` body.
@@ -149,6 +226,54 @@ fn check_roles(trustor: &Org, field: &str, role_ids: &[Uuid]) -> Result<(), ApiE
         }
     }
     Ok(())
+}
+
+/// The pairs of a `RoleDivisionGrants` at `field` (e.g. `users[0].roleDivisions`): each
+/// role a role of the trustor, each division `"*"` or a division of the trustor.
+fn check_role_divisions(
+    trustor: &Org,
+    field: &str,
+    pairs: &[RoleDivision],
+) -> Result<(), ApiError> {
+    for (i, p) in pairs.iter().enumerate() {
+        if trustor.role(p.role_id).is_none() {
+            return Err(ApiError::bad_field(
+                format!("{field}.grants[{i}].roleId"),
+                format!(
+                    "{} is not a role of this (the trustor) organization",
+                    p.role_id
+                ),
+            )
+            .with_entity(p.role_id.to_string(), None));
+        }
+        if p.division_id == ALL_DIVISIONS {
+            continue;
+        }
+        let known = Uuid::parse_str(&p.division_id)
+            .ok()
+            .is_some_and(|d| trustor.division(d).is_some());
+        if !known {
+            return Err(ApiError::bad_field(
+                format!("{field}.grants[{i}].divisionId"),
+                format!(
+                    "{:?} is not a division of this (the trustor) organization; use \"*\" for all divisions",
+                    p.division_id
+                ),
+            )
+            .with_entity(p.division_id.clone(), None));
+        }
+    }
+    Ok(())
+}
+
+/// The roles of a member to add; `prefix` is its place in the body (`users[2].`).
+fn check_member(trustor: &Org, prefix: &str, input: &TrustMemberInput) -> Result<(), ApiError> {
+    check_roles(trustor, &format!("{prefix}roleIds"), &input.role_ids)?;
+    check_role_divisions(
+        trustor,
+        &format!("{prefix}roleDivisions"),
+        &input.role_divisions,
+    )
 }
 
 fn no_trust(trustor: Uuid, trustee: Uuid) -> ApiError {
@@ -219,27 +344,14 @@ impl SimState {
                 }
             }
             for (i, m) in members.iter().enumerate() {
-                check_roles(
-                    trustor,
-                    &format!("{}[{i}].roleIds", kind.list()),
-                    &m.role_ids,
-                )?;
+                check_member(trustor, &format!("{}[{i}].", kind.list()), m)?;
             }
         }
         check_future("dateExpired", input.date_expired, now)?;
         let grants = |members: &[TrustMemberInput]| {
             members
                 .iter()
-                .map(|m| {
-                    (
-                        m.id,
-                        MemberGrant {
-                            id: m.id,
-                            role_ids: m.role_ids.iter().copied().collect(),
-                            added_at: now,
-                        },
-                    )
-                })
+                .map(|m| (m.id, MemberGrant::new(m.id, m.roles(), now)))
                 .collect()
         };
         let trust = Trust {
@@ -375,7 +487,7 @@ impl SimState {
                         ),
                     ));
                 }
-                check_roles(trustor_org, "roleIds", &input.role_ids)?;
+                check_member(trustor_org, "", input)?;
             }
         }
         let trust = self
@@ -385,11 +497,7 @@ impl SimState {
         Ok(trust
             .members_mut(kind)
             .entry(input.id)
-            .or_insert_with(|| MemberGrant {
-                id: input.id,
-                role_ids: input.role_ids.iter().copied().collect(),
-                added_at: now,
-            }))
+            .or_insert_with(|| MemberGrant::new(input.id, input.roles(), now)))
     }
 
     /// One member of a trust.
@@ -426,7 +534,8 @@ impl SimState {
             .ok_or_else(|| not_member(kind, id))
     }
 
-    /// `PUT .../users|groups/{id}/roles`: replaces the member's roles (empty = none).
+    /// `PUT .../users|groups/{id}/roles`: replaces the member's roles (empty = none),
+    /// each granted in all divisions; `DELETE .../roles` is this with none.
     pub(crate) fn set_member_roles(
         &mut self,
         trustor: Uuid,
@@ -438,6 +547,33 @@ impl SimState {
     ) -> Result<&MemberGrant, ApiError> {
         self.prune(now);
         check_roles(self.caller(trustor)?, "roleIds", role_ids)?;
+        self.replace_member_roles(trustor, trustee, kind, id, in_all_divisions(role_ids))
+    }
+
+    /// `PUT .../users|groups/{id}/roledivisions`: replaces the member's roles with the
+    /// roles of `pairs`, each in the divisions its pairs name (no pairs = no roles).
+    pub(crate) fn set_member_role_divisions(
+        &mut self,
+        trustor: Uuid,
+        trustee: Uuid,
+        kind: MemberKind,
+        id: Uuid,
+        pairs: &[RoleDivision],
+        now: Timestamp,
+    ) -> Result<&MemberGrant, ApiError> {
+        self.prune(now);
+        check_role_divisions(self.caller(trustor)?, "roleDivisions", pairs)?;
+        self.replace_member_roles(trustor, trustee, kind, id, by_division(pairs))
+    }
+
+    fn replace_member_roles(
+        &mut self,
+        trustor: Uuid,
+        trustee: Uuid,
+        kind: MemberKind,
+        id: Uuid,
+        roles: BTreeMap<Uuid, BTreeSet<String>>,
+    ) -> Result<&MemberGrant, ApiError> {
         let member = self
             .trusts
             .get_mut(&(trustor, trustee))
@@ -445,7 +581,7 @@ impl SimState {
             .members_mut(kind)
             .get_mut(&id)
             .ok_or_else(|| not_member(kind, id))?;
-        member.role_ids = role_ids.iter().copied().collect();
+        member.replace_roles(roles);
         Ok(member)
     }
 
@@ -523,7 +659,28 @@ mod tests {
         TrustMemberInput {
             id: uid,
             role_ids: roles.to_vec(),
+            role_divisions: Vec::new(),
         }
+    }
+
+    fn pair(role: Uuid, division: &str) -> RoleDivision {
+        RoleDivision {
+            role_id: role,
+            division_id: division.to_string(),
+        }
+    }
+
+    fn all() -> BTreeSet<String> {
+        BTreeSet::from([ALL_DIVISIONS.to_string()])
+    }
+
+    fn divisions(s: &mut SimState, kind: MemberKind, m: Uuid) -> BTreeMap<Uuid, BTreeSet<String>> {
+        let g = s.member(id(ACME), id(MSP), kind, m, t0()).unwrap();
+        assert_eq!(
+            g.role_ids,
+            g.role_divisions.keys().copied().collect::<BTreeSet<_>>()
+        );
+        g.role_divisions.clone()
     }
 
     fn create(users: Vec<TrustMemberInput>, groups: Vec<TrustMemberInput>) -> TrustCreate {
@@ -1005,5 +1162,209 @@ mod tests {
         let t = s.create_trust(id(ACME), &input, t0()).unwrap().clone();
         assert!(!t.enabled);
         assert!(s.trust_permissions(&t).is_empty());
+    }
+
+    #[test]
+    fn roles_without_divisions_are_granted_in_all_of_them() {
+        let mut s = paired();
+        s.create_trust(
+            id(ACME),
+            &create(vec![member(user(MSP, 1), &[role(ACME, 1)])], vec![]),
+            t0(),
+        )
+        .unwrap();
+        assert_eq!(
+            divisions(&mut s, MemberKind::User, user(MSP, 1)),
+            BTreeMap::from([(role(ACME, 1), all())])
+        );
+        s.set_member_roles(
+            id(ACME),
+            id(MSP),
+            MemberKind::User,
+            user(MSP, 1),
+            &[role(ACME, 2), role(ACME, 3)],
+            t0(),
+        )
+        .unwrap();
+        assert_eq!(
+            divisions(&mut s, MemberKind::User, user(MSP, 1)),
+            BTreeMap::from([(role(ACME, 2), all()), (role(ACME, 3), all())])
+        );
+    }
+
+    #[test]
+    fn role_divisions_are_stored_exactly_and_replaced_whole() {
+        let mut s = trusted();
+        let sales = division(ACME, 2).to_string();
+        let support = division(ACME, 3).to_string();
+        s.set_member_role_divisions(
+            id(ACME),
+            id(MSP),
+            MemberKind::User,
+            user(MSP, 1),
+            &[
+                pair(role(ACME, 1), &sales),
+                pair(role(ACME, 1), &support),
+                pair(role(ACME, 2), ALL_DIVISIONS),
+                pair(role(ACME, 1), &sales),
+            ],
+            t0(),
+        )
+        .unwrap();
+        assert_eq!(
+            divisions(&mut s, MemberKind::User, user(MSP, 1)),
+            BTreeMap::from([
+                (role(ACME, 1), BTreeSet::from([sales.clone(), support])),
+                (role(ACME, 2), all()),
+            ])
+        );
+        // Permissions do not depend on the divisions.
+        assert_eq!(permissions(&mut s).len(), 3);
+        // A new grant replaces every role; no pairs means no roles.
+        s.set_member_role_divisions(
+            id(ACME),
+            id(MSP),
+            MemberKind::User,
+            user(MSP, 1),
+            &[pair(role(ACME, 3), &sales)],
+            t0(),
+        )
+        .unwrap();
+        assert_eq!(
+            divisions(&mut s, MemberKind::User, user(MSP, 1)),
+            BTreeMap::from([(role(ACME, 3), BTreeSet::from([sales]))])
+        );
+        s.set_member_role_divisions(id(ACME), id(MSP), MemberKind::User, user(MSP, 1), &[], t0())
+            .unwrap();
+        assert!(divisions(&mut s, MemberKind::User, user(MSP, 1)).is_empty());
+    }
+
+    #[test]
+    fn divisions_must_be_the_wildcard_or_the_trustors() {
+        let mut s = trusted();
+        s.set_member_role_divisions(
+            id(ACME),
+            id(MSP),
+            MemberKind::User,
+            user(MSP, 1),
+            &[pair(role(ACME, 1), &division(ACME, 1).to_string())],
+            t0(),
+        )
+        .unwrap();
+        let before = divisions(&mut s, MemberKind::User, user(MSP, 1));
+        let other_org = division(MSP, 2).to_string();
+        for (pairs, field) in [
+            (
+                vec![pair(role(ACME, 1), "*"), pair(role(ACME, 2), &other_org)],
+                "roleDivisions.grants[1].divisionId",
+            ),
+            (
+                vec![pair(role(ACME, 1), &id(0x999).to_string())],
+                "roleDivisions.grants[0].divisionId",
+            ),
+            (
+                vec![pair(role(ACME, 1), "all")],
+                "roleDivisions.grants[0].divisionId",
+            ),
+            (
+                vec![pair(role(MSP, 1), "*")],
+                "roleDivisions.grants[0].roleId",
+            ),
+        ] {
+            let err = s
+                .set_member_role_divisions(
+                    id(ACME),
+                    id(MSP),
+                    MemberKind::User,
+                    user(MSP, 1),
+                    &pairs,
+                    t0(),
+                )
+                .unwrap_err();
+            assert_eq!(err.status, StatusCode::BAD_REQUEST);
+            assert_eq!(err.details[0].field_name.as_deref(), Some(field));
+            if field.ends_with("divisionId") {
+                let value = &pairs.last().unwrap().division_id;
+                assert!(err.message.contains(value.as_str()), "{}", err.message);
+            }
+            // Nothing changed.
+            assert_eq!(divisions(&mut s, MemberKind::User, user(MSP, 1)), before);
+        }
+    }
+
+    #[test]
+    fn a_member_create_with_role_ids_and_role_divisions_holds_their_union() {
+        let mut s = paired();
+        let sales = division(ACME, 2).to_string();
+        let mut u = member(user(MSP, 1), &[role(ACME, 1)]);
+        u.role_divisions = vec![pair(role(ACME, 1), &sales), pair(role(ACME, 2), &sales)];
+        let mut g = member(group(MSP, 1), &[]);
+        g.role_divisions = vec![pair(role(ACME, 3), ALL_DIVISIONS)];
+        s.create_trust(id(ACME), &create(vec![u], vec![g]), t0())
+            .unwrap();
+        assert_eq!(
+            divisions(&mut s, MemberKind::User, user(MSP, 1)),
+            BTreeMap::from([
+                (
+                    role(ACME, 1),
+                    BTreeSet::from([ALL_DIVISIONS.to_string(), sales.clone()])
+                ),
+                (role(ACME, 2), BTreeSet::from([sales.clone()])),
+            ])
+        );
+        assert_eq!(
+            divisions(&mut s, MemberKind::Group, group(MSP, 1)),
+            BTreeMap::from([(role(ACME, 3), all())])
+        );
+        // Added later by the trustor: the same rules, the same field names.
+        let mut late = member(user(MSP, 2), &[]);
+        late.role_divisions = vec![pair(role(ACME, 1), &division(DR, 1).to_string())];
+        let err = s
+            .add_member(
+                id(ACME),
+                id(MSP),
+                MemberKind::User,
+                &late,
+                AddedBy::Trustor,
+                t0(),
+            )
+            .unwrap_err();
+        assert_eq!(
+            err.details[0].field_name.as_deref(),
+            Some("roleDivisions.grants[0].divisionId")
+        );
+        late.role_divisions = vec![pair(role(ACME, 1), &sales)];
+        s.add_member(
+            id(ACME),
+            id(MSP),
+            MemberKind::User,
+            &late,
+            AddedBy::Trustor,
+            t0(),
+        )
+        .unwrap();
+        assert_eq!(
+            divisions(&mut s, MemberKind::User, user(MSP, 2)),
+            BTreeMap::from([(role(ACME, 1), BTreeSet::from([sales]))])
+        );
+    }
+
+    #[test]
+    fn a_trust_create_names_the_bad_division_of_the_member() {
+        let mut s = paired();
+        let mut g = member(group(MSP, 1), &[]);
+        g.role_divisions = vec![pair(role(ACME, 1), &division(EU, 1).to_string())];
+        let err = s
+            .create_trust(
+                id(ACME),
+                &create(vec![member(user(MSP, 1), &[])], vec![g]),
+                t0(),
+            )
+            .unwrap_err();
+        assert_eq!(
+            err.details[0].field_name.as_deref(),
+            Some("groups[0].roleDivisions.grants[0].divisionId")
+        );
+        assert!(s.trusts_granted_by(id(ACME), t0()).unwrap().is_empty());
     }
 }
