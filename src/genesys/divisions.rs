@@ -57,17 +57,9 @@ pub(crate) fn match_division_names(
     names: &BTreeSet<String>,
     divisions: &[Division],
 ) -> BTreeMap<String, Option<String>> {
-    names
-        .iter()
-        .map(|name| {
-            let id = divisions
-                .iter()
-                .filter(|d| &d.name == name && is_division_id(&d.id))
-                .map(|d| d.id.clone())
-                .min();
-            (name.clone(), id)
-        })
-        .collect()
+    super::roles::match_names(names, divisions, |d| {
+        is_division_id(&d.id).then_some((&d.name, &d.id))
+    })
 }
 
 /// Whether `id` can name one division: not blank, not the wildcard.

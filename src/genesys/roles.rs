@@ -49,13 +49,24 @@ pub(crate) fn match_role_names(
     names: &BTreeSet<String>,
     roles: &[OrganizationRole],
 ) -> BTreeMap<String, Option<String>> {
+    match_names(names, roles, |r| Some((&r.name, &r.id)))
+}
+
+/// Each of `names` with the smallest ID among the `items` of that exact name, or `None`;
+/// `named` gives an item's name and ID, or `None` for an item that cannot be named.
+pub(crate) fn match_names<T>(
+    names: &BTreeSet<String>,
+    items: &[T],
+    named: impl Fn(&T) -> Option<(&String, &String)>,
+) -> BTreeMap<String, Option<String>> {
     names
         .iter()
         .map(|name| {
-            let id = roles
+            let id = items
                 .iter()
-                .filter(|r| &r.name == name)
-                .map(|r| r.id.clone())
+                .filter_map(&named)
+                .filter(|(n, _)| *n == name)
+                .map(|(_, id)| id.clone())
                 .min();
             (name.clone(), id)
         })

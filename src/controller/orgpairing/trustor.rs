@@ -12,17 +12,18 @@ use kube::runtime::events::EventType;
 
 use super::{Note, lookup_pairing_members, write};
 use crate::api::conditions::events;
+use crate::api::orgpairing::SubjectKind;
 use crate::api::text::clean_opt;
 use crate::api::{OrgPairing, OrgPairingStatus, PairingGrant, PairingSide};
 use crate::controller::acting::Acting;
 use crate::controller::context::Context;
 use crate::controller::error::Failure;
 use crate::controller::sessions::{OrgSession, Parts, TrusteeMembers};
-use crate::genesys::GenesysError;
 use crate::genesys::models::{
     RoleDivisionGrants, RoleDivisionPair, TrustCreate, TrustMemberCreate, TrustUpdate, TrustUser,
     Trustee,
 };
+use crate::genesys::{GenesysClient, GenesysError};
 use crate::lifecycle::pairing::{PairingLookup, PairingRecord, pairing_expired};
 use crate::lifecycle::subjects::{self, Directory};
 use crate::lifecycle::trustor::{self, Member, ObservedTrustee, TrustorAction, TrustorInput};
@@ -265,36 +266,47 @@ async fn perform(
             };
             return Ok(Some(Some(client.update_trustee(peer, &body).await?)));
         }
-        TrustorAction::SetUserRoles(m) => match role_divisions(m) {
-            None => {
-                client
-                    .set_trustee_user_roles(peer, &m.id, &m.role_ids)
-                    .await?;
-            }
-            Some(grants) => {
-                client
-                    .set_trustee_user_role_divisions(peer, &m.id, &grants)
-                    .await?;
-            }
-        },
-        TrustorAction::SetGroupRoles(m) => match role_divisions(m) {
-            None => {
-                client
-                    .set_trustee_group_roles(peer, &m.id, &m.role_ids)
-                    .await?;
-            }
-            Some(grants) => {
-                client
-                    .set_trustee_group_role_divisions(peer, &m.id, &grants)
-                    .await?;
-            }
-        },
+        TrustorAction::SetUserRoles(m) => set_roles(client, peer, SubjectKind::User, m).await?,
+        TrustorAction::SetGroupRoles(m) => set_roles(client, peer, SubjectKind::Group, m).await?,
         TrustorAction::DeleteTrust => {
             client.delete_trustee(peer).await?;
             return Ok(Some(None));
         }
     }
     Ok(None)
+}
+
+/// Replaces the roles of trust member `m`: `PUT .../roles` when all are given in all
+/// divisions, else `PUT .../roledivisions`.
+async fn set_roles(
+    client: &GenesysClient,
+    peer: &str,
+    kind: SubjectKind,
+    m: &Member,
+) -> Result<(), GenesysError> {
+    match (kind, role_divisions(m)) {
+        (SubjectKind::User, None) => {
+            client
+                .set_trustee_user_roles(peer, &m.id, &m.role_ids)
+                .await
+        }
+        (SubjectKind::Group, None) => {
+            client
+                .set_trustee_group_roles(peer, &m.id, &m.role_ids)
+                .await
+        }
+        (SubjectKind::User, Some(g)) => {
+            client
+                .set_trustee_user_role_divisions(peer, &m.id, &g)
+                .await
+        }
+        (SubjectKind::Group, Some(g)) => {
+            client
+                .set_trustee_group_role_divisions(peer, &m.id, &g)
+                .await
+        }
+    }
+    .map(drop)
 }
 
 /// The role-division pairs of `m` when some of its roles are given in some divisions
