@@ -166,7 +166,8 @@ async fn relationships_made_in_genesys_are_audited_and_adopted_without_a_new_req
         "{msp_report}"
     );
 
-    // Apply what the audit printed; the trust's members are filled in as the comment says.
+    // Apply what the audit printed, as printed: the trust's members (and, on the trustor
+    // side, their roles) are in it.
     let before = requests(&w).await;
     let calls = |w: &World| {
         let s = w.sim.stats();
@@ -184,7 +185,7 @@ async fn relationships_made_in_genesys_are_audited_and_adopted_without_a_new_req
     );
     let mut names = Vec::new();
     for (ns, side) in [(&acme_ns, "grant"), (&msp_ns, "request")] {
-        for mut doc in adopting_manifests(ns).await {
+        for doc in adopting_manifests(ns).await {
             let kind = doc["kind"].as_str().unwrap().to_string();
             let name = doc["metadata"]["name"].as_str().unwrap().to_string();
             match kind.as_str() {
@@ -193,13 +194,17 @@ async fn relationships_made_in_genesys_are_audited_and_adopted_without_a_new_req
                     apply(&w.client, ns, &link).await;
                 }
                 "OrgPairing" => {
-                    let subject = if side == "grant" {
-                        serde_json::json!({"id": user, "roles": [{"name": "Supervisor"}]})
-                    } else {
-                        serde_json::json!(user)
-                    };
-                    doc["spec"][side]["users"] = serde_yaml::to_value(vec![subject]).unwrap();
                     let pairing: OrgPairing = serde_yaml::from_value(doc).unwrap();
+                    if side == "grant" {
+                        let grant = pairing.spec.grant.as_ref().expect("a grant");
+                        assert_eq!(grant.users.len(), 1, "{grant:?}");
+                        assert_eq!(grant.users[0].id.as_deref(), Some(user.as_str()));
+                        let role = grant.users[0].roles[0].id.clone();
+                        assert_eq!(role, Some(supervisor.id.to_string()), "the role it holds");
+                    } else {
+                        let request = pairing.spec.request.as_ref().expect("a request");
+                        assert_eq!(request.users, vec![user.clone()]);
+                    }
                     apply(&w.client, ns, &pairing).await;
                 }
                 other => panic!("unexpected {other} in the audit's manifests"),

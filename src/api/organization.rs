@@ -231,6 +231,35 @@ pub struct TrustSummary {
     /// script). `kubectl orglink audit` prints a manifest that adopts it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unmanaged: bool,
+    /// The trust's members as Genesys Cloud shows them, for an unmanaged trust only
+    /// (read for `kubectl orglink audit`, whose manifest then adopts the trust as it
+    /// is); absent once an object declares it, or when they could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub members: Option<TrustMembers>,
+}
+
+/// Who is in a trust: user and group IDs, with the roles they hold in the trustor org
+/// (known to the trustor side only).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TrustMembers {
+    #[serde(default)]
+    #[schemars(length(max = 100))]
+    pub users: Vec<TrustMember>,
+    #[serde(default)]
+    #[schemars(length(max = 100))]
+    pub groups: Vec<TrustMember>,
+}
+
+/// A user or group of a trust.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TrustMember {
+    pub id: String,
+    /// Role IDs it holds in the trustor org (trustor side only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 50))]
+    pub role_ids: Vec<String>,
 }
 
 impl OrganizationSpec {

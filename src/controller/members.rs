@@ -11,8 +11,13 @@
 //! stale by a peer's write). Our own writes to a trust forget its members first, and a
 //! trust list made stale forgets them all.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
+
+use super::sessions::{OrgSession, TrusteeMembers, TrustorMembers};
+use crate::genesys::GenesysError;
+use crate::genesys::models::TrustUser;
+use crate::lifecycle::subjects::Directory;
 
 /// Members of type `T`, by peer org ID, with when each read began.
 pub(crate) struct MemberCache<T> {
@@ -70,6 +75,94 @@ impl<T: Clone> MemberCache<T> {
     }
 }
 
+/// The members of the trust where we are trustee, with `peer` as trustor: kept since
+/// `trusts_read`, or read (users, groups).
+pub(crate) async fn of_trustor(
+    session: &OrgSession,
+    peer: &str,
+    trusts_read: Instant,
+) -> Result<TrustorMembers, GenesysError> {
+    if let Some(members) = session.trustor_members.since(peer, trusts_read) {
+        return Ok(members);
+    }
+    let started = Instant::now();
+    let users = session.client.list_trustor_users(peer).await?;
+    let groups = session.client.list_trustor_groups(peer).await?;
+    let members = (
+        users.into_iter().map(|u| u.id).collect(),
+        groups.into_iter().map(|g| g.id).collect(),
+    );
+    session
+        .trustor_members
+        .store(peer, started, members.clone());
+    Ok(members)
+}
+
+/// The members of the trust where we are trustor, with `peer` as trustee, with their
+/// roles here: kept since `trusts_read`, or read.
+pub(crate) async fn of_trustee(
+    session: &OrgSession,
+    peer: &str,
+    trusts_read: Instant,
+) -> Result<TrusteeMembers, GenesysError> {
+    if let Some(members) = session.trustee_members.since(peer, trusts_read) {
+        return Ok(members);
+    }
+    let started = Instant::now();
+    let members = read_trustee_members(session, peer).await?;
+    session
+        .trustee_members
+        .store(peer, started, members.clone());
+    Ok(members)
+}
+
+/// Reads the members of the trust with `peer`: its users with their roles, its groups
+/// with theirs, and their emails and names.
+async fn read_trustee_members(
+    session: &OrgSession,
+    peer: &str,
+) -> Result<TrusteeMembers, GenesysError> {
+    let listed = session.client.list_trustee_users(peer).await?;
+    let mut members = Directory::default();
+    let mut users = BTreeMap::new();
+    for id in users_without_roles(&listed) {
+        let roles = session.client.get_trustee_user_roles(peer, &id).await?;
+        users.insert(id, role_ids(roles));
+    }
+    for user in listed {
+        members.add_user(&user.id, user.email.as_deref());
+        if let Some(auth) = user.authorization {
+            users.insert(user.id, role_ids(Some(auth)));
+        }
+    }
+    let mut groups = BTreeMap::new();
+    for group in session.client.list_trustee_groups(peer).await? {
+        let roles = session
+            .client
+            .get_trustee_group_roles(peer, &group.id)
+            .await?;
+        members.add_group(&group.id, group.name.as_deref());
+        groups.insert(group.id, role_ids(roles));
+    }
+    Ok((users, groups, members))
+}
+
+/// The listed trust users whose roles the listing does not show (no `authorization`):
+/// their roles need a read of their own. An `authorization` without roles is an
+/// answer (the user holds none), not a gap.
+fn users_without_roles(listed: &[TrustUser]) -> Vec<String> {
+    listed
+        .iter()
+        .filter(|u| u.authorization.is_none())
+        .map(|u| u.id.clone())
+        .collect()
+}
+
+fn role_ids(auth: Option<crate::genesys::models::UserAuthorization>) -> BTreeSet<String> {
+    auth.map(|a| a.roles.into_iter().map(|r| r.id).collect())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -106,5 +199,39 @@ mod tests {
         assert_eq!(cache.since("p", after), Some(3));
         cache.forget_all();
         assert_eq!(cache.since("p", after), None);
+    }
+}
+
+#[cfg(test)]
+mod listing_tests {
+    use super::*;
+    use crate::genesys::models::{DomainRole, UserAuthorization};
+
+    fn user(id: &str, roles: Option<&[&str]>) -> TrustUser {
+        TrustUser {
+            id: id.into(),
+            authorization: roles.map(|r| UserAuthorization {
+                roles: r
+                    .iter()
+                    .map(|id| DomainRole {
+                        id: id.to_string(),
+                        name: None,
+                    })
+                    .collect(),
+                ..UserAuthorization::default()
+            }),
+            ..TrustUser::default()
+        }
+    }
+
+    #[test]
+    fn only_users_listed_without_their_roles_need_a_read_of_their_own() {
+        let listed = [
+            user("u1", Some(&["r1"])),
+            user("u2", None),
+            user("u3", Some(&[])),
+        ];
+        assert_eq!(users_without_roles(&listed), vec!["u2".to_string()]);
+        assert!(users_without_roles(&[]).is_empty());
     }
 }

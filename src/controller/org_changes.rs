@@ -240,6 +240,7 @@ mod tests {
     fn a_trust_enabled_or_gone_concerns_its_peer() {
         let mut with = base();
         with.trustees.push(TrustSummary {
+            members: None,
             unmanaged: false,
             organization_id: PEER_B.into(),
             name: None,

@@ -27,7 +27,9 @@ use super::reconciler::{Next, Reconciled};
 use super::status::apply_status;
 use crate::api::conditions::events::REFRESH_REFUSED;
 use crate::api::conditions::{DesiredCondition, Status, is_true, reasons, types};
-use crate::api::organization::{LinkedOrganization, PendingLink, TrustSummary};
+use crate::api::organization::{
+    LinkedOrganization, PendingLink, TrustMember, TrustMembers, TrustSummary,
+};
 use crate::api::{
     OrgLink, OrgPairing, Organization, OrganizationStatus, REFRESH_ANNOTATION, Region,
 };
@@ -71,6 +73,7 @@ async fn apply(org: &Organization, ctx: &Context) -> Result<Next, Error> {
         // The spec changed, perhaps to another Secret: release the one no longer used.
         super::credentials_hold::release_unused(ctx, &key.namespace, None).await?;
     }
+    let session = connected.as_ref().ok().cloned();
     let (desired, snapshot) = match connected {
         Ok(session) => {
             let read = read_with_refresh(org, &session, ctx, resync, &mut refresh).await;
@@ -82,7 +85,8 @@ async fn apply(org: &Organization, ctx: &Context) -> Result<Next, Error> {
             (not_ready_condition(not_ready), None)
         }
     };
-    publish(org, ctx, &desired, snapshot.as_deref(), &refresh).await?;
+    let read = session.as_deref().zip(snapshot.as_deref());
+    publish(org, ctx, &desired, read, &refresh).await?;
     Ok(if desired.status == Status::True {
         Next::Done {
             requeue: Requeue::Resync,
@@ -186,17 +190,21 @@ async fn publish(
     org: &Organization,
     ctx: &Context,
     desired: &DesiredCondition,
-    snapshot: Option<&Snapshot>,
+    read: Option<(&OrgSession, &Snapshot)>,
     refresh: &RefreshOutcome,
 ) -> Result<(), Error> {
     let prev = org.status.clone().unwrap_or_default();
-    let mut status = match snapshot {
-        Some(snapshot) => status_from_snapshot(org, snapshot),
+    let mut status = match read {
+        Some((_, snapshot)) => status_from_snapshot(org, snapshot),
         None => prev.clone(),
     };
     // Recomputed on every reconcile (an OrgLink or OrgPairing created or deleted wakes
     // this Organization), from the caches: no call to Genesys Cloud.
     crate::lifecycle::audit::mark_unmanaged(&mut status, &declared(org, ctx));
+    match read {
+        Some((session, snapshot)) => unmanaged_members(&mut status, session, snapshot).await,
+        None => crate::lifecycle::audit::forget_managed_members(&mut status),
+    }
     let mut conditions = prev.conditions.clone();
     crate::lifecycle::health::set_with_health(
         &mut conditions,
@@ -503,6 +511,7 @@ pub(crate) fn status_from_snapshot(org: &Organization, snapshot: &Snapshot) -> O
         .trustees
         .iter()
         .map(|t| TrustSummary {
+            members: None,
             unmanaged: false,
             organization_id: t.id.clone(),
             name: t.organization.as_ref().and_then(|o| o.name.clone()),
@@ -513,6 +522,7 @@ pub(crate) fn status_from_snapshot(org: &Organization, snapshot: &Snapshot) -> O
         .trustors
         .iter()
         .map(|t| TrustSummary {
+            members: None,
             unmanaged: false,
             organization_id: t.id.clone(),
             name: t.organization.as_ref().and_then(|o| o.name.clone()),
@@ -520,6 +530,65 @@ pub(crate) fn status_from_snapshot(org: &Organization, snapshot: &Snapshot) -> O
         })
         .collect();
     status
+}
+
+/// The members of each unmanaged trust, for `kubectl orglink audit` to print a manifest
+/// that adopts the trust as it is: 2 calls per unmanaged trust when its trust list was
+/// read again (kept with it otherwise, [`super::members`]); none for declared ones. A
+/// failed read leaves the members out (the audit then says to fill them in).
+async fn unmanaged_members(
+    status: &mut OrganizationStatus,
+    session: &OrgSession,
+    snapshot: &Snapshot,
+) {
+    let since = snapshot.trusts_read_started();
+    for t in status.trustors.iter_mut().filter(|t| t.unmanaged) {
+        t.members = match super::members::of_trustor(session, &t.organization_id, since).await {
+            Ok((users, groups)) => Some(TrustMembers {
+                users: users
+                    .into_iter()
+                    .map(|id| TrustMember {
+                        id,
+                        role_ids: vec![],
+                    })
+                    .collect(),
+                groups: groups
+                    .into_iter()
+                    .map(|id| TrustMember {
+                        id,
+                        role_ids: vec![],
+                    })
+                    .collect(),
+            }),
+            Err(error) => {
+                tracing::warn!(%error, trustor = %t.organization_id, "could not read the members of an unmanaged trust");
+                None
+            }
+        };
+    }
+    for t in status.trustees.iter_mut().filter(|t| t.unmanaged) {
+        t.members = match super::members::of_trustee(session, &t.organization_id, since).await {
+            Ok((users, groups, _)) => {
+                let with_roles =
+                    |m: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>| {
+                        m.into_iter()
+                            .map(|(id, roles)| TrustMember {
+                                id,
+                                role_ids: roles.into_iter().collect(),
+                            })
+                            .collect()
+                    };
+                Some(TrustMembers {
+                    users: with_roles(users),
+                    groups: with_roles(groups),
+                })
+            }
+            Err(error) => {
+                tracing::warn!(%error, trustee = %t.organization_id, "could not read the members of an unmanaged trust");
+                None
+            }
+        };
+    }
 }
 
 /// The peers the OrgLinks and OrgPairings of `org` (same namespace, `organizationRef`

@@ -44,6 +44,16 @@ pub fn mark_unmanaged(status: &mut OrganizationStatus, declared: &Declared) {
     }
 }
 
+/// Drops the members of every trust entry that is no longer unmanaged: they are kept
+/// only for `kubectl orglink audit` to adopt an unmanaged trust.
+pub fn forget_managed_members(status: &mut OrganizationStatus) {
+    for t in status.trustors.iter_mut().chain(status.trustees.iter_mut()) {
+        if !t.unmanaged {
+            t.members = None;
+        }
+    }
+}
+
 /// How many entries are unmanaged: the tests' tally of what [`mark_unmanaged`] marked.
 #[cfg(test)]
 fn unmanaged_count(status: &OrganizationStatus) -> usize {
@@ -94,6 +104,7 @@ mod tests {
 
     fn trust(id: &str) -> TrustSummary {
         TrustSummary {
+            members: None,
             organization_id: id.into(),
             name: None,
             enabled: true,

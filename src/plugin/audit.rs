@@ -17,7 +17,8 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::ObjectMeta;
 
 use super::render::{as_of, table};
-use crate::api::organization::TrustSummary;
+use crate::api::organization::{TrustMember, TrustMembers, TrustSummary};
+use crate::api::orgpairing::{GrantSubject, RoleRef};
 use crate::api::text::{clean, clean_name};
 use crate::api::{
     LinkDecision, OrgLink, OrgPairing, OrgPairingSpec, Organization, PairingGrant, PairingRequest,
@@ -157,39 +158,45 @@ pub fn audit_org(org: &Organization, links: &[OrgLink], pairings: &[OrgPairing])
                     // Pairings are same-region only.
                     region: own_region,
                 },
-                request: trustee_side.then(PairingRequest::default),
+                request: trustee_side.then(|| adopting_request(t.members.as_ref())),
                 grant: (!trustee_side).then(|| PairingGrant {
                     pairing_id: None,
                     enabled: t.enabled,
                     expires_at: None,
-                    users: vec![],
-                    groups: vec![],
+                    users: grant_subjects(t.members.as_ref().map(|m| m.users.as_slice())),
+                    groups: grant_subjects(t.members.as_ref().map(|m| m.groups.as_slice())),
                 }),
             },
             status: None,
         }))
     };
     for t in status.trustors.iter().filter(|t| t.unmanaged) {
+        let members = match &t.members {
+            Some(_) => "its spec.request lists the trust's users and groups as they are: the operator keeps the trust's membership equal to it from then on".to_string(),
+            None => "its members could not be read: fill in spec.request.users/groups with the members that keep access (the operator makes the trust's membership equal to them)".to_string(),
+        };
         unmanaged.push(Unmanaged {
             kind: "trustor",
             peer: t.organization_id.clone(),
             peer_name: t.name.clone(),
             what: format!(
-                "our users have access there ({}); applying adopts the trust, no pairing is created. \
-                 Fill in spec.request.users/groups with the members that keep access: the operator makes the trust's membership equal to them",
+                "our users have access there ({}); applying adopts the trust, no pairing is created; {members}",
                 enabled_word(t.enabled)
             ),
             manifest: pairing_manifest(t, true),
         });
     }
     for t in status.trustees.iter().filter(|t| t.unmanaged) {
+        let members = match &t.members {
+            Some(_) => "its spec.grant lists the trust's users and groups with the roles they hold (by ID): the operator keeps each one's roles equal to it from then on".to_string(),
+            None => "its members could not be read: fill in spec.grant.users/groups with the members and the roles they keep (the operator sets each one's roles to them)".to_string(),
+        };
         unmanaged.push(Unmanaged {
             kind: "trustee",
             peer: t.organization_id.clone(),
             peer_name: t.name.clone(),
             what: format!(
-                "its users have access here ({}); applying adopts the trust, no trust is created. \
-                 Fill in spec.grant.users/groups with the members and the roles they keep: the operator sets each one's roles to them",
+                "its users have access here ({}); applying adopts the trust, no trust is created; {members}",
                 enabled_word(t.enabled)
             ),
             manifest: pairing_manifest(t, false),
@@ -254,6 +261,46 @@ pub fn audit_org(org: &Organization, links: &[OrgLink], pairings: &[OrgPairing])
         }
     }
     OrgAudit { unmanaged, missing }
+}
+
+/// True when an adopting OrgPairing names some member (applies as printed).
+fn has_members(p: &OrgPairing) -> bool {
+    let request = p.spec.request.as_ref();
+    let grant = p.spec.grant.as_ref();
+    request.is_some_and(|r| !r.users.is_empty() || !r.groups.is_empty())
+        || grant.is_some_and(|g| !g.users.is_empty() || !g.groups.is_empty())
+}
+
+/// The request that adopts a trust where we are trustee: its members as they are.
+fn adopting_request(members: Option<&TrustMembers>) -> PairingRequest {
+    let ids = |list: &[TrustMember]| list.iter().map(|m| m.id.clone()).collect();
+    PairingRequest {
+        users: members.map(|m| ids(&m.users)).unwrap_or_default(),
+        groups: members.map(|m| ids(&m.groups)).unwrap_or_default(),
+        ..PairingRequest::default()
+    }
+}
+
+/// The grant subjects that adopt a trust where we are trustor: each member by ID with
+/// the roles it holds, by ID.
+fn grant_subjects(members: Option<&[TrustMember]>) -> Vec<GrantSubject> {
+    members
+        .unwrap_or_default()
+        .iter()
+        .map(|m| GrantSubject {
+            id: Some(m.id.clone()),
+            roles: m
+                .role_ids
+                .iter()
+                .map(|id| RoleRef {
+                    id: Some(id.clone()),
+                    name: None,
+                    divisions: vec![],
+                })
+                .collect(),
+            ..GrantSubject::default()
+        })
+        .collect()
 }
 
 /// The audit of each of `orgs`, with every adopting manifest named so that applying it
@@ -373,8 +420,13 @@ pub fn report(
                                 format!("OrgLink {}", l.metadata.name.clone().unwrap_or_default())
                             }
                             Manifest::Pairing(p) => format!(
-                                "OrgPairing {} (fill in members)",
-                                p.metadata.name.clone().unwrap_or_default()
+                                "OrgPairing {}{}",
+                                p.metadata.name.clone().unwrap_or_default(),
+                                if has_members(p) {
+                                    ""
+                                } else {
+                                    " (fill in members)"
+                                }
                             ),
                         },
                     ]
@@ -469,6 +521,7 @@ mod tests {
                 unmanaged: true,
             }],
             trustors: vec![TrustSummary {
+                members: None,
                 organization_id: TRUSTOR.into(),
                 name: Some("MSP".into()),
                 enabled: true,
@@ -548,6 +601,61 @@ mod tests {
                 peer: GONE.into(),
                 phase: "RejectedByPeer".into(),
             }]
+        );
+    }
+
+    #[test]
+    fn a_trust_with_members_read_is_adopted_as_it_is() {
+        let mut o = org();
+        let status = o.status.as_mut().unwrap();
+        let user = "11111111-1111-4111-8111-111111111111";
+        let role = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
+        status.trustors[0].members = Some(TrustMembers {
+            users: vec![TrustMember {
+                id: user.into(),
+                role_ids: vec![],
+            }],
+            groups: vec![],
+        });
+        status.trustees.push(TrustSummary {
+            organization_id: GONE.into(),
+            name: None,
+            enabled: true,
+            unmanaged: true,
+            members: Some(TrustMembers {
+                users: vec![TrustMember {
+                    id: user.into(),
+                    role_ids: vec![role.into()],
+                }],
+                groups: vec![],
+            }),
+        });
+        let a = audit_org(&o, &[], &[]);
+        let pairing = |kind: &str| match &a
+            .unmanaged
+            .iter()
+            .find(|u| u.kind == kind)
+            .unwrap()
+            .manifest
+        {
+            Manifest::Pairing(p) => p.clone(),
+            Manifest::Link(_) => panic!("a trust is adopted by an OrgPairing"),
+        };
+        let request = pairing("trustor").spec.request.unwrap();
+        assert_eq!(request.users, vec![user.to_string()]);
+        let grant = pairing("trustee").spec.grant.unwrap();
+        assert_eq!(grant.users[0].id.as_deref(), Some(user));
+        assert_eq!(grant.users[0].roles[0].id.as_deref(), Some(role));
+        let r = report(
+            &[o],
+            &[],
+            &[],
+            Timestamp::from_second(1_800_000_000).unwrap(),
+        );
+        assert!(!r.contains("fill in members"), "{r}");
+        assert!(
+            r.contains("lists the trust's users and groups as they are"),
+            "{r}"
         );
     }
 

@@ -19,6 +19,7 @@ use crate::controller::acting::Acting;
 use crate::controller::context::Context;
 use crate::controller::directory;
 use crate::controller::error::Failure;
+use crate::controller::members;
 use crate::controller::sessions::{OrgSession, Parts};
 use crate::controller::status::apply_status;
 use crate::genesys::GenesysError;
@@ -182,22 +183,7 @@ async fn observe_trustor(
     trustor: &crate::genesys::models::Trustor,
     trusts_read: Instant,
 ) -> Result<ObservedTrustor, GenesysError> {
-    let (users, groups) = match session.trustor_members.since(peer, trusts_read) {
-        Some(members) => members,
-        None => {
-            let started = Instant::now();
-            let users = session.client.list_trustor_users(peer).await?;
-            let groups = session.client.list_trustor_groups(peer).await?;
-            let members = (
-                users.into_iter().map(|u| u.id).collect(),
-                groups.into_iter().map(|g| g.id).collect(),
-            );
-            session
-                .trustor_members
-                .store(peer, started, members.clone());
-            members
-        }
-    };
+    let (users, groups) = members::of_trustor(session, peer, trusts_read).await?;
     Ok(ObservedTrustor {
         enabled: trustor.enabled,
         name: clean_opt(

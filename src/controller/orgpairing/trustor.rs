@@ -2,7 +2,7 @@
 //! peer (with each member's roles) or the pairing it sent, resolve role names, run
 //! [`crate::lifecycle::trustor::decide`], perform its actions, write the status.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::jiff::Timestamp;
@@ -18,10 +18,10 @@ use crate::api::{OrgPairing, OrgPairingStatus, PairingGrant, PairingSide};
 use crate::controller::acting::Acting;
 use crate::controller::context::Context;
 use crate::controller::error::Failure;
-use crate::controller::sessions::{OrgSession, Parts, TrusteeMembers};
+use crate::controller::members;
+use crate::controller::sessions::{OrgSession, Parts};
 use crate::genesys::models::{
-    RoleDivisionGrants, RoleDivisionPair, TrustCreate, TrustMemberCreate, TrustUpdate, TrustUser,
-    Trustee,
+    RoleDivisionGrants, RoleDivisionPair, TrustCreate, TrustMemberCreate, TrustUpdate, Trustee,
 };
 use crate::genesys::{GenesysClient, GenesysError};
 use crate::lifecycle::pairing::{PairingLookup, PairingRecord, pairing_expired};
@@ -420,17 +420,7 @@ async fn observe_trustee(
     trustee: &crate::genesys::models::Trustee,
     trusts_read: Instant,
 ) -> Result<(ObservedTrustee, Directory), GenesysError> {
-    let (users, groups, members) = match session.trustee_members.since(peer, trusts_read) {
-        Some(members) => members,
-        None => {
-            let started = Instant::now();
-            let members = read_trustee_members(session, peer).await?;
-            session
-                .trustee_members
-                .store(peer, started, members.clone());
-            members
-        }
-    };
+    let (users, groups, members) = members::of_trustee(session, peer, trusts_read).await?;
     let trust = ObservedTrustee {
         enabled: trustee.enabled,
         expires_at: trustee.date_expired,
@@ -444,85 +434,4 @@ async fn observe_trustee(
         groups,
     };
     Ok((trust, members))
-}
-
-/// Reads the members of the trust with `peer`: its users with their roles, its groups
-/// with theirs, and their emails and names.
-async fn read_trustee_members(
-    session: &OrgSession,
-    peer: &str,
-) -> Result<TrusteeMembers, GenesysError> {
-    let listed = session.client.list_trustee_users(peer).await?;
-    let mut members = Directory::default();
-    let mut users = BTreeMap::new();
-    for id in users_without_roles(&listed) {
-        let roles = session.client.get_trustee_user_roles(peer, &id).await?;
-        users.insert(id, role_ids(roles));
-    }
-    for user in listed {
-        members.add_user(&user.id, user.email.as_deref());
-        if let Some(auth) = user.authorization {
-            users.insert(user.id, role_ids(Some(auth)));
-        }
-    }
-    let mut groups = BTreeMap::new();
-    for group in session.client.list_trustee_groups(peer).await? {
-        let roles = session
-            .client
-            .get_trustee_group_roles(peer, &group.id)
-            .await?;
-        members.add_group(&group.id, group.name.as_deref());
-        groups.insert(group.id, role_ids(roles));
-    }
-    Ok((users, groups, members))
-}
-
-/// The listed trust users whose roles the listing does not show (no `authorization`):
-/// their roles need a read of their own. An `authorization` without roles is an
-/// answer (the user holds none), not a gap.
-fn users_without_roles(listed: &[TrustUser]) -> Vec<String> {
-    listed
-        .iter()
-        .filter(|u| u.authorization.is_none())
-        .map(|u| u.id.clone())
-        .collect()
-}
-
-fn role_ids(auth: Option<crate::genesys::models::UserAuthorization>) -> BTreeSet<String> {
-    auth.map(|a| a.roles.into_iter().map(|r| r.id).collect())
-        .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::genesys::models::{DomainRole, UserAuthorization};
-
-    fn user(id: &str, roles: Option<&[&str]>) -> TrustUser {
-        TrustUser {
-            id: id.into(),
-            authorization: roles.map(|r| UserAuthorization {
-                roles: r
-                    .iter()
-                    .map(|id| DomainRole {
-                        id: id.to_string(),
-                        name: None,
-                    })
-                    .collect(),
-                ..UserAuthorization::default()
-            }),
-            ..TrustUser::default()
-        }
-    }
-
-    #[test]
-    fn only_users_listed_without_their_roles_need_a_read_of_their_own() {
-        let listed = [
-            user("u1", Some(&["r1"])),
-            user("u2", None),
-            user("u3", Some(&[])),
-        ];
-        assert_eq!(users_without_roles(&listed), vec!["u2".to_string()]);
-        assert!(users_without_roles(&[]).is_empty());
-    }
 }
