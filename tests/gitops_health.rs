@@ -232,7 +232,6 @@ fn link_after(decision: LinkDecision, prev: Option<&OrgLinkStatus>, remote: Remo
         spec: &spec,
         status: prev,
         remote,
-        peer_requests: false,
     });
     link_object(prev, &d)
 }

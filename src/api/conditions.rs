@@ -41,9 +41,6 @@ pub mod reasons {
     pub(crate) const REQUESTING: &str = "Requesting";
     pub const WAITING_FOR_CONFIRMATION: &str = "WaitingForConfirmation";
     pub(crate) const REJECTED_BY_PEER: &str = "RejectedByPeer";
-    /// OrgLink `Ready`/`Linked`: the peer org, managed in this cluster too, sends the
-    /// request; this side approves it.
-    pub(crate) const PEER_REQUESTING: &str = "PeerRequesting";
     pub(crate) const UNLINKED_BY_PEER: &str = "UnlinkedByPeer";
     pub(crate) const DECLINED: &str = "Declined";
     pub const ORGANIZATION_NOT_READY: &str = "OrganizationNotReady";

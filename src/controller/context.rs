@@ -215,12 +215,11 @@ impl Context {
         }
     }
 
-    /// What this cluster declares of the link from the peer org's side: whether an
-    /// Organization of `peer_org_id` has an OrgLink to `my_org_id`, and whether one of
-    /// them (its Organization acting) is about to request the link
-    /// ([`crate::lifecycle::link::will_request`]): then the two sides need not both ask.
-    pub(crate) fn peer_links(&self, my_org_id: &str, peer_org_id: &str) -> PeerLinks {
-        let peer_orgs: Vec<(OrgKey, bool)> = self
+    /// Whether an Organization of the peer org `peer_org_id` in this cluster has an
+    /// OrgLink back to `my_org_id`: then a pending request of the peer is the ordinary
+    /// handshake, not something made outside to adopt.
+    pub(crate) fn peer_declares_link(&self, my_org_id: &str, peer_org_id: &str) -> bool {
+        let peer_orgs: Vec<OrgKey> = self
             .organizations
             .state()
             .iter()
@@ -230,50 +229,17 @@ impl Context {
                     .and_then(|s| s.organization_id.as_deref())
                     == Some(peer_org_id)
             })
-            .map(|org| {
-                let acting = org.metadata.deletion_timestamp.is_none()
-                    && org.status.as_ref().is_some_and(|s| {
-                        crate::api::conditions::is_true(
-                            &s.conditions,
-                            crate::api::conditions::types::READY,
-                        )
-                    });
-                (org_key(org), acting)
-            })
+            .map(|org| org_key(org))
             .collect();
-        let mut found = PeerLinks::default();
-        if peer_orgs.is_empty() {
-            return found;
-        }
-        for link in self.links.state() {
-            let key = OrgKey {
-                namespace: link.metadata.namespace.clone().unwrap_or_default(),
-                name: link.spec.organization_ref.clone(),
-            };
-            let Some((_, acting)) = peer_orgs.iter().find(|(k, _)| *k == key) else {
-                continue;
-            };
-            if link.spec.peer.organization_id != my_org_id {
-                continue;
-            }
-            found.declared = true;
-            found.will_request |= *acting
-                && link.metadata.deletion_timestamp.is_none()
-                && crate::lifecycle::observe::mode(link.metadata.annotations.as_ref())
-                    == crate::lifecycle::observe::Mode::Act
-                && crate::lifecycle::link::will_request(&link.spec, link.status.as_ref());
-        }
-        found
+        !peer_orgs.is_empty()
+            && self.links.state().iter().any(|link| {
+                link.spec.peer.organization_id == my_org_id
+                    && peer_orgs.iter().any(|k| {
+                        link.metadata.namespace.as_deref() == Some(k.namespace.as_str())
+                            && link.spec.organization_ref == k.name
+                    })
+            })
     }
-}
-
-/// The peer org's OrgLinks back to us in this cluster ([`Context::peer_links`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct PeerLinks {
-    /// Some Organization of the peer org has an OrgLink to us.
-    pub(crate) declared: bool,
-    /// One of them, its Organization acting, is about to request the link.
-    pub(crate) will_request: bool,
 }
 
 /// The key of an Organization object.

@@ -20,7 +20,7 @@ use crate::lifecycle::conflict::{Turn, conflict_message};
 use crate::lifecycle::deletion::{Deletion, plan};
 use crate::lifecycle::link::{
     LinkAction, LinkDecisionOut, LinkInput, RemoteLink, api_error, awaiting_answer, classify,
-    conflict, decide, decide_deletion, leave_request_to_peer, next_status, organization_not_ready,
+    conflict, decide, decide_deletion, next_status, organization_not_ready,
 };
 use crate::lifecycle::{adopt, observe};
 use crate::runtime::scope::{Stores, Wakers};
@@ -148,23 +148,15 @@ async fn apply(link: &OrgLink, ctx: &Context) -> Result<Next, Error> {
         .await
         .map_err(Failure::read)?;
     let (remote, peer_name) = remote_link(&snapshot, &acting.org_id, peer, prev)?;
-    let peer_links = ctx.peer_links(&acting.org_id, peer);
-    let peer_requests = leave_request_to_peer(
-        &acting.org_id,
-        peer,
-        peer_links.will_request,
-        prev,
-        Timestamp::now(),
-    );
+    let peer_declared = ctx.peer_declares_link(&acting.org_id, peer);
     let d = decide(LinkInput {
         spec: &link.spec,
         status: prev,
         remote,
-        peer_requests,
     });
     // A link made outside the cluster is adopted, not asked for again; said once, when
     // what adopts it is done (not while `observe` holds the approval back).
-    let adopted = adopt::link(link.spec.decision, prev, remote, peer, peer_links.declared);
+    let adopted = adopt::link(link.spec.decision, prev, remote, peer, peer_declared);
     let adopted = adopted.filter(|_| {
         d.actions.is_empty()
             || observe::mode(link.metadata.annotations.as_ref()) == observe::Mode::Act

@@ -272,7 +272,6 @@ mod tests {
                     spec: &spec(LinkDecision::Accept, 0),
                     status: prev.as_ref(),
                     remote,
-                    peer_requests: false,
                 });
                 assert_eq!(d.actions, actions, "{prev:?} {remote:?}");
                 if let Some(note) = note {
@@ -335,7 +334,6 @@ mod tests {
             spec: &spec(LinkDecision::Accept, 0),
             status: Some(&intent),
             remote: RemoteLink::OutgoingPending,
-            peer_requests: false,
         });
         assert!(d.actions.is_empty());
     }
@@ -534,7 +532,7 @@ mod tests {
             remote in remote_exists(),
         ) {
             let decision = if accept { LinkDecision::Accept } else { LinkDecision::Decline };
-            let d = link::decide(LinkInput { spec: &spec(decision, attempt), status: prev.as_ref(), remote, peer_requests: false });
+            let d = link::decide(LinkInput { spec: &spec(decision, attempt), status: prev.as_ref(), remote });
             prop_assert!(!d.actions.contains(&LinkAction::Request), "{:?} {:?}", prev, remote);
             if link(decision, prev.as_ref(), remote, PEER, false).is_some() {
                 prop_assert!(d.actions.iter().all(|a| *a == LinkAction::Approve), "{:?}", d.actions);

@@ -2,9 +2,9 @@
 //! handling after `RejectedByPeer`/`UnlinkedByPeer`, and deletion.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use k8s_openapi::jiff::Timestamp;
 
-use crate::api::conditions::{DesiredCondition, Status, find, reasons, types};
+use crate::api::conditions::{DesiredCondition, Status, reasons, types};
 use crate::api::{LinkDecision, LinkDirection, OrgLinkPhase, OrgLinkSpec, OrgLinkStatus};
 use crate::genesys::models::LinkStatus;
 
@@ -77,9 +77,6 @@ pub struct LinkInput<'a> {
     pub spec: &'a OrgLinkSpec,
     pub status: Option<&'a OrgLinkStatus>,
     pub remote: RemoteLink,
-    /// The peer sends the request and this side approves it ([`leave_request_to_peer`]):
-    /// both orgs are managed here, so only one of them asks.
-    pub peer_requests: bool,
 }
 
 /// The decision: what to call, then what status to write once the calls succeeded.
@@ -149,67 +146,12 @@ pub fn decide(input: LinkInput<'_>) -> LinkDecisionOut {
                         {
                             rejected(prev_attempt, peer)
                         }
-                        // Nothing on record: the peer's request is on its way.
-                        _ if input.peer_requests && input.remote == RemoteLink::None => {
-                            awaiting_request(input.status, peer)
-                        }
                         _ => request(spec.attempt, peer),
                     }
                 }
             }
         }
     }
-}
-
-/// How long an OrgLink leaves the request to a peer managed in this cluster before it
-/// sends its own. The peer's request normally arrives within a reconcile (its `POST`
-/// wakes this object at once); a peer that has not asked by then is stuck (its
-/// Organization stopped acting, a conflict, a pause), and the ordinary request (with the
-/// 409 Genesys answers when both happen to ask) is better than waiting for ever.
-pub(crate) const PEER_REQUEST_PATIENCE: SignedDuration = SignedDuration::from_secs(30);
-
-/// Whether an OrgLink of `peer_spec`/`peer_status` (the peer org's own OrgLink, naming
-/// us) is about to request a link: it accepts, acts (not observe-only, not being
-/// deleted: the caller checks those), and either has not asked for its attempt yet or
-/// has asked and waits. One that was refused or unlinked asks again only for a new
-/// attempt; a linked or declining one does not ask.
-pub(crate) fn will_request(peer_spec: &OrgLinkSpec, peer_status: Option<&OrgLinkStatus>) -> bool {
-    if peer_spec.decision != LinkDecision::Accept {
-        return false;
-    }
-    let phase = peer_status.and_then(|s| s.phase);
-    let new_attempt = peer_status.and_then(|s| s.observed_attempt) != Some(peer_spec.attempt);
-    match phase {
-        None
-        | Some(
-            OrgLinkPhase::Requesting | OrgLinkPhase::WaitingForConfirmation | OrgLinkPhase::Error,
-        ) => true,
-        Some(OrgLinkPhase::RejectedByPeer | OrgLinkPhase::UnlinkedByPeer) => new_attempt,
-        Some(OrgLinkPhase::Linked | OrgLinkPhase::Declined) => false,
-    }
-}
-
-/// Whether this side (org `me`) leaves the request to the peer: both orgs are managed in
-/// this cluster and the peer's OrgLink is about to ask (`peer_will_request`, from
-/// [`will_request`]). Then the org whose ID sorts first asks and the other approves, so
-/// two requests never cross (Genesys refuses the second with 409, a wasted call and a
-/// read). After [`PEER_REQUEST_PATIENCE`] of waiting (since `Ready` took reason
-/// `PeerRequesting`) this side asks anyway.
-pub(crate) fn leave_request_to_peer(
-    me: &str,
-    peer: &str,
-    peer_will_request: bool,
-    prev: Option<&OrgLinkStatus>,
-    now: Timestamp,
-) -> bool {
-    if !peer_will_request || peer >= me {
-        return false;
-    }
-    let waiting_since = prev
-        .and_then(|s| find(&s.conditions, types::READY))
-        .filter(|c| c.reason == reasons::PEER_REQUESTING)
-        .map(|c| c.last_transition_time.0);
-    waiting_since.is_none_or(|since| now.duration_since(since) < PEER_REQUEST_PATIENCE)
 }
 
 /// True while the OrgLink waits on the peer or on a retry (no phase yet,
@@ -316,31 +258,6 @@ fn held(
         conditions: vec![
             DesiredCondition::new(types::LINKED, Status::False, reason, message),
             DesiredCondition::new(types::READY, Status::False, reason, message),
-        ],
-        requeue: Requeue::Soon,
-    }
-}
-
-/// Waiting for the peer's request ([`leave_request_to_peer`]): nothing is called, the
-/// attempt is not yet taken (this side has not asked), phase `Requesting`.
-fn awaiting_request(prev: Option<&OrgLinkStatus>, peer: &str) -> LinkDecisionOut {
-    let msg = format!(
-        "organization {peer} is managed in this cluster too and sends the link request; this side approves it when it arrives"
-    );
-    LinkDecisionOut {
-        actions: vec![],
-        phase: OrgLinkPhase::Requesting,
-        direction: prev.and_then(|s| s.direction),
-        linked: false,
-        observed_attempt: prev.and_then(|s| s.observed_attempt),
-        conditions: vec![
-            DesiredCondition::new(
-                types::LINKED,
-                Status::False,
-                reasons::PEER_REQUESTING,
-                msg.clone(),
-            ),
-            DesiredCondition::new(types::READY, Status::Unknown, reasons::PEER_REQUESTING, msg),
         ],
         requeue: Requeue::Soon,
     }
@@ -538,7 +455,6 @@ mod tests {
             spec: &spec(decision, attempt),
             status: prev.as_ref(),
             remote,
-            peer_requests: false,
         })
     }
 
@@ -574,104 +490,6 @@ mod tests {
         assert!(d.actions.is_empty());
         assert_eq!(d.phase, WaitingForConfirmation);
         assert_eq!(cond(&d, types::LINKED).status, Status::False);
-    }
-
-    // Both orgs managed here: the one whose ID sorts first asks, the other approves.
-
-    const LOW: &str = "11111111-1111-4111-8111-111111111111";
-    const HIGH: &str = "99999999-9999-4999-8999-999999999999";
-
-    fn at(secs: i64) -> Timestamp {
-        Timestamp::from_second(1_800_000_000 + secs).unwrap()
-    }
-
-    #[test]
-    fn a_side_that_leaves_the_request_to_its_peer_asks_nothing_and_approves_what_comes() {
-        let waiting = decide(LinkInput {
-            spec: &spec(LinkDecision::Accept, 0),
-            status: None,
-            remote: R::None,
-            peer_requests: true,
-        });
-        assert!(waiting.actions.is_empty());
-        assert_eq!(waiting.phase, OrgLinkPhase::Requesting);
-        assert_eq!(waiting.observed_attempt, None, "the attempt is not taken");
-        assert_eq!(
-            cond(&waiting, types::READY).reason,
-            reasons::PEER_REQUESTING
-        );
-        assert_eq!(cond(&waiting, types::READY).status, Status::Unknown);
-        assert_eq!(waiting.requeue, Requeue::Soon);
-        // The peer's request arrives: approved, whatever the tie-break says.
-        let st = next_status(None, &waiting, None, Some(1), at(0));
-        let approved = decide(LinkInput {
-            spec: &spec(LinkDecision::Accept, 0),
-            status: Some(&st),
-            remote: R::IncomingPending,
-            peer_requests: true,
-        });
-        assert_eq!(approved.actions, vec![Approve]);
-        assert_eq!(approved.phase, Linked);
-        // A refusal recorded for this attempt still stands.
-        let refused = decide(LinkInput {
-            spec: &spec(LinkDecision::Accept, 1),
-            status: Some(&status(RejectedByPeer, 1)),
-            remote: R::OutgoingRejected,
-            peer_requests: true,
-        });
-        assert!(refused.actions.is_empty());
-        assert_eq!(refused.phase, RejectedByPeer);
-    }
-
-    #[test]
-    fn of_two_local_sides_the_first_id_asks_and_the_other_waits_a_while() {
-        assert!(leave_request_to_peer(HIGH, LOW, true, None, at(0)));
-        assert!(!leave_request_to_peer(LOW, HIGH, true, None, at(0)));
-        assert!(
-            !leave_request_to_peer(HIGH, LOW, false, None, at(0)),
-            "a remote peer"
-        );
-        // Waiting since `at(0)`: patient for PEER_REQUEST_PATIENCE, then asks itself.
-        let d = decide(LinkInput {
-            spec: &spec(LinkDecision::Accept, 0),
-            status: None,
-            remote: R::None,
-            peer_requests: true,
-        });
-        let status = next_status(None, &d, None, Some(1), at(0));
-        let patience = PEER_REQUEST_PATIENCE.as_secs();
-        assert!(leave_request_to_peer(
-            HIGH,
-            LOW,
-            true,
-            Some(&status),
-            at(patience - 1)
-        ));
-        assert!(!leave_request_to_peer(
-            HIGH,
-            LOW,
-            true,
-            Some(&status),
-            at(patience)
-        ));
-    }
-
-    #[test]
-    fn a_peer_link_will_request_until_it_has_an_answer_for_its_attempt() {
-        let accept = spec(LinkDecision::Accept, 1);
-        assert!(will_request(&accept, None));
-        for phase in [Requesting, WaitingForConfirmation, OrgLinkPhase::Error] {
-            assert!(will_request(&accept, Some(&status(phase, 1))), "{phase:?}");
-        }
-        for phase in [RejectedByPeer, UnlinkedByPeer] {
-            assert!(!will_request(&accept, Some(&status(phase, 1))), "{phase:?}");
-            assert!(
-                will_request(&accept, Some(&status(phase, 0))),
-                "{phase:?} new attempt"
-            );
-        }
-        assert!(!will_request(&accept, Some(&status(Linked, 1))));
-        assert!(!will_request(&spec(LinkDecision::Decline, 1), None));
     }
 
     #[test]

@@ -90,35 +90,14 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
     #[test]
-    fn of_two_orgs_managed_here_exactly_one_sends_the_request(
-        a in "[0-9a-f]{8}-0000-4000-8000-000000000000",
-        b in "[0-9a-f]{8}-0000-4000-8000-000000000000",
-        attempt in 0i64..3,
-    ) {
-        prop_assume!(a != b);
-        let now = Timestamp::UNIX_EPOCH;
-        let requests = [(&a, &b), (&b, &a)]
-            .into_iter()
-            .filter(|(me, peer)| {
-                let spec = link_spec(true, attempt);
-                let peer_requests = link::leave_request_to_peer(me, peer, true, None, now);
-                let d = link::decide(LinkInput { spec: &spec, status: None, remote: RemoteLink::None, peer_requests });
-                d.actions.contains(&LinkAction::Request)
-            })
-            .count();
-        prop_assert_eq!(requests, 1);
-    }
-
-    #[test]
     fn link_decisions_are_idempotent_and_safe(
         accept in any::<bool>(),
         attempt in 0i64..3,
         prev in link_status(),
         remote in remote(),
-        peer_requests in any::<bool>(),
     ) {
         let spec = link_spec(accept, attempt);
-        let d = link::decide(LinkInput { spec: &spec, status: prev.as_ref(), remote, peer_requests });
+        let d = link::decide(LinkInput { spec: &spec, status: prev.as_ref(), remote });
         let creates = d.actions.iter().any(|a| matches!(a, LinkAction::Request | LinkAction::Approve));
         let deletes = d.actions.iter().any(|a| matches!(a, LinkAction::Delete | LinkAction::Reject));
         prop_assert!(!(creates && deletes), "{:?}", d.actions);
@@ -136,7 +115,7 @@ proptest! {
         // Once the remote reflects the actions, deciding again does nothing.
         let after = apply_link(remote, &d.actions);
         let status = link::next_status(prev.as_ref(), &d, None, Some(1), Timestamp::UNIX_EPOCH);
-        let again = link::decide(LinkInput { spec: &spec, status: Some(&status), remote: after, peer_requests });
+        let again = link::decide(LinkInput { spec: &spec, status: Some(&status), remote: after });
         prop_assert!(again.actions.is_empty(), "first {:?} then {:?}", d.actions, again.actions);
         prop_assert_eq!(again.phase, d.phase);
         // The deletion path never creates.

@@ -319,7 +319,6 @@ impl LinkWorld {
             spec: &spec,
             status: self.status.as_ref(),
             remote: self.remote,
-            peer_requests: false,
         });
         let mut status = self.status.clone();
         for action in &d.actions {
