@@ -517,6 +517,9 @@ pub struct Requests {
 pub struct LinkRequest {
     pub requester: Uuid,
     pub target: Uuid,
+    /// When the simulator accepted it (to replay what happened when a check fails).
+    #[serde(default)]
+    pub at: String,
 }
 
 #[derive(serde::Deserialize)]
@@ -639,9 +642,16 @@ pub async fn check_records(scenario: &Scenario, label: &str) -> Requests {
             .or_default() += 1;
     }
     for (pair, n) in &per_pair {
+        let which: Vec<String> = requests
+            .link_requests
+            .iter()
+            .filter(|r| pair.contains(&r.requester) && pair.contains(&r.target))
+            .map(|r| format!("{} -> {} at {}", r.requester, r.target, r.at))
+            .collect();
         assert!(
             *n <= 1,
-            "{label}: {n} link requests between {pair:?} for attempt 0"
+            "{label}: {n} link requests between {pair:?} for attempt 0: {}",
+            which.join("; ")
         );
     }
     let plan = scenario.plan.lock().unwrap().clone();
