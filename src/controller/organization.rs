@@ -545,20 +545,8 @@ async fn unmanaged_members(
     for t in status.trustors.iter_mut().filter(|t| t.unmanaged) {
         t.members = match super::members::of_trustor(session, &t.organization_id, since).await {
             Ok((users, groups)) => Some(TrustMembers {
-                users: users
-                    .into_iter()
-                    .map(|id| TrustMember {
-                        id,
-                        role_ids: vec![],
-                    })
-                    .collect(),
-                groups: groups
-                    .into_iter()
-                    .map(|id| TrustMember {
-                        id,
-                        role_ids: vec![],
-                    })
-                    .collect(),
+                users: bounded(users.into_iter().map(|id| (id, Default::default()))),
+                groups: bounded(groups.into_iter().map(|id| (id, Default::default()))),
             }),
             Err(error) => {
                 tracing::warn!(%error, trustor = %t.organization_id, "could not read the members of an unmanaged trust");
@@ -568,27 +556,38 @@ async fn unmanaged_members(
     }
     for t in status.trustees.iter_mut().filter(|t| t.unmanaged) {
         t.members = match super::members::of_trustee(session, &t.organization_id, since).await {
-            Ok((users, groups, _)) => {
-                let with_roles =
-                    |m: std::collections::BTreeMap<String, std::collections::BTreeSet<String>>| {
-                        m.into_iter()
-                            .map(|(id, roles)| TrustMember {
-                                id,
-                                role_ids: roles.into_iter().collect(),
-                            })
-                            .collect()
-                    };
-                Some(TrustMembers {
-                    users: with_roles(users),
-                    groups: with_roles(groups),
-                })
-            }
+            Ok((users, groups, _)) => Some(TrustMembers {
+                users: bounded(users),
+                groups: bounded(groups),
+            }),
             Err(error) => {
                 tracing::warn!(%error, trustee = %t.organization_id, "could not read the members of an unmanaged trust");
                 None
             }
         };
     }
+}
+
+/// Members as the status holds them: only well-formed IDs (a remote's answer is checked
+/// before it is published), and no more than the schema allows (100 members, 50 roles
+/// each), so a hostile or broken answer cannot make the status write fail.
+fn bounded(
+    members: impl IntoIterator<Item = (String, std::collections::BTreeSet<String>)>,
+) -> Vec<TrustMember> {
+    use crate::api::common::is_canonical_uuid;
+    members
+        .into_iter()
+        .filter(|(id, _)| is_canonical_uuid(id))
+        .take(100)
+        .map(|(id, roles)| TrustMember {
+            id,
+            role_ids: roles
+                .into_iter()
+                .filter(|r| is_canonical_uuid(r))
+                .take(50)
+                .collect(),
+        })
+        .collect()
 }
 
 /// The peers the OrgLinks and OrgPairings of `org` (same namespace, `organizationRef`
@@ -654,6 +653,21 @@ async fn cleanup(org: &Organization, ctx: &Context) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn published_members_are_well_formed_and_bounded() {
+        let id = |n: usize| format!("00000000-0000-4000-8000-{n:012}");
+        let mut members: Vec<(String, std::collections::BTreeSet<String>)> = (0..120)
+            .map(|n| (id(n), (0..60).map(id).collect()))
+            .collect();
+        members.insert(0, ("../../admin".into(), Default::default()));
+        let kept = bounded(members);
+        assert_eq!(kept.len(), 100);
+        assert!(
+            kept.iter()
+                .all(|m| m.id.starts_with("00000000-") && m.role_ids.len() == 50)
+        );
+    }
     use crate::api::OrganizationSpec;
     use crate::api::organization::CredentialsSecretRef;
 
