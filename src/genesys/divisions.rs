@@ -40,11 +40,10 @@ impl GenesysClient {
         &self,
         names: &BTreeSet<String>,
     ) -> Result<BTreeMap<String, Option<String>>, GenesysError> {
-        if names.is_empty() {
+        let Some(filter) = super::roles::name_filter(names) else {
             return Ok(BTreeMap::new());
-        }
-        let only = (names.len() == 1).then(|| names.iter().next()).flatten();
-        let divisions = self.list_divisions(only.map(String::as_str)).await?;
+        };
+        let divisions = self.list_divisions(filter).await?;
         Ok(match_division_names(names, &divisions))
     }
 }

@@ -34,12 +34,22 @@ impl GenesysClient {
         &self,
         names: &BTreeSet<String>,
     ) -> Result<BTreeMap<String, Option<String>>, GenesysError> {
-        if names.is_empty() {
+        let Some(filter) = name_filter(names) else {
             return Ok(BTreeMap::new());
-        }
-        let only = (names.len() == 1).then(|| names.iter().next()).flatten();
-        let roles = self.list_roles(only.map(String::as_str)).await?;
+        };
+        let roles = self.list_roles(filter).await?;
         Ok(match_role_names(names, &roles))
+    }
+}
+
+/// How a listing is asked to resolve `names`: `None` when there is nothing to resolve
+/// (no call), else the listing's `name` filter: the one name, or no filter (the whole
+/// listing, matched here) for several, since the filter takes one name.
+pub(crate) fn name_filter(names: &BTreeSet<String>) -> Option<Option<&str>> {
+    match names.len() {
+        0 => None,
+        1 => Some(names.iter().next().map(String::as_str)),
+        _ => Some(None),
     }
 }
 

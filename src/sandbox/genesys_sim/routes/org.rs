@@ -30,13 +30,7 @@ pub(crate) async fn roles(
     Extension(caller): Extension<Caller>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let pairs = query_pairs(query.as_deref());
-    let page = PageRequest::from_query(&pairs)?;
-    let names: Vec<String> = pairs
-        .iter()
-        .filter(|(k, _)| k == "name")
-        .map(|(_, v)| v.clone())
-        .collect();
+    let (page, names) = paged_by_name(query.as_deref())?;
     let state = sim.state.lock();
     let roles: Vec<models::OrganizationRole> = state
         .roles(caller.org, &names)?
@@ -52,8 +46,7 @@ pub(crate) async fn roles(
             ..models::OrganizationRole::default()
         })
         .collect();
-    let extra: Vec<(String, String)> = names.into_iter().map(|n| ("name".into(), n)).collect();
-    Ok(Json(paginate(roles, page, "/api/v2/authorization/roles", &extra)).into_response())
+    Ok(page_of(roles, page, "/api/v2/authorization/roles", names))
 }
 
 pub(crate) async fn divisions(
@@ -61,13 +54,7 @@ pub(crate) async fn divisions(
     Extension(caller): Extension<Caller>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let pairs = query_pairs(query.as_deref());
-    let page = PageRequest::from_query(&pairs)?;
-    let names: Vec<String> = pairs
-        .iter()
-        .filter(|(k, _)| k == "name")
-        .map(|(_, v)| v.clone())
-        .collect();
+    let (page, names) = paged_by_name(query.as_deref())?;
     let state = sim.state.lock();
     let org = state.caller(caller.org)?;
     let divisions: Vec<models::Division> = state
@@ -81,12 +68,33 @@ pub(crate) async fn divisions(
             ..models::Division::default()
         })
         .collect();
-    let extra: Vec<(String, String)> = names.into_iter().map(|n| ("name".into(), n)).collect();
-    Ok(Json(paginate(
+    Ok(page_of(
         divisions,
         page,
         "/api/v2/authorization/divisions",
-        &extra,
+        names,
     ))
-    .into_response())
+}
+
+/// The page and the exact `name` filters (repeatable) of a listing's query.
+fn paged_by_name(query: Option<&str>) -> Result<(PageRequest, Vec<String>), ApiError> {
+    let pairs = query_pairs(query);
+    let page = PageRequest::from_query(&pairs)?;
+    let names = pairs
+        .into_iter()
+        .filter(|(k, _)| k == "name")
+        .map(|(_, v)| v)
+        .collect();
+    Ok((page, names))
+}
+
+/// One page of `entities`, its links keeping the `name` filters.
+fn page_of<T: serde::Serialize>(
+    entities: Vec<T>,
+    page: PageRequest,
+    path: &str,
+    names: Vec<String>,
+) -> Response {
+    let extra: Vec<(String, String)> = names.into_iter().map(|n| ("name".into(), n)).collect();
+    Json(paginate(entities, page, path, &extra)).into_response()
 }
