@@ -12,8 +12,9 @@
 //! operator) is seen.
 //!
 //! A settled relationship looks again at the resync interval. Either way the org's
-//! snapshot is shared: a look accepts a snapshot as old as its own interval, so all the
-//! objects of an org that look within one interval share one read.
+//! snapshot is shared: a settled look accepts a snapshot as old as the resync, a waiting
+//! one half its interval (so it always reads again what its own last look read), and
+//! the objects of an org that look close together share one read.
 
 use std::time::Duration;
 
@@ -53,9 +54,15 @@ impl PollPolicy {
         }
     }
 
-    /// How old a snapshot an object may decide on: while it waits, its current interval
-    /// (what it would see by reading now, it would have seen at its last look); once
-    /// settled, the resync interval.
+    /// How old a snapshot an object may decide on: once settled, the resync interval;
+    /// while it waits, half its current interval. The snapshot its last look read is
+    /// then always too old (that look was a whole interval ago), so every look while
+    /// waiting sees Genesys as it is now, or as another object of the org read it since
+    /// the middle of the interval. Accepting a whole interval instead let the snapshot
+    /// age in step with the wait (the wait and the snapshot start together, and the
+    /// wait's start is the `Ready` transition, stored to the second): a waiting object
+    /// then never read again, and an answer given in the Genesys UI was not seen until
+    /// something else read the org.
     pub(crate) fn max_age(
         &self,
         waiting: bool,
@@ -63,7 +70,7 @@ impl PollPolicy {
         now: Timestamp,
     ) -> Duration {
         if waiting {
-            self.waiting_interval(waiting_since, now)
+            self.waiting_interval(waiting_since, now) / 2
         } else {
             self.ceiling()
         }
@@ -150,10 +157,10 @@ mod tests {
         assert_eq!(p.next(Requeue::Resync, None, at(0)), S(300));
         assert_eq!(p.next(Requeue::Resync, Some(at(-5)), at(0)), S(300));
         assert_eq!(p.max_age(false, Some(at(-5)), at(0)), S(300));
-        // A waiting object accepts a snapshot as old as its current interval.
-        assert_eq!(p.max_age(true, Some(at(-5)), at(0)), S(10));
-        assert_eq!(p.max_age(true, Some(at(-100)), at(0)), S(100));
-        assert_eq!(p.max_age(true, None, at(0)), S(10));
+        // A waiting object accepts a snapshot half as old as its current interval.
+        assert_eq!(p.max_age(true, Some(at(-5)), at(0)), S(5));
+        assert_eq!(p.max_age(true, Some(at(-100)), at(0)), S(50));
+        assert_eq!(p.max_age(true, None, at(0)), S(5));
     }
 
     #[test]
@@ -205,7 +212,32 @@ mod tests {
             let next = p.next(requeue, since, at(0));
             prop_assert!(next >= S(first) && next <= S(resync.max(first)));
             let age = p.max_age(soon, since, at(0));
-            prop_assert!(age >= S(first) && age <= S(resync.max(first)));
+            prop_assert!(age >= S(first) / 2 && age <= S(resync.max(first)));
+        }
+
+        /// The reproduction: a link request rejected in the Genesys UI was not seen for
+        /// 90 s and more (the snapshot was never read again while the link waited).
+        /// Every look of a waiting object reads again when no one else did, however the
+        /// wait's start (stored to the second) and the last read are offset.
+        #[test]
+        fn every_look_while_waiting_reads_what_its_last_look_read_again(
+            offset_ms in -1_000i64..1_000,
+            resync in 10u64..7_200,
+        ) {
+            let p = PollPolicy { first: S(10), resync: S(resync) };
+            let since = at(0);
+            let mut last_read = since + k8s_openapi::jiff::SignedDuration::from_millis(offset_ms);
+            let mut now = since;
+            for _ in 0..20 {
+                now += p.next(Requeue::Soon, Some(since), now);
+                let age = now.duration_since(last_read);
+                let max_age = p.max_age(true, Some(since), now);
+                prop_assert!(
+                    age >= k8s_openapi::jiff::SignedDuration::try_from(max_age).unwrap(),
+                    "at {now}: a snapshot {age:?} old is accepted (max {max_age:?})"
+                );
+                last_read = now;
+            }
         }
 
         #[test]
