@@ -232,6 +232,7 @@ fn link_after(decision: LinkDecision, prev: Option<&OrgLinkStatus>, remote: Remo
         spec: &spec,
         status: prev,
         remote,
+        local_peer: None,
     });
     link_object(prev, &d)
 }

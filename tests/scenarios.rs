@@ -131,12 +131,68 @@ async fn two_managed_orgs_link_within_seconds_whatever_the_resync_interval() {
     );
 }
 
+const POST_LINK: &str = "POST /api/v2/telephony/organization/link";
+
+/// Waits until the OrgLink `name` is `RejectedByPeer` for `attempt`.
+async fn refused_for(w: &World, ns: &str, name: &str, attempt: i64) -> OrgLink {
+    let api: Api<OrgLink> = Api::namespaced(w.client.clone(), ns);
+    let refused = |l: Option<&OrgLink>| {
+        l.and_then(|l| l.status.as_ref()).is_some_and(|s| {
+            s.observed_attempt == Some(attempt) && s.phase == Some(OrgLinkPhase::RejectedByPeer)
+        })
+    };
+    let what = format!("OrgLink {name} attempt {attempt} refused");
+    support::wait_for(&api, name, &what, WAIT, refused)
+        .await
+        .expect("the OrgLink")
+}
+
 #[tokio::test]
 async fn a_declined_request_is_not_repeated_until_attempt_changes() {
     let w = World::new("decline", "1h").await;
     let (prod, dr) = (w.org("Acme Prod"), w.org("Acme DR"));
     w.ready("Acme Prod").await;
     w.ready("Acme DR").await;
+    let dr_admin = support::genesys_as(&w, &dr);
+    let requests = || w.sim.stats().count(prod.id, POST_LINK);
+
+    // The peer's admin rejects in Genesys Cloud (no OrgLink of Acme DR here).
+    apply(
+        &w.client,
+        w.ns("Acme Prod"),
+        &link("to-dr", w.ns("Acme Prod"), &dr, LinkDecision::Accept, 0),
+    )
+    .await;
+    link_phase(
+        &w.client,
+        w.ns("Acme Prod"),
+        "to-dr",
+        OrgLinkPhase::WaitingForConfirmation,
+    )
+    .await;
+    dr_admin.reject_link(&prod.id.to_string()).await.unwrap();
+    refused_for(&w, w.ns("Acme Prod"), "to-dr", 0).await;
+    events_seen(&w.client, w.ns("Acme Prod"), "to-dr", &["RejectedByPeer"]).await;
+    assert_eq!(requests(), 1);
+
+    // A new attempt asks again, once, and is refused again.
+    apply(
+        &w.client,
+        w.ns("Acme Prod"),
+        &link("to-dr", w.ns("Acme Prod"), &dr, LinkDecision::Accept, 1),
+    )
+    .await;
+    eventually("the second request", WAIT, || async {
+        (requests() == 2).then_some(())
+    })
+    .await;
+    dr_admin.reject_link(&prod.id.to_string()).await.unwrap();
+    refused_for(&w, w.ns("Acme Prod"), "to-dr", 1).await;
+    assert_eq!(requests(), 2, "one request per attempt");
+
+    // The peer declines here, in its own OrgLink: a new attempt is refused without a
+    // request (the answer is known, and a request the peer removes leaves no record to
+    // stop a second one after a crash).
     apply(
         &w.client,
         w.ns("Acme DR"),
@@ -153,40 +209,20 @@ async fn a_declined_request_is_not_repeated_until_attempt_changes() {
     apply(
         &w.client,
         w.ns("Acme Prod"),
-        &link("to-dr", w.ns("Acme Prod"), &dr, LinkDecision::Accept, 0),
+        &link("to-dr", w.ns("Acme Prod"), &dr, LinkDecision::Accept, 2),
     )
     .await;
-    let rejected = link_phase(
-        &w.client,
-        w.ns("Acme Prod"),
-        "to-dr",
-        OrgLinkPhase::RejectedByPeer,
-    )
-    .await;
-    assert_eq!(rejected.status.as_ref().unwrap().observed_attempt, Some(0));
-    events_seen(&w.client, w.ns("Acme Prod"), "to-dr", &["RejectedByPeer"]).await;
-
-    // A new attempt asks again (and is refused again by the peer's Decline).
-    apply(
-        &w.client,
-        w.ns("Acme Prod"),
-        &link("to-dr", w.ns("Acme Prod"), &dr, LinkDecision::Accept, 1),
-    )
-    .await;
-    let api: Api<OrgLink> = Api::namespaced(w.client.clone(), w.ns("Acme Prod"));
-    let refused = |l: Option<&OrgLink>| {
-        l.and_then(|l| l.status.as_ref()).is_some_and(|s| {
-            s.observed_attempt == Some(1) && s.phase == Some(OrgLinkPhase::RejectedByPeer)
-        })
-    };
-    support::wait_for(
-        &api,
-        "to-dr",
-        "OrgLink to-dr attempt 1 refused",
-        WAIT,
-        refused,
-    )
-    .await;
+    let refused = refused_for(&w, w.ns("Acme Prod"), "to-dr", 2).await;
+    let ready = find(&refused.status.unwrap().conditions, "Ready")
+        .cloned()
+        .unwrap();
+    assert!(
+        ready
+            .message
+            .contains("in this cluster has spec.decision Decline"),
+        "{ready:?}"
+    );
+    assert_eq!(requests(), 2, "nothing sent to a peer that declines here");
 }
 
 #[tokio::test]

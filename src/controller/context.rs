@@ -15,8 +15,9 @@ use parking_lot::Mutex;
 use super::events::EventPublisher;
 use super::metrics::Metrics;
 use super::sessions::{OrgKey, Parts, Sessions};
-use crate::api::{OrgLink, OrgPairing, Organization};
+use crate::api::{LinkDecision, OrgLink, OrgLinkPhase, OrgPairing, Organization};
 use crate::genesys::{ApiBaseUrlAllowlist, RateLimitConfig, RetryConfig};
+use crate::lifecycle::link::LocalPeer;
 use crate::runtime::scope::{Stores, Wakers};
 
 /// The field manager of every status the operator writes.
@@ -215,10 +216,12 @@ impl Context {
         }
     }
 
-    /// Whether an Organization of the peer org `peer_org_id` in this cluster has an
-    /// OrgLink back to `my_org_id`: then a pending request of the peer is the ordinary
-    /// handshake, not something made outside to adopt.
-    pub(crate) fn peer_declares_link(&self, my_org_id: &str, peer_org_id: &str) -> bool {
+    /// The peer's side of the link when an Organization of the peer org `peer_org_id`
+    /// in this cluster has an OrgLink back to `my_org_id` ([`LocalPeer`]): then a
+    /// pending request of the peer is the ordinary handshake, not something made
+    /// outside to adopt, and what that OrgLink declares and records decides what this
+    /// side may send or remove. `None` for a peer managed elsewhere.
+    pub(crate) fn local_peer(&self, my_org_id: &str, peer_org_id: &str) -> Option<LocalPeer> {
         let peer_orgs: Vec<OrgKey> = self
             .organizations
             .state()
@@ -231,14 +234,44 @@ impl Context {
             })
             .map(|org| org_key(org))
             .collect();
-        !peer_orgs.is_empty()
-            && self.links.state().iter().any(|link| {
+        if peer_orgs.is_empty() {
+            return None;
+        }
+        let links: Vec<_> = self
+            .links
+            .state()
+            .into_iter()
+            .filter(|link| {
                 link.spec.peer.organization_id == my_org_id
                     && peer_orgs.iter().any(|k| {
                         link.metadata.namespace.as_deref() == Some(k.namespace.as_str())
                             && link.spec.organization_ref == k.name
                     })
             })
+            .collect();
+        if links.is_empty() {
+            return None;
+        }
+        let live = |l: &&Arc<OrgLink>| l.metadata.deletion_timestamp.is_none();
+        let accepting: Vec<_> = links
+            .iter()
+            .filter(live)
+            .filter(|l| l.spec.decision == LinkDecision::Accept)
+            .collect();
+        Some(LocalPeer {
+            accepts: !accepting.is_empty(),
+            declines: accepting.is_empty()
+                && links
+                    .iter()
+                    .filter(live)
+                    .any(|l| l.spec.decision == LinkDecision::Decline),
+            linked: accepting.iter().any(|l| {
+                l.status.as_ref().is_some_and(|s| {
+                    s.phase == Some(OrgLinkPhase::Linked)
+                        && s.observed_attempt == Some(l.spec.attempt)
+                })
+            }),
+        })
     }
 }
 

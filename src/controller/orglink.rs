@@ -19,8 +19,9 @@ use crate::genesys::models::{LinkStatus, OrganizationLinkResponse};
 use crate::lifecycle::conflict::{Turn, conflict_message};
 use crate::lifecycle::deletion::{Deletion, plan};
 use crate::lifecycle::link::{
-    LinkAction, LinkDecisionOut, LinkInput, RemoteLink, api_error, awaiting_answer, classify,
-    conflict, decide, decide_deletion, next_status, organization_not_ready,
+    LinkAction, LinkDecisionOut, LinkInput, PEER_RECORD_GRACE, RemoteLink, api_error,
+    awaiting_answer, awaits_peer_record, classify, conflict, decide, decide_deletion, next_status,
+    organization_not_ready,
 };
 use crate::lifecycle::{adopt, observe};
 use crate::runtime::scope::{Stores, Wakers};
@@ -148,11 +149,13 @@ async fn apply(link: &OrgLink, ctx: &Context) -> Result<Next, Error> {
         .await
         .map_err(Failure::read)?;
     let (remote, peer_name) = remote_link(&snapshot, &acting.org_id, peer, prev)?;
-    let peer_declared = ctx.peer_declares_link(&acting.org_id, peer);
+    let local_peer = ctx.local_peer(&acting.org_id, peer);
+    let peer_declared = local_peer.is_some();
     let d = decide(LinkInput {
         spec: &link.spec,
         status: prev,
         remote,
+        local_peer,
     });
     // A link made outside the cluster is adopted, not asked for again; said once, when
     // what adopts it is done (not while `observe` holds the approval back).
@@ -377,6 +380,21 @@ async fn cleanup(link: &OrgLink, ctx: &Context, orphan: bool) -> Result<(), Erro
     let (acting, snapshot) =
         acting_for_cleanup(ctx, &namespace, &link.spec.organization_ref).await?;
     let (remote, _) = remote_link(&snapshot, &acting.org_id, peer, link.status.as_ref())?;
+    let deleting_since = link
+        .metadata
+        .deletion_timestamp
+        .as_ref()
+        .map_or_else(Timestamp::now, |t| t.0);
+    let local_peer = ctx.local_peer(&acting.org_id, peer);
+    if !orphan && awaits_peer_record(remote, local_peer, deleting_since, Timestamp::now()) {
+        // The peer's OrgLink here is woken by our wake and records the link within a
+        // reconcile; the backoff retries this one.
+        ctx.wake_peer(&acting.org_id, peer, Parts::LINKS);
+        return Err(Error::Blocked(format!(
+            "waiting for the OrgLink of organization {peer} in this cluster to record the link as active before removing it (at most {} s)",
+            PEER_RECORD_GRACE.as_secs()
+        )));
+    }
     for action in decide_deletion(remote, orphan) {
         let result = perform(&acting.session, action, link).await;
         if result.is_err() {

@@ -272,6 +272,7 @@ mod tests {
                     spec: &spec(LinkDecision::Accept, 0),
                     status: prev.as_ref(),
                     remote,
+                    local_peer: None,
                 });
                 assert_eq!(d.actions, actions, "{prev:?} {remote:?}");
                 if let Some(note) = note {
@@ -334,6 +335,7 @@ mod tests {
             spec: &spec(LinkDecision::Accept, 0),
             status: Some(&intent),
             remote: RemoteLink::OutgoingPending,
+            local_peer: None,
         });
         assert!(d.actions.is_empty());
     }
@@ -532,7 +534,7 @@ mod tests {
             remote in remote_exists(),
         ) {
             let decision = if accept { LinkDecision::Accept } else { LinkDecision::Decline };
-            let d = link::decide(LinkInput { spec: &spec(decision, attempt), status: prev.as_ref(), remote });
+            let d = link::decide(LinkInput { spec: &spec(decision, attempt), status: prev.as_ref(), remote, local_peer: None });
             prop_assert!(!d.actions.contains(&LinkAction::Request), "{:?} {:?}", prev, remote);
             if link(decision, prev.as_ref(), remote, PEER, false).is_some() {
                 prop_assert!(d.actions.iter().all(|a| *a == LinkAction::Approve), "{:?}", d.actions);

@@ -77,6 +77,47 @@ pub struct LinkInput<'a> {
     pub spec: &'a OrgLinkSpec,
     pub status: Option<&'a OrgLinkStatus>,
     pub remote: RemoteLink,
+    /// The peer's side when it is declared in this cluster too; `None` for a peer
+    /// managed elsewhere.
+    pub local_peer: Option<LocalPeer>,
+}
+
+/// The peer's side of the link when an OrgLink of the peer's org, naming our org, is
+/// declared in this cluster: the one operator reconciles both sides, so what the peer
+/// declares and has recorded is known before (and after) Genesys Cloud shows it. This
+/// closes the windows a crash opens when both sides are here, which no memory in
+/// Genesys can: a request the peer approved and then removed leaves no record.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LocalPeer {
+    /// One of its OrgLinks declares `Accept` and is not being deleted.
+    pub accepts: bool,
+    /// One declares `Decline` (and none accepts) and is not being deleted.
+    pub declines: bool,
+    /// An accepting one records the link as active (phase `Linked`).
+    pub linked: bool,
+}
+
+/// How long a deleted OrgLink waits, from its deletion, for the accepting peer here to
+/// record an approved link before removing it ([`awaits_peer_record`]). The peer is
+/// reconciled by this operator, so it records within a reconcile; the bound keeps a
+/// peer that cannot record (its Organization broken) from holding a deletion.
+pub(crate) const PEER_RECORD_GRACE: k8s_openapi::jiff::SignedDuration =
+    k8s_openapi::jiff::SignedDuration::from_secs(60);
+
+/// Whether deleting the OrgLink waits before removing the approved link: the peer here
+/// accepts and has not recorded the link as active yet. Removing it then would leave
+/// the peer with no record of its answer: after a crash it would read "never asked" and
+/// request the link a second time for its attempt. Bounded by [`PEER_RECORD_GRACE`]
+/// from `deleting_since` (the object's `deletionTimestamp`).
+pub(crate) fn awaits_peer_record(
+    remote: RemoteLink,
+    local_peer: Option<LocalPeer>,
+    deleting_since: Timestamp,
+    now: Timestamp,
+) -> bool {
+    matches!(remote, RemoteLink::Approved { .. })
+        && local_peer.is_some_and(|p| p.accepts && !p.linked)
+        && now < deleting_since + PEER_RECORD_GRACE
 }
 
 /// The decision: what to call, then what status to write once the calls succeeded.
@@ -132,6 +173,13 @@ pub fn decide(input: LinkInput<'_>) -> LinkDecisionOut {
                         }
                         Some(OrgLinkPhase::UnlinkedByPeer) if held => {
                             unlinked(prev_attempt, prev_direction, peer)
+                        }
+                        // The peer's OrgLink here declines: a request would be refused,
+                        // and after a crash it could be a second one for this attempt
+                        // (the peer removes our request, or withdraws its own, leaving
+                        // no record to remember it by).
+                        _ if input.local_peer.is_some_and(|p| p.declines) => {
+                            declined_here(spec.attempt, peer)
                         }
                         // Our pending request was refused, or vanished without an answer
                         // (the peer removed it, which is a refusal too).
@@ -360,6 +408,19 @@ fn rejected(observed_attempt: Option<i64>, peer: &str) -> LinkDecisionOut {
     }
 }
 
+/// `RejectedByPeer` without a request: the peer's OrgLink in this cluster declines.
+fn declined_here(observed_attempt: i64, peer: &str) -> LinkDecisionOut {
+    let mut d = rejected(Some(observed_attempt), peer);
+    let msg = format!(
+        "the OrgLink of organization {peer} in this cluster has spec.decision Decline, so no request is sent; when it accepts, it requests the link and this OrgLink approves it"
+    );
+    d.direction = None;
+    for c in &mut d.conditions {
+        c.message = msg.clone();
+    }
+    d
+}
+
 fn unlinked(
     observed_attempt: Option<i64>,
     direction: Option<LinkDirection>,
@@ -455,6 +516,7 @@ mod tests {
             spec: &spec(decision, attempt),
             status: prev.as_ref(),
             remote,
+            local_peer: None,
         })
     }
 

@@ -33,6 +33,8 @@ mod properties;
 #[cfg(test)]
 mod replay;
 #[cfg(test)]
+mod replay_pair;
+#[cfg(test)]
 mod testkit;
 
 /// When the controller should look again.

@@ -97,7 +97,7 @@ proptest! {
         remote in remote(),
     ) {
         let spec = link_spec(accept, attempt);
-        let d = link::decide(LinkInput { spec: &spec, status: prev.as_ref(), remote });
+        let d = link::decide(LinkInput { spec: &spec, status: prev.as_ref(), remote, local_peer: None });
         let creates = d.actions.iter().any(|a| matches!(a, LinkAction::Request | LinkAction::Approve));
         let deletes = d.actions.iter().any(|a| matches!(a, LinkAction::Delete | LinkAction::Reject));
         prop_assert!(!(creates && deletes), "{:?}", d.actions);
@@ -115,7 +115,7 @@ proptest! {
         // Once the remote reflects the actions, deciding again does nothing.
         let after = apply_link(remote, &d.actions);
         let status = link::next_status(prev.as_ref(), &d, None, Some(1), Timestamp::UNIX_EPOCH);
-        let again = link::decide(LinkInput { spec: &spec, status: Some(&status), remote: after });
+        let again = link::decide(LinkInput { spec: &spec, status: Some(&status), remote: after, local_peer: None });
         prop_assert!(again.actions.is_empty(), "first {:?} then {:?}", d.actions, again.actions);
         prop_assert_eq!(again.phase, d.phase);
         // The deletion path never creates.

@@ -319,6 +319,7 @@ impl LinkWorld {
             spec: &spec,
             status: self.status.as_ref(),
             remote: self.remote,
+            local_peer: None,
         });
         let mut status = self.status.clone();
         for action in &d.actions {

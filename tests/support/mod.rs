@@ -221,7 +221,16 @@ impl World {
 
         operator();
         let client = client().await;
-        let seed = orglink_operator::sandbox::genesys_sim::seed::default_seed();
+        // Every world is its own Genesys Cloud: fresh org IDs, so worlds side by side in
+        // the one cluster are never taken for the same orgs (the operator reads a peer's
+        // OrgLink in the cluster by org ID, which Genesys Cloud keeps unique).
+        let seed = orglink_operator::sandbox::genesys_sim::seed::default_seed()
+            .into_iter()
+            .map(|mut org| {
+                org.id = uuid::Uuid::new_v4();
+                org
+            })
+            .collect();
         let sim = GenesysSim::start(SimConfig::new(seed))
             .await
             .expect("simulator");
