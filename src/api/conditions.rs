@@ -40,6 +40,9 @@ pub mod reasons {
     pub(crate) const LINKED: &str = "Linked";
     pub(crate) const REQUESTING: &str = "Requesting";
     pub const WAITING_FOR_CONFIRMATION: &str = "WaitingForConfirmation";
+    /// OrgLink `Ready`/`Linked`: the peer org, managed in this cluster too, sends the
+    /// request; this side approves it.
+    pub(crate) const PEER_REQUESTING: &str = "PeerRequesting";
     pub(crate) const REJECTED_BY_PEER: &str = "RejectedByPeer";
     pub(crate) const UNLINKED_BY_PEER: &str = "UnlinkedByPeer";
     pub(crate) const DECLINED: &str = "Declined";

@@ -15,9 +15,13 @@ use parking_lot::Mutex;
 use super::events::EventPublisher;
 use super::metrics::Metrics;
 use super::sessions::{OrgKey, Parts, Sessions};
-use crate::api::{LinkDecision, OrgLink, OrgLinkPhase, OrgPairing, Organization};
+use k8s_openapi::jiff::Timestamp;
+
+use crate::api::conditions::{is_true, types};
+use crate::api::{LinkDecision, OrgLink, OrgLinkPhase, OrgLinkStatus, OrgPairing, Organization};
 use crate::genesys::{ApiBaseUrlAllowlist, RateLimitConfig, RetryConfig};
-use crate::lifecycle::link::LocalPeer;
+use crate::lifecycle::link::{LocalPeer, leave_request_to_peer, will_request as will_request_link};
+use crate::lifecycle::observe;
 use crate::runtime::scope::{Stores, Wakers};
 
 /// The field manager of every status the operator writes.
@@ -220,9 +224,16 @@ impl Context {
     /// in this cluster has an OrgLink back to `my_org_id` ([`LocalPeer`]): then a
     /// pending request of the peer is the ordinary handshake, not something made
     /// outside to adopt, and what that OrgLink declares and records decides what this
-    /// side may send or remove. `None` for a peer managed elsewhere.
-    pub(crate) fn local_peer(&self, my_org_id: &str, peer_org_id: &str) -> Option<LocalPeer> {
-        let peer_orgs: Vec<OrgKey> = self
+    /// side may send or remove. `prev` (our status) and `now` time the wait for the
+    /// peer's request ([`leave_request_to_peer`]). `None` for a peer managed elsewhere.
+    pub(crate) fn local_peer(
+        &self,
+        my_org_id: &str,
+        peer_org_id: &str,
+        prev: Option<&OrgLinkStatus>,
+        now: Timestamp,
+    ) -> Option<LocalPeer> {
+        let peer_orgs: Vec<(OrgKey, bool)> = self
             .organizations
             .state()
             .iter()
@@ -232,46 +243,52 @@ impl Context {
                     .and_then(|s| s.organization_id.as_deref())
                     == Some(peer_org_id)
             })
-            .map(|org| org_key(org))
-            .collect();
-        if peer_orgs.is_empty() {
-            return None;
-        }
-        let links: Vec<_> = self
-            .links
-            .state()
-            .into_iter()
-            .filter(|link| {
-                link.spec.peer.organization_id == my_org_id
-                    && peer_orgs.iter().any(|k| {
-                        link.metadata.namespace.as_deref() == Some(k.namespace.as_str())
-                            && link.spec.organization_ref == k.name
-                    })
+            .map(|org| {
+                let acting = org.metadata.deletion_timestamp.is_none()
+                    && org
+                        .status
+                        .as_ref()
+                        .is_some_and(|s| is_true(&s.conditions, types::READY));
+                (org_key(org), acting)
             })
             .collect();
-        if links.is_empty() {
+        let links = self.links.state().into_iter().filter_map(|link| {
+            let key = OrgKey {
+                namespace: link.metadata.namespace.clone().unwrap_or_default(),
+                name: link.spec.organization_ref.clone(),
+            };
+            let (_, acting) = peer_orgs.iter().find(|(k, _)| *k == key)?;
+            (link.spec.peer.organization_id == my_org_id).then_some((link, *acting))
+        });
+        let mut peer = LocalPeer::default();
+        let mut declared = false;
+        let mut will_request = false;
+        let mut declines = false;
+        for (link, acting) in links {
+            declared = true;
+            if link.metadata.deletion_timestamp.is_some() {
+                continue;
+            }
+            match link.spec.decision {
+                LinkDecision::Decline => declines = true,
+                LinkDecision::Accept => {
+                    peer.accepts = true;
+                    peer.linked |= link.status.as_ref().is_some_and(|s| {
+                        s.phase == Some(OrgLinkPhase::Linked)
+                            && s.observed_attempt == Some(link.spec.attempt)
+                    });
+                    will_request |= acting
+                        && observe::mode(link.metadata.annotations.as_ref()) == observe::Mode::Act
+                        && will_request_link(&link.spec, link.status.as_ref());
+                }
+            }
+        }
+        if !declared {
             return None;
         }
-        let live = |l: &&Arc<OrgLink>| l.metadata.deletion_timestamp.is_none();
-        let accepting: Vec<_> = links
-            .iter()
-            .filter(live)
-            .filter(|l| l.spec.decision == LinkDecision::Accept)
-            .collect();
-        Some(LocalPeer {
-            accepts: !accepting.is_empty(),
-            declines: accepting.is_empty()
-                && links
-                    .iter()
-                    .filter(live)
-                    .any(|l| l.spec.decision == LinkDecision::Decline),
-            linked: accepting.iter().any(|l| {
-                l.status.as_ref().is_some_and(|s| {
-                    s.phase == Some(OrgLinkPhase::Linked)
-                        && s.observed_attempt == Some(l.spec.attempt)
-                })
-            }),
-        })
+        peer.declines = declines && !peer.accepts;
+        peer.asks_first = leave_request_to_peer(my_org_id, peer_org_id, will_request, prev, now);
+        Some(peer)
     }
 }
 

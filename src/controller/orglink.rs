@@ -149,7 +149,7 @@ async fn apply(link: &OrgLink, ctx: &Context) -> Result<Next, Error> {
         .await
         .map_err(Failure::read)?;
     let (remote, peer_name) = remote_link(&snapshot, &acting.org_id, peer, prev)?;
-    let local_peer = ctx.local_peer(&acting.org_id, peer);
+    let local_peer = ctx.local_peer(&acting.org_id, peer, prev, Timestamp::now());
     let peer_declared = local_peer.is_some();
     let d = decide(LinkInput {
         spec: &link.spec,
@@ -385,7 +385,7 @@ async fn cleanup(link: &OrgLink, ctx: &Context, orphan: bool) -> Result<(), Erro
         .deletion_timestamp
         .as_ref()
         .map_or_else(Timestamp::now, |t| t.0);
-    let local_peer = ctx.local_peer(&acting.org_id, peer);
+    let local_peer = ctx.local_peer(&acting.org_id, peer, None, Timestamp::now());
     if !orphan && awaits_peer_record(remote, local_peer, deleting_since, Timestamp::now()) {
         // The peer's OrgLink here is woken by our wake and records the link within a
         // reconcile; the backoff retries this one.

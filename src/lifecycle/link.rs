@@ -95,6 +95,62 @@ pub struct LocalPeer {
     pub declines: bool,
     /// An accepting one records the link as active (phase `Linked`).
     pub linked: bool,
+    /// An accepting one, its Organization acting, is about to request the link
+    /// ([`will_request`]) and the peer's org ID sorts before ours: only one side asks,
+    /// and this one approves ([`leave_request_to_peer`]).
+    pub asks_first: bool,
+}
+
+/// How long an OrgLink leaves the request to a peer managed in this cluster before it
+/// sends its own. The peer's request normally arrives within a reconcile (its `POST`
+/// wakes this object at once); a peer that has not asked by then is stuck (its
+/// Organization stopped acting, a conflict, a pause), and the ordinary request (with the
+/// 409 Genesys answers when both happen to ask) is better than waiting for ever.
+pub(crate) const PEER_REQUEST_PATIENCE: k8s_openapi::jiff::SignedDuration =
+    k8s_openapi::jiff::SignedDuration::from_secs(30);
+
+/// Whether the peer's OrgLink (`peer_spec`/`peer_status`, naming us) is about to
+/// request a link: it accepts and either has not asked for its attempt yet or has asked
+/// and waits. One that was refused or unlinked asks again only for a new attempt; a
+/// linked or declining one does not ask. The caller checks that it acts (its
+/// Organization Ready, not observe-only, not being deleted).
+pub(crate) fn will_request(peer_spec: &OrgLinkSpec, peer_status: Option<&OrgLinkStatus>) -> bool {
+    if peer_spec.decision != LinkDecision::Accept {
+        return false;
+    }
+    let phase = peer_status.and_then(|s| s.phase);
+    let new_attempt = peer_status.and_then(|s| s.observed_attempt) != Some(peer_spec.attempt);
+    match phase {
+        None
+        | Some(
+            OrgLinkPhase::Requesting | OrgLinkPhase::WaitingForConfirmation | OrgLinkPhase::Error,
+        ) => true,
+        Some(OrgLinkPhase::RejectedByPeer | OrgLinkPhase::UnlinkedByPeer) => new_attempt,
+        Some(OrgLinkPhase::Linked | OrgLinkPhase::Declined) => false,
+    }
+}
+
+/// Whether this side (org `me`) leaves the request to the peer (org `peer`), whose
+/// OrgLink here is about to ask (`peer_will_request`, from [`will_request`]): the org
+/// whose ID sorts first asks and the other approves, so two requests never cross
+/// (Genesys refuses the second with 409: a wasted call and a read). After
+/// [`PEER_REQUEST_PATIENCE`] of waiting (since `Ready` took reason `PeerRequesting`)
+/// this side asks anyway.
+pub(crate) fn leave_request_to_peer(
+    me: &str,
+    peer: &str,
+    peer_will_request: bool,
+    prev: Option<&OrgLinkStatus>,
+    now: Timestamp,
+) -> bool {
+    if !peer_will_request || peer >= me {
+        return false;
+    }
+    let waiting_since = prev
+        .and_then(|s| crate::api::conditions::find(&s.conditions, types::READY))
+        .filter(|c| c.reason == reasons::PEER_REQUESTING)
+        .map(|c| c.last_transition_time.0);
+    waiting_since.is_none_or(|since| now.duration_since(since) < PEER_REQUEST_PATIENCE)
 }
 
 /// How long a deleted OrgLink waits, from its deletion, for the accepting peer here to
@@ -193,6 +249,13 @@ pub fn decide(input: LinkInput<'_>) -> LinkDecisionOut {
                             if held && input.remote == RemoteLink::OutgoingRejected =>
                         {
                             rejected(prev_attempt, peer)
+                        }
+                        // Nothing on record and the peer here asks first: its request is
+                        // on its way (or was made and removed: then not asking is right).
+                        _ if input.remote == RemoteLink::None
+                            && input.local_peer.is_some_and(|p| p.asks_first) =>
+                        {
+                            awaiting_request(input.status, peer)
                         }
                         _ => request(spec.attempt, peer),
                     }
@@ -306,6 +369,31 @@ fn held(
         conditions: vec![
             DesiredCondition::new(types::LINKED, Status::False, reason, message),
             DesiredCondition::new(types::READY, Status::False, reason, message),
+        ],
+        requeue: Requeue::Soon,
+    }
+}
+
+/// Waiting for the peer's request ([`leave_request_to_peer`]): nothing is called, the
+/// attempt is not taken (this side has not asked), phase `Requesting`.
+fn awaiting_request(prev: Option<&OrgLinkStatus>, peer: &str) -> LinkDecisionOut {
+    let msg = format!(
+        "organization {peer} is managed in this cluster too and sends the link request; this side approves it when it arrives"
+    );
+    LinkDecisionOut {
+        actions: vec![],
+        phase: OrgLinkPhase::Requesting,
+        direction: prev.and_then(|s| s.direction),
+        linked: false,
+        observed_attempt: prev.and_then(|s| s.observed_attempt),
+        conditions: vec![
+            DesiredCondition::new(
+                types::LINKED,
+                Status::False,
+                reasons::PEER_REQUESTING,
+                msg.clone(),
+            ),
+            DesiredCondition::new(types::READY, Status::Unknown, reasons::PEER_REQUESTING, msg),
         ],
         requeue: Requeue::Soon,
     }

@@ -90,6 +90,35 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
     #[test]
+    fn of_two_orgs_managed_here_exactly_one_sends_the_request(
+        a in "[0-9a-f]{8}-0000-4000-8000-000000000000",
+        b in "[0-9a-f]{8}-0000-4000-8000-000000000000",
+        attempt in 0i64..3,
+    ) {
+        prop_assume!(a != b);
+        let now = Timestamp::UNIX_EPOCH;
+        let requests = [(&a, &b), (&b, &a)]
+            .into_iter()
+            .filter(|(me, peer)| {
+                let spec = link_spec(true, attempt);
+                let local_peer = link::LocalPeer {
+                    accepts: true,
+                    asks_first: link::leave_request_to_peer(me, peer, true, None, now),
+                    ..Default::default()
+                };
+                let d = link::decide(LinkInput {
+                    spec: &spec,
+                    status: None,
+                    remote: RemoteLink::None,
+                    local_peer: Some(local_peer),
+                });
+                d.actions.contains(&LinkAction::Request)
+            })
+            .count();
+        prop_assert_eq!(requests, 1);
+    }
+
+    #[test]
     fn link_decisions_are_idempotent_and_safe(
         accept in any::<bool>(),
         attempt in 0i64..3,

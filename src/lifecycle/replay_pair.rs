@@ -234,10 +234,18 @@ impl Pair {
         }
         let live = other.deleting.is_none();
         let accepts = live && other.decision == LinkDecision::Accept;
+        let will_request = accepts && link::will_request(&self.spec(1 - me), other.status.as_ref());
         Some(link::LocalPeer {
             accepts,
             declines: live && other.decision == LinkDecision::Decline,
             linked: accepts && self.phase(1 - me) == Some(OrgLinkPhase::Linked),
+            asks_first: link::leave_request_to_peer(
+                ORG[me],
+                ORG[1 - me],
+                will_request,
+                self.sides[me].status.as_ref(),
+                self.now,
+            ),
         })
     }
 
@@ -315,23 +323,58 @@ fn a_request_approved_and_removed_by_a_declining_peer_here_is_not_sent_again() {
     assert_eq!(p.phase(1), Some(OrgLinkPhase::Declined));
 }
 
-/// The other way round: side 0 approved side 1's request and died before recording
-/// it; side 1 then declined and removed the link. Side 0, with no memory of the link,
+/// The other way round: side 1 approved side 0's request and died before recording
+/// it; side 0 then declined and removed the link. Side 1, with no memory of the link,
 /// would ask for it itself.
 #[test]
 fn an_approval_lost_in_a_crash_does_not_become_a_request_when_the_peer_here_declines() {
     let mut p = Pair::new();
     for s in [
-        Step::Reconcile(1, Crash::Never),
-        Step::Reconcile(0, Crash::AfterCall),
-        Step::Decline(1),
-        Step::Reconcile(1, Crash::Never),
         Step::Reconcile(0, Crash::Never),
+        Step::Reconcile(1, Crash::AfterCall),
+        Step::Decline(0),
+        Step::Reconcile(0, Crash::Never),
+        Step::Reconcile(1, Crash::Never),
     ] {
         p.run(s);
     }
+    assert_eq!(p.sent, vec![0]);
+    assert_eq!(p.phase(1), Some(OrgLinkPhase::RejectedByPeer));
+}
+
+/// Both sides here: the org whose ID sorts first asks, the other waits and approves,
+/// so two requests never cross (no 409).
+#[test]
+fn of_two_sides_here_only_the_first_asks() {
+    let mut p = Pair::new();
+    p.run(Step::Reconcile(1, Crash::Never));
+    assert_eq!(
+        p.sent,
+        Vec::<usize>::new(),
+        "side 1 leaves the request to side 0"
+    );
+    assert_eq!(p.phase(1), Some(OrgLinkPhase::Requesting));
+    p.run(Step::Reconcile(0, Crash::Never));
+    p.run(Step::Reconcile(1, Crash::Never));
+    p.run(Step::Reconcile(0, Crash::Never));
+    assert_eq!(p.sent, vec![0]);
+    assert_eq!(p.phase(0), Some(OrgLinkPhase::Linked));
+    assert_eq!(p.phase(1), Some(OrgLinkPhase::Linked));
+}
+
+/// A first side that does not ask (its operator paused, its Organization failing) is
+/// waited for [`link::PEER_REQUEST_PATIENCE`], then the second side asks itself.
+#[test]
+fn the_second_side_asks_itself_once_its_patience_is_spent() {
+    let mut p = Pair::new();
+    p.run(Step::Reconcile(1, Crash::Never));
+    p.now += link::PEER_REQUEST_PATIENCE;
+    p.run(Step::Reconcile(1, Crash::Never));
     assert_eq!(p.sent, vec![1]);
-    assert_eq!(p.phase(0), Some(OrgLinkPhase::RejectedByPeer));
+    p.run(Step::Reconcile(0, Crash::Never));
+    p.run(Step::Reconcile(1, Crash::Never));
+    assert_eq!(p.phase(0), Some(OrgLinkPhase::Linked));
+    assert_eq!(p.phase(1), Some(OrgLinkPhase::Linked));
 }
 
 /// Deleting side 1 waits until side 0 recorded the link it approved, then removes it:
