@@ -155,6 +155,15 @@ impl Pair {
         Ok(())
     }
 
+    /// A new pair after `steps`.
+    fn played(steps: &[Step]) -> Self {
+        let mut p = Pair::new();
+        for s in steps {
+            p.run(*s);
+        }
+        p
+    }
+
     fn run(&mut self, step: Step) {
         self.now += SignedDuration::from_secs(1);
         match step {
@@ -308,16 +317,13 @@ fn check_settled(p: &Pair) -> Result<(), TestCaseError> {
 /// the link. Side 0 found its intent and no record, which reads as "never left".
 #[test]
 fn a_request_approved_and_removed_by_a_declining_peer_here_is_not_sent_again() {
-    let mut p = Pair::new();
-    for s in [
+    let p = Pair::played(&[
         Step::Reconcile(0, Crash::AfterCall),
         Step::Reconcile(1, Crash::Never),
         Step::Decline(1),
         Step::Reconcile(1, Crash::Never),
         Step::Reconcile(0, Crash::Never),
-    ] {
-        p.run(s);
-    }
+    ]);
     assert_eq!(p.sent, vec![0]);
     assert_eq!(p.phase(0), Some(OrgLinkPhase::RejectedByPeer));
     assert_eq!(p.phase(1), Some(OrgLinkPhase::Declined));
@@ -328,16 +334,13 @@ fn a_request_approved_and_removed_by_a_declining_peer_here_is_not_sent_again() {
 /// would ask for it itself.
 #[test]
 fn an_approval_lost_in_a_crash_does_not_become_a_request_when_the_peer_here_declines() {
-    let mut p = Pair::new();
-    for s in [
+    let p = Pair::played(&[
         Step::Reconcile(0, Crash::Never),
         Step::Reconcile(1, Crash::AfterCall),
         Step::Decline(0),
         Step::Reconcile(0, Crash::Never),
         Step::Reconcile(1, Crash::Never),
-    ] {
-        p.run(s);
-    }
+    ]);
     assert_eq!(p.sent, vec![0]);
     assert_eq!(p.phase(1), Some(OrgLinkPhase::RejectedByPeer));
 }
@@ -377,15 +380,19 @@ fn the_second_side_asks_itself_once_its_patience_is_spent() {
     assert_eq!(p.phase(1), Some(OrgLinkPhase::Linked));
 }
 
+/// Side 0 asked and died before recording it; side 1 approved, then was deleted.
+const DELETED_BEFORE_THE_PEER_RECORDED: [Step; 4] = [
+    Step::Reconcile(0, Crash::AfterCall),
+    Step::Reconcile(1, Crash::Never),
+    Step::Delete(1),
+    Step::Reconcile(1, Crash::Never),
+];
+
 /// Deleting side 1 waits until side 0 recorded the link it approved, then removes it:
 /// side 0 reads "unlinked by the peer", not "never asked".
 #[test]
 fn a_deleted_side_removes_the_link_once_the_peer_here_recorded_it() {
-    let mut p = Pair::new();
-    p.run(Step::Reconcile(0, Crash::AfterCall));
-    p.run(Step::Reconcile(1, Crash::Never));
-    p.run(Step::Delete(1));
-    p.run(Step::Reconcile(1, Crash::Never));
+    let mut p = Pair::played(&DELETED_BEFORE_THE_PEER_RECORDED);
     assert!(!p.sides[1].gone, "waits for side 0");
     assert!(matches!(p.record, Some(Record::Approved { from: 0 })));
     p.run(Step::Reconcile(0, Crash::Never));
@@ -400,11 +407,7 @@ fn a_deleted_side_removes_the_link_once_the_peer_here_recorded_it() {
 /// A peer that cannot record holds a deletion for [`link::PEER_RECORD_GRACE`] at most.
 #[test]
 fn a_peer_that_never_records_holds_a_deletion_only_for_the_grace() {
-    let mut p = Pair::new();
-    p.run(Step::Reconcile(0, Crash::AfterCall));
-    p.run(Step::Reconcile(1, Crash::Never));
-    p.run(Step::Delete(1));
-    p.run(Step::Reconcile(1, Crash::Never));
+    let mut p = Pair::played(&DELETED_BEFORE_THE_PEER_RECORDED);
     assert!(!p.sides[1].gone);
     p.now += link::PEER_RECORD_GRACE;
     p.run(Step::Reconcile(1, Crash::Never));
