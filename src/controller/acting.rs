@@ -147,18 +147,13 @@ pub(crate) fn claimant(meta: &ObjectMeta) -> Claimant<'_> {
 }
 
 /// The other objects of the same namespace, `organizationRef`, peer (and claim) as
-/// `obj`, from the cache.
+/// `obj`, from the cache (by its index: every reconcile asks).
 pub(crate) fn siblings<K: Relationship>(ctx: &Context, obj: &K) -> Vec<Arc<K>> {
+    let namespace = obj.namespace().unwrap_or_default();
     K::store(ctx)
-        .state()
+        .with_peer(&namespace, obj.organization_ref(), obj.peer_org_id())
         .into_iter()
-        .filter(|o| {
-            o.namespace() == obj.namespace()
-                && o.name_any() != obj.name_any()
-                && o.organization_ref() == obj.organization_ref()
-                && o.peer_org_id() == obj.peer_org_id()
-                && o.same_claim(obj)
-        })
+        .filter(|o| o.name_any() != obj.name_any() && o.same_claim(obj))
         .collect()
 }
 

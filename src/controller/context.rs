@@ -201,21 +201,14 @@ impl Context {
                 session.invalidate_parts(changed);
             }
             self.wake_organizations.wake(org.as_ref());
-            for link in self.links.state() {
-                if link.metadata.namespace.as_deref() == Some(key.namespace.as_str())
-                    && link.spec.organization_ref == key.name
-                    && link.spec.peer.organization_id == my_org_id
-                {
-                    self.wake_links.wake(link.as_ref());
-                }
+            for link in self.links.with_peer(&key.namespace, &key.name, my_org_id) {
+                self.wake_links.wake(link.as_ref());
             }
-            for pairing in self.pairings.state() {
-                if pairing.metadata.namespace.as_deref() == Some(key.namespace.as_str())
-                    && pairing.spec.organization_ref == key.name
-                    && pairing.spec.peer.organization_id == my_org_id
-                {
-                    self.wake_pairings.wake(pairing.as_ref());
-                }
+            for pairing in self
+                .pairings
+                .with_peer(&key.namespace, &key.name, my_org_id)
+            {
+                self.wake_pairings.wake(pairing.as_ref());
             }
         }
     }
@@ -252,13 +245,11 @@ impl Context {
                 (org_key(org), acting)
             })
             .collect();
-        let links = self.links.state().into_iter().filter_map(|link| {
-            let key = OrgKey {
-                namespace: link.metadata.namespace.clone().unwrap_or_default(),
-                name: link.spec.organization_ref.clone(),
-            };
-            let (_, acting) = peer_orgs.iter().find(|(k, _)| *k == key)?;
-            (link.spec.peer.organization_id == my_org_id).then_some((link, *acting))
+        let links = peer_orgs.iter().flat_map(|(key, acting)| {
+            self.links
+                .with_peer(&key.namespace, &key.name, my_org_id)
+                .into_iter()
+                .map(|link| (link, *acting))
         });
         let mut peer = LocalPeer::default();
         let mut declared = false;

@@ -35,7 +35,7 @@ use std::sync::Arc;
 
 use futures::channel::mpsc;
 use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt};
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
@@ -51,8 +51,10 @@ pub(crate) use error::Error;
 pub(crate) use metrics::Metrics;
 
 use crate::api::{OrgLink, OrgPairing, Organization};
+use crate::runtime::index::{IndexWriter, Managed, SharedIndex};
 use crate::runtime::scope::{Stores, Wakers};
 use acting::Relationship;
+use org_changes::Concerns;
 use reconciler::Reconciled;
 
 /// How to run the controllers.
@@ -107,9 +109,10 @@ where
 /// A controller for `api` whose cache keeps no `managedFields`: no reconcile reads
 /// them, and on an object written by several managers (the user's apply, our
 /// finalizer and status) they are often larger than the rest of it.
-fn controller_for<K>(api: Api<K>, wc: watcher::Config) -> Controller<K>
+fn controller_for<K>(api: Api<K>, wc: watcher::Config, mut index: IndexWriter) -> Controller<K>
 where
     K: Resource<DynamicType = ()>
+        + Managed
         + Clone
         + serde::de::DeserializeOwned
         + std::fmt::Debug
@@ -121,6 +124,10 @@ where
     let stream = watcher(api, wc)
         .default_backoff()
         .modify(|o: &mut K| o.meta_mut().managed_fields = None)
+        .map_ok(move |event| {
+            index.apply(&event);
+            event
+        })
         .reflect(writer)
         .applied_objects();
     Controller::for_stream(stream, reader)
@@ -300,7 +307,7 @@ pub(crate) async fn run(
 /// One controller of kind `K` per partition, each with the channel that wakes its
 /// objects; the wakers and the caches of all partitions.
 #[allow(clippy::type_complexity)]
-fn partitioned<K: Reconciled>(
+fn partitioned<K: Reconciled + Managed>(
     client: &kube::Client,
     partitions: &[Option<String>],
     wc: &watcher::Config,
@@ -315,13 +322,18 @@ fn partitioned<K: Reconciled>(
 ) {
     let mut controllers = Vec::new();
     let mut wakers = HashMap::new();
+    let mut index = SharedIndex::default();
     for partition in partitions {
-        let controller = controller_for(api_in::<K>(client, partition), wc.clone());
+        let (writer, _listed) = index.add_partition();
+        let controller = controller_for(api_in::<K>(client, partition), wc.clone(), writer);
         let (tx, rx) = mpsc::unbounded();
         wakers.insert(partition.clone(), tx);
         controllers.push((partition.clone(), controller, rx));
     }
-    let stores = Stores::new(controllers.iter().map(|(_, c, _)| c.store()).collect());
+    let stores = Stores::indexed(
+        controllers.iter().map(|(_, c, _)| c.store()).collect(),
+        index,
+    );
     (controllers, Wakers::new(wakers), stores)
 }
 
@@ -339,16 +351,17 @@ fn concerned_by<K: Relationship>(
     let views = org_changes::OrgViews::default();
     move |org: Organization| {
         let concerns = views.observe(&org);
-        let ns = org.namespace();
+        let ns = org.namespace().unwrap_or_default();
         let name = org.name_any();
-        store
-            .state()
-            .into_iter()
-            .filter(|o| {
-                o.namespace() == ns
-                    && o.organization_ref() == name
-                    && concerns.includes(o.peer_org_id())
-            })
+        let objects = match concerns {
+            Concerns::All => store.of_org(&ns, &name),
+            Concerns::Peers(peers) => peers
+                .iter()
+                .flat_map(|peer| store.with_peer(&ns, &name, peer))
+                .collect(),
+        };
+        objects
+            .iter()
             .map(|o| ObjectRef::from_obj(o.as_ref()))
             .collect()
     }

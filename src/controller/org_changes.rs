@@ -91,16 +91,6 @@ pub(crate) enum Concerns {
     Peers(Vec<String>),
 }
 
-impl Concerns {
-    /// Whether a relationship with `peer` is concerned.
-    pub(crate) fn includes(&self, peer: &str) -> bool {
-        match self {
-            Concerns::All => true,
-            Concerns::Peers(peers) => peers.iter().any(|p| p == peer),
-        }
-    }
-}
-
 /// What changed between the view the relationships last saw and the new one.
 pub(crate) fn concerns(old: Option<&OrgView>, new: &OrgView) -> Concerns {
     let Some(old) = old else {
@@ -233,7 +223,6 @@ mod tests {
         });
         let c = concerns(Some(&old), &OrgView::of(&org(new)));
         assert_eq!(c, Concerns::Peers(vec![PEER_A.to_string()]));
-        assert!(c.includes(PEER_A) && !c.includes(PEER_B));
     }
 
     #[test]

@@ -592,22 +592,18 @@ fn bounded(
 
 /// The peers the OrgLinks and OrgPairings of `org` (same namespace, `organizationRef`
 /// naming it) declare, from the controllers' caches. Objects being deleted still count:
-/// their cleanup acts on the relationship.
+/// their cleanup acts on the relationship. Found by the caches' index: every
+/// Organization reconcile asks, and a scan cost as much as the cluster's objects.
 fn declared(org: &Organization, ctx: &Context) -> crate::lifecycle::audit::Declared {
-    let namespace = org.namespace();
+    let namespace = org.namespace().unwrap_or_default();
     let name = org.name_any();
     let mut declared = crate::lifecycle::audit::Declared::default();
-    for link in ctx.links.state() {
-        if link.namespace() == namespace && link.spec.organization_ref == name {
-            declared
-                .links
-                .insert(link.spec.peer.organization_id.clone());
-        }
+    for link in ctx.links.of_org(&namespace, &name) {
+        declared
+            .links
+            .insert(link.spec.peer.organization_id.clone());
     }
-    for pairing in ctx.pairings.state() {
-        if pairing.namespace() != namespace || pairing.spec.organization_ref != name {
-            continue;
-        }
+    for pairing in ctx.pairings.of_org(&namespace, &name) {
         let peer = pairing.spec.peer.organization_id.clone();
         if pairing.spec.request.is_some() {
             declared.trustors.insert(peer);

@@ -5,10 +5,12 @@
 //! |---|---|
 //! | [`tls`] | the rustls crypto provider, installed once per process |
 //! | [`scope`] | the namespaces watched, and the per-namespace caches and wakers |
+//! | [`index`] | OrgLinks and OrgPairings by org and peer, for the webhook and the controllers |
 //! | [`leader`] | leader election on a Lease |
 //! | [`probes`] | `/metrics`, `/healthz`, `/readyz` |
 //! | [`signals`] | SIGTERM / Ctrl-C |
 
+pub(crate) mod index;
 pub mod leader;
 pub(crate) mod probes;
 pub mod scope;

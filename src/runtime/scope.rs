@@ -5,7 +5,9 @@
 //! too: a reflector over several namespaces' watch streams
 //! cannot be one store, since each stream's re-list replaces the whole store. So the
 //! lookups go through [`Stores`] (all the per-namespace caches) and wake-ups through
-//! [`Wakers`] (routed to the controller of the object's namespace).
+//! [`Wakers`] (routed to the controller of the object's namespace). The OrgLink and
+//! OrgPairing caches carry an [`index`](super::index) beside them, so that finding an
+//! org's objects, or those with one peer, does not walk the whole cache.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,6 +15,8 @@ use std::sync::Arc;
 use futures::channel::mpsc::UnboundedSender;
 use kube::Resource;
 use kube::runtime::reflector::{ObjectRef, Store};
+
+use super::index::SharedIndex;
 
 /// Namespaces watched.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,22 +51,59 @@ impl Scope {
     }
 }
 
-/// The read-only caches of one kind, one per watched partition.
+/// The read-only caches of one kind, one per watched partition, and (for OrgLinks and
+/// OrgPairings) their index by org and peer.
 pub struct Stores<K: Resource<DynamicType = ()> + Clone + 'static> {
     stores: Vec<Store<K>>,
+    index: SharedIndex,
 }
 
 impl<K: Resource<DynamicType = ()> + Clone + 'static> Clone for Stores<K> {
     fn clone(&self) -> Self {
         Self {
             stores: self.stores.clone(),
+            index: self.index.clone(),
         }
     }
 }
 
 impl<K: Resource<DynamicType = ()> + Clone + 'static> Stores<K> {
+    /// Caches without an index: [`Self::with_peer`] and [`Self::of_org`] find nothing
+    /// (Organizations, found by their key).
     pub(crate) fn new(stores: Vec<Store<K>>) -> Self {
-        Self { stores }
+        Self::indexed(stores, SharedIndex::default())
+    }
+
+    /// Caches with the index kept from the same watch events.
+    pub(crate) fn indexed(stores: Vec<Store<K>>, index: SharedIndex) -> Self {
+        Self { stores, index }
+    }
+
+    /// The objects of org `organization_ref` in `namespace` with peer org `peer`.
+    pub(crate) fn with_peer(
+        &self,
+        namespace: &str,
+        organization_ref: &str,
+        peer: &str,
+    ) -> Vec<Arc<K>> {
+        self.named(
+            namespace,
+            self.index.with_peer(namespace, organization_ref, peer),
+        )
+    }
+
+    /// The objects of org `organization_ref` in `namespace`.
+    pub(crate) fn of_org(&self, namespace: &str, organization_ref: &str) -> Vec<Arc<K>> {
+        self.named(namespace, self.index.of_org(namespace, organization_ref))
+    }
+
+    /// The cached objects of these names (the index is updated just before the cache,
+    /// so a name may briefly have no object yet, or one already gone: left out).
+    fn named(&self, namespace: &str, names: Vec<String>) -> Vec<Arc<K>> {
+        names
+            .into_iter()
+            .filter_map(|name| self.get(&ObjectRef::new(&name).within(namespace)))
+            .collect()
     }
 
     pub(crate) fn get(&self, key: &ObjectRef<K>) -> Option<Arc<K>> {

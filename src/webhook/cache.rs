@@ -1,6 +1,6 @@
 //! The webhook's read-only view of the cluster: a reflector cache of Organizations and
 //! an index of OrgLinks and OrgPairings by the relationship they manage (see
-//! [`super::index`]). The webhook runs on every replica (standbys too), so it keeps
+//! [`crate::runtime::index`]). The webhook runs on every replica (standbys too), so it keeps
 //! caches of its own instead of borrowing the leader's controllers'.
 
 use std::sync::Arc;
@@ -15,9 +15,9 @@ use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::index::{Managed, RelationshipIndex, SharedIndex};
 use super::rules::{ClusterView, Relationship, RelationshipKind};
 use crate::api::{OrgLink, OrgPairing, Organization};
+use crate::runtime::index::{Managed, RelationshipIndex, SharedIndex};
 use crate::runtime::scope::{Scope, Stores};
 
 /// The caches and whether they have all done their first list.
@@ -162,7 +162,7 @@ where
         ready.push(listed);
         let stream = watcher(api, watcher::Config::default().any_semantic()).default_backoff();
         drive(K::kind(&()), stream, shutdown.clone(), move |event| {
-            writer.apply(event)
+            writer.apply(&event)
         });
     }
     (index, ready)

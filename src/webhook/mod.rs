@@ -1,8 +1,8 @@
 //! The validating admission webhook: the admission rules of api.md at apply time.
 //!
 //! - [`rules`]: each rule a small pure function; [`review`]: AdmissionReview in/out.
-//! - [`cache`]: the read-only view of the cluster the rules consult; [`index`]: its
-//!   OrgLinks and OrgPairings by the relationship they manage.
+//! - [`cache`]: the read-only view of the cluster the rules consult, its OrgLinks and
+//!   OrgPairings held by the relationship they manage ([`crate::runtime::index`]).
 //! - [`server`]: HTTPS with certificate reload; [`certs`] and [`configuration`]: the
 //!   serving certificate and the ValidatingWebhookConfiguration.
 
@@ -10,7 +10,6 @@ pub mod bootstrap;
 pub mod cache;
 pub mod certs;
 pub mod configuration;
-pub(crate) mod index;
 pub(crate) mod review;
 pub mod rules;
 pub mod server;

@@ -27,39 +27,8 @@ pub trait ClusterView {
     fn manager(&self, relationship: &Relationship, except: &str) -> Option<String>;
 }
 
-/// Which object manages a relationship: an OrgLink, or one side of an OrgPairing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) enum RelationshipKind {
-    Link,
-    PairingRequest,
-    PairingGrant,
-}
-
-/// One organization's relationship of one kind with one peer, in one namespace: at most
-/// one object may manage it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Relationship {
-    pub(crate) kind: RelationshipKind,
-    pub(crate) namespace: String,
-    pub(crate) organization_ref: String,
-    pub(crate) peer: String,
-}
-
-impl Relationship {
-    pub(crate) fn new(
-        kind: RelationshipKind,
-        namespace: &str,
-        organization_ref: &str,
-        peer: &str,
-    ) -> Self {
-        Self {
-            kind,
-            namespace: namespace.to_owned(),
-            organization_ref: organization_ref.to_owned(),
-            peer: peer.to_owned(),
-        }
-    }
-}
+pub use crate::runtime::index::Relationship;
+pub(crate) use crate::runtime::index::RelationshipKind;
 
 /// The outcome of all rules: denied if any denial.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
