@@ -11,7 +11,7 @@ use kube::runtime::reflector::ObjectRef;
 use super::context::{Context, org_key};
 use super::error::Failure;
 use super::reconciler::Reconciled;
-use super::sessions::{OrgSession, Snapshot};
+use super::sessions::{OrgSession, Parts, Snapshot};
 use crate::api::Organization;
 use crate::api::conditions::{find, is_true, types};
 use crate::lifecycle::conflict::{Claimant, Turn, turn};
@@ -90,6 +90,7 @@ pub(crate) async fn acting_for_cleanup(
     ctx: &Context,
     namespace: &str,
     organization_ref: &str,
+    needs: Parts,
 ) -> Result<(Acting, Arc<Snapshot>), Failure> {
     let org = ctx
         .organizations
@@ -110,7 +111,7 @@ pub(crate) async fn acting_for_cleanup(
         }
     };
     let snapshot = session
-        .snapshot(std::time::Duration::ZERO)
+        .snapshot(needs, std::time::Duration::ZERO)
         .await
         .map_err(Failure::cleanup_read)?;
     let org_id = snapshot.me.id.clone();

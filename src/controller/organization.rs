@@ -301,7 +301,7 @@ async fn read_with_refresh(
         // A refresh on demand reads everything, the org's identity too.
         session.invalidate_parts(super::sessions::Parts::ALL);
     }
-    let read = session.snapshot(resync).await;
+    let read = session.snapshot(super::sessions::Parts::ALL, resync).await;
     refresh.session = Some(session.clone());
     let after = match &read {
         Ok(snapshot) => refresh::decide(

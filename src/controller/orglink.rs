@@ -145,7 +145,7 @@ async fn apply(link: &OrgLink, ctx: &Context) -> Result<Next, Error> {
     let peer = link.spec.peer.organization_id.as_str();
     let snapshot = acting
         .session
-        .snapshot(max_age)
+        .snapshot(Parts::LINKS, max_age)
         .await
         .map_err(Failure::read)?;
     let (remote, peer_name) = remote_link(&snapshot, &acting.org_id, peer, prev)?;
@@ -378,7 +378,7 @@ async fn cleanup(link: &OrgLink, ctx: &Context, orphan: bool) -> Result<(), Erro
     let namespace = link.namespace().unwrap_or_default();
     let peer = link.spec.peer.organization_id.as_str();
     let (acting, snapshot) =
-        acting_for_cleanup(ctx, &namespace, &link.spec.organization_ref).await?;
+        acting_for_cleanup(ctx, &namespace, &link.spec.organization_ref, Parts::LINKS).await?;
     let (remote, _) = remote_link(&snapshot, &acting.org_id, peer, link.status.as_ref())?;
     let deleting_since = link
         .metadata

@@ -154,12 +154,19 @@ impl Parts {
     }
 }
 
-/// Which parts of `current` must be read for a caller that accepts lists `max_age` old:
-/// those marked `stale`, those older than that (the identity: older than
-/// [`IDENTITY_MAX_AGE`] too), or all when there is no snapshot yet.
+/// Which parts of `current` must be read for a caller that decides on the lists it
+/// `needs` and accepts them `max_age` old: of those, the ones marked `stale` or older
+/// than that; the identity when stale or older than [`IDENTITY_MAX_AGE`] (every caller
+/// needs it); all when there is no snapshot yet.
+///
+/// A list the caller does not need is left as it is, stale or old, for the next caller
+/// that needs it: an OrgLink waiting for its peer looks every few seconds, and used to
+/// re-read the org's two trust lists each time as well as its link list (and a pairing
+/// the link list), which was most of the reads of a converging org (issue 14).
 pub(crate) fn parts_to_read(
     current: Option<&Snapshot>,
     stale: Parts,
+    needs: Parts,
     max_age: Duration,
     now: Instant,
 ) -> Parts {
@@ -169,8 +176,8 @@ pub(crate) fn parts_to_read(
     let old = |t: &ReadTime, age: Duration| now.saturating_duration_since(t.ended) >= age;
     Parts {
         identity: stale.identity || old(&s.identity_read, max_age.max(IDENTITY_MAX_AGE)),
-        links: stale.links || old(&s.links_read, max_age),
-        trusts: stale.trusts || old(&s.trusts_read, max_age),
+        links: needs.links && (stale.links || old(&s.links_read, max_age)),
+        trusts: needs.trusts && (stale.trusts || old(&s.trusts_read, max_age)),
     }
 }
 
@@ -321,11 +328,22 @@ impl std::fmt::Debug for OrgSession {
 }
 
 impl OrgSession {
-    /// The snapshot, its parts re-read when older than `max_age` or marked stale (see
-    /// [`parts_to_read`]); the others are kept. Concurrent callers share one read.
-    pub(crate) async fn snapshot(&self, max_age: Duration) -> Result<Arc<Snapshot>, GenesysError> {
+    /// The snapshot, the parts it `needs` re-read when older than `max_age` or marked
+    /// stale (see [`parts_to_read`]); the others are kept. Concurrent callers share one
+    /// read.
+    pub(crate) async fn snapshot(
+        &self,
+        needs: Parts,
+        max_age: Duration,
+    ) -> Result<Arc<Snapshot>, GenesysError> {
         let mut guard = self.snapshot.lock().await;
-        let parts = parts_to_read(guard.as_deref(), self.stale.get(), max_age, Instant::now());
+        let parts = parts_to_read(
+            guard.as_deref(),
+            self.stale.get(),
+            needs,
+            max_age,
+            Instant::now(),
+        );
         if let Some(current) = guard.as_ref()
             && !parts.any()
         {
@@ -639,6 +657,67 @@ mod tests {
 
     fn names(list: &[&str]) -> BTreeSet<String> {
         list.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn a_caller_reads_only_the_lists_it_needs() {
+        let t0 = Instant::now();
+        let read_at = |secs: u64| {
+            let at = t0 + Duration::from_secs(secs);
+            ReadTime {
+                started: at,
+                started_wall: k8s_openapi::jiff::Timestamp::now(),
+                ended: at,
+            }
+        };
+        let s = Snapshot::assemble(
+            (GenesysOrg::default(), vec![], read_at(0)),
+            (vec![], read_at(0)),
+            (vec![], vec![], read_at(25)),
+        );
+        let now = t0 + Duration::from_secs(30);
+        let none = Parts::default();
+        let both = Parts {
+            identity: false,
+            links: true,
+            trusts: true,
+        };
+        let s10 = Duration::from_secs(10);
+        let s60 = Duration::from_secs(60);
+        // (stale, needs, max_age) -> parts read
+        let table = [
+            // A link look that accepts 10 s reads the 30 s old link list only.
+            (none, Parts::LINKS, s10, Parts::LINKS),
+            // A pairing look: its trust lists are 5 s old, so nothing.
+            (none, Parts::TRUSTS, s10, none),
+            // The Organization's look needs everything that is old.
+            (none, Parts::ALL, s10, Parts::LINKS),
+            (none, Parts::ALL, Duration::ZERO, both),
+            // Stale lists are read by whoever needs them, and only by them.
+            (Parts::TRUSTS, Parts::LINKS, s60, none),
+            (Parts::TRUSTS, Parts::TRUSTS, s60, Parts::TRUSTS),
+            // The identity is every caller's, read when stale whatever it needs.
+            (
+                Parts::ALL,
+                Parts::LINKS,
+                s60,
+                Parts {
+                    trusts: false,
+                    ..Parts::ALL
+                },
+            ),
+        ];
+        for (stale, needs, max_age, expected) in table {
+            assert_eq!(
+                parts_to_read(Some(&s), stale, needs, max_age, now),
+                expected,
+                "stale {stale:?}, needs {needs:?}, max_age {max_age:?}"
+            );
+        }
+        assert_eq!(
+            parts_to_read(None, none, Parts::LINKS, s60, now),
+            Parts::ALL
+        );
     }
 
     #[test]

@@ -262,8 +262,13 @@ async fn cleanup(pairing: &OrgPairing, ctx: &Context, orphan: bool) -> Result<()
     }
     let namespace = pairing.namespace().unwrap_or_default();
     let peer = pairing.spec.peer.organization_id.as_str();
-    let (acting, snapshot) =
-        acting_for_cleanup(ctx, &namespace, &pairing.spec.organization_ref).await?;
+    let (acting, snapshot) = acting_for_cleanup(
+        ctx,
+        &namespace,
+        &pairing.spec.organization_ref,
+        Parts::TRUSTS,
+    )
+    .await?;
     let session = &acting.session;
     let result = match side(pairing) {
         PairingSide::Trustee => {

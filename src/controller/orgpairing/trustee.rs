@@ -70,7 +70,10 @@ pub(super) async fn run(
             }
         }
     };
-    let snapshot = session.snapshot(max_age).await.map_err(Failure::read)?;
+    let snapshot = session
+        .snapshot(Parts::TRUSTS, max_age)
+        .await
+        .map_err(Failure::read)?;
     let trust = match snapshot.trustor(peer) {
         Some(trustor) => Some(
             observe_trustor(session, peer, trustor, snapshot.trusts_read_started())

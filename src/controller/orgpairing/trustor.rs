@@ -40,7 +40,10 @@ pub(super) async fn run(
     let peer = pairing.spec.peer.organization_id.as_str();
     let prev = pairing.status.as_ref();
     let session = &acting.session;
-    let snapshot = session.snapshot(max_age).await.map_err(Failure::read)?;
+    let snapshot = session
+        .snapshot(Parts::TRUSTS, max_age)
+        .await
+        .map_err(Failure::read)?;
     let (trust, trust_members) = match snapshot.trustee(peer) {
         Some(trustee) => {
             let (trust, members) =
