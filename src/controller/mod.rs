@@ -19,6 +19,7 @@ pub(crate) mod org_changes;
 pub(crate) mod organization;
 pub(crate) mod orglink;
 pub(crate) mod orgpairing;
+pub(crate) mod pairing_cache;
 pub(crate) mod reconciler;
 pub(crate) mod requeue;
 pub(crate) mod sessions;

@@ -198,6 +198,8 @@ pub(crate) struct OrgSession {
     pub(crate) trustor_members: MemberCache<TrustorMembers>,
     /// The members of the trusts where we are trustor, by trustee ([`super::members`]).
     pub(crate) trustee_members: MemberCache<TrusteeMembers>,
+    /// The pairings this org made or looked up ([`super::pairing_cache`]).
+    pub(crate) pairings: super::pairing_cache::PairingCache,
 }
 
 /// Who is in a trust where we are trustee: user IDs, group IDs.
@@ -641,6 +643,7 @@ impl Sessions {
             directory: Default::default(),
             trustor_members: Default::default(),
             trustee_members: Default::default(),
+            pairings: Default::default(),
         });
         self.by_key.write().insert(key.clone(), session.clone());
         Ok(session)

@@ -16,6 +16,8 @@
 mod trustee;
 mod trustor;
 
+use std::time::{Duration, Instant};
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
@@ -118,12 +120,14 @@ fn observed_pairing(request: TrustRequest) -> ObservedPairing {
     }
 }
 
-/// The pairing named `id`, if there is an ID to look up.
+/// The pairing named `id`, if there is an ID to look up: as the org saw it less than
+/// `max_age` ago, or read ([`crate::controller::pairing_cache`]).
 async fn lookup_pairing(
     session: &OrgSession,
     id: Option<&str>,
+    max_age: Duration,
 ) -> Result<PairingLookup, GenesysError> {
-    Ok(lookup_pairing_members(session, id).await?.0)
+    Ok(lookup_pairing_members(session, id, max_age).await?.0)
 }
 
 /// [`lookup_pairing`], with the emails and names of the users and groups the pairing
@@ -131,11 +135,23 @@ async fn lookup_pairing(
 async fn lookup_pairing_members(
     session: &OrgSession,
     id: Option<&str>,
+    max_age: Duration,
 ) -> Result<(PairingLookup, Directory), GenesysError> {
     let Some(id) = id.filter(|id| !id.is_empty()) else {
         return Ok((PairingLookup::NotLooked, Directory::default()));
     };
-    Ok(match session.client.get_pairing(id).await? {
+    let found = match session.pairings.get(id, max_age, Instant::now()) {
+        Some(seen) => Some(seen),
+        None => {
+            let read = session.client.get_pairing(id).await?;
+            match &read {
+                Some(found) => session.pairings.keep(found, Instant::now()),
+                None => session.pairings.forget(id),
+            }
+            read
+        }
+    };
+    Ok(match found {
         Some(found) => {
             let mut dir = Directory::default();
             for u in &found.users {

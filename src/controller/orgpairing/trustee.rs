@@ -83,7 +83,7 @@ pub(super) async fn run(
         None => None,
     };
     let (lookup, adopted_pairing) = if trust.is_none() {
-        pending_pairing(pairing, ctx, acting, request).await?
+        pending_pairing(pairing, ctx, acting, request, max_age).await?
     } else {
         (PairingLookup::NotLooked, None)
     };
@@ -133,6 +133,7 @@ async fn pending_pairing(
     ctx: &Context,
     acting: &Acting,
     request: &PairingRequest,
+    max_age: Duration,
 ) -> Result<(PairingLookup, Option<(PairingRecord, String)>), Failure> {
     let prev = pairing.status.as_ref();
     let annotated = pairing
@@ -141,9 +142,13 @@ async fn pending_pairing(
         .as_ref()
         .and_then(|a| a.get(adopt::ADOPT_PAIRING_ANNOTATION))
         .map(String::as_str);
-    let lookup = lookup_pairing(&acting.session, adopt::pairing_to_look_up(prev, annotated))
-        .await
-        .map_err(Failure::read)?;
+    let lookup = lookup_pairing(
+        &acting.session,
+        adopt::pairing_to_look_up(prev, annotated),
+        max_age,
+    )
+    .await
+    .map_err(Failure::read)?;
     let users: BTreeSet<String> = request.users.iter().cloned().collect();
     let groups: BTreeSet<String> = request.groups.iter().cloned().collect();
     let now = Timestamp::now();
@@ -247,6 +252,9 @@ async fn create_pairing_once(
         .await
         .map_err(|e| Failure::Write(Box::new(e)))?;
     let created = session.client.create_pairing(users, groups).await;
+    if let Ok(pairing) = &created {
+        session.pairings.keep(pairing, Instant::now());
+    }
     if created.is_err() {
         apply_status(&ctx.client, pairing, &trustee::without_intent(&intent))
             .await

@@ -60,7 +60,7 @@ pub(super) async fn run(
         trustor::PairingIdSource::NotInCluster
     };
     let (lookup, pairing_members) = match pairing_id.id() {
-        Some(id) if trust.is_none() => lookup_pairing_members(session, Some(id))
+        Some(id) if trust.is_none() => lookup_pairing_members(session, Some(id), max_age)
             .await
             .map_err(Failure::read)?,
         _ => (PairingLookup::NotLooked, Directory::default()),
