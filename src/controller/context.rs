@@ -88,6 +88,9 @@ pub(crate) struct Context {
     pub(crate) wake_links: Wakers<OrgLink>,
     pub(crate) wake_pairings: Wakers<OrgPairing>,
     pub(crate) wake_organizations: Wakers<Organization>,
+    /// Each trust's members as its trustor side here last read them, for the trustee
+    /// side ([`super::members`]).
+    pub(crate) trust_members: super::members::SharedMembers,
     /// Consecutive failures per object, of every kind: one counter an object, reset
     /// on success and forgotten once the object is gone.
     failures: Mutex<HashMap<ObjectKey, u32>>,
@@ -135,6 +138,7 @@ impl Context {
             wake_links: parts.wake_links,
             wake_pairings: parts.wake_pairings,
             wake_organizations: parts.wake_organizations,
+            trust_members: Default::default(),
             failures: Mutex::new(HashMap::new()),
         }
     }

@@ -10,9 +10,18 @@
 //! the trust list is (at the look's `max_age`, the resync once settled, or when marked
 //! stale by a peer's write). Our own writes to a trust forget its members first, and a
 //! trust list made stale forgets them all.
+//!
+//! When both sides of a trust are managed here, they list the same members: the trustee
+//! with `GET trustors/{trustor}/users|groups`, the trustor with `GET
+//! trustees/{trustee}/users|groups` (and the roles). The trustor's reading is shared
+//! ([`SharedMembers`], by trustee and trustor org ID), and the trustee takes it instead of
+//! reading its own when it is as fresh as the trustee's look accepts: a settled pairing
+//! with both sides here then costs the trustor's reads only. The two orgs' IDs come from
+//! their own credentials (`organizations/me`), and what is shared is who is in the trust,
+//! which either org may read; either side's write to the trust forgets the shared reading.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::sessions::{OrgSession, TrusteeMembers, TrustorMembers};
 use crate::genesys::GenesysError;
@@ -75,14 +84,92 @@ impl<T: Clone> MemberCache<T> {
     }
 }
 
+/// The trustor side's reading of each trust's members (user and group IDs), by
+/// (trustee org ID, trustor org ID), for the trustee side to take.
+#[derive(Default)]
+pub(crate) struct SharedMembers {
+    entries: parking_lot::Mutex<SharedEntries>,
+}
+
+#[derive(Default)]
+struct SharedEntries {
+    by_trust: HashMap<(String, String), (Instant, TrustorMembers)>,
+    /// The last forget of each trust, as [`Entries::forgotten_at`] (kept while the
+    /// operator runs: one instant per trust that was ever written).
+    forgotten_at: HashMap<(String, String), Instant>,
+}
+
+impl SharedMembers {
+    /// The members of the trust from `trustee` to `trustor` if their read began at or
+    /// after `since`.
+    pub(crate) fn since(
+        &self,
+        trustee: &str,
+        trustor: &str,
+        since: Instant,
+    ) -> Option<TrustorMembers> {
+        let entries = self.entries.lock();
+        let (started, members) = entries
+            .by_trust
+            .get(&(trustee.to_owned(), trustor.to_owned()))?;
+        (*started >= since).then(|| members.clone())
+    }
+
+    /// Shares `members` of the trust from `trustee` to `trustor`, read from `started`,
+    /// unless either side changed the trust since that read began.
+    pub(crate) fn share(
+        &self,
+        trustee: &str,
+        trustor: &str,
+        started: Instant,
+        members: TrustorMembers,
+    ) {
+        let key = (trustee.to_owned(), trustor.to_owned());
+        let mut entries = self.entries.lock();
+        if entries
+            .forgotten_at
+            .get(&key)
+            .is_some_and(|at| *at > started)
+        {
+            return;
+        }
+        entries.by_trust.insert(key, (started, members));
+    }
+
+    /// Forgets the members of the trust from `trustee` to `trustor` (a side is about to
+    /// change them).
+    pub(crate) fn forget(&self, trustee: &str, trustor: &str) {
+        let key = (trustee.to_owned(), trustor.to_owned());
+        let mut entries = self.entries.lock();
+        entries.by_trust.remove(&key);
+        entries.forgotten_at.insert(key, Instant::now());
+    }
+}
+
+/// The trustee's way to the trustor side's reading: the shared readings, our org ID,
+/// and how old a reading the look accepts.
+pub(crate) struct FromTrustor<'a> {
+    pub(crate) shared: &'a SharedMembers,
+    pub(crate) me: &'a str,
+    pub(crate) max_age: Duration,
+}
+
 /// The members of the trust where we are trustee, with `peer` as trustor: kept since
-/// `trusts_read`, or read (users, groups).
+/// `trusts_read`, or as the trustor side here read them within the look's `max_age`
+/// (`from_trustor`), or read (users, groups).
 pub(crate) async fn of_trustor(
     session: &OrgSession,
     peer: &str,
     trusts_read: Instant,
+    from_trustor: Option<FromTrustor<'_>>,
 ) -> Result<TrustorMembers, GenesysError> {
     if let Some(members) = session.trustor_members.since(peer, trusts_read) {
+        return Ok(members);
+    }
+    if let Some(from) = from_trustor
+        && let Some(since) = Instant::now().checked_sub(from.max_age)
+        && let Some(members) = from.shared.since(from.me, peer, since)
+    {
         return Ok(members);
     }
     let started = Instant::now();
@@ -99,11 +186,13 @@ pub(crate) async fn of_trustor(
 }
 
 /// The members of the trust where we are trustor, with `peer` as trustee, with their
-/// roles here: kept since `trusts_read`, or read.
+/// roles here: kept since `trusts_read`, or read. A reading is shared with the trustee
+/// side when `share` holds our org ID and the shared readings.
 pub(crate) async fn of_trustee(
     session: &OrgSession,
     peer: &str,
     trusts_read: Instant,
+    share: Option<(&SharedMembers, &str)>,
 ) -> Result<TrusteeMembers, GenesysError> {
     if let Some(members) = session.trustee_members.since(peer, trusts_read) {
         return Ok(members);
@@ -113,6 +202,14 @@ pub(crate) async fn of_trustee(
     session
         .trustee_members
         .store(peer, started, members.clone());
+    if let Some((shared, me)) = share {
+        let (users, groups, _) = &members;
+        let ids = (
+            users.keys().cloned().collect(),
+            groups.keys().cloned().collect(),
+        );
+        shared.share(peer, me, started, ids);
+    }
     Ok(members)
 }
 
@@ -165,9 +262,44 @@ fn role_ids(auth: Option<crate::genesys::models::UserAuthorization>) -> BTreeSet
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
+
+    fn ids(list: &[&str]) -> BTreeSet<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_trustors_reading_is_shared_by_trust_until_a_side_changes_it() {
+        let shared = SharedMembers::default();
+        let t0 = Instant::now();
+        let members = (ids(&["u1"]), ids(&["g1"]));
+        shared.share("trustee", "trustor", t0, members.clone());
+        assert_eq!(
+            shared.since("trustee", "trustor", t0),
+            Some(members.clone())
+        );
+        assert_eq!(
+            shared.since("trustor", "trustee", t0),
+            None,
+            "the other direction"
+        );
+        assert_eq!(
+            shared.since("trustee", "trustor", t0 + Duration::from_secs(1)),
+            None,
+            "too old"
+        );
+        shared.forget("trustee", "trustor");
+        assert_eq!(shared.since("trustee", "trustor", t0), None);
+        shared.share("trustee", "trustor", t0, members.clone());
+        assert_eq!(
+            shared.since("trustee", "trustor", t0),
+            None,
+            "read began before the write"
+        );
+        let after = Instant::now();
+        shared.share("trustee", "trustor", after, members.clone());
+        assert_eq!(shared.since("trustee", "trustor", after), Some(members));
+    }
 
     #[test]
     fn members_count_only_when_read_after_the_trust_list() {

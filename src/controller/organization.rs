@@ -543,7 +543,8 @@ async fn unmanaged_members(
 ) {
     let since = snapshot.trusts_read_started();
     for t in status.trustors.iter_mut().filter(|t| t.unmanaged) {
-        t.members = match super::members::of_trustor(session, &t.organization_id, since).await {
+        t.members = match super::members::of_trustor(session, &t.organization_id, since, None).await
+        {
             Ok((users, groups)) => Some(TrustMembers {
                 users: bounded(users.into_iter().map(|id| (id, Default::default()))),
                 groups: bounded(groups.into_iter().map(|id| (id, Default::default()))),
@@ -555,7 +556,8 @@ async fn unmanaged_members(
         };
     }
     for t in status.trustees.iter_mut().filter(|t| t.unmanaged) {
-        t.members = match super::members::of_trustee(session, &t.organization_id, since).await {
+        t.members = match super::members::of_trustee(session, &t.organization_id, since, None).await
+        {
             Ok((users, groups, _)) => Some(TrustMembers {
                 users: bounded(users),
                 groups: bounded(groups),

@@ -295,7 +295,7 @@ async fn cleanup(pairing: &OrgPairing, ctx: &Context, orphan: bool) -> Result<()
             trustee::perform_all(
                 pairing,
                 ctx,
-                session,
+                &acting,
                 &actions,
                 &mut PairingRecord::default(),
             )
@@ -307,7 +307,7 @@ async fn cleanup(pairing: &OrgPairing, ctx: &Context, orphan: bool) -> Result<()
                 snapshot.trustee(peer).is_some(),
                 orphan,
             );
-            trustor::perform_all(session, peer, &actions)
+            trustor::perform_all(ctx, &acting, peer, &actions)
                 .await
                 .map(drop)
         }

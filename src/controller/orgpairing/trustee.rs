@@ -76,9 +76,19 @@ pub(super) async fn run(
         .map_err(Failure::read)?;
     let trust = match snapshot.trustor(peer) {
         Some(trustor) => Some(
-            observe_trustor(session, peer, trustor, snapshot.trusts_read_started())
-                .await
-                .map_err(Failure::read)?,
+            observe_trustor(
+                session,
+                peer,
+                trustor,
+                snapshot.trusts_read_started(),
+                members::FromTrustor {
+                    shared: &ctx.trust_members,
+                    me: &acting.org_id,
+                    max_age,
+                },
+            )
+            .await
+            .map_err(Failure::read)?,
         ),
         None => None,
     };
@@ -108,7 +118,7 @@ pub(super) async fn run(
         Some((record, note)) => (record, Some(note)),
         None => (PairingRecord::default(), adopted),
     };
-    let done = perform_all(pairing, ctx, session, &d.actions, &mut record).await?;
+    let done = perform_all(pairing, ctx, acting, &d.actions, &mut record).await?;
     if done.contains(&&TrusteeAction::DeleteTrust) {
         session.record_trustor(peer, None).await;
     }
@@ -184,14 +194,17 @@ fn trustee_changes(done: &[&TrusteeAction]) -> Parts {
 }
 
 /// The trust as the trustee sees it, with its members: read unless read since the trust
-/// list (`trusts_read`, see [`crate::controller::members`]).
+/// list (`trusts_read`), or read by the trustor side here within the look's max_age
+/// (`from_trustor`; see [`crate::controller::members`]).
 async fn observe_trustor(
     session: &OrgSession,
     peer: &str,
     trustor: &crate::genesys::models::Trustor,
     trusts_read: Instant,
+    from_trustor: members::FromTrustor<'_>,
 ) -> Result<ObservedTrustor, GenesysError> {
-    let (users, groups) = members::of_trustor(session, peer, trusts_read).await?;
+    let (users, groups) =
+        members::of_trustor(session, peer, trusts_read, Some(from_trustor)).await?;
     Ok(ObservedTrustor {
         enabled: trustor.enabled,
         name: clean_opt(
@@ -215,15 +228,16 @@ async fn observe_trustor(
 pub(super) async fn perform_all<'a>(
     pairing: &OrgPairing,
     ctx: &Context,
-    session: &OrgSession,
+    acting: &Acting,
     actions: &'a [TrusteeAction],
     record: &mut PairingRecord,
 ) -> Result<Vec<&'a TrusteeAction>, Failure> {
+    let session = &acting.session;
+    let peer = pairing.spec.peer.organization_id.as_str();
     let mut done = Vec::new();
     if !actions.is_empty() {
-        session
-            .trustor_members
-            .forget(&pairing.spec.peer.organization_id);
+        session.trustor_members.forget(peer);
+        ctx.trust_members.forget(&acting.org_id, peer);
     }
     for action in actions {
         if let Err(failure) = perform(pairing, ctx, session, action, record).await {

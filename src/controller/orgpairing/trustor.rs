@@ -46,10 +46,15 @@ pub(super) async fn run(
         .map_err(Failure::read)?;
     let (trust, trust_members) = match snapshot.trustee(peer) {
         Some(trustee) => {
-            let (trust, members) =
-                observe_trustee(session, peer, trustee, snapshot.trusts_read_started())
-                    .await
-                    .map_err(Failure::read)?;
+            let (trust, members) = observe_trustee(
+                session,
+                peer,
+                trustee,
+                snapshot.trusts_read_started(),
+                (&ctx.trust_members, &acting.org_id),
+            )
+            .await
+            .map_err(Failure::read)?;
             (Some(trust), members)
         }
         None => (None, Directory::default()),
@@ -121,7 +126,7 @@ pub(super) async fn run(
     });
     let adopted = super::adopted_unless_held(pairing, adopted, &d);
     let d = super::observe_only(pairing, PairingSide::Trustor, d);
-    let done = perform_all(session, peer, &d.actions).await?;
+    let done = perform_all(ctx, acting, peer, &d.actions).await?;
     if !done.is_empty() {
         ctx.wake_peer(&acting.org_id, peer, trustor_changes(&done));
     }
@@ -195,13 +200,16 @@ fn trustor_changes(done: &[&TrustorAction]) -> Parts {
 /// lists are then marked stale). The trust as the last write left it goes into the
 /// snapshot instead of being read again. Returns what was done.
 pub(super) async fn perform_all<'a>(
-    session: &OrgSession,
+    ctx: &Context,
+    acting: &Acting,
     peer: &str,
     actions: &'a [TrustorAction],
 ) -> Result<Vec<&'a TrustorAction>, Failure> {
+    let session = &acting.session;
     let mut done = Vec::new();
     if !actions.is_empty() {
         session.trustee_members.forget(peer);
+        ctx.trust_members.forget(peer, &acting.org_id);
     }
     // The trust as our last write left it: `Some(None)` when deleted.
     let mut written: Option<Option<Trustee>> = None;
@@ -422,8 +430,10 @@ async fn observe_trustee(
     peer: &str,
     trustee: &crate::genesys::models::Trustee,
     trusts_read: Instant,
+    share: (&members::SharedMembers, &str),
 ) -> Result<(ObservedTrustee, Directory), GenesysError> {
-    let (users, groups, members) = members::of_trustee(session, peer, trusts_read).await?;
+    let (users, groups, members) =
+        members::of_trustee(session, peer, trusts_read, Some(share)).await?;
     let trust = ObservedTrustee {
         enabled: trustee.enabled,
         expires_at: trustee.date_expired,
