@@ -6,7 +6,8 @@
 //!
 //! Members are kept exactly as long as the trust list they belong to: an entry counts
 //! only when its read began after the snapshot's trust lists were read
-//! ([`super::sessions::Snapshot::trusts_read_started`]), so they are read again whenever
+//! ([`super::sessions::Snapshot::trustors_read_started`], `trustees_read_started`), so
+//! they are read again whenever
 //! the trust list is (at the look's `max_age`, the resync once settled, or when marked
 //! stale by a peer's write). Our own writes to a trust forget its members first, and a
 //! trust list made stale forgets them all.

@@ -541,9 +541,14 @@ async fn unmanaged_members(
     session: &OrgSession,
     snapshot: &Snapshot,
 ) {
-    let since = snapshot.trusts_read_started();
     for t in status.trustors.iter_mut().filter(|t| t.unmanaged) {
-        t.members = match super::members::of_trustor(session, &t.organization_id, since, None).await
+        t.members = match super::members::of_trustor(
+            session,
+            &t.organization_id,
+            snapshot.trustors_read_started(),
+            None,
+        )
+        .await
         {
             Ok((users, groups)) => Some(TrustMembers {
                 users: bounded(users.into_iter().map(|id| (id, Default::default()))),
@@ -556,7 +561,13 @@ async fn unmanaged_members(
         };
     }
     for t in status.trustees.iter_mut().filter(|t| t.unmanaged) {
-        t.members = match super::members::of_trustee(session, &t.organization_id, since, None).await
+        t.members = match super::members::of_trustee(
+            session,
+            &t.organization_id,
+            snapshot.trustees_read_started(),
+            None,
+        )
+        .await
         {
             Ok((users, groups, _)) => Some(TrustMembers {
                 users: bounded(users),

@@ -66,40 +66,48 @@ pub(crate) struct Snapshot {
     pub(crate) trustors: Vec<Trustor>,
     identity_read: ReadTime,
     links_read: ReadTime,
-    trusts_read: ReadTime,
+    trustees_read: ReadTime,
+    trustors_read: ReadTime,
 }
 
 impl Snapshot {
-    /// A snapshot of parts read at the given times (the lists' older start becomes
+    /// A snapshot of parts read at the given times (the lists' oldest start becomes
     /// [`Snapshot::read_started`]).
     fn assemble(
         identity: (GenesysOrg, Vec<String>, ReadTime),
         links: (Vec<OrganizationLinkResponse>, ReadTime),
-        trusts: (Vec<Trustee>, Vec<Trustor>, ReadTime),
+        trustees: (Vec<Trustee>, ReadTime),
+        trustors: (Vec<Trustor>, ReadTime),
     ) -> Self {
-        let older = if links.1.started <= trusts.2.started {
-            links.1
-        } else {
-            trusts.2
-        };
+        let oldest = [links.1, trustees.1, trustors.1]
+            .into_iter()
+            .min_by_key(|t| t.started)
+            .unwrap_or(links.1);
         Snapshot {
-            read_started: older.started,
-            read_started_wall: older.started_wall,
+            read_started: oldest.started,
+            read_started_wall: oldest.started_wall,
             me: identity.0,
             linkable_regions: identity.1,
             identity_read: identity.2,
             links: links.0,
             links_read: links.1,
-            trustees: trusts.0,
-            trustors: trusts.1,
-            trusts_read: trusts.2,
+            trustees: trustees.0,
+            trustees_read: trustees.1,
+            trustors: trustors.0,
+            trustors_read: trustors.1,
         }
     }
 
-    /// When the read of the trust lists began: a trust's members read before it are older
-    /// than the list ([`super::members`]).
-    pub(crate) fn trusts_read_started(&self) -> Instant {
-        self.trusts_read.started
+    /// When the read of the trustee list began: the members of a trust where we are
+    /// trustor read before it are older than the list ([`super::members`]).
+    pub(crate) fn trustees_read_started(&self) -> Instant {
+        self.trustees_read.started
+    }
+
+    /// When the read of the trustor list began (as [`Self::trustees_read_started`], for
+    /// the trusts where we are trustee).
+    pub(crate) fn trustors_read_started(&self) -> Instant {
+        self.trustors_read.started
     }
 
     /// The link record between us and `peer`, whichever side is listed as source.
@@ -124,33 +132,54 @@ fn is_with(l: &OrganizationLinkResponse, me: &str, peer: &str) -> bool {
     (source == me && target == peer) || (source == peer && target == me)
 }
 
-/// The parts of a snapshot.
+/// The parts of a snapshot. The two trust lists are parts of their own: a trustee side
+/// decides on the trustor list only, a trustor side on the trustee list only, and a
+/// write of one side changes only the other org's list of the matching kind.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Parts {
     pub(crate) identity: bool,
     pub(crate) links: bool,
-    pub(crate) trusts: bool,
+    /// `GET /orgauthorization/trustees`: the orgs we trust (we are their trustor).
+    pub(crate) trustees: bool,
+    /// `GET /orgauthorization/trustors`: the orgs that trust us (we are their trustee).
+    pub(crate) trustors: bool,
 }
 
 impl Parts {
     pub(crate) const ALL: Parts = Parts {
         identity: true,
         links: true,
-        trusts: true,
+        trustees: true,
+        trustors: true,
     };
     pub(crate) const LINKS: Parts = Parts {
         identity: false,
         links: true,
-        trusts: false,
+        trustees: false,
+        trustors: false,
     };
+    pub(crate) const TRUSTEES: Parts = Parts {
+        identity: false,
+        links: false,
+        trustees: true,
+        trustors: false,
+    };
+    pub(crate) const TRUSTORS: Parts = Parts {
+        identity: false,
+        links: false,
+        trustees: false,
+        trustors: true,
+    };
+    /// Both trust lists.
     pub(crate) const TRUSTS: Parts = Parts {
         identity: false,
         links: false,
-        trusts: true,
+        trustees: true,
+        trustors: true,
     };
 
     fn any(self) -> bool {
-        self.identity || self.links || self.trusts
+        self.identity || self.links || self.trustees || self.trustors
     }
 }
 
@@ -177,7 +206,8 @@ pub(crate) fn parts_to_read(
     Parts {
         identity: stale.identity || old(&s.identity_read, max_age.max(IDENTITY_MAX_AGE)),
         links: needs.links && (stale.links || old(&s.links_read, max_age)),
-        trusts: needs.trusts && (stale.trusts || old(&s.trusts_read, max_age)),
+        trustees: needs.trustees && (stale.trustees || old(&s.trustees_read, max_age)),
+        trustors: needs.trustors && (stale.trustors || old(&s.trustors_read, max_age)),
     }
 }
 
@@ -267,7 +297,8 @@ impl RoleNames {
 struct StaleParts {
     identity: AtomicBool,
     links: AtomicBool,
-    trusts: AtomicBool,
+    trustees: AtomicBool,
+    trustors: AtomicBool,
 }
 
 impl StaleParts {
@@ -281,7 +312,8 @@ impl StaleParts {
         for (flag, set) in [
             (&self.identity, parts.identity),
             (&self.links, parts.links),
-            (&self.trusts, parts.trusts),
+            (&self.trustees, parts.trustees),
+            (&self.trustors, parts.trustors),
         ] {
             if set {
                 flag.store(true, Ordering::Release);
@@ -293,7 +325,8 @@ impl StaleParts {
         Parts {
             identity: self.identity.load(Ordering::Acquire),
             links: self.links.load(Ordering::Acquire),
-            trusts: self.trusts.load(Ordering::Acquire),
+            trustees: self.trustees.load(Ordering::Acquire),
+            trustors: self.trustors.load(Ordering::Acquire),
         }
     }
 
@@ -302,7 +335,8 @@ impl StaleParts {
         for (flag, set) in [
             (&self.identity, parts.identity),
             (&self.links, parts.links),
-            (&self.trusts, parts.trusts),
+            (&self.trustees, parts.trustees),
+            (&self.trustors, parts.trustors),
         ] {
             if set {
                 flag.store(false, Ordering::Release);
@@ -389,8 +423,10 @@ impl OrgSession {
     /// identity takes the resolved role names with it (both are the org's configuration).
     pub(crate) fn invalidate_parts(&self, parts: Parts) {
         self.stale.mark(parts);
-        if parts.trusts {
+        if parts.trustors {
             self.trustor_members.forget_all();
+        }
+        if parts.trustees {
             self.trustee_members.forget_all();
         }
         if parts.identity {
@@ -466,7 +502,7 @@ impl OrgSession {
     /// `peer`: the trust Genesys returned, or none after a revocation. See
     /// [`OrgSession::record_link`].
     pub(crate) async fn record_trustee(&self, peer: &str, trust: Option<Trustee>) {
-        self.record(Parts::TRUSTS, |s| {
+        self.record(Parts::TRUSTEES, |s| {
             s.trustees.retain(|t| t.id != peer);
             s.trustees.extend(trust);
         })
@@ -476,7 +512,7 @@ impl OrgSession {
     /// Records what a trust write of ours (as trustee) left in our trustor list for
     /// `peer`: none after a revocation.
     pub(crate) async fn record_trustor(&self, peer: &str, trust: Option<Trustor>) {
-        self.record(Parts::TRUSTS, |s| {
+        self.record(Parts::TRUSTORS, |s| {
             s.trustors.retain(|t| t.id != peer);
             s.trustors.extend(trust);
         })
@@ -534,19 +570,31 @@ impl OrgSession {
                 }
             }
         };
-        let trusts = async {
-            match current.filter(|_| !parts.trusts) {
-                Some(s) => Ok((s.trustees.clone(), s.trustors.clone(), s.trusts_read)),
+        let trustees = async {
+            match current.filter(|_| !parts.trustees) {
+                Some(s) => Ok((s.trustees.clone(), s.trustees_read)),
                 None => {
                     let t = timed();
-                    let (trustees, trustors) =
-                        tokio::try_join!(self.client.list_trustees(), self.client.list_trustors())?;
-                    Ok::<_, GenesysError>((trustees, trustors, finish(t)))
+                    let trustees = self.client.list_trustees().await?;
+                    Ok::<_, GenesysError>((trustees, finish(t)))
                 }
             }
         };
-        let (identity, links, trusts) = tokio::try_join!(identity, links, trusts)?;
-        Ok(clean_snapshot(Snapshot::assemble(identity, links, trusts)))
+        let trustors = async {
+            match current.filter(|_| !parts.trustors) {
+                Some(s) => Ok((s.trustors.clone(), s.trustors_read)),
+                None => {
+                    let t = timed();
+                    let trustors = self.client.list_trustors().await?;
+                    Ok::<_, GenesysError>((trustors, finish(t)))
+                }
+            }
+        };
+        let (identity, links, trustees, trustors) =
+            tokio::try_join!(identity, links, trustees, trustors)?;
+        Ok(clean_snapshot(Snapshot::assemble(
+            identity, links, trustees, trustors,
+        )))
     }
 }
 
@@ -676,14 +724,18 @@ mod tests {
         let s = Snapshot::assemble(
             (GenesysOrg::default(), vec![], read_at(0)),
             (vec![], read_at(0)),
-            (vec![], vec![], read_at(25)),
+            (vec![], read_at(25)),
+            (vec![], read_at(0)),
         );
         let now = t0 + Duration::from_secs(30);
         let none = Parts::default();
-        let both = Parts {
+        let lists = Parts {
             identity: false,
-            links: true,
-            trusts: true,
+            ..Parts::ALL
+        };
+        let old_lists = Parts {
+            trustees: false,
+            ..lists
         };
         let s10 = Duration::from_secs(10);
         let s60 = Duration::from_secs(60);
@@ -691,21 +743,25 @@ mod tests {
         let table = [
             // A link look that accepts 10 s reads the 30 s old link list only.
             (none, Parts::LINKS, s10, Parts::LINKS),
-            // A pairing look: its trust lists are 5 s old, so nothing.
-            (none, Parts::TRUSTS, s10, none),
+            // A trustor side: its trustee list is 5 s old, so nothing; a trustee side
+            // reads its 30 s old trustor list, not the trustee list.
+            (none, Parts::TRUSTEES, s10, none),
+            (none, Parts::TRUSTORS, s10, Parts::TRUSTORS),
             // The Organization's look needs everything that is old.
-            (none, Parts::ALL, s10, Parts::LINKS),
-            (none, Parts::ALL, Duration::ZERO, both),
+            (none, Parts::ALL, s10, old_lists),
+            (none, Parts::ALL, Duration::ZERO, lists),
             // Stale lists are read by whoever needs them, and only by them.
             (Parts::TRUSTS, Parts::LINKS, s60, none),
-            (Parts::TRUSTS, Parts::TRUSTS, s60, Parts::TRUSTS),
+            (Parts::TRUSTS, Parts::TRUSTEES, s60, Parts::TRUSTEES),
+            (Parts::TRUSTEES, Parts::TRUSTORS, s60, none),
             // The identity is every caller's, read when stale whatever it needs.
             (
                 Parts::ALL,
                 Parts::LINKS,
                 s60,
                 Parts {
-                    trusts: false,
+                    trustees: false,
+                    trustors: false,
                     ..Parts::ALL
                 },
             ),

@@ -71,7 +71,7 @@ pub(super) async fn run(
         }
     };
     let snapshot = session
-        .snapshot(Parts::TRUSTS, max_age)
+        .snapshot(Parts::TRUSTORS, max_age)
         .await
         .map_err(Failure::read)?;
     let trust = match snapshot.trustor(peer) {
@@ -80,7 +80,7 @@ pub(super) async fn run(
                 session,
                 peer,
                 trustor,
-                snapshot.trusts_read_started(),
+                snapshot.trustors_read_started(),
                 members::FromTrustor {
                     shared: &ctx.trust_members,
                     me: &acting.org_id,
@@ -184,10 +184,10 @@ async fn pending_pairing(
 }
 
 /// What the trustee's `done` changed in the peer's snapshot: its trustee list when the
-/// trust went; nothing for a pairing or a membership (members are read live).
+/// trust went (the peer is the trustor); nothing for a pairing or a membership (members are read live).
 fn trustee_changes(done: &[&TrusteeAction]) -> Parts {
     if done.contains(&&TrusteeAction::DeleteTrust) {
-        Parts::TRUSTS
+        Parts::TRUSTEES
     } else {
         Parts::default()
     }
@@ -241,7 +241,7 @@ pub(super) async fn perform_all<'a>(
     }
     for action in actions {
         if let Err(failure) = perform(pairing, ctx, session, action, record).await {
-            session.invalidate_parts(Parts::TRUSTS);
+            session.invalidate_parts(Parts::TRUSTORS);
             return Err(failure);
         }
         done.push(action);

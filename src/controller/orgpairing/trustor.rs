@@ -41,7 +41,7 @@ pub(super) async fn run(
     let prev = pairing.status.as_ref();
     let session = &acting.session;
     let snapshot = session
-        .snapshot(Parts::TRUSTS, max_age)
+        .snapshot(Parts::TRUSTEES, max_age)
         .await
         .map_err(Failure::read)?;
     let (trust, trust_members) = match snapshot.trustee(peer) {
@@ -50,7 +50,7 @@ pub(super) async fn run(
                 session,
                 peer,
                 trustee,
-                snapshot.trusts_read_started(),
+                snapshot.trustees_read_started(),
                 (&ctx.trust_members, &acting.org_id),
             )
             .await
@@ -190,7 +190,7 @@ fn trustor_changes(done: &[&TrustorAction]) -> Parts {
         )
     });
     if lists {
-        Parts::TRUSTS
+        Parts::TRUSTORS
     } else {
         Parts::default()
     }
@@ -218,7 +218,7 @@ pub(super) async fn perform_all<'a>(
             Ok(Some(trust)) => written = Some(trust),
             Ok(None) => {}
             Err(error) => {
-                session.invalidate_parts(Parts::TRUSTS);
+                session.invalidate_parts(Parts::TRUSTEES);
                 // A role may have gone since its name was resolved.
                 session.forget_role_names();
                 return Err(Failure::call(action, error));
