@@ -535,6 +535,64 @@ async fn roles_changed_behind_the_operators_back_are_put_back_at_the_next_resync
 }
 
 #[tokio::test]
+async fn a_member_removed_from_the_trust_in_genesys_is_put_back_with_its_roles() {
+    // Membership is the trustee side's; with both sides here it takes the trustor
+    // side's reading of the trust (shared, not read twice), which must still see this.
+    let w = World::new("pair-member-drift", "2s").await;
+    let (acme, msp) = (w.org(TRUSTOR), w.org(TRUSTEE));
+    w.ready(TRUSTOR).await;
+    w.ready(TRUSTEE).await;
+    let (u1, u2) = (msp.users[0].id, msp.users[1].id);
+    let pairing_id = request_and_wait(&w, &[u1, u2], &[]).await;
+    let g = grant(
+        &w,
+        &pairing_id,
+        true,
+        vec![
+            subject(u1, vec![by_name("Supervisor")]),
+            subject(u2, vec![by_name("Employee")]),
+        ],
+        vec![],
+    );
+    apply(&w.client, w.ns(TRUSTOR), &g).await;
+    pairing_phase(&w.client, w.ns(TRUSTOR), GRANT, OrgPairingPhase::Authorized).await;
+    pairing_phase(
+        &w.client,
+        w.ns(TRUSTEE),
+        REQUEST,
+        OrgPairingPhase::Authorized,
+    )
+    .await;
+    let employee = role_id(&acme, "Employee");
+    assert_eq!(held_roles(&w, u2), Some(BTreeSet::from([employee])));
+
+    // An MSP admin takes u2 out of the trust, as the Genesys UI would.
+    let removed = genesys_as(&w, &msp)
+        .remove_trustor_user(&acme.id.to_string(), &u2.to_string())
+        .await
+        .expect("removing u2 from the trust");
+    assert_eq!(removed, orglink_operator::genesys::Removal::Removed);
+    assert_eq!(held_roles(&w, u2), None);
+
+    // The trustee side adds u2 back, and the trustor side gives it its role again.
+    eventually("u2 back in the trust with Employee", WAIT, || async {
+        (held_roles(&w, u2) == Some(BTreeSet::from([employee]))).then_some(())
+    })
+    .await;
+    let stats = w.sim.stats();
+    let added: u64 = stats.orgs[&msp.id.to_string()]
+        .endpoints
+        .iter()
+        .filter(|(endpoint, _)| {
+            endpoint.starts_with("PUT /api/v2/orgauthorization/trustors/")
+                && endpoint.contains("/users/")
+        })
+        .map(|(_, n)| *n)
+        .sum();
+    assert!(added >= 1, "the trustee side put u2 back: {added} adds");
+}
+
+#[tokio::test]
 async fn disabling_a_grant_disables_the_trustee_side_and_re_enabling_authorizes_again() {
     let w = World::new("pair-disable", "1h").await;
     let (acme, msp) = (w.org(TRUSTOR), w.org(TRUSTEE));

@@ -16,8 +16,13 @@
 //! with `GET trustors/{trustor}/users|groups`, the trustor with `GET
 //! trustees/{trustee}/users|groups` (and the roles). The trustor's reading is shared
 //! ([`SharedMembers`], by trustee and trustor org ID), and the trustee takes it instead of
-//! reading its own when it is as fresh as the trustee's look accepts: a settled pairing
-//! with both sides here then costs the trustor's reads only. The two orgs' IDs come from
+//! reading its own when it began within twice the age the trustee's look accepts: the
+//! two sides look on their own (jittered) schedules, so a settled trustee takes the
+//! reading of the trustor's last resync wherever in the interval the two fall, and a
+//! settled pairing with both sides here costs the trustor's reads only. A reading that
+//! differs from the one before (a member added or removed in Genesys) wakes the trustee
+//! side at once, so membership, which is the trustee's to keep, is put back as soon as
+//! the trustor sees it gone, as when the trustee read it itself. The two orgs' IDs come from
 //! their own credentials (`organizations/me`), and what is shared is who is in the trust,
 //! which either org may read; either side's write to the trust forgets the shared reading.
 
@@ -117,14 +122,15 @@ impl SharedMembers {
     }
 
     /// Shares `members` of the trust from `trustee` to `trustor`, read from `started`,
-    /// unless either side changed the trust since that read began.
+    /// unless either side changed the trust since that read began. True when they differ
+    /// from the reading shared before (the trustee side should look now).
     pub(crate) fn share(
         &self,
         trustee: &str,
         trustor: &str,
         started: Instant,
         members: TrustorMembers,
-    ) {
+    ) -> bool {
         let key = (trustee.to_owned(), trustor.to_owned());
         let mut entries = self.entries.lock();
         if entries
@@ -132,9 +138,10 @@ impl SharedMembers {
             .get(&key)
             .is_some_and(|at| *at > started)
         {
-            return;
+            return false;
         }
-        entries.by_trust.insert(key, (started, members));
+        let before = entries.by_trust.insert(key, (started, members.clone()));
+        before.is_some_and(|(_, old)| old != members)
     }
 
     /// Forgets the members of the trust from `trustee` to `trustor` (a side is about to
@@ -148,7 +155,7 @@ impl SharedMembers {
 }
 
 /// The trustee's way to the trustor side's reading: the shared readings, our org ID,
-/// and how old a reading the look accepts.
+/// and how old a trust list the look accepts (a shared reading may be twice as old).
 pub(crate) struct FromTrustor<'a> {
     pub(crate) shared: &'a SharedMembers,
     pub(crate) me: &'a str,
@@ -156,8 +163,8 @@ pub(crate) struct FromTrustor<'a> {
 }
 
 /// The members of the trust where we are trustee, with `peer` as trustor: kept since
-/// `trusts_read`, or as the trustor side here read them within the look's `max_age`
-/// (`from_trustor`), or read (users, groups).
+/// `trusts_read`, or as the trustor side here read them within twice the look's
+/// `max_age` (`from_trustor`), or read (users, groups).
 pub(crate) async fn of_trustor(
     session: &OrgSession,
     peer: &str,
@@ -168,7 +175,7 @@ pub(crate) async fn of_trustor(
         return Ok(members);
     }
     if let Some(from) = from_trustor
-        && let Some(since) = Instant::now().checked_sub(from.max_age)
+        && let Some(since) = Instant::now().checked_sub(from.max_age * 2)
         && let Some(members) = from.shared.since(from.me, peer, since)
     {
         return Ok(members);
@@ -188,30 +195,31 @@ pub(crate) async fn of_trustor(
 
 /// The members of the trust where we are trustor, with `peer` as trustee, with their
 /// roles here: kept since `trusts_read`, or read. A reading is shared with the trustee
-/// side when `share` holds our org ID and the shared readings.
+/// side when `share` holds our org ID and the shared readings; the flag says it differs
+/// from the one shared before.
 pub(crate) async fn of_trustee(
     session: &OrgSession,
     peer: &str,
     trusts_read: Instant,
     share: Option<(&SharedMembers, &str)>,
-) -> Result<TrusteeMembers, GenesysError> {
+) -> Result<(TrusteeMembers, bool), GenesysError> {
     if let Some(members) = session.trustee_members.since(peer, trusts_read) {
-        return Ok(members);
+        return Ok((members, false));
     }
     let started = Instant::now();
     let members = read_trustee_members(session, peer).await?;
     session
         .trustee_members
         .store(peer, started, members.clone());
-    if let Some((shared, me)) = share {
+    let changed = share.is_some_and(|(shared, me)| {
         let (users, groups, _) = &members;
         let ids = (
             users.keys().cloned().collect(),
             groups.keys().cloned().collect(),
         );
-        shared.share(peer, me, started, ids);
-    }
-    Ok(members)
+        shared.share(peer, me, started, ids)
+    });
+    Ok((members, changed))
 }
 
 /// Reads the members of the trust with `peer`: its users with their roles, its groups
@@ -274,11 +282,24 @@ mod tests {
         let shared = SharedMembers::default();
         let t0 = Instant::now();
         let members = (ids(&["u1"]), ids(&["g1"]));
-        shared.share("trustee", "trustor", t0, members.clone());
+        assert!(
+            !shared.share("trustee", "trustor", t0, members.clone()),
+            "the first"
+        );
         assert_eq!(
             shared.since("trustee", "trustor", t0),
             Some(members.clone())
         );
+        assert!(
+            !shared.share("trustee", "trustor", t0, members.clone()),
+            "the same"
+        );
+        let fewer = (ids(&[]), ids(&["g1"]));
+        assert!(
+            shared.share("trustee", "trustor", t0, fewer),
+            "a member went"
+        );
+        assert!(shared.share("trustee", "trustor", t0, members.clone()));
         assert_eq!(
             shared.since("trustor", "trustee", t0),
             None,

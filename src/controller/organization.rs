@@ -569,7 +569,7 @@ async fn unmanaged_members(
         )
         .await
         {
-            Ok((users, groups, _)) => Some(TrustMembers {
+            Ok(((users, groups, _), _)) => Some(TrustMembers {
                 users: bounded(users),
                 groups: bounded(groups),
             }),

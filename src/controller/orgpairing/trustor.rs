@@ -46,7 +46,7 @@ pub(super) async fn run(
         .map_err(Failure::read)?;
     let (trust, trust_members) = match snapshot.trustee(peer) {
         Some(trustee) => {
-            let (trust, members) = observe_trustee(
+            let (trust, members, changed) = observe_trustee(
                 session,
                 peer,
                 trustee,
@@ -55,6 +55,10 @@ pub(super) async fn run(
             )
             .await
             .map_err(Failure::read)?;
+            if changed {
+                // Membership is the trustee's to keep: its side here looks now.
+                ctx.wake_peer(&acting.org_id, peer, Parts::default());
+            }
             (Some(trust), members)
         }
         None => (None, Directory::default()),
@@ -424,15 +428,16 @@ fn pairing_id_to_accept(
 /// [`users_without_roles`]). A `TrustGroup` carries no roles: each group's are read.
 /// Read again whenever the trust list is (`trusts_read`, see
 /// [`crate::controller::members`]: the resync at the latest), so a role changed in
-/// Genesys is put back within a resync.
+/// Genesys is put back within a resync. The flag: the members differ from the reading
+/// shared with the trustee side before.
 async fn observe_trustee(
     session: &OrgSession,
     peer: &str,
     trustee: &crate::genesys::models::Trustee,
     trusts_read: Instant,
     share: (&members::SharedMembers, &str),
-) -> Result<(ObservedTrustee, Directory), GenesysError> {
-    let (users, groups, members) =
+) -> Result<(ObservedTrustee, Directory, bool), GenesysError> {
+    let ((users, groups, members), changed) =
         members::of_trustee(session, peer, trusts_read, Some(share)).await?;
     let trust = ObservedTrustee {
         enabled: trustee.enabled,
@@ -446,5 +451,5 @@ async fn observe_trustee(
         users,
         groups,
     };
-    Ok((trust, members))
+    Ok((trust, members, changed))
 }
