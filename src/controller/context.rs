@@ -191,15 +191,7 @@ impl Context {
     /// ID and `my_org_id` as their peer: the `changed` parts of their snapshot are marked
     /// stale and they are reconciled at once, instead of at their next look.
     pub(crate) fn wake_peer(&self, my_org_id: &str, peer_org_id: &str, changed: Parts) {
-        for org in self.organizations.state() {
-            let is_peer = org
-                .status
-                .as_ref()
-                .and_then(|s| s.organization_id.as_deref())
-                == Some(peer_org_id);
-            if !is_peer {
-                continue;
-            }
+        for org in self.organizations_of(peer_org_id) {
             let key = org_key(&org);
             if let Some(session) = self.sessions.get(&key) {
                 session.invalidate_parts(changed);
@@ -215,6 +207,39 @@ impl Context {
                 self.wake_pairings.wake(pairing.as_ref());
             }
         }
+    }
+
+    /// After our approval of the pending request of `peer_org_id`, made as `my_org_id`
+    /// (named `my_name`):
+    /// the peer's sessions here record the link as approved
+    /// ([`super::sessions::OrgSession::record_approved_by`]) instead of reading their
+    /// link list again, and the peer's objects are woken.
+    pub(crate) async fn peer_request_approved(
+        &self,
+        my_org_id: &str,
+        my_name: Option<&str>,
+        peer_org_id: &str,
+    ) {
+        for org in self.organizations_of(peer_org_id) {
+            if let Some(session) = self.sessions.get(&org_key(&org)) {
+                session.record_approved_by(my_org_id, my_name).await;
+            }
+        }
+        self.wake_peer(my_org_id, peer_org_id, Parts::default());
+    }
+
+    /// The cached Organizations whose status holds org ID `org_id`.
+    fn organizations_of(&self, org_id: &str) -> Vec<Arc<Organization>> {
+        self.organizations
+            .state()
+            .into_iter()
+            .filter(|org| {
+                org.status
+                    .as_ref()
+                    .and_then(|s| s.organization_id.as_deref())
+                    == Some(org_id)
+            })
+            .collect()
     }
 
     /// The peer's side of the link when an Organization of the peer org `peer_org_id`

@@ -195,7 +195,10 @@ async fn apply(link: &OrgLink, ctx: &Context) -> Result<Next, Error> {
             }
         }
     }
-    if !done.is_empty() {
+    if done == [LinkAction::Approve] {
+        ctx.peer_request_approved(&acting.org_id, snapshot.me.name.as_deref(), peer)
+            .await;
+    } else if !done.is_empty() {
         ctx.wake_peer(&acting.org_id, peer, Parts::LINKS);
     }
     let status = write(link, ctx, &d, peer_name, &done).await?;

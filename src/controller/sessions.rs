@@ -18,7 +18,7 @@ use parking_lot::RwLock;
 
 use super::members::MemberCache;
 use crate::genesys::models::{
-    Organization as GenesysOrg, OrganizationLinkResponse, Trustee, Trustor,
+    LinkStatus, Organization as GenesysOrg, OrganizationLinkResponse, Trustee, Trustor,
 };
 use crate::genesys::{GenesysClient, GenesysError};
 
@@ -123,6 +123,24 @@ impl Snapshot {
     pub(crate) fn trustor(&self, org_id: &str) -> Option<&Trustor> {
         self.trustors.iter().find(|t| t.id == org_id)
     }
+}
+
+/// `current` with our pending request to `peer` approved, if it holds one (named
+/// `peer_name` if it has no name).
+fn approved_by(current: &Snapshot, peer: &str, peer_name: Option<&str>) -> Option<Snapshot> {
+    let me = current.me.id.as_str();
+    let ours = current.links.iter().position(|l| {
+        is_with(l, me, peer)
+            && l.source_organization_id.as_deref() == Some(me)
+            && l.status == Some(LinkStatus::Pending)
+    })?;
+    let mut next = current.clone();
+    let record = &mut next.links[ours];
+    record.status = Some(LinkStatus::Approved);
+    if record.target_name.is_none() {
+        record.target_name = peer_name.map(str::to_owned);
+    }
+    Some(clean_snapshot(next))
 }
 
 /// Whether link record `l` of org `me` is the one with `peer`.
@@ -498,6 +516,25 @@ impl OrgSession {
         .await;
     }
 
+    /// Records that `peer` approved our pending request to it, by its own write through
+    /// its session here: our record with it, `Pending` from our side, becomes `Approved`,
+    /// as a read after that write would show (the peer's approval answered 2xx only
+    /// because our request was pending). Without that record, or a snapshot, the link
+    /// list is marked stale instead. The list's read time is kept: the other records
+    /// are no fresher than they were. `peer_name`: the peer's name as its own session
+    /// read it (`organizations/me`), for a record that has none yet (our request's answer
+    /// carries no name; a read would).
+    pub(crate) async fn record_approved_by(&self, peer: &str, peer_name: Option<&str>) {
+        let mut guard = self.snapshot.lock().await;
+        match guard
+            .as_deref()
+            .and_then(|current| approved_by(current, peer, peer_name))
+        {
+            Some(next) => *guard = Some(Arc::new(next)),
+            None => self.stale.mark(Parts::LINKS),
+        }
+    }
+
     /// Records what a trust write of ours (as trustor) left in our trustee list for
     /// `peer`: the trust Genesys returned, or none after a revocation. See
     /// [`OrgSession::record_link`].
@@ -708,6 +745,67 @@ mod tests {
 
     fn names(list: &[&str]) -> BTreeSet<String> {
         list.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn a_peers_approval_turns_only_our_pending_request_to_it_approved() {
+        let t0 = Instant::now();
+        let read = ReadTime {
+            started: t0,
+            started_wall: k8s_openapi::jiff::Timestamp::now(),
+            ended: t0,
+        };
+        let record = |source: &str, target: &str, status: LinkStatus| OrganizationLinkResponse {
+            source_organization_id: Some(source.into()),
+            target_organization_id: Some(target.into()),
+            source_region: Some("us-east-1".into()),
+            target_region: Some("us-east-1".into()),
+            target_name: Some(format!("{target} name")),
+            status: Some(status),
+        };
+        let me = GenesysOrg {
+            id: "me".into(),
+            ..GenesysOrg::default()
+        };
+        let s = Snapshot::assemble(
+            (me, vec![], read),
+            (
+                vec![
+                    record("me", "a", LinkStatus::Pending),
+                    record("b", "me", LinkStatus::ApprovalPending),
+                    record("me", "c", LinkStatus::Approved),
+                ],
+                read,
+            ),
+            (vec![], read),
+            (vec![], read),
+        );
+        let next = approved_by(&s, "a", Some("other")).expect("our request to a");
+        assert_eq!(
+            next.link_with("a").unwrap().status,
+            Some(LinkStatus::Approved)
+        );
+        assert_eq!(
+            next.link_with("a").unwrap().target_name.as_deref(),
+            Some("a name")
+        );
+        assert_eq!(next.links.len(), 3);
+        assert_eq!(
+            next.links_read.started, t0,
+            "the list is no fresher than it was"
+        );
+        // Not ours to approve, already approved, or not there: read instead.
+        assert!(approved_by(&s, "b", None).is_none());
+        assert!(approved_by(&s, "c", None).is_none());
+        assert!(approved_by(&s, "d", None).is_none());
+        // A record without a name (our request's answer) takes the peer's own.
+        let mut unnamed = s.clone();
+        unnamed.links[0].target_name = None;
+        let next = approved_by(&unnamed, "a", Some("A Corp")).unwrap();
+        assert_eq!(
+            next.link_with("a").unwrap().target_name.as_deref(),
+            Some("A Corp")
+        );
     }
 
     #[test]

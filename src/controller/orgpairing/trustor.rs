@@ -219,7 +219,20 @@ pub(super) async fn perform_all<'a>(
     let mut written: Option<Option<Trustee>> = None;
     for action in actions {
         match perform(session, peer, action).await {
-            Ok(Some(trust)) => written = Some(trust),
+            Ok(Some(trust)) => {
+                if let TrustorAction::CreateTrust { users, groups, .. } = action {
+                    // The trust holds exactly whom we named: the trustee side here
+                    // takes that instead of reading it ([`members::SharedMembers`]).
+                    let ids = |m: &[Member]| m.iter().map(|m| m.id.clone()).collect();
+                    let _ = ctx.trust_members.share(
+                        peer,
+                        &acting.org_id,
+                        Instant::now(),
+                        (ids(users), ids(groups)),
+                    );
+                }
+                written = Some(trust);
+            }
             Ok(None) => {}
             Err(error) => {
                 session.invalidate_parts(Parts::TRUSTEES);
