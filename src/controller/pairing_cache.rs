@@ -6,10 +6,11 @@
 //! used to read its own pairing at every look while it waited to be accepted (three reads
 //! per pairing on the way to Authorized, issue 14), although it had made the pairing
 //! itself a moment before, and looks several times a second on its way (each status
-//! write, each wake). Now a pairing seen is kept, and read again only when older than
-//! the look accepts its org's lists (its `max_age`, see [`crate::lifecycle::poll`]): what
-//! a read can still tell, that the pairing is gone before its time, is then noticed as
-//! soon as a change to the trust lists would be.
+//! write, each wake). Now a pairing seen is kept, and read again only when older than the
+//! caller accepts: the trustee, which made it, once a resync (what a read can still
+//! tell it, that the pairing is gone before its time, which Genesys Cloud has no call
+//! for, is then noticed within a resync); the trustor, which reads the pairing to accept
+//! it, at its look's `max_age` ([`crate::lifecycle::poll`]).
 //!
 //! Only pairings with a creation time are kept (without one the expiry is unknown), and
 //! none longer than [`KEPT_AT_MOST`], so the cache stays as small as the org's open

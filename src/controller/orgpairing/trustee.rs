@@ -93,7 +93,8 @@ pub(super) async fn run(
         None => None,
     };
     let (lookup, adopted_pairing) = if trust.is_none() {
-        pending_pairing(pairing, ctx, acting, request, max_age).await?
+        let resync = ctx.settings.resync_of(&acting.org);
+        pending_pairing(pairing, ctx, acting, request, resync).await?
     } else {
         (PairingLookup::NotLooked, None)
     };
@@ -135,6 +136,10 @@ pub(super) async fn run(
 
 /// The pairing to decide on while there is no trust: the one the status records, or
 /// for an object that never acted, the one annotated `orglink.dev/adopt-pairing`
+/// (as seen within `pairing_max_age`, the resync: the trustee made its pairing itself,
+/// a pairing never changes and its expiry is computed, so reading it back at every look
+/// while it waits would only tell of one gone before its time, which a resync finds;
+/// see [`crate::controller::pairing_cache`])
 /// ([`adopt::pending_pairing`]), with its record and the `Adopted` note when it is
 /// adopted. One that cannot be adopted is reported (Warning Event `AdoptionRefused`)
 /// and left out, so the decision asks for a pairing as without the annotation.
@@ -143,7 +148,7 @@ async fn pending_pairing(
     ctx: &Context,
     acting: &Acting,
     request: &PairingRequest,
-    max_age: Duration,
+    pairing_max_age: Duration,
 ) -> Result<(PairingLookup, Option<(PairingRecord, String)>), Failure> {
     let prev = pairing.status.as_ref();
     let annotated = pairing
@@ -155,7 +160,7 @@ async fn pending_pairing(
     let lookup = lookup_pairing(
         &acting.session,
         adopt::pairing_to_look_up(prev, annotated),
-        max_age,
+        pairing_max_age,
     )
     .await
     .map_err(Failure::read)?;
