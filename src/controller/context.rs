@@ -228,6 +228,25 @@ impl Context {
         self.wake_peer(my_org_id, peer_org_id, Parts::default());
     }
 
+    /// After our link request to `peer_org_id` succeeded (`request`: Genesys's answer),
+    /// made as `my_org_id` (named `my_name`): the peer's sessions here record the
+    /// incoming request ([`super::sessions::OrgSession::record_request_from`]) instead of
+    /// reading their link list again, and the peer's objects are woken.
+    pub(crate) async fn peer_request_received(
+        &self,
+        my_org_id: &str,
+        my_name: Option<&str>,
+        peer_org_id: &str,
+        request: &crate::genesys::models::OrganizationLink,
+    ) {
+        for org in self.organizations_of(peer_org_id) {
+            if let Some(session) = self.sessions.get(&org_key(&org)) {
+                session.record_request_from(request, my_name).await;
+            }
+        }
+        self.wake_peer(my_org_id, peer_org_id, Parts::default());
+    }
+
     /// The cached Organizations whose status holds org ID `org_id`.
     fn organizations_of(&self, org_id: &str) -> Vec<Arc<Organization>> {
         self.organizations

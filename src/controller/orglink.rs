@@ -166,6 +166,7 @@ async fn apply(link: &OrgLink, ctx: &Context) -> Result<Next, Error> {
     });
     let d = observe_only(link, d);
     let mut done = Vec::new();
+    let mut requested = None;
     for action in &d.actions {
         let performed = if *action == LinkAction::Request {
             request_once(&acting.session, link, ctx).await
@@ -180,6 +181,7 @@ async fn apply(link: &OrgLink, ctx: &Context) -> Result<Next, Error> {
         match performed {
             Ok(created) => {
                 done.push(*action);
+                requested = created.clone().or(requested);
                 let before = snapshot.link_with(peer);
                 let after = link_after_write(*action, created, before);
                 acting.session.record_link(peer, after).await;
@@ -195,8 +197,12 @@ async fn apply(link: &OrgLink, ctx: &Context) -> Result<Next, Error> {
             }
         }
     }
+    let my_name = snapshot.me.name.as_deref();
     if done == [LinkAction::Approve] {
-        ctx.peer_request_approved(&acting.org_id, snapshot.me.name.as_deref(), peer)
+        ctx.peer_request_approved(&acting.org_id, my_name, peer)
+            .await;
+    } else if let (true, Some(request)) = (done == [LinkAction::Request], &requested) {
+        ctx.peer_request_received(&acting.org_id, my_name, peer, request)
             .await;
     } else if !done.is_empty() {
         ctx.wake_peer(&acting.org_id, peer, Parts::LINKS);

@@ -125,6 +125,33 @@ impl Snapshot {
     }
 }
 
+/// `current` with the request `request` to us added as we would list it, if it is to us
+/// and we hold no record with its requester.
+fn requested_by(
+    current: &Snapshot,
+    request: &crate::genesys::models::OrganizationLink,
+    requester_name: Option<&str>,
+) -> Option<Snapshot> {
+    let me = current.me.id.as_str();
+    let requester = request.source_organization_id.as_str();
+    if request.target_organization_id != me || requester.is_empty() || requester == me {
+        return None;
+    }
+    if current.link_with(requester).is_some() {
+        return None;
+    }
+    let mut next = current.clone();
+    next.links.push(OrganizationLinkResponse {
+        source_organization_id: Some(me.to_owned()),
+        target_organization_id: Some(requester.to_owned()),
+        source_region: Some(request.target_region.clone()),
+        target_region: Some(request.source_region.clone()),
+        target_name: requester_name.map(str::to_owned),
+        status: Some(LinkStatus::ApprovalPending),
+    });
+    Some(clean_snapshot(next))
+}
+
 /// `current` with our pending request to `peer` approved, if it holds one (named
 /// `peer_name` if it has no name).
 fn approved_by(current: &Snapshot, peer: &str, peer_name: Option<&str>) -> Option<Snapshot> {
@@ -535,6 +562,27 @@ impl OrgSession {
         }
     }
 
+    /// Records the link request `request` that another org here just made to us
+    /// (Genesys's answer to its `POST`), as our list shows a request to us: from our side
+    /// (source us, target the requester, the regions likewise), `ApprovalPending`, named
+    /// `requester_name` (its own `organizations/me`). When our list already holds a
+    /// record with the requester, or there is no snapshot, the list is marked stale
+    /// instead. The list's read time is kept, as for [`Self::record_approved_by`].
+    pub(crate) async fn record_request_from(
+        &self,
+        request: &crate::genesys::models::OrganizationLink,
+        requester_name: Option<&str>,
+    ) {
+        let mut guard = self.snapshot.lock().await;
+        match guard
+            .as_deref()
+            .and_then(|current| requested_by(current, request, requester_name))
+        {
+            Some(next) => *guard = Some(Arc::new(next)),
+            None => self.stale.mark(Parts::LINKS),
+        }
+    }
+
     /// Records what a trust write of ours (as trustor) left in our trustee list for
     /// `peer`: the trust Genesys returned, or none after a revocation. See
     /// [`OrgSession::record_link`].
@@ -806,6 +854,45 @@ mod tests {
             next.link_with("a").unwrap().target_name.as_deref(),
             Some("A Corp")
         );
+    }
+
+    #[test]
+    fn a_request_made_here_to_us_is_listed_as_ours_to_approve() {
+        let t0 = Instant::now();
+        let read = ReadTime {
+            started: t0,
+            started_wall: k8s_openapi::jiff::Timestamp::now(),
+            ended: t0,
+        };
+        let me = GenesysOrg {
+            id: "me".into(),
+            ..GenesysOrg::default()
+        };
+        let s = Snapshot::assemble(
+            (me, vec![], read),
+            (vec![], read),
+            (vec![], read),
+            (vec![], read),
+        );
+        let request = |source: &str, target: &str| crate::genesys::models::OrganizationLink {
+            source_organization_id: source.into(),
+            target_organization_id: target.into(),
+            source_region: "eu-west-1".into(),
+            target_region: "us-east-1".into(),
+            status: Some(LinkStatus::Pending),
+        };
+        let next = requested_by(&s, &request("a", "me"), Some("A Corp")).expect("a request to us");
+        let listed = next.link_with("a").unwrap();
+        assert_eq!(listed.source_organization_id.as_deref(), Some("me"));
+        assert_eq!(listed.target_organization_id.as_deref(), Some("a"));
+        assert_eq!(listed.source_region.as_deref(), Some("us-east-1"));
+        assert_eq!(listed.target_region.as_deref(), Some("eu-west-1"));
+        assert_eq!(listed.target_name.as_deref(), Some("A Corp"));
+        assert_eq!(listed.status, Some(LinkStatus::ApprovalPending));
+        // Not to us, from us, or a record with the requester already held: read instead.
+        assert!(requested_by(&s, &request("a", "b"), None).is_none());
+        assert!(requested_by(&s, &request("me", "me"), None).is_none());
+        assert!(requested_by(&next, &request("a", "me"), None).is_none());
     }
 
     #[test]
