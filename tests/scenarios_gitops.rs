@@ -29,7 +29,9 @@ async fn ready_says(w: &World, ns: &str, name: &str, reason: &str, text: &str) -
 
 #[tokio::test]
 async fn a_grant_without_pairing_id_follows_the_trustee_in_the_cluster_through_a_renewal() {
-    let w = World::new("gitops-pair", "1h").await;
+    // A 10 s resync: the renewal below moves the simulated clock, not the operator's,
+    // which learns of the expiry by reading its pairing again, once a resync.
+    let w = World::new("gitops-pair", "10s").await;
     let (acme, msp) = (w.org("Acme Prod"), w.org("MSP Prod"));
     let (acme_ns, msp_ns) = (w.ns("Acme Prod").to_string(), w.ns("MSP Prod").to_string());
     w.ready("Acme Prod").await;

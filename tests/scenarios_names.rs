@@ -29,7 +29,9 @@ fn role(name: &str) -> RoleRef {
 
 #[tokio::test]
 async fn users_by_email_and_a_group_by_name_through_a_renewal_to_roles_assigned() {
-    let w = World::new("names", "1h").await;
+    // A 10 s resync: the renewal below moves the simulated clock, not the operator's,
+    // which learns of the expiry by reading its pairing again, once a resync.
+    let w = World::new("names", "10s").await;
     let (acme, msp) = (w.org("Acme Prod"), w.org("MSP Prod"));
     let (acme_ns, msp_ns) = (w.ns("Acme Prod").to_string(), w.ns("MSP Prod").to_string());
     w.ready("Acme Prod").await;

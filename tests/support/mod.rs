@@ -597,7 +597,9 @@ pub async fn request_pairing(
 
 /// Lets two days pass on `w`'s simulator, so an unaccepted pairing lapses, and waits
 /// until the trustee OrgPairing `ns/name` records a pairing other than `first`; returns
-/// its ID.
+/// its ID. Only the simulated clock moves, not the operator's: the operator sees the expiry
+/// when it reads its pairing again (once a resync), so worlds that use this want a short
+/// resync.
 pub async fn renewed_pairing(w: &World, ns: &str, name: &str, first: &str) -> String {
     w.sim
         .advance_clock(jiff::SignedDuration::from_hours(49))

@@ -19,7 +19,7 @@ use crate::controller::acting::Acting;
 use crate::controller::context::Context;
 use crate::controller::error::Failure;
 use crate::controller::members;
-use crate::controller::sessions::{OrgSession, Parts};
+use crate::controller::sessions::{OrgSession, Parts, TrusteeMembers};
 use crate::genesys::models::{
     RoleDivisionGrants, RoleDivisionPair, TrustCreate, TrustMemberCreate, TrustUpdate, Trustee,
 };
@@ -131,6 +131,9 @@ pub(super) async fn run(
     let adopted = super::adopted_unless_held(pairing, adopted, &d);
     let d = super::observe_only(pairing, PairingSide::Trustor, d);
     let done = perform_all(ctx, acting, peer, &d.actions).await?;
+    if let Some(members) = created_members(&done, &pairing_members) {
+        session.trustee_members.store(peer, Instant::now(), members);
+    }
     if !done.is_empty() {
         ctx.wake_peer(&acting.org_id, peer, trustor_changes(&done));
     }
@@ -182,6 +185,27 @@ fn names_source(
         }
         _ => None,
     }
+}
+
+/// The members of the trust `done` just created, as we named them with their roles (and
+/// the pairing's emails and names, against which a grant's names were matched): kept
+/// instead of read back at the next look, until the trustee list is read again. `None`
+/// unless the creation was all that was done, or when a role is given in some divisions
+/// only (Genesys lists those otherwise than they are written).
+fn created_members(done: &[&TrustorAction], directory: &Directory) -> Option<TrusteeMembers> {
+    let [TrustorAction::CreateTrust { users, groups, .. }] = done else {
+        return None;
+    };
+    if users.iter().chain(groups).any(|m| !m.scoped.is_empty()) {
+        return None;
+    }
+    let roles = |members: &[Member]| {
+        members
+            .iter()
+            .map(|m| (m.id.clone(), m.role_ids.iter().cloned().collect()))
+            .collect()
+    };
+    Some((roles(users), roles(groups), directory.clone()))
 }
 
 /// What the trustor's `done` changed in the peer's snapshot: the trust made, changed or
