@@ -247,32 +247,18 @@ impl Context {
         self.wake_peer(my_org_id, peer_org_id, Parts::default());
     }
 
-    /// Whether the other side of our pairing with `peer_org_id` is managed here: an
-    /// OrgPairing of the side other than `my_side`, not being deleted, of a Ready
-    /// Organization with that org ID, naming `my_org_id` as its peer. Its writes then
-    /// wake us with the changed list marked stale, so a wait on it need not poll.
-    pub(crate) fn pairing_peer_here(
-        &self,
-        my_org_id: &str,
-        peer_org_id: &str,
-        my_side: crate::api::PairingSide,
-    ) -> bool {
+    /// Whether the peer org `peer_org_id` is managed here: a Ready Organization of that
+    /// org ID, not being deleted. Its side of a relationship, once declared, acts through
+    /// this operator, and its writes wake ours with the changed list marked stale; so a
+    /// wait on it need not poll Genesys (issue 14: "a locally managed peer still wakes it
+    /// at once"). An answer given for it outside (the Genesys UI) is seen at the resync.
+    pub(crate) fn peer_org_here(&self, peer_org_id: &str) -> bool {
         self.organizations_of(peer_org_id).iter().any(|org| {
-            let key = org_key(org);
-            let ready = org.metadata.deletion_timestamp.is_none()
+            org.metadata.deletion_timestamp.is_none()
                 && org
                     .status
                     .as_ref()
-                    .is_some_and(|s| is_true(&s.conditions, types::READY));
-            ready
-                && self
-                    .pairings
-                    .with_peer(&key.namespace, &key.name, my_org_id)
-                    .iter()
-                    .any(|p| {
-                        p.metadata.deletion_timestamp.is_none()
-                            && p.spec.side().is_some_and(|side| side != my_side)
-                    })
+                    .is_some_and(|s| is_true(&s.conditions, types::READY))
         })
     }
 

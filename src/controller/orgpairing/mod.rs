@@ -199,9 +199,9 @@ async fn apply(pairing: &OrgPairing, ctx: &Context) -> Result<Next, Error> {
         }
     };
     let poll = super::requeue::policy(ctx, &acting.org);
-    // A wait on a side managed here needs no poll: its writes wake us (issue 14).
+    // A wait on a peer managed here needs no poll: its writes wake us (issue 14).
     let waiting = awaiting_answer(prev.and_then(|s| s.phase))
-        && !ctx.pairing_peer_here(&acting.org_id, &pairing.spec.peer.organization_id, side);
+        && !ctx.peer_org_here(&pairing.spec.peer.organization_id);
     let max_age = super::requeue::max_age(&poll, waiting, prev.map(|s| s.conditions.as_slice()));
     let (requeue, status) = match (&pairing.spec.request, &pairing.spec.grant) {
         (Some(request), None) => trustee::run(pairing, ctx, &acting, request, max_age).await?,

@@ -99,6 +99,7 @@ pub(super) async fn run(
         (PairingLookup::NotLooked, None)
     };
     let adopted = adopt::trust(PairingSide::Trustee, prev, trust.is_some(), peer);
+    let members_before = trust.as_ref().map(|t| (t.users.clone(), t.groups.clone()));
     let d = trustee::decide(TrusteeInput {
         request,
         peer_org_id: peer,
@@ -120,6 +121,9 @@ pub(super) async fn run(
         None => (PairingRecord::default(), adopted),
     };
     let done = perform_all(pairing, ctx, acting, &d.actions, &mut record).await?;
+    if let Some(members) = members_before.and_then(|before| members_after(before, &done)) {
+        session.trustor_members.store(peer, Instant::now(), members);
+    }
     if done.contains(&&TrusteeAction::DeleteTrust) {
         session.record_trustor(peer, None).await;
     }
@@ -186,6 +190,28 @@ async fn pending_pairing(
             }
         },
     )
+}
+
+/// The members of the trust after `done` changed them from `before`: kept instead of
+/// read back at the next look, until the trustor list is read again. `None` unless every
+/// action done was a member added or removed.
+fn members_after(
+    (mut users, mut groups): (BTreeSet<String>, BTreeSet<String>),
+    done: &[&TrusteeAction],
+) -> Option<(BTreeSet<String>, BTreeSet<String>)> {
+    if done.is_empty() {
+        return None;
+    }
+    for action in done {
+        match action {
+            TrusteeAction::AddUser(id) => users.insert(id.clone()),
+            TrusteeAction::RemoveUser(id) => users.remove(id),
+            TrusteeAction::AddGroup(id) => groups.insert(id.clone()),
+            TrusteeAction::RemoveGroup(id) => groups.remove(id),
+            TrusteeAction::CreatePairing { .. } | TrusteeAction::DeleteTrust => return None,
+        };
+    }
+    Some((users, groups))
 }
 
 /// What the trustee's `done` changed in the peer's snapshot: its trustee list when the
@@ -370,4 +396,27 @@ async fn pairing_id_is_current(pairing: &OrgPairing, ctx: &Context) -> Result<bo
             .map(|s| (s.pairing_id.clone(), s.pairing_requested.clone()))
     };
     Ok(id(&stored).unwrap_or_default() == id(pairing).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(ids: &[&str]) -> BTreeSet<String> {
+        ids.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn members_after_our_own_adds_and_removes_are_known_without_a_read() {
+        let before = (set(&["u1", "u2"]), set(&[]));
+        let add_group = TrusteeAction::AddGroup("g1".into());
+        let remove_user = TrusteeAction::RemoveUser("u2".into());
+        assert_eq!(
+            members_after(before.clone(), &[&add_group, &remove_user]),
+            Some((set(&["u1"]), set(&["g1"])))
+        );
+        assert_eq!(members_after(before.clone(), &[]), None, "nothing done");
+        let delete = TrusteeAction::DeleteTrust;
+        assert_eq!(members_after(before, &[&add_group, &delete]), None);
+    }
 }
