@@ -222,7 +222,9 @@ impl Context {
     ) {
         for org in self.organizations_of(peer_org_id) {
             if let Some(session) = self.sessions.get(&org_key(&org)) {
-                session.record_approved_by(my_org_id, my_name).await;
+                session
+                    .record_approved_by(peer_org_id, my_org_id, my_name)
+                    .await;
             }
         }
         self.wake_peer(my_org_id, peer_org_id, Parts::default());

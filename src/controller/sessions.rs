@@ -543,18 +543,20 @@ impl OrgSession {
         .await;
     }
 
-    /// Records that `peer` approved our pending request to it, by its own write through
-    /// its session here: our record with it, `Pending` from our side, becomes `Approved`,
+    /// Records that `peer` approved the pending request of org `us` (this session's org,
+    /// as its own credentials say: another ID in a forged status changes nothing here) to
+    /// it, by its own write through its session here: our record with it, `Pending` from our side, becomes `Approved`,
     /// as a read after that write would show (the peer's approval answered 2xx only
     /// because our request was pending). Without that record, or a snapshot, the link
     /// list is marked stale instead. The list's read time is kept: the other records
     /// are no fresher than they were. `peer_name`: the peer's name as its own session
     /// read it (`organizations/me`), for a record that has none yet (our request's answer
     /// carries no name; a read would).
-    pub(crate) async fn record_approved_by(&self, peer: &str, peer_name: Option<&str>) {
+    pub(crate) async fn record_approved_by(&self, us: &str, peer: &str, peer_name: Option<&str>) {
         let mut guard = self.snapshot.lock().await;
         match guard
             .as_deref()
+            .filter(|current| current.me.id == us)
             .and_then(|current| approved_by(current, peer, peer_name))
         {
             Some(next) => *guard = Some(Arc::new(next)),
