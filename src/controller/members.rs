@@ -5,12 +5,12 @@
 //! second (each status write, each wake), and each look used to read them again.
 //!
 //! Members are kept exactly as long as the trust list they belong to: an entry counts
-//! only when its read began after the snapshot's trust lists were read
+//! only when its read began after the snapshot's list was read
 //! ([`super::sessions::Snapshot::trustors_read_started`], `trustees_read_started`), so
-//! they are read again whenever
-//! the trust list is (at the look's `max_age`, the resync once settled, or when marked
-//! stale by a peer's write). Our own writes to a trust forget its members first, and a
-//! trust list made stale forgets them all.
+//! they are read again whenever the list is (at the look's `max_age`, the resync once
+//! settled, or when marked stale by a peer's write). Our own writes to a trust forget
+//! its members first, and then keep them as the writes left them; a list made stale
+//! forgets them all.
 //!
 //! When both sides of a trust are managed here, they list the same members: the trustee
 //! with `GET trustors/{trustor}/users|groups`, the trustor with `GET
@@ -100,8 +100,8 @@ pub(crate) struct SharedMembers {
 #[derive(Default)]
 struct SharedEntries {
     by_trust: HashMap<(String, String), (Instant, TrustorMembers)>,
-    /// The last forget of each trust, as [`Entries::forgotten_at`] (kept while the
-    /// operator runs: one instant per trust that was ever written).
+    /// The last forget of each trust, as [`Entries::forgotten_at`] (until the trust is
+    /// deleted: [`SharedMembers::drop_trust`]).
     forgotten_at: HashMap<(String, String), Instant>,
 }
 
@@ -142,6 +142,15 @@ impl SharedMembers {
         }
         let before = entries.by_trust.insert(key, (started, members.clone()));
         before.is_some_and(|(_, old)| old != members)
+    }
+
+    /// Drops all that is kept of the trust from `trustee` to `trustor` (deleted): nothing
+    /// outlives it.
+    pub(crate) fn drop_trust(&self, trustee: &str, trustor: &str) {
+        let key = (trustee.to_owned(), trustor.to_owned());
+        let mut entries = self.entries.lock();
+        entries.by_trust.remove(&key);
+        entries.forgotten_at.remove(&key);
     }
 
     /// Forgets the members of the trust from `trustee` to `trustor` (a side is about to
@@ -319,8 +328,14 @@ mod tests {
             "read began before the write"
         );
         let after = Instant::now();
-        shared.share("trustee", "trustor", after, members.clone());
+        let _ = shared.share("trustee", "trustor", after, members.clone());
         assert_eq!(shared.since("trustee", "trustor", after), Some(members));
+        shared.drop_trust("trustee", "trustor");
+        assert_eq!(shared.since("trustee", "trustor", after), None);
+        assert!(
+            shared.entries.lock().forgotten_at.is_empty(),
+            "nothing outlives it"
+        );
     }
 
     #[test]

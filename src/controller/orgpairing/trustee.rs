@@ -125,6 +125,7 @@ pub(super) async fn run(
         session.trustor_members.store(peer, Instant::now(), members);
     }
     if done.contains(&&TrusteeAction::DeleteTrust) {
+        ctx.trust_members.drop_trust(&acting.org_id, peer);
         session.record_trustor(peer, None).await;
     }
     if !done.is_empty() {

@@ -268,6 +268,9 @@ pub(super) async fn perform_all<'a>(
         done.push(action);
     }
     if let Some(trust) = written {
+        if trust.is_none() {
+            ctx.trust_members.drop_trust(peer, &acting.org_id);
+        }
         session.record_trustee(peer, trust).await;
     }
     Ok(done)
