@@ -647,42 +647,49 @@ impl OrgSession {
                 }
             }
         };
-        let links = async {
-            match current.filter(|_| !parts.links) {
-                Some(s) => Ok((s.links.clone(), s.links_read)),
-                None => {
-                    let t = timed();
-                    let links = self.client.list_links().await?;
-                    Ok::<_, GenesysError>((links, finish(t)))
-                }
-            }
-        };
-        let trustees = async {
-            match current.filter(|_| !parts.trustees) {
-                Some(s) => Ok((s.trustees.clone(), s.trustees_read)),
-                None => {
-                    let t = timed();
-                    let trustees = self.client.list_trustees().await?;
-                    Ok::<_, GenesysError>((trustees, finish(t)))
-                }
-            }
-        };
-        let trustors = async {
-            match current.filter(|_| !parts.trustors) {
-                Some(s) => Ok((s.trustors.clone(), s.trustors_read)),
-                None => {
-                    let t = timed();
-                    let trustors = self.client.list_trustors().await?;
-                    Ok::<_, GenesysError>((trustors, finish(t)))
-                }
-            }
-        };
+        let kept = |read: bool| current.filter(|_| !read);
+        let links = list_part(
+            kept(parts.links).map(|s| (s.links.clone(), s.links_read)),
+            || self.client.list_links(),
+        );
+        let trustees = list_part(
+            kept(parts.trustees).map(|s| (s.trustees.clone(), s.trustees_read)),
+            || self.client.list_trustees(),
+        );
+        let trustors = list_part(
+            kept(parts.trustors).map(|s| (s.trustors.clone(), s.trustors_read)),
+            || self.client.list_trustors(),
+        );
         let (identity, links, trustees, trustors) =
             tokio::try_join!(identity, links, trustees, trustors)?;
         Ok(clean_snapshot(Snapshot::assemble(
             identity, links, trustees, trustors,
         )))
     }
+}
+
+/// One list of a snapshot: as `kept`, or read now with `list` and timed.
+async fn list_part<T, F, Fut>(
+    kept: Option<(Vec<T>, ReadTime)>,
+    list: F,
+) -> Result<(Vec<T>, ReadTime), GenesysError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>, GenesysError>>,
+{
+    if let Some(kept) = kept {
+        return Ok(kept);
+    }
+    let (started, started_wall) = (Instant::now(), k8s_openapi::jiff::Timestamp::now());
+    let items = list().await?;
+    Ok((
+        items,
+        ReadTime {
+            started,
+            started_wall,
+            ended: Instant::now(),
+        },
+    ))
 }
 
 /// The snapshot with every name, ID and region Genesys sent made safe to show
