@@ -244,6 +244,23 @@ fn held_roles(w: &World, user: Uuid) -> Option<BTreeSet<Uuid>> {
     trust(w).and_then(|t| t.users.get(&user).map(|m| m.role_ids.clone()))
 }
 
+/// MSP users `u1` and `u2` asked for, and granted Supervisor and Employee by name: the
+/// grant side, once Authorized.
+async fn supervisor_and_employee_granted(w: &World, u1: Uuid, u2: Uuid) -> OrgPairing {
+    let pairing_id = request_and_wait(w, &[u1, u2], &[]).await;
+    let subjects = vec![
+        subject(u1, vec![by_name("Supervisor")]),
+        subject(u2, vec![by_name("Employee")]),
+    ];
+    apply(
+        &w.client,
+        w.ns(TRUSTOR),
+        &grant(w, &pairing_id, true, subjects, vec![]),
+    )
+    .await;
+    pairing_phase(&w.client, w.ns(TRUSTOR), GRANT, OrgPairingPhase::Authorized).await
+}
+
 /// Waits until `org`'s Organization status satisfies `check`.
 async fn organization_until(
     w: &World,
@@ -441,23 +458,7 @@ async fn roles_changed_behind_the_operators_back_are_put_back_at_the_next_resync
     w.ready(TRUSTOR).await;
     w.ready(TRUSTEE).await;
     let (u1, u2) = (msp.users[0].id, msp.users[1].id);
-    let pairing_id = request_and_wait(&w, &[u1, u2], &[]).await;
-    apply(
-        &w.client,
-        w.ns(TRUSTOR),
-        &grant(
-            &w,
-            &pairing_id,
-            true,
-            vec![
-                subject(u1, vec![by_name("Supervisor")]),
-                subject(u2, vec![by_name("Employee")]),
-            ],
-            vec![],
-        ),
-    )
-    .await;
-    let granted = pairing_phase(&w.client, w.ns(TRUSTOR), GRANT, OrgPairingPhase::Authorized).await;
+    let granted = supervisor_and_employee_granted(&w, u1, u2).await;
     assert_eq!(condition(&granted, "RolesAssigned").status, "True");
     let (supervisor, employee, telephony) = (
         role_id(&acme, "Supervisor"),
@@ -543,19 +544,7 @@ async fn a_member_removed_from_the_trust_in_genesys_is_put_back_with_its_roles()
     w.ready(TRUSTOR).await;
     w.ready(TRUSTEE).await;
     let (u1, u2) = (msp.users[0].id, msp.users[1].id);
-    let pairing_id = request_and_wait(&w, &[u1, u2], &[]).await;
-    let g = grant(
-        &w,
-        &pairing_id,
-        true,
-        vec![
-            subject(u1, vec![by_name("Supervisor")]),
-            subject(u2, vec![by_name("Employee")]),
-        ],
-        vec![],
-    );
-    apply(&w.client, w.ns(TRUSTOR), &g).await;
-    pairing_phase(&w.client, w.ns(TRUSTOR), GRANT, OrgPairingPhase::Authorized).await;
+    supervisor_and_employee_granted(&w, u1, u2).await;
     pairing_phase(
         &w.client,
         w.ns(TRUSTEE),

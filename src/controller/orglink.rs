@@ -201,7 +201,7 @@ async fn apply(link: &OrgLink, ctx: &Context) -> Result<Next, Error> {
     if done == [LinkAction::Approve] {
         ctx.peer_request_approved(&acting.org_id, my_name, peer)
             .await;
-    } else if let (true, Some(request)) = (done == [LinkAction::Request], &requested) {
+    } else if let Some(request) = requested.as_ref().filter(|_| done == [LinkAction::Request]) {
         ctx.peer_request_received(&acting.org_id, my_name, peer, request)
             .await;
     } else if !done.is_empty() {

@@ -60,13 +60,10 @@ mod tests {
     use k8s_openapi::jiff::Timestamp;
 
     fn pairing(id: &str, created: bool) -> TrustRequest {
-        serde_json::from_value(serde_json::json!({"id": id})).map_or_else(
-            |e| panic!("{e}"),
-            |mut p: TrustRequest| {
-                p.date_created = created.then(Timestamp::now);
-                p
-            },
-        )
+        let mut p: TrustRequest =
+            serde_json::from_value(serde_json::json!({"id": id})).expect("a pairing");
+        p.date_created = created.then(Timestamp::now);
+        p
     }
 
     const S: fn(u64) -> Duration = Duration::from_secs;
