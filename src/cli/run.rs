@@ -10,6 +10,7 @@ use clap::Args;
 use tokio_util::sync::CancellationToken;
 
 use super::logging::{LogFormat, init};
+use crate::controller::slots::{self, SlotLimits};
 use crate::controller::{Metrics, OperatorOptions, Settings};
 use crate::genesys::ApiBaseUrlAllowlist;
 use crate::runtime::leader::{LeaseConfig, acquire, default_identity};
@@ -69,6 +70,15 @@ pub struct RunArgs {
     /// this (e.g. `30s`, `1m`).
     #[arg(long, default_value = "30s")]
     pub min_resync_interval: humantime::Duration,
+    /// How many reconciles run at once, of all kinds and orgs together. Each one in
+    /// flight holds some kilobytes; the rest wait in the queue as a name.
+    #[arg(long, default_value_t = slots::DEFAULT_TOTAL as u32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent_reconciles: u32,
+    /// How many reconciles acting as one Organization run at once. They share the
+    /// org's Genesys request budget, so more would only wait for it; and an org that is
+    /// slow or unreachable holds no more than this of the total.
+    #[arg(long, default_value_t = slots::DEFAULT_PER_ORG as u32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent_reconciles_per_org: u32,
 }
 
 impl RunArgs {
@@ -92,6 +102,8 @@ impl RunArgs {
             allow_insecure_http: !simulators.is_empty(),
             // Loopback runs are for watching changes converge: resyncs as short as asked.
             min_resync_interval: std::time::Duration::from_secs(1).into(),
+            max_concurrent_reconciles: slots::DEFAULT_TOTAL as u32,
+            max_concurrent_reconciles_per_org: slots::DEFAULT_PER_ORG as u32,
         }
     }
 
@@ -205,6 +217,10 @@ pub async fn run_operator(
         settings: Settings {
             allowlist,
             min_resync: args.min_resync_interval.into(),
+            slots: SlotLimits {
+                total: args.max_concurrent_reconciles as usize,
+                per_org: args.max_concurrent_reconciles_per_org as usize,
+            },
             ..Settings::default()
         },
         instance: Some(identity),

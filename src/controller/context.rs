@@ -15,6 +15,7 @@ use parking_lot::Mutex;
 use super::events::EventPublisher;
 use super::metrics::Metrics;
 use super::sessions::{OrgKey, Parts, Sessions};
+use super::slots::{SlotLimits, Slots};
 use k8s_openapi::jiff::Timestamp;
 
 use crate::api::conditions::{is_true, types};
@@ -45,6 +46,9 @@ pub(crate) struct Settings {
     /// The shortest resync used, whatever an Organization's `resyncInterval` says
     /// (`--min-resync-interval`): a tenant cannot make the operator poll its org in a loop.
     pub(crate) min_resync: Duration,
+    /// How many reconciles run at once, in total and per org
+    /// (`--max-concurrent-reconciles`, `--max-concurrent-reconciles-per-org`).
+    pub(crate) slots: SlotLimits,
 }
 
 /// The default of [`Settings::min_resync`].
@@ -71,6 +75,7 @@ impl Default for Settings {
             retry: RetryConfig::default(),
             allowlist: ApiBaseUrlAllowlist::regions_only(),
             min_resync: DEFAULT_MIN_RESYNC,
+            slots: SlotLimits::default(),
         }
     }
 }
@@ -91,6 +96,8 @@ pub(crate) struct Context {
     /// Each trust's members as its trustor side here last read them, for the trustee
     /// side ([`super::members`]).
     pub(crate) trust_members: super::members::SharedMembers,
+    /// Who may reconcile now ([`Slots`]).
+    pub(crate) slots: Slots,
     /// Consecutive failures per object, of every kind: one counter an object, reset
     /// on success and forgotten once the object is gone.
     failures: Mutex<HashMap<ObjectKey, u32>>,
@@ -131,6 +138,7 @@ impl Context {
             client: parts.client,
             sessions: Sessions::default(),
             metrics: parts.metrics,
+            slots: Slots::new(parts.settings.slots),
             settings: parts.settings,
             organizations: parts.organizations,
             links: parts.links,

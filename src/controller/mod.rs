@@ -23,6 +23,7 @@ pub(crate) mod pairing_cache;
 pub(crate) mod reconciler;
 pub(crate) mod requeue;
 pub(crate) mod sessions;
+pub(crate) mod slots;
 pub(crate) mod status;
 pub(crate) mod supervise;
 
@@ -69,6 +70,31 @@ pub(crate) struct OperatorOptions {
     /// in-flight reconcile is dropped at its next await, so nothing more is written.
     /// Shutdown, by contrast, lets in-flight reconciles finish.
     pub(crate) abort: tokio_util::sync::CancellationToken,
+}
+
+/// `reconcile` once it has its slot ([`slots`]). While it waits, the future holds only
+/// the object and the context: the reconcile's own state (some kilobytes) is allocated,
+/// boxed, once the slot is taken.
+fn admitted<K, F, Fut>(
+    reconcile: F,
+) -> impl Fn(Arc<K>, Arc<Context>) -> BoxFuture<'static, Result<Action, Error>>
+where
+    K: Reconciled,
+    F: Fn(Arc<K>, Arc<Context>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Action, Error>> + Send + 'static,
+{
+    move |obj, ctx| {
+        let reconcile = reconcile.clone();
+        async move {
+            let org = (
+                obj.namespace().unwrap_or_default(),
+                obj.acting_org().to_string(),
+            );
+            let _slot = ctx.slots.take(org).await;
+            reconcile(obj, ctx).boxed().await
+        }
+        .boxed()
+    }
 }
 
 /// `reconcile`, dropped as soon as `abort` fires: the select is biased, so once the
@@ -385,7 +411,7 @@ impl Runner {
         controller: Controller<K>,
         wake: mpsc::UnboundedReceiver<ObjectRef<K>>,
     ) -> supervise::Task {
-        let reconcile = abortable(reconciler::reconcile::<K>, self.abort.clone());
+        let reconcile = abortable(admitted(reconciler::reconcile::<K>), self.abort.clone());
         supervise::Task {
             name: task_name(K::KIND, partition),
             run: controller

@@ -50,6 +50,10 @@ impl Reconciled for Organization {
         self.status.as_ref()
     }
 
+    fn acting_org(&self) -> &str {
+        self.metadata.name.as_deref().unwrap_or_default()
+    }
+
     fn conditions_mut(status: &mut OrganizationStatus) -> &mut Vec<Condition> {
         &mut status.conditions
     }

@@ -36,6 +36,10 @@ impl Reconciled for OrgLink {
         self.status.as_ref()
     }
 
+    fn acting_org(&self) -> &str {
+        &self.spec.organization_ref
+    }
+
     fn conditions_mut(status: &mut OrgLinkStatus) -> &mut Vec<Condition> {
         &mut status.conditions
     }

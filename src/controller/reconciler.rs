@@ -53,6 +53,9 @@ pub(crate) trait Reconciled:
     type Status: Clone + Default + PartialEq + Serialize + Send + Sync;
 
     fn status(&self) -> Option<&Self::Status>;
+    /// The name of the Organization (in the object's namespace) it acts as: its
+    /// reconciles share that org's [`super::slots::Slots`].
+    fn acting_org(&self) -> &str;
     fn conditions_mut(status: &mut Self::Status) -> &mut Vec<Condition>;
 
     /// One pass while the object lives. An [`Error::Failed`] is reported on the object

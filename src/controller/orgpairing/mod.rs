@@ -53,6 +53,10 @@ impl Reconciled for OrgPairing {
         self.status.as_ref()
     }
 
+    fn acting_org(&self) -> &str {
+        &self.spec.organization_ref
+    }
+
     fn conditions_mut(status: &mut OrgPairingStatus) -> &mut Vec<Condition> {
         &mut status.conditions
     }
