@@ -163,6 +163,15 @@ impl SharedMembers {
     }
 }
 
+/// Since when a kept reading of a trust's members counts: since its trust list was read
+/// (`list_read`), or, when `max_age` is given (a settled look), for that long.
+pub(crate) fn kept_since(list_read: Instant, max_age: Option<Duration>, now: Instant) -> Instant {
+    match max_age.and_then(|age| now.checked_sub(age)) {
+        Some(oldest) => oldest.min(list_read),
+        None => list_read,
+    }
+}
+
 /// The trustee's way to the trustor side's reading: the shared readings, our org ID,
 /// and how old a trust list the look accepts (a shared reading may be twice as old).
 pub(crate) struct FromTrustor<'a> {
@@ -284,6 +293,20 @@ mod tests {
 
     fn ids(list: &[&str]) -> BTreeSet<String> {
         list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn members_count_since_their_list_or_for_the_settled_age_whichever_is_longer() {
+        let now = Instant::now() + Duration::from_secs(10_000);
+        let list_read = now - Duration::from_secs(60);
+        // Waiting: as old as the list.
+        assert_eq!(kept_since(list_read, None, now), list_read);
+        // Settled: for the members' age...
+        let age = Duration::from_secs(900);
+        assert_eq!(kept_since(list_read, Some(age), now), now - age);
+        // ... and never less than since the list.
+        let short = Duration::from_secs(5);
+        assert_eq!(kept_since(list_read, Some(short), now), list_read);
     }
 
     #[test]

@@ -24,6 +24,10 @@ use k8s_openapi::jiff::Timestamp;
 use super::Requeue;
 use crate::api::conditions::{find, types};
 
+/// Once settled, a trust's members are read again at every this many resyncs
+/// ([`PollPolicy::members_max_age`]); `orglink.dev/refresh` reads them at once.
+pub(crate) const MEMBER_CHECK_RESYNCS: u32 = 3;
+
 /// The intervals the decision works within.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct PollPolicy {
@@ -74,6 +78,16 @@ impl PollPolicy {
         } else {
             self.ceiling()
         }
+    }
+
+    /// How old a trust's members (who is in it, with which roles) a look may decide on.
+    /// While it waits, as old as the trust list it reads (`None`): the answer it waits
+    /// for may be a member added. Once settled, [`MEMBER_CHECK_RESYNCS`] resyncs: a
+    /// member or role changed in Genesys behind the operator's back is put back within
+    /// them, and a settled org's reads stay at its snapshot's (issue 14: at most 3 reads
+    /// per org per resync; a trust's members cost 2 calls and one per group).
+    pub(crate) fn members_max_age(&self, waiting: bool) -> Option<Duration> {
+        (!waiting).then(|| self.ceiling() * MEMBER_CHECK_RESYNCS)
     }
 
     /// As long as the object has waited so far, from `first` up to the resync.
@@ -149,6 +163,19 @@ mod tests {
             looks.push(now.as_second() - since.as_second());
         }
         assert_eq!(looks, [10, 20, 40, 80, 160, 320, 620, 920]);
+    }
+
+    #[test]
+    fn a_settled_look_checks_a_trusts_members_every_third_resync_a_waiting_one_with_its_list() {
+        let p = policy();
+        assert_eq!(p.members_max_age(false), Some(S(900)));
+        assert_eq!(p.members_max_age(true), None);
+        // Never shorter than the first look, as the resync.
+        let short = PollPolicy {
+            first: S(10),
+            resync: S(2),
+        };
+        assert_eq!(short.members_max_age(false), Some(S(30)));
     }
 
     #[test]

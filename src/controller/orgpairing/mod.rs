@@ -26,6 +26,7 @@ use kube::runtime::events::EventType;
 use super::acting::{Relationship, acting_for_cleanup, acting_org, turn_of, wake_siblings};
 use super::context::Context;
 use super::error::{Error, Failure};
+use super::members;
 use super::reconciler::{Next, Reconciled};
 use super::sessions::{OrgSession, Parts};
 use super::status::apply_status;
@@ -206,10 +207,13 @@ async fn apply(pairing: &OrgPairing, ctx: &Context) -> Result<Next, Error> {
     // A wait on a peer managed here needs no poll: its writes wake us (issue 14).
     let waiting = awaiting_answer(prev.and_then(|s| s.phase))
         && !ctx.peer_org_here(&pairing.spec.peer.organization_id);
-    let max_age = super::requeue::max_age(&poll, waiting, prev.map(|s| s.conditions.as_slice()));
+    let ages = Ages {
+        snapshot: super::requeue::max_age(&poll, waiting, prev.map(|s| s.conditions.as_slice())),
+        members: poll.members_max_age(waiting),
+    };
     let (requeue, status) = match (&pairing.spec.request, &pairing.spec.grant) {
-        (Some(request), None) => trustee::run(pairing, ctx, &acting, request, max_age).await?,
-        (None, Some(grant)) => trustor::run(pairing, ctx, &acting, grant, max_age).await?,
+        (Some(request), None) => trustee::run(pairing, ctx, &acting, request, ages).await?,
+        (None, Some(grant)) => trustor::run(pairing, ctx, &acting, grant, ages).await?,
         _ => return Err(Failure::NoSide.into()),
     };
     Ok(Next::Poll(super::requeue::after(
@@ -217,6 +221,29 @@ async fn apply(pairing: &OrgPairing, ctx: &Context) -> Result<Next, Error> {
         requeue,
         &status.conditions,
     )))
+}
+
+/// How old what a look reads may be.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Ages {
+    /// The org's snapshot (the trust lists).
+    pub(super) snapshot: Duration,
+    /// A trust's members: as old as the trust list when `None`
+    /// ([`crate::lifecycle::poll::PollPolicy::members_max_age`]).
+    members: Option<Duration>,
+}
+
+impl Ages {
+    /// Since when a kept member reading counts, for a trust list read at `list_read`.
+    pub(super) fn members_since(&self, list_read: Instant) -> Instant {
+        members::kept_since(list_read, self.members, Instant::now())
+    }
+
+    /// How old a member reading a look accepts: the members' age once settled, else
+    /// the snapshot's.
+    pub(super) fn members_or_snapshot(&self) -> Duration {
+        self.members.unwrap_or(self.snapshot)
+    }
 }
 
 /// A Normal Event to publish once the status is written: its reason and note.

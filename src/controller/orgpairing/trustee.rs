@@ -10,7 +10,7 @@ use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::events::EventType;
 
-use super::{Note, lookup_pairing, write};
+use super::{Ages, Note, lookup_pairing, write};
 use crate::api::PairingSide;
 use crate::api::conditions::events::{self, ADOPTION_REFUSED};
 use crate::api::text::clean_opt;
@@ -36,7 +36,7 @@ pub(super) async fn run(
     ctx: &Context,
     acting: &Acting,
     request: &PairingRequest,
-    max_age: Duration,
+    ages: Ages,
 ) -> Result<(Requeue, OrgPairingStatus), Failure> {
     let peer = pairing.spec.peer.organization_id.as_str();
     let prev = pairing.status.as_ref();
@@ -71,7 +71,7 @@ pub(super) async fn run(
         }
     };
     let snapshot = session
-        .snapshot(Parts::TRUSTORS, max_age)
+        .snapshot(Parts::TRUSTORS, ages.snapshot)
         .await
         .map_err(Failure::read)?;
     let trust = match snapshot.trustor(peer) {
@@ -80,11 +80,11 @@ pub(super) async fn run(
                 session,
                 peer,
                 trustor,
-                snapshot.trustors_read_started(),
+                ages.members_since(snapshot.trustors_read_started()),
                 members::FromTrustor {
                     shared: &ctx.trust_members,
                     me: &acting.org_id,
-                    max_age,
+                    max_age: ages.members_or_snapshot(),
                 },
             )
             .await
@@ -225,18 +225,19 @@ fn trustee_changes(done: &[&TrusteeAction]) -> Parts {
     }
 }
 
-/// The trust as the trustee sees it, with its members: read unless read since the trust
-/// list (`trusts_read`), or read by the trustor side here within the look's max_age
-/// (`from_trustor`; see [`crate::controller::members`]).
+/// The trust as the trustee sees it, with its members: read unless read since
+/// `members_since` (the trust list, or the members' age once settled: [`Ages`]), or read
+/// by the trustor side here within twice the age the look accepts (`from_trustor`; see
+/// [`crate::controller::members`]).
 async fn observe_trustor(
     session: &OrgSession,
     peer: &str,
     trustor: &crate::genesys::models::Trustor,
-    trusts_read: Instant,
+    members_since: Instant,
     from_trustor: members::FromTrustor<'_>,
 ) -> Result<ObservedTrustor, GenesysError> {
     let (users, groups) =
-        members::of_trustor(session, peer, trusts_read, Some(from_trustor)).await?;
+        members::of_trustor(session, peer, members_since, Some(from_trustor)).await?;
     Ok(ObservedTrustor {
         enabled: trustor.enabled,
         name: clean_opt(

@@ -3,14 +3,14 @@
 //! [`crate::lifecycle::trustor::decide`], perform its actions, write the status.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 
 use kube::runtime::events::EventType;
 
-use super::{Note, lookup_pairing_members, write};
+use super::{Ages, Note, lookup_pairing_members, write};
 use crate::api::conditions::events;
 use crate::api::orgpairing::SubjectKind;
 use crate::api::text::clean_opt;
@@ -35,13 +35,13 @@ pub(super) async fn run(
     ctx: &Context,
     acting: &Acting,
     grant: &PairingGrant,
-    max_age: Duration,
+    ages: Ages,
 ) -> Result<(Requeue, OrgPairingStatus), Failure> {
     let peer = pairing.spec.peer.organization_id.as_str();
     let prev = pairing.status.as_ref();
     let session = &acting.session;
     let snapshot = session
-        .snapshot(Parts::TRUSTEES, max_age)
+        .snapshot(Parts::TRUSTEES, ages.snapshot)
         .await
         .map_err(Failure::read)?;
     let (trust, trust_members) = match snapshot.trustee(peer) {
@@ -50,7 +50,7 @@ pub(super) async fn run(
                 session,
                 peer,
                 trustee,
-                snapshot.trustees_read_started(),
+                ages.members_since(snapshot.trustees_read_started()),
                 (&ctx.trust_members, &acting.org_id),
             )
             .await
@@ -69,7 +69,7 @@ pub(super) async fn run(
         trustor::PairingIdSource::NotInCluster
     };
     let (lookup, pairing_members) = match pairing_id.id() {
-        Some(id) if trust.is_none() => lookup_pairing_members(session, Some(id), max_age)
+        Some(id) if trust.is_none() => lookup_pairing_members(session, Some(id), ages.snapshot)
             .await
             .map_err(Failure::read)?,
         _ => (PairingLookup::NotLooked, Directory::default()),
@@ -466,19 +466,19 @@ fn pairing_id_to_accept(
 /// this trust, so one listing gives every user with its roles; only a user listed
 /// without `authorization` costs a `GET .../roles` of its own (see
 /// [`users_without_roles`]). A `TrustGroup` carries no roles: each group's are read.
-/// Read again whenever the trust list is (`trusts_read`, see
-/// [`crate::controller::members`]: the resync at the latest), so a role changed in
-/// Genesys is put back within a resync. The flag: the members differ from the reading
-/// shared with the trustee side before.
+/// Read again when older than `members_since` ([`Ages`]: as the trust list while waiting,
+/// every [`crate::lifecycle::poll::MEMBER_CHECK_RESYNCS`] resyncs once settled), so a
+/// role changed in Genesys is put back within that. The flag: the members differ from
+/// the reading shared with the trustee side before.
 async fn observe_trustee(
     session: &OrgSession,
     peer: &str,
     trustee: &crate::genesys::models::Trustee,
-    trusts_read: Instant,
+    members_since: Instant,
     share: (&members::SharedMembers, &str),
 ) -> Result<(ObservedTrustee, Directory, bool), GenesysError> {
     let ((users, groups, members), changed) =
-        members::of_trustee(session, peer, trusts_read, Some(share)).await?;
+        members::of_trustee(session, peer, members_since, Some(share)).await?;
     let trust = ObservedTrustee {
         enabled: trustee.enabled,
         expires_at: trustee.date_expired,
