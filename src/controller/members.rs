@@ -82,6 +82,12 @@ impl<T: Clone> MemberCache<T> {
         entries.forgotten_at = Some(Instant::now());
     }
 
+    /// When members were last forgotten here: a reading from elsewhere that began
+    /// before it is as stale as ours was.
+    pub(crate) fn forgotten_at(&self) -> Option<Instant> {
+        self.entries.lock().forgotten_at
+    }
+
     /// Forgets every trust's members (the trust lists were made stale).
     pub(crate) fn forget_all(&self) {
         let mut entries = self.entries.lock();
@@ -192,8 +198,10 @@ pub(crate) async fn of_trustor(
     if let Some(members) = session.trustor_members.since(peer, trusts_read) {
         return Ok(members);
     }
+    // Never a reading older than our own last forget (a refresh, our write).
     if let Some(from) = from_trustor
-        && let Some(since) = Instant::now().checked_sub(from.max_age * 2)
+        && let Some(oldest) = Instant::now().checked_sub(from.max_age * 2)
+        && let since = oldest.max(session.trustor_members.forgotten_at().unwrap_or(oldest))
         && let Some(members) = from.shared.since(from.me, peer, since)
     {
         return Ok(members);
