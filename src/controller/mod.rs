@@ -210,7 +210,9 @@ where
                         %panic,
                         "reconcile panicked; the object is retried with backoff"
                     );
-                    status::report_internal_error(&ctx, obj.as_ref(), &panic).await;
+                    // Boxed: inline, its state would be part of every reconcile's,
+                    // in flight or waiting, for a path almost never taken.
+                    Box::pin(status::report_internal_error(&ctx, obj.as_ref(), &panic)).await;
                     Err(Error::Internal(panic))
                 }
             }
