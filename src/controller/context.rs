@@ -16,6 +16,7 @@ use super::events::EventPublisher;
 use super::metrics::Metrics;
 use super::sessions::{OrgKey, Parts, Sessions};
 use super::slots::{SlotLimits, Slots};
+use crate::genesys::SharedHttp;
 use k8s_openapi::jiff::Timestamp;
 
 use crate::api::conditions::{is_true, types};
@@ -98,6 +99,8 @@ pub(crate) struct Context {
     pub(crate) trust_members: super::members::SharedMembers,
     /// Who may reconcile now ([`Slots`]).
     pub(crate) slots: Slots,
+    /// The HTTP client every org's Genesys client shares ([`SharedHttp`]).
+    pub(crate) http: Arc<SharedHttp>,
     /// Consecutive failures per object, of every kind: one counter an object, reset
     /// on success and forgotten once the object is gone.
     failures: Mutex<HashMap<ObjectKey, u32>>,
@@ -139,6 +142,7 @@ impl Context {
             sessions: Sessions::default(),
             metrics: parts.metrics,
             slots: Slots::new(parts.settings.slots),
+            http: Arc::default(),
             settings: parts.settings,
             organizations: parts.organizations,
             links: parts.links,

@@ -403,7 +403,8 @@ async fn build_session(org: &Organization, ctx: &Context) -> Result<Arc<OrgSessi
             .with_label(key.to_string())
             .with_rate_limit(ctx.settings.rate_limit)
             .with_retry(ctx.settings.retry.clone())
-            .with_observer(ctx.metrics.call_observer());
+            .with_observer(ctx.metrics.call_observer())
+            .with_shared_http(ctx.http.clone());
             if !base_url.is_empty() {
                 config = config.with_api_base_url(base_url.clone());
             }

@@ -7,11 +7,13 @@
 //! `{base}/oauth/token` and `{base}/api/v2/...`.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::api::Region;
 
 use super::credentials::Credentials;
+use super::http::SharedHttp;
 use super::metrics::SharedObserver;
 use super::ratelimit::RateLimitConfig;
 use super::retry::RetryConfig;
@@ -46,6 +48,9 @@ pub struct GenesysConfig {
     pub(crate) page_size: u32,
     /// Sees every HTTP attempt (see [`super::metrics`]).
     pub(crate) observer: Option<SharedObserver>,
+    /// Where the HTTP client comes from: shared with other orgs' clients, or `None` for
+    /// one of its own.
+    pub(crate) shared_http: Option<Arc<SharedHttp>>,
 }
 
 impl GenesysConfig {
@@ -63,6 +68,7 @@ impl GenesysConfig {
             token_refresh_margin: DEFAULT_TOKEN_REFRESH_MARGIN,
             page_size: DEFAULT_PAGE_SIZE,
             observer: None,
+            shared_http: None,
         }
     }
 
@@ -93,6 +99,13 @@ impl GenesysConfig {
 
     pub fn with_page_size(mut self, page_size: u32) -> Self {
         self.page_size = page_size;
+        self
+    }
+
+    /// Takes the HTTP client (connection pool, TLS settings) from `shared`, with the
+    /// other org clients that do.
+    pub fn with_shared_http(mut self, shared: Arc<SharedHttp>) -> Self {
+        self.shared_http = Some(shared);
         self
     }
 

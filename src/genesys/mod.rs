@@ -49,6 +49,7 @@ pub use config::GenesysConfig;
 pub use credentials::{Credentials, Secret};
 pub use divisions::ALL_DIVISIONS;
 pub use error::{ApiError, GenesysError};
+pub use http::SharedHttp;
 pub use metrics::{CallObserver, CallOutcome, CallRecord};
 pub use ratelimit::RateLimitConfig;
 pub use retry::RetryConfig;
