@@ -133,9 +133,8 @@ where
     }
 }
 
-/// A controller for `api` whose cache keeps no `managedFields`: no reconcile reads
-/// them, and on an object written by several managers (the user's apply, our
-/// finalizer and status) they are often larger than the rest of it.
+/// A controller for `api` whose cache keeps neither `managedFields` nor `kubectl
+/// apply`'s last-applied copy ([`crate::runtime::scope::trim_for_cache`]).
 fn controller_for<K>(api: Api<K>, wc: watcher::Config, mut index: IndexWriter) -> Controller<K>
 where
     K: Resource<DynamicType = ()>
@@ -150,7 +149,7 @@ where
     let (reader, writer) = reflector::store();
     let stream = watcher(api, wc)
         .default_backoff()
-        .modify(|o: &mut K| o.meta_mut().managed_fields = None)
+        .modify(crate::runtime::scope::trim_for_cache::<K>)
         .map_ok(move |event| {
             index.apply(&event);
             event

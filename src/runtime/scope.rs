@@ -18,6 +18,21 @@ use kube::runtime::reflector::{ObjectRef, Store};
 
 use super::index::SharedIndex;
 
+/// The annotation `kubectl apply` (client-side, and Argo CD by default) writes: the whole
+/// object as last applied, as JSON.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Drops from a cached object what no reconcile or review reads and what is often
+/// larger than the rest of it: `managedFields` (one entry per manager: the user's apply,
+/// our finalizer, our status) and `kubectl apply`'s copy of the whole object.
+pub(crate) fn trim_for_cache<K: Resource>(obj: &mut K) {
+    let meta = obj.meta_mut();
+    meta.managed_fields = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations.remove(LAST_APPLIED);
+    }
+}
+
 /// Namespaces watched.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Scope {
@@ -163,5 +178,33 @@ mod tests {
             Scope::parse(Some("x")).partitions(),
             vec![Some("x".to_string())]
         );
+    }
+
+    #[test]
+    fn a_cached_object_keeps_our_annotations_but_not_kubectls_copy_or_managed_fields() {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
+        let mut link = crate::api::OrgLink::new(
+            "to-dr",
+            serde_json::from_value(serde_json::json!({
+                "organizationRef": "acme",
+                "peer": {"organizationId": "00000000-0000-0000-0000-000000000001", "region": "us-east-1"}
+            }))
+            .unwrap(),
+        );
+        link.metadata.managed_fields = Some(vec![ManagedFieldsEntry::default()]);
+        link.metadata.annotations = Some(
+            [
+                (
+                    LAST_APPLIED.to_string(),
+                    "{\"whole\":\"object\"}".to_string(),
+                ),
+                ("orglink.dev/on-delete".to_string(), "orphan".to_string()),
+            ]
+            .into(),
+        );
+        trim_for_cache(&mut link);
+        assert_eq!(link.metadata.managed_fields, None);
+        let kept: Vec<&String> = link.metadata.annotations.as_ref().unwrap().keys().collect();
+        assert_eq!(kept, ["orglink.dev/on-delete"]);
     }
 }

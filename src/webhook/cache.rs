@@ -122,10 +122,8 @@ where
             let (reader, writer) = reflector::store();
             let stream = watcher(api, watcher::Config::default().any_semantic())
                 .default_backoff()
-                .modify(|o: &mut K| {
-                    // Only spec and identity are needed; keep memory flat.
-                    o.meta_mut().managed_fields = None;
-                })
+                // Only spec and identity are needed; keep memory flat.
+                .modify(crate::runtime::scope::trim_for_cache::<K>)
                 .reflect(writer)
                 .applied_objects();
             drive(K::kind(&()), stream, shutdown.clone(), |_| {});
