@@ -48,6 +48,28 @@ fn rss_kib(pid: u32) -> (u64, u64) {
     (field("VmHWM:"), field("VmRSS:"))
 }
 
+/// Sends SIGTERM to the children of `pid` and waits (up to 30 s) for them to exit.
+fn stop_children(pid: u32) {
+    let children =
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    let children: Vec<i32> = children
+        .split_whitespace()
+        .filter_map(|c| c.parse().ok())
+        .collect();
+    for &child in &children {
+        // SAFETY: kill(2) with a pid read from /proc; no memory is shared.
+        unsafe { libc::kill(child, libc::SIGTERM) };
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline
+        && children
+            .iter()
+            .any(|c| std::path::Path::new(&format!("/proc/{c}")).exists())
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
@@ -197,6 +219,10 @@ async fn main() {
     let (peak, rss) = rss_kib(pid);
     let per_link = (rss.saturating_sub(rss_before) as f64 * 1024.0) / links_n as f64;
     let stats = sim.stats();
+    // Under heaptrack the supervised process is heaptrack's script, which does not pass
+    // SIGTERM on: stop the operator itself first, so it does not outlive the bench and
+    // heaptrack writes its profile.
+    stop_children(pid);
     drop(operator);
 
     report(
