@@ -8,7 +8,7 @@
 //! well; so does this one: an identical Event repeats as a series (`count`,
 //! `lastObservedTime`), an Event with another note is a new Event.
 
-use std::collections::HashMap;
+use std::num::NonZeroUsize;
 
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::api::events::v1::{Event as K8sEvent, EventSeries};
@@ -17,6 +17,7 @@ use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::events::{Event, EventType, Reporter};
+use lru::LruCache;
 use parking_lot::Mutex;
 
 use crate::api::text::{EVENT_NOTE_MAX_BYTES, truncate};
@@ -81,7 +82,8 @@ fn key(ev: &Event, regarding: &ObjectReference) -> EventKey {
 
 /// What is kept of an Event sent: enough to continue it as a series (its name, how many
 /// times it occurred, when last). Not the Event itself: at 10,000 objects each sending
-/// a few Events in six minutes, whole Events were 22 MiB of the `memory` bench's heap.
+/// a few Events in six minutes, whole Events were 22 MiB of the `memory` bench's heap
+/// (and, kept for the window with no bound on their number, still 12 MiB as this).
 #[derive(Clone, Debug, PartialEq)]
 struct Sent {
     name: String,
@@ -183,32 +185,16 @@ fn new_event(
     }
 }
 
-/// The Events sent within the series window, and when they were last pruned.
-#[derive(Default)]
-struct Recent {
-    sent: HashMap<EventKey, Sent>,
-    pruned: Option<Timestamp>,
-}
-
-impl Recent {
-    /// How often the window is pruned: often enough that nothing lingers much past it,
-    /// seldom enough that publishing is not a walk over every Event sent.
-    const PRUNE_EVERY: SignedDuration = SignedDuration::from_secs(30);
-
-    fn prune(&mut self, now: Timestamp) {
-        if self.pruned.is_some_and(|at| at + Self::PRUNE_EVERY > now) {
-            return;
-        }
-        self.sent.retain(|_, e| e.last_seen + SERIES_WINDOW > now);
-        self.pruned = Some(now);
-    }
-}
+/// How many Events are remembered to continue as series: client-go's event correlator
+/// keeps as many (`maxLruCacheEntries`). Beyond it the least recently sent is forgotten,
+/// and a repeat of it starts a new Event instead of counting on the old one.
+const REMEMBERED: NonZeroUsize = NonZeroUsize::new(4096).expect("not zero");
 
 /// Publishes Events, continuing identical ones as series. Shared by all reconciles.
 pub(crate) struct EventPublisher {
     client: kube::Client,
     reporter: Reporter,
-    recent: Mutex<Recent>,
+    recent: Mutex<LruCache<EventKey, Sent>>,
 }
 
 impl EventPublisher {
@@ -216,7 +202,7 @@ impl EventPublisher {
         Self {
             client,
             reporter,
-            recent: Mutex::default(),
+            recent: Mutex::new(LruCache::new(REMEMBERED)),
         }
     }
 
@@ -230,8 +216,7 @@ impl EventPublisher {
         let key = key(ev, regarding);
         let next = {
             let mut recent = self.recent.lock();
-            recent.prune(now);
-            next_event(recent.sent.get(&key), ev, regarding, &self.reporter, now)
+            next_event(recent.get(&key), ev, regarding, &self.reporter, now)
         };
         let namespace = regarding.namespace.as_deref().unwrap_or("default");
         let api: Api<K8sEvent> = Api::namespaced(self.client.clone(), namespace);
@@ -260,11 +245,11 @@ impl EventPublisher {
         let mut recent = self.recent.lock();
         match written {
             Ok(next) => {
-                recent.sent.insert(key, next.sent(now));
+                recent.put(key, next.sent(now));
                 Ok(())
             }
             Err(error) => {
-                recent.sent.remove(&key);
+                recent.pop(&key);
                 Err(error)
             }
         }
@@ -404,24 +389,21 @@ mod tests {
     }
 
     #[test]
-    fn what_is_kept_of_an_event_goes_after_the_window_and_pruning_is_not_done_at_every_publish() {
-        let mut recent = Recent::default();
-        let sent = |n: i64| Sent {
-            name: format!("e{n}"),
-            count: 1,
-            last_seen: at(n),
-        };
-        let key = |n: i64| key(&event("ApiError", &format!("n{n}")), &regarding());
-        recent.sent.insert(key(0), sent(0));
-        recent.prune(at(340));
-        assert_eq!(recent.sent.len(), 1, "within the window");
-        recent.sent.insert(key(100), sent(100));
-        // Within 30 s of the last prune nothing is walked, even past a window.
-        recent.prune(at(365));
-        assert_eq!(recent.sent.len(), 2);
-        // Then what is older than the window goes; what is within it stays.
-        recent.prune(at(400));
-        assert_eq!(recent.sent.len(), 1);
-        assert!(recent.sent.contains_key(&key(100)));
+    fn at_most_as_many_events_as_client_go_are_remembered() {
+        let mut recent: LruCache<EventKey, Sent> = LruCache::new(REMEMBERED);
+        let key = |n: usize| key(&event("ApiError", &format!("n{n}")), &regarding());
+        for n in 0..=REMEMBERED.get() {
+            recent.put(
+                key(n),
+                Sent {
+                    name: format!("e{n}"),
+                    count: 1,
+                    last_seen: at(0),
+                },
+            );
+        }
+        assert_eq!(recent.len(), 4096);
+        assert!(!recent.contains(&key(0)), "the least recent is forgotten");
+        assert!(recent.contains(&key(4096)));
     }
 }
