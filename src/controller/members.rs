@@ -82,12 +82,6 @@ impl<T: Clone> MemberCache<T> {
         entries.forgotten_at = Some(Instant::now());
     }
 
-    /// When members were last forgotten here: a reading from elsewhere that began
-    /// before it is as stale as ours was.
-    pub(crate) fn forgotten_at(&self) -> Option<Instant> {
-        self.entries.lock().forgotten_at
-    }
-
     /// Forgets every trust's members (the trust lists were made stale).
     pub(crate) fn forget_all(&self) {
         let mut entries = self.entries.lock();
@@ -159,6 +153,23 @@ impl SharedMembers {
         entries.forgotten_at.remove(&key);
     }
 
+    /// Forgets every reading of a trust where `trustee` is the trustee that began before
+    /// `at` (that org was refreshed: its side reads its members from Genesys again, or
+    /// takes a reading begun since).
+    pub(crate) fn forget_trustee_before(&self, trustee: &str, at: Instant) {
+        let mut entries = self.entries.lock();
+        let stale: Vec<(String, String)> = entries
+            .by_trust
+            .iter()
+            .filter(|((of, _), (started, _))| of == trustee && *started < at)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in stale {
+            entries.by_trust.remove(&key);
+            entries.forgotten_at.insert(key, at);
+        }
+    }
+
     /// Forgets the members of the trust from `trustee` to `trustor` (a side is about to
     /// change them).
     pub(crate) fn forget(&self, trustee: &str, trustor: &str) {
@@ -198,10 +209,8 @@ pub(crate) async fn of_trustor(
     if let Some(members) = session.trustor_members.since(peer, trusts_read) {
         return Ok(members);
     }
-    // Never a reading older than our own last forget (a refresh, our write).
     if let Some(from) = from_trustor
-        && let Some(oldest) = Instant::now().checked_sub(from.max_age * 2)
-        && let since = oldest.max(session.trustor_members.forgotten_at().unwrap_or(oldest))
+        && let Some(since) = Instant::now().checked_sub(from.max_age * 2)
         && let Some(members) = from.shared.since(from.me, peer, since)
     {
         return Ok(members);
@@ -315,6 +324,31 @@ mod tests {
         // ... and never less than since the list.
         let short = Duration::from_secs(5);
         assert_eq!(kept_since(list_read, Some(short), now), list_read);
+    }
+
+    #[test]
+    fn a_refresh_of_the_trustee_org_drops_the_readings_shared_before_it() {
+        let shared = SharedMembers::default();
+        let t0 = Instant::now();
+        let later = t0 + Duration::from_secs(5);
+        let members = (ids(&["u1"]), ids(&[]));
+        shared.share("msp", "acme", t0, members.clone());
+        shared.share("msp", "initech", later, members.clone());
+        shared.share("other", "acme", t0, members.clone());
+        shared.forget_trustee_before("msp", t0 + Duration::from_secs(1));
+        assert_eq!(
+            shared.since("msp", "acme", t0),
+            None,
+            "read before the refresh"
+        );
+        assert!(shared.since("msp", "initech", t0).is_some(), "read since");
+        assert!(
+            shared.since("other", "acme", t0).is_some(),
+            "another trustee"
+        );
+        // A read begun before the refresh and shared after it is not taken either.
+        assert!(!shared.share("msp", "acme", t0, members));
+        assert_eq!(shared.since("msp", "acme", t0), None);
     }
 
     #[test]

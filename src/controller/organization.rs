@@ -306,6 +306,14 @@ async fn read_with_refresh(
         session.invalidate_parts(super::sessions::Parts::ALL);
     }
     let read = session.snapshot(super::sessions::Parts::ALL, resync).await;
+    if before == RefreshDecision::Read
+        && let Ok(snapshot) = &read
+    {
+        // Where this org is trustee, a trust's members shared by the trustor side here
+        // were read before the refresh: its pairings read them again.
+        ctx.trust_members
+            .forget_trustee_before(&snapshot.me.id, snapshot.read_started);
+    }
     refresh.session = Some(session.clone());
     let after = match &read {
         Ok(snapshot) => refresh::decide(
