@@ -23,7 +23,7 @@ use parking_lot::Mutex;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The default of `--max-concurrent-reconciles`.
-pub(crate) const DEFAULT_TOTAL: usize = 64;
+pub(crate) const DEFAULT_TOTAL: usize = 256;
 /// The default of `--max-concurrent-reconciles-per-org`.
 pub(crate) const DEFAULT_PER_ORG: usize = 4;
 
