@@ -38,7 +38,7 @@ use orglink_operator::api::{
 };
 use orglink_operator::sandbox::genesys_sim::seed::SeedOrg;
 use orglink_operator::sandbox::genesys_sim::{GenesysSim, SimConfig, StatsSnapshot};
-use report::{env_num, report};
+use report::{env_num, report, verdict};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -124,10 +124,6 @@ fn reads(endpoints: &BTreeMap<String, u64>) -> u64 {
         .filter(|(e, _)| e.starts_with("GET "))
         .map(|(_, n)| n)
         .sum()
-}
-
-fn verdict(pass: bool) -> &'static str {
-    if pass { "PASS" } else { "MISS" }
 }
 
 /// Every item of `api` in a namespace starting with `prefix`, one paged list.

@@ -29,7 +29,7 @@ use orglink_operator::api::{LinkDecision, OrgLink, OrgLinkPhase, OrgLinkSpec, Pe
 use orglink_operator::sandbox::control_plane::free_port;
 use orglink_operator::sandbox::control_plane::process::Supervised;
 use orglink_operator::sandbox::genesys_sim::{GenesysSim, SimConfig};
-use report::{env_num, report};
+use report::{env_num, report, verdict};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -69,6 +69,9 @@ fn stop_children(pid: u32) {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Issue 14's target for the peak RSS at 10,000 OrgLinks.
+const PEAK_TARGET_MIB: f64 = 64.0;
 
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
@@ -225,11 +228,13 @@ async fn main() {
     stop_children(pid);
     drop(operator);
 
+    let pass = mib(peak) <= PEAK_TARGET_MIB;
     report(
         "memory",
         &format!(
-            "memory: operator holding {links_n} OrgLinks ({orgs_n} orgs): peak RSS {:.1} MiB, RSS {:.1} MiB after convergence ({:.1} MiB before the OrgLinks, {per_link:.0} bytes per OrgLink); applied in {:.1} s, all WaitingForConfirmation in {:.1} s; {} Genesys API calls, {} rate-limited",
+            "bench memory: operator holding {links_n} OrgLinks ({orgs_n} orgs): peak RSS {:.1} MiB (target <= {PEAK_TARGET_MIB} MiB) {}, RSS {:.1} MiB after convergence ({:.1} MiB before the OrgLinks, {per_link:.0} bytes per OrgLink); applied in {:.1} s, all WaitingForConfirmation in {:.1} s; {} Genesys API calls, {} rate-limited",
             mib(peak),
+            verdict(pass),
             mib(rss),
             mib(rss_before),
             applied.as_secs_f64(),
@@ -241,6 +246,8 @@ async fn main() {
             "orglinks": links_n,
             "organizations": orgs_n,
             "peak_rss_mib": mib(peak),
+            "target_peak_rss_mib": PEAK_TARGET_MIB,
+            "pass": pass,
             "rss_mib": mib(rss),
             "rss_before_mib": mib(rss_before),
             "bytes_per_orglink": per_link,

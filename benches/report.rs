@@ -17,6 +17,11 @@ pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// The word a summary line ends its target with.
+pub fn verdict(pass: bool) -> &'static str {
+    if pass { "PASS" } else { "MISS" }
+}
+
 /// Prints `summary` and writes `json` to `target/bench/{name}.json`.
 pub fn report(name: &str, summary: &str, json: serde_json::Value) {
     println!("{summary}");

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use orglink_operator::api::{OrgLink, OrgPairing, Organization};
 use orglink_operator::webhook::cache::CacheView;
 use orglink_operator::webhook::certs::WebhookCerts;
-use report::{env_num, ms, percentile, report};
+use report::{env_num, ms, percentile, report, verdict};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -185,7 +185,7 @@ async fn run(objects: usize, rate: u64, seconds: u64) -> u64 {
             ms(p50),
             ms(p99),
             ms(max),
-            if pass { "PASS" } else { "MISS" }
+            verdict(pass)
         ),
         json!({
             "requests": total, "rate_per_second": rate, "wall_seconds": wall.as_secs_f64(),

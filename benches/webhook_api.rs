@@ -29,7 +29,7 @@ use orglink_operator::genesys::ApiBaseUrlAllowlist;
 use orglink_operator::runtime::scope::Scope;
 use orglink_operator::webhook::cache::CacheView;
 use orglink_operator::webhook::configuration::{Endpoint, validating_webhook_configuration};
-use report::{env_num, ms, percentile, report};
+use report::{env_num, ms, percentile, report, verdict};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -192,7 +192,7 @@ async fn main() {
             p(&with, 99.0),
             p(&without, 50.0),
             p(&without, 99.0),
-            if pass { "PASS" } else { "MISS" }
+            verdict(pass)
         ),
         json!({
             "creates_per_path": creates, "wall_seconds": wall.as_secs_f64(),
