@@ -70,8 +70,8 @@ pub struct RunArgs {
     /// this (e.g. `30s`, `1m`).
     #[arg(long, default_value = "30s")]
     pub min_resync_interval: humantime::Duration,
-    /// How many reconciles run at once, of all kinds and orgs together. Each one in
-    /// flight holds some kilobytes; the rest wait in the queue as a name.
+    /// How many reconciles run at once, of all kinds and orgs together. Each one running
+    /// holds some kilobytes; one waiting for its turn, under one.
     #[arg(long, default_value_t = slots::DEFAULT_TOTAL as u32, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent_reconciles: u32,
     /// How many reconciles acting as one Organization run at once. They share the
