@@ -26,8 +26,12 @@ use crate::api::conditions::{find, types};
 pub(crate) struct OrgView {
     /// What every relationship depends on.
     common: String,
-    /// Each peer's entries in the status lists (linked, pending, trustee, trustor).
-    peers: BTreeMap<String, Vec<String>>,
+    /// A digest of each peer's entries in the status lists (linked, pending, trustee,
+    /// trustor). A digest, not the entries: the controllers keep a view of every
+    /// Organization, and an org with 100 peers held 50 KB of entries in each (issue 14).
+    /// Two different entries with one digest (odds of 2^-64) would only delay a wake to
+    /// the resync.
+    peers: BTreeMap<String, u64>,
 }
 
 impl OrgView {
@@ -67,8 +71,20 @@ impl OrgView {
         for t in &status.trustors {
             add("trustor", &t.organization_id, json(t));
         }
+        let peers = peers
+            .into_iter()
+            .map(|(id, entries)| (id, digest(&entries)))
+            .collect();
         Self { common, peers }
     }
+}
+
+/// A digest of a peer's entries, the same for the same entries within one process.
+fn digest(entries: &[String]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    entries.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// The entry as the relationships see it: without its `unmanaged` mark, which says

@@ -14,7 +14,7 @@
 //! every reconcile and every Organization event walk all 10,000). Holding the projection
 //! instead of the objects also keeps the webhook's memory flat.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use kube::runtime::watcher;
@@ -24,15 +24,11 @@ use tokio::sync::watch;
 use crate::api::{OrgLink, OrgPairing, Organization};
 
 /// Which object manages a relationship: an OrgLink, or one side of an OrgPairing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) enum RelationshipKind {
     Link,
     PairingRequest,
     PairingGrant,
-}
-
-impl RelationshipKind {
-    const ALL: [RelationshipKind; 3] = [Self::Link, Self::PairingRequest, Self::PairingGrant];
 }
 
 /// One organization's relationship of one kind with one peer, in one namespace: at most
@@ -61,65 +57,94 @@ impl Relationship {
     }
 }
 
-/// What the index keeps of an object: which relationship it manages.
-pub(crate) trait Managed {
-    /// `(namespace, name)` and the relationship, or `None` for an object without a
-    /// namespace or name (never served by the API server; ignored).
-    fn managed(&self) -> Option<((String, String), Relationship)>;
+/// What the index keeps of an object, borrowed from it: who it is and which relationship
+/// it manages.
+pub(crate) struct Entry<'a> {
+    namespace: &'a str,
+    name: &'a str,
+    kind: RelationshipKind,
+    organization_ref: &'a str,
+    peer: &'a str,
 }
 
-fn identity(meta: &kube::api::ObjectMeta) -> Option<(String, String)> {
-    Some((meta.namespace.clone()?, meta.name.clone()?))
+/// What the index keeps of an object: which relationship it manages.
+pub(crate) trait Managed {
+    /// The object's entry, or `None` for an object without a namespace or name (never
+    /// served by the API server; ignored).
+    fn managed(&self) -> Option<Entry<'_>>;
 }
 
 impl Managed for OrgLink {
-    fn managed(&self) -> Option<((String, String), Relationship)> {
-        let id = identity(&self.metadata)?;
-        let relationship = Relationship::new(
-            RelationshipKind::Link,
-            &id.0,
-            &self.spec.organization_ref,
-            &self.spec.peer.organization_id,
-        );
-        Some((id, relationship))
+    fn managed(&self) -> Option<Entry<'_>> {
+        Some(Entry {
+            namespace: self.metadata.namespace.as_deref()?,
+            name: self.metadata.name.as_deref()?,
+            kind: RelationshipKind::Link,
+            organization_ref: &self.spec.organization_ref,
+            peer: &self.spec.peer.organization_id,
+        })
     }
 }
 
 /// Organizations manage no relationship: their caches are found by key and keep no index.
 impl Managed for Organization {
-    fn managed(&self) -> Option<((String, String), Relationship)> {
+    fn managed(&self) -> Option<Entry<'_>> {
         None
     }
 }
 
 impl Managed for OrgPairing {
-    fn managed(&self) -> Option<((String, String), Relationship)> {
-        let id = identity(&self.metadata)?;
+    fn managed(&self) -> Option<Entry<'_>> {
         let kind = if self.spec.request.is_some() {
             RelationshipKind::PairingRequest
         } else {
             RelationshipKind::PairingGrant
         };
-        let relationship = Relationship::new(
+        Some(Entry {
+            namespace: self.metadata.namespace.as_deref()?,
+            name: self.metadata.name.as_deref()?,
             kind,
-            &id.0,
-            &self.spec.organization_ref,
-            &self.spec.peer.organization_id,
-        );
-        Some((id, relationship))
+            organization_ref: &self.spec.organization_ref,
+            peer: &self.spec.peer.organization_id,
+        })
     }
 }
 
+/// A string the index holds once however many entries name it: an org's namespace,
+/// organizationRef and peer IDs repeat across its objects, and an object's name is both
+/// a key and an answer.
+type Text = Arc<str>;
+
+/// The objects of one org with one peer, as (kind, name), sorted: one, unless a second
+/// slipped in while the webhook was down, or the two sides of a pairing.
+type PeerObjects = Vec<(RelationshipKind, Text)>;
+
+/// What one object manages, to move or drop it on update or delete.
+#[derive(Debug)]
+struct Managing {
+    kind: RelationshipKind,
+    organization_ref: Text,
+    peer: Text,
+}
+
 /// The objects of one kind (OrgLink or OrgPairing) by the relationship they manage.
+///
+/// About 300 bytes an object (issue 14: the first version, with a relationship of three
+/// owned strings, a set per relationship and tuple keys, held about 600, in the webhook
+/// and in the controllers alike).
 #[derive(Debug, Default)]
 pub(crate) struct RelationshipIndex {
-    /// Names of the objects managing each relationship (one, unless a second slipped in
-    /// while the webhook was down), sorted so the answer does not depend on event order.
-    managers: HashMap<Arc<Relationship>, BTreeSet<String>>,
-    /// What each object manages, to move or drop it on update or delete.
-    by_object: HashMap<(String, String), Arc<Relationship>>,
-    /// The relationships of each org, by (namespace, organizationRef).
-    by_org: HashMap<(String, String), HashSet<Arc<Relationship>>>,
+    /// namespace → organizationRef → peer → the objects with that peer.
+    orgs: HashMap<Text, HashMap<Text, HashMap<Text, PeerObjects>>>,
+    /// namespace → name → what the object manages.
+    objects: HashMap<Text, HashMap<Text, Managing>>,
+    len: usize,
+}
+
+/// `text` as held in `map`'s keys, or new.
+fn intern<V>(map: &HashMap<Text, V>, text: &str) -> Text {
+    map.get_key_value(text)
+        .map_or_else(|| Text::from(text), |(held, _)| held.clone())
 }
 
 impl RelationshipIndex {
@@ -134,61 +159,95 @@ impl RelationshipIndex {
 
     /// Records `object` (new or updated).
     pub(crate) fn apply<K: Managed>(&mut self, object: &K) {
-        let Some((id, relationship)) = object.managed() else {
+        let Some(e) = object.managed() else {
             return;
         };
-        if self
-            .by_object
-            .get(&id)
-            .is_some_and(|old| **old == relationship)
-        {
+        let held = self.objects.get(e.namespace).and_then(|o| o.get(e.name));
+        if held.is_some_and(|old| {
+            old.kind == e.kind
+                && *old.organization_ref == *e.organization_ref
+                && *old.peer == *e.peer
+        }) {
             return;
         }
-        self.remove_id(&id);
-        let relationship = Arc::new(relationship);
-        self.by_org
-            .entry(org_of(&relationship))
+        self.remove(e.namespace, e.name);
+        let namespace = intern(&self.orgs, e.namespace);
+        let of_namespace = self.orgs.entry(namespace.clone()).or_default();
+        let organization_ref = intern(of_namespace, e.organization_ref);
+        let peers = of_namespace.entry(organization_ref.clone()).or_default();
+        let peer = intern(peers, e.peer);
+        let name = Text::from(e.name);
+        let with_peer = peers.entry(peer.clone()).or_default();
+        let at = with_peer
+            .binary_search_by(|(kind, n)| (*kind, &**n).cmp(&(e.kind, e.name)))
+            .unwrap_or_else(|at| at);
+        with_peer.insert(at, (e.kind, name.clone()));
+        let managing = Managing {
+            kind: e.kind,
+            organization_ref,
+            peer,
+        };
+        self.objects
+            .entry(namespace)
             .or_default()
-            .insert(relationship.clone());
-        self.managers
-            .entry(relationship.clone())
-            .or_default()
-            .insert(id.1.clone());
-        self.by_object.insert(id, relationship);
+            .insert(name, managing);
+        self.len += 1;
     }
 
     /// Forgets `object`.
     pub(crate) fn delete<K: Managed>(&mut self, object: &K) {
-        if let Some((id, _)) = object.managed() {
-            self.remove_id(&id);
+        if let Some(e) = object.managed() {
+            self.remove(e.namespace, e.name);
         }
     }
 
-    fn remove_id(&mut self, id: &(String, String)) {
-        let Some(old) = self.by_object.remove(id) else {
+    /// Forgets object `name` in `namespace`, and every map it leaves empty.
+    fn remove(&mut self, namespace: &str, name: &str) {
+        let Some(of_namespace) = self.objects.get_mut(namespace) else {
             return;
         };
-        if let Some(names) = self.managers.get_mut(&old) {
-            names.remove(&id.1);
-            if names.is_empty() {
-                self.managers.remove(&old);
-                let org = org_of(&old);
-                if let Some(relationships) = self.by_org.get_mut(&org) {
-                    relationships.remove(&old);
-                    if relationships.is_empty() {
-                        self.by_org.remove(&org);
-                    }
+        let Some(old) = of_namespace.remove(name) else {
+            return;
+        };
+        if of_namespace.is_empty() {
+            self.objects.remove(namespace);
+        }
+        self.len -= 1;
+        let Some(orgs) = self.orgs.get_mut(namespace) else {
+            return;
+        };
+        if let Some(peers) = orgs.get_mut(&old.organization_ref) {
+            if let Some(with_peer) = peers.get_mut(&old.peer) {
+                with_peer.retain(|(kind, n)| !(*kind == old.kind && &**n == name));
+                if with_peer.is_empty() {
+                    peers.remove(&old.peer);
                 }
             }
+            if peers.is_empty() {
+                orgs.remove(&old.organization_ref);
+            }
         }
+        if orgs.is_empty() {
+            self.orgs.remove(namespace);
+        }
+    }
+
+    /// The peers of org `organization_ref` in `namespace`.
+    fn peers(
+        &self,
+        namespace: &str,
+        organization_ref: &str,
+    ) -> Option<&HashMap<Text, PeerObjects>> {
+        self.orgs.get(namespace)?.get(organization_ref)
     }
 
     /// The first (by name) object other than `except` that manages `relationship`.
     pub(crate) fn manager(&self, relationship: &Relationship, except: &str) -> Option<&str> {
-        self.managers
-            .get(relationship)?
+        self.peers(&relationship.namespace, &relationship.organization_ref)?
+            .get(relationship.peer.as_str())?
             .iter()
-            .map(String::as_str)
+            .filter(|(kind, _)| *kind == relationship.kind)
+            .map(|(_, name)| &**name)
             .find(|name| *name != except)
     }
 
@@ -201,36 +260,25 @@ impl RelationshipIndex {
         peer: &str,
         names: &mut Vec<String>,
     ) {
-        for kind in RelationshipKind::ALL {
-            let relationship = Relationship::new(kind, namespace, organization_ref, peer);
-            if let Some(found) = self.managers.get(&relationship) {
-                names.extend(found.iter().cloned());
-            }
-        }
+        let found = self
+            .peers(namespace, organization_ref)
+            .and_then(|peers| peers.get(peer));
+        names.extend(found.into_iter().flatten().map(|(_, n)| n.to_string()));
     }
 
     /// The names of all objects of org `organization_ref` in `namespace`, added to `names`.
     fn of_org(&self, namespace: &str, organization_ref: &str, names: &mut Vec<String>) {
-        let org = (namespace.to_owned(), organization_ref.to_owned());
-        for relationship in self.by_org.get(&org).into_iter().flatten() {
-            if let Some(found) = self.managers.get(relationship) {
-                names.extend(found.iter().cloned());
-            }
-        }
+        let peers = self
+            .peers(namespace, organization_ref)
+            .into_iter()
+            .flatten();
+        names.extend(peers.flat_map(|(_, o)| o.iter().map(|(_, n)| n.to_string())));
     }
 
     /// How many objects are indexed.
     pub(crate) fn len(&self) -> usize {
-        self.by_object.len()
+        self.len
     }
-}
-
-/// (namespace, organizationRef) of a relationship.
-fn org_of(relationship: &Relationship) -> (String, String) {
-    (
-        relationship.namespace.clone(),
-        relationship.organization_ref.clone(),
-    )
 }
 
 /// The index of one kind over all watched partitions (one per watched namespace, or one
@@ -414,8 +462,9 @@ mod tests {
         writer.apply(&watcher::Event::Delete(link("c", "globex", PEER)));
         writer.apply(&watcher::Event::Delete(link("b", "globex", PEER)));
         assert_eq!(shared.of_org("team", "globex"), Vec::<String>::new());
-        let org = ("team".to_string(), "globex".to_string());
-        assert!(!shared.partitions[0].read().by_org.contains_key(&org));
+        let index = shared.partitions[0].read();
+        assert!(index.peers("team", "globex").is_none());
+        assert!(!index.objects["team"].contains_key("b"));
     }
 
     #[test]
@@ -428,6 +477,49 @@ mod tests {
         let shared = SharedIndex::fixed(index);
         assert_eq!(shared.with_peer("team", "acme", PEER), ["asks", "gives"]);
         assert_eq!(shared.of_org("team", "acme"), ["asks", "else", "gives"]);
+    }
+
+    proptest::proptest! {
+        /// After any sequence of applies and deletes, the index answers as a scan of the
+        /// objects left would, and holds nothing of the objects gone.
+        #[test]
+        fn answers_as_a_scan_of_the_objects_would(
+            ops in proptest::collection::vec((0..5usize, 0..3usize, 0..3usize, proptest::bool::ANY), 0..40)
+        ) {
+            let (names, orgs, peers) = (["a", "b", "c", "d", "e"], ["acme", "globex", "initech"], ["p1", "p2", "p3"]);
+            let mut index = RelationshipIndex::default();
+            let mut model: HashMap<&str, (&str, &str)> = HashMap::new();
+            for (n, o, p, keep) in ops {
+                let object = link(names[n], orgs[o], peers[p]);
+                if keep {
+                    index.apply(&object);
+                    model.insert(names[n], (orgs[o], peers[p]));
+                } else {
+                    index.delete(&object);
+                    model.remove(names[n]);
+                }
+            }
+            let shared = SharedIndex::fixed(index);
+            proptest::prop_assert_eq!(shared.len(), model.len());
+            for org in orgs {
+                let mut of_org: Vec<String> = model.iter().filter(|(_, (o, _))| *o == org).map(|(n, _)| n.to_string()).collect();
+                of_org.sort();
+                proptest::prop_assert_eq!(shared.of_org("team", org), of_org.clone());
+                for peer in peers {
+                    let with: Vec<String> = of_org.iter().filter(|n| model[n.as_str()].1 == peer).cloned().collect();
+                    proptest::prop_assert_eq!(shared.with_peer("team", org, peer), with.clone());
+                    let relationship = Relationship::new(RelationshipKind::Link, "team", org, peer);
+                    for except in names {
+                        let first = with.iter().find(|n| *n != except).cloned();
+                        proptest::prop_assert_eq!(shared.manager(&relationship, except), first);
+                    }
+                }
+            }
+            let index = shared.partitions[0].read();
+            let held: usize = index.orgs.values().flat_map(|o| o.values()).flat_map(|p| p.values()).map(Vec::len).sum();
+            proptest::prop_assert_eq!(held, model.len());
+            proptest::prop_assert!(index.orgs.values().all(|o| !o.is_empty() && o.values().all(|p| !p.is_empty())));
+        }
     }
 
     #[test]
