@@ -70,13 +70,15 @@ pub struct RunArgs {
     /// this (e.g. `30s`, `1m`).
     #[arg(long, default_value = "30s")]
     pub min_resync_interval: humantime::Duration,
-    /// How many reconciles run at once, of all kinds and orgs together. Each one running
-    /// holds some kilobytes; one waiting for its turn, under one.
+    /// How many reconciles of one kind (Organization, OrgLink, OrgPairing) run at once,
+    /// all orgs together. Each one running holds some kilobytes; one waiting for its
+    /// turn, a reference of about 200 bytes.
     #[arg(long, default_value_t = slots::DEFAULT_TOTAL as u32, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent_reconciles: u32,
     /// How many reconciles acting as one Organization run at once. They share the
     /// org's Genesys request budget, so more would only wait for it; and an org that is
-    /// slow or unreachable holds no more than this of the total.
+    /// slow or unreachable holds no more than this of the total. The others of that org
+    /// are parked and woken in turn.
     #[arg(long, default_value_t = slots::DEFAULT_PER_ORG as u32, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent_reconciles_per_org: u32,
 }

@@ -15,7 +15,7 @@ use super::sessions::{OrgSession, Parts, Snapshot};
 use crate::api::Organization;
 use crate::api::conditions::{find, is_true, types};
 use crate::lifecycle::conflict::{Claimant, Turn, turn};
-use crate::runtime::scope::{Stores, Wakers};
+use crate::runtime::scope::Stores;
 
 /// The org an OrgLink or OrgPairing acts as, once it is usable.
 pub(crate) struct Acting {
@@ -135,8 +135,6 @@ pub(crate) trait Relationship: Reconciled {
     fn same_claim(&self, other: &Self) -> bool;
     /// The cache of this kind.
     fn store(ctx: &Context) -> &Stores<Self>;
-    /// The channels that reconcile an object of this kind at once.
-    fn wakers(ctx: &Context) -> &Wakers<Self>;
 }
 
 /// A claimant of a relationship, from an object's metadata ([`crate::lifecycle::conflict`]).

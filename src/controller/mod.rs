@@ -58,6 +58,7 @@ use crate::runtime::scope::{Stores, Wakers};
 use acting::Relationship;
 use org_changes::Concerns;
 use reconciler::Reconciled;
+use slots::SlotLimits;
 
 /// How to run the controllers.
 #[derive(Clone, Debug)]
@@ -72,9 +73,10 @@ pub(crate) struct OperatorOptions {
     pub(crate) abort: tokio_util::sync::CancellationToken,
 }
 
-/// `reconcile` once it has its slot ([`slots`]). While it waits, the future holds only
-/// the object and the context: the reconcile's own state (some kilobytes) is allocated,
-/// boxed, once the slot is taken.
+/// `reconcile` once it has a slot of its org ([`slots`]), boxed: the future kube-runtime
+/// keeps is small until the reconcile starts. Without a slot the object is parked and
+/// the reconcile ends at once; its turn wakes it. Should that wake be lost (the
+/// controller stopped before it), it comes back after the shortest resync anyway.
 fn admitted<K, F, Fut>(
     reconcile: F,
 ) -> impl Fn(Arc<K>, Arc<Context>) -> BoxFuture<'static, Result<Action, Error>>
@@ -85,15 +87,28 @@ where
 {
     move |obj, ctx| {
         let reconcile = reconcile.clone();
-        async move {
-            let org = (
-                obj.namespace().unwrap_or_default(),
-                obj.acting_org().to_string(),
-            );
-            let _slot = ctx.slots.take(org).await;
-            reconcile(obj, ctx).boxed().await
+        let org = (
+            obj.namespace().unwrap_or_default(),
+            obj.acting_org().to_string(),
+        );
+        let who = format!("{}/{}", K::KIND, obj.name_any());
+        let wake = || -> slots::Wake {
+            let (ctx, target) = (Arc::downgrade(&ctx), ObjectRef::from_obj(obj.as_ref()));
+            Box::new(move || {
+                if let Some(ctx) = ctx.upgrade() {
+                    K::wakers(&ctx).wake_ref(target);
+                }
+            })
+        };
+        match ctx.slots.admit(org, &who, wake) {
+            Some(slot) => async move {
+                let result = reconcile(obj, ctx).boxed().await;
+                drop(slot);
+                result
+            }
+            .boxed(),
+            None => futures::future::ready(Ok(Action::requeue(ctx.settings.min_resync))).boxed(),
         }
-        .boxed()
     }
 }
 
@@ -135,7 +150,12 @@ where
 
 /// A controller for `api` whose cache keeps neither `managedFields` nor `kubectl
 /// apply`'s last-applied copy ([`crate::runtime::scope::trim_for_cache`]).
-fn controller_for<K>(api: Api<K>, wc: watcher::Config, mut index: IndexWriter) -> Controller<K>
+fn controller_for<K>(
+    api: Api<K>,
+    wc: watcher::Config,
+    mut index: IndexWriter,
+    limits: SlotLimits,
+) -> Controller<K>
 where
     K: Resource<DynamicType = ()>
         + Managed
@@ -156,7 +176,9 @@ where
         })
         .reflect(writer)
         .applied_objects();
-    Controller::for_stream(stream, reader)
+    Controller::for_stream(stream, reader).with_config(
+        kube::runtime::controller::Config::default().concurrency(limits.controller_concurrency()),
+    )
 }
 
 /// Metadata of the Secrets marked `orglink.dev/credentials: "true"` (see
@@ -234,11 +256,13 @@ pub(crate) async fn run(
     let wc = watcher::Config::default().any_semantic();
     let partitions = options.scope.partitions();
 
+    let limits = options.settings.slots;
     let (org_controllers, org_wakers, organizations) =
-        partitioned::<Organization>(&client, &partitions, &wc);
-    let (link_controllers, link_wakers, links) = partitioned::<OrgLink>(&client, &partitions, &wc);
+        partitioned::<Organization>(&client, &partitions, &wc, limits);
+    let (link_controllers, link_wakers, links) =
+        partitioned::<OrgLink>(&client, &partitions, &wc, limits);
     let (pairing_controllers, pairing_wakers, pairings) =
-        partitioned::<OrgPairing>(&client, &partitions, &wc);
+        partitioned::<OrgPairing>(&client, &partitions, &wc, limits);
     let ctx = Arc::new(Context::new(ContextParts {
         client: client.clone(),
         metrics,
@@ -339,6 +363,7 @@ fn partitioned<K: Reconciled + Managed>(
     client: &kube::Client,
     partitions: &[Option<String>],
     wc: &watcher::Config,
+    limits: SlotLimits,
 ) -> (
     Vec<(
         Option<String>,
@@ -353,7 +378,7 @@ fn partitioned<K: Reconciled + Managed>(
     let mut index = SharedIndex::default();
     for partition in partitions {
         let (writer, _listed) = index.add_partition();
-        let controller = controller_for(api_in::<K>(client, partition), wc.clone(), writer);
+        let controller = controller_for(api_in::<K>(client, partition), wc.clone(), writer, limits);
         let (tx, rx) = mpsc::unbounded();
         wakers.insert(partition.clone(), tx);
         controllers.push((partition.clone(), controller, rx));

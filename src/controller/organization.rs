@@ -37,6 +37,7 @@ use crate::genesys::models::{LinkStatus, Organization as GenesysOrg, Organizatio
 use crate::genesys::{Credentials, GenesysClient, GenesysConfig, GenesysError};
 use crate::lifecycle::Requeue;
 use crate::lifecycle::refresh::{self, RefreshDecision, RefreshInput, RefreshPolicy, is_pending};
+use crate::runtime::scope::Wakers;
 
 use super::sessions::{OrgSession, Snapshot, fingerprint};
 
@@ -52,6 +53,10 @@ impl Reconciled for Organization {
 
     fn acting_org(&self) -> &str {
         self.metadata.name.as_deref().unwrap_or_default()
+    }
+
+    fn wakers(ctx: &Context) -> &Wakers<Self> {
+        &ctx.wake_organizations
     }
 
     fn conditions_mut(status: &mut OrganizationStatus) -> &mut Vec<Condition> {

@@ -40,6 +40,10 @@ impl Reconciled for OrgLink {
         &self.spec.organization_ref
     }
 
+    fn wakers(ctx: &Context) -> &Wakers<Self> {
+        &ctx.wake_links
+    }
+
     fn conditions_mut(status: &mut OrgLinkStatus) -> &mut Vec<Condition> {
         &mut status.conditions
     }
@@ -80,10 +84,6 @@ impl Relationship for OrgLink {
 
     fn store(ctx: &Context) -> &Stores<Self> {
         &ctx.links
-    }
-
-    fn wakers(ctx: &Context) -> &Wakers<Self> {
-        &ctx.wake_links
     }
 }
 

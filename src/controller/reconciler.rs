@@ -35,6 +35,7 @@ use crate::api::{FINALIZER, ON_DELETE_ANNOTATION};
 use crate::lifecycle::Requeue;
 use crate::lifecycle::deletion::{ORPHAN, leaves_remote};
 use crate::lifecycle::health::set_with_health;
+use crate::runtime::scope::Wakers;
 
 /// A kind the operator reconciles.
 pub(crate) trait Reconciled:
@@ -56,6 +57,8 @@ pub(crate) trait Reconciled:
     /// The name of the Organization (in the object's namespace) it acts as: its
     /// reconciles share that org's [`super::slots::Slots`].
     fn acting_org(&self) -> &str;
+    /// The channels that reconcile an object of this kind at once.
+    fn wakers(ctx: &Context) -> &Wakers<Self>;
     fn conditions_mut(status: &mut Self::Status) -> &mut Vec<Condition>;
 
     /// One pass while the object lives. An [`Error::Failed`] is reported on the object

@@ -1,26 +1,27 @@
-//! How many reconciles run at once: at most `per_org` acting as one Organization, at
-//! most `total` of all kinds together.
+//! How many reconciles run at once acting as one Organization: at most `per_org`.
 //!
 //! Why per org: the reconciles of one org share its Genesys budget (its rate limiter),
-//! so beyond a few at once they only wait for their turn to call. Taking the org's slot
-//! first means those waiting do not hold the slots of every other org: a namespace whose
-//! Genesys org is slow, rate-limited or unreachable holds at most `per_org` slots.
+//! so beyond a few at once they only wait for their turn to call. A namespace whose
+//! Genesys org is slow, rate-limited or unreachable thus holds at most `per_org` of the
+//! controller's running reconciles; every other org's go on.
 //!
-//! Why in total: a reconcile's state is some kilobytes, held from its first await to its
-//! end. Without a bound, 10,000 OrgLinks waiting on 100 orgs' budgets held 10,000 of
-//! them (143 MiB of the `memory` bench's 268 MiB heap). A reconcile waiting here holds
-//! only its object and the context: the caller allocates the reconcile itself once it
-//! has its [`Slot`] (see [`super::admitted`]).
+//! A reconcile that finds its org's slots taken does not wait for one: it is **parked**
+//! and returns at once, and the first slot of that org to come back wakes the first
+//! object parked (first come, first served). Waiting in the reconcile would keep it in
+//! kube-runtime's table of running reconciles (some hundreds of bytes each, polled all
+//! at every wake, the table never shrinking: 9 MiB and much of the CPU of the `memory`
+//! bench's 10,000 OrgLinks over 100 orgs); a parked object holds only its name and how
+//! to wake it. The number of reconciles of one kind running at once, all orgs
+//! together, is kube-runtime's own limit (`--max-concurrent-reconciles`), under which
+//! the others wait in its queue as bare references.
 //!
-//! Both waits are first come, first served (tokio's semaphores are fair). The per-org
-//! entries exist only while a reconcile of that org holds or waits for a slot, so no
+//! An org's entry exists only while a reconcile of that org runs or is parked, so no
 //! state outlives the org's work.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The default of `--max-concurrent-reconciles`.
 pub(crate) const DEFAULT_TOTAL: usize = 256;
@@ -30,8 +31,17 @@ pub(crate) const DEFAULT_PER_ORG: usize = 4;
 /// The limits, as set by the flags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct SlotLimits {
+    /// Reconciles of one kind at once (kube-runtime's limit).
     pub(crate) total: usize,
+    /// Reconciles acting as one org at once (these slots).
     pub(crate) per_org: usize,
+}
+
+impl SlotLimits {
+    /// `total` as kube-runtime takes it (at most 65,535; 0 would mean unlimited).
+    pub(crate) fn controller_concurrency(&self) -> u16 {
+        self.total.clamp(1, u16::MAX as usize) as u16
+    }
 }
 
 impl Default for SlotLimits {
@@ -43,111 +53,111 @@ impl Default for SlotLimits {
     }
 }
 
-/// The Organization a reconcile acts as: its namespace and name.
+/// (namespace, Organization name).
 pub(crate) type OrgKey = (String, String);
 
-/// The slots of one operator, shared by its controllers.
-#[derive(Debug)]
-pub(crate) struct Slots {
-    total: Arc<Semaphore>,
-    per_org: usize,
-    orgs: Arc<Mutex<HashMap<OrgKey, Arc<Semaphore>>>>,
+/// How to reconcile a parked object when its turn comes.
+pub(crate) type Wake = Box<dyn FnOnce() + Send>;
+
+/// One org's running reconciles and parked objects (by kind and name, to park each once).
+#[derive(Default)]
+struct OrgTurns {
+    running: usize,
+    parked: VecDeque<(String, Wake)>,
 }
 
-/// A reconcile's right to run; given back when dropped.
+/// The per-org slots.
+#[derive(Debug)]
+pub(crate) struct Slots {
+    per_org: usize,
+    orgs: Arc<Mutex<HashMap<OrgKey, OrgTurns>>>,
+}
+
+impl std::fmt::Debug for OrgTurns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrgTurns")
+            .field("running", &self.running)
+            .field("parked", &self.parked.len())
+            .finish()
+    }
+}
+
+/// A running reconcile's slot of its org; dropping it wakes the next parked object.
 #[derive(Debug)]
 pub(crate) struct Slot {
-    // Dropped in this order: the total first, then the org's (which may forget the org).
-    _total: OwnedSemaphorePermit,
-    _org: OrgSlot,
+    orgs: Arc<Mutex<HashMap<OrgKey, OrgTurns>>>,
+    org: OrgKey,
 }
 
 impl Slots {
     pub(crate) fn new(limits: SlotLimits) -> Self {
         Slots {
-            total: Arc::new(Semaphore::new(limits.total.max(1))),
             per_org: limits.per_org.max(1),
             orgs: Arc::default(),
         }
     }
 
-    /// Waits for a slot of `org`, then for one of the total.
-    pub(crate) async fn take(&self, org: OrgKey) -> Slot {
-        let org_slot = self.take_org(org).await;
-        let total = self
-            .total
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
-        Slot {
-            _total: total,
-            _org: org_slot,
+    /// A slot of `org` for object `who` (its kind and name), or `None` when the org's
+    /// slots are all taken: then `who` is parked, and `wake` (made only then) runs when
+    /// its turn comes. Parked again before its turn, it keeps its place and the newest
+    /// `wake`; given a slot, it leaves the queue.
+    pub(crate) fn admit(
+        &self,
+        org: OrgKey,
+        who: &str,
+        wake: impl FnOnce() -> Wake,
+    ) -> Option<Slot> {
+        let mut orgs = self.orgs.lock();
+        let turns = orgs.entry(org.clone()).or_default();
+        let queued = turns.parked.iter().position(|(w, _)| w == who);
+        if turns.running < self.per_org {
+            turns.running += 1;
+            if let Some(at) = queued {
+                turns.parked.remove(at);
+            }
+            drop(orgs);
+            return Some(Slot {
+                orgs: self.orgs.clone(),
+                org,
+            });
         }
+        match queued {
+            Some(at) => turns.parked[at].1 = wake(),
+            None => turns.parked.push_back((who.to_string(), wake())),
+        }
+        None
     }
 
-    async fn take_org(&self, org: OrgKey) -> OrgSlot {
-        let semaphore = self
-            .orgs
-            .lock()
-            .entry(org.clone())
-            .or_insert_with(|| Arc::new(Semaphore::new(self.per_org)))
-            .clone();
-        let mut slot = OrgSlot {
-            orgs: self.orgs.clone(),
-            org,
-            semaphore,
-            held: false,
-        };
-        // Borrowed, not cloned: if this future is dropped while waiting, `slot`'s drop
-        // sees only the map's reference besides its own and forgets the org.
-        slot.semaphore
-            .acquire()
-            .await
-            .expect("the semaphore is never closed")
-            .forget();
-        slot.held = true;
-        slot
-    }
-
-    /// Organizations with a reconcile holding or waiting for a slot.
     #[cfg(test)]
     fn orgs_in_use(&self) -> usize {
         self.orgs.lock().len()
     }
 }
 
-/// A slot of one org (or the wait for one); forgets the org's entry when it was the last
-/// to hold or wait for it.
-#[derive(Debug)]
-struct OrgSlot {
-    orgs: Arc<Mutex<HashMap<OrgKey, Arc<Semaphore>>>>,
-    org: OrgKey,
-    semaphore: Arc<Semaphore>,
-    /// Whether this holds one of the org's permits (taken and forgotten: given back by
-    /// hand on drop).
-    held: bool,
-}
-
-impl Drop for OrgSlot {
+impl Drop for Slot {
     fn drop(&mut self) {
-        let mut orgs = self.orgs.lock();
-        if self.held {
-            self.semaphore.add_permits(1);
-        }
-        // Every other holder or waiter keeps a clone, taken under this lock: two
-        // references (the map's and ours) mean nobody else needs the entry.
-        if Arc::strong_count(&self.semaphore) == 2 {
-            orgs.remove(&self.org);
+        let next = {
+            let mut orgs = self.orgs.lock();
+            let Some(turns) = orgs.get_mut(&self.org) else {
+                return;
+            };
+            turns.running -= 1;
+            let next = turns.parked.pop_front();
+            if turns.running == 0 && turns.parked.is_empty() {
+                orgs.remove(&self.org);
+            }
+            next
+        };
+        // Outside the lock: waking sends on the controller's channel.
+        if let Some((_, wake)) = next {
+            wake();
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
-    use futures::FutureExt;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
 
@@ -155,79 +165,146 @@ mod tests {
         ("team-a".to_string(), name.to_string())
     }
 
-    fn limits(total: usize, per_org: usize) -> Slots {
-        Slots::new(SlotLimits { total, per_org })
+    fn per_org(n: usize) -> Slots {
+        Slots::new(SlotLimits {
+            total: 10,
+            per_org: n,
+        })
     }
 
-    #[tokio::test]
-    async fn one_org_takes_at_most_its_share() {
-        let slots = limits(10, 2);
-        let a1 = slots.take(org("a")).await;
-        let _a2 = slots.take(org("a")).await;
-        assert!(slots.take(org("a")).now_or_never().is_none());
+    /// A wake that records `who` in `woken`.
+    fn recorder(woken: &Arc<Mutex<Vec<&'static str>>>, who: &'static str) -> impl FnOnce() -> Wake {
+        let woken = woken.clone();
+        move || Box::new(move || woken.lock().push(who)) as Wake
+    }
+
+    fn never() -> Wake {
+        panic!("a wake was made for an object that got a slot")
+    }
+
+    #[test]
+    fn one_org_takes_at_most_its_share() {
+        let slots = per_org(2);
+        let woken = Arc::default();
+        let a1 = slots.admit(org("a"), "OrgLink/a1", never).unwrap();
+        let _a2 = slots.admit(org("a"), "OrgLink/a2", never).unwrap();
+        assert!(
+            slots
+                .admit(org("a"), "OrgLink/a3", recorder(&woken, "a3"))
+                .is_none()
+        );
         drop(a1);
-        assert!(slots.take(org("a")).now_or_never().is_some());
+        assert_eq!(*woken.lock(), ["a3"]);
+        assert!(slots.admit(org("a"), "OrgLink/a3", never).is_some());
     }
 
-    #[tokio::test]
-    async fn an_org_waiting_for_its_turn_does_not_hold_the_others_back() {
-        let slots = limits(3, 2);
-        let _a1 = slots.take(org("a")).await;
-        let _a2 = slots.take(org("a")).await;
-        // A third reconcile of `a` waits for `a`, not on the total.
-        let mut a3 = Box::pin(slots.take(org("a")));
-        assert!((&mut a3).now_or_never().is_none());
-        let b = slots.take(org("b")).now_or_never();
-        assert!(b.is_some(), "b got the last of the total");
+    #[test]
+    fn an_org_whose_slots_are_taken_does_not_hold_the_others_back() {
+        let slots = per_org(2);
+        let woken = Arc::default();
+        let _a1 = slots.admit(org("a"), "OrgLink/a1", never).unwrap();
+        let _a2 = slots.admit(org("a"), "OrgLink/a2", never).unwrap();
+        assert!(
+            slots
+                .admit(org("a"), "OrgLink/a3", recorder(&woken, "a3"))
+                .is_none()
+        );
+        assert!(slots.admit(org("b"), "OrgLink/b1", never).is_some());
+        assert!(woken.lock().is_empty());
     }
 
-    #[tokio::test]
-    async fn the_total_bounds_all_orgs_together() {
-        let slots = limits(2, 2);
-        let a = slots.take(org("a")).await;
-        let _b = slots.take(org("b")).await;
-        let mut c = Box::pin(slots.take(org("c")));
-        assert!((&mut c).now_or_never().is_none());
-        drop(a);
-        let c = tokio::time::timeout(Duration::from_secs(5), c).await;
-        assert!(c.is_ok(), "c runs once a slot is free");
-    }
-
-    #[tokio::test]
-    async fn waiters_are_served_first_come_first_served() {
-        let slots = Arc::new(limits(10, 1));
-        let first = slots.take(org("a")).await;
-        let order = Arc::new(Mutex::new(Vec::new()));
-        let mut waiting = Vec::new();
-        for n in 0..5 {
-            let (slots, order) = (slots.clone(), order.clone());
-            waiting.push(tokio::spawn(async move {
-                let _slot = slots.take(org("a")).await;
-                order.lock().push(n);
-            }));
-            // Let each waiter queue before the next.
-            tokio::task::yield_now().await;
+    #[test]
+    fn parked_objects_are_woken_first_come_first_served() {
+        let slots = per_org(1);
+        let woken = Arc::default();
+        let mut running = slots.admit(org("a"), "OrgLink/first", never);
+        for who in ["one", "two", "three"] {
+            let name = format!("OrgLink/{who}");
+            assert!(
+                slots
+                    .admit(org("a"), &name, recorder(&woken, who))
+                    .is_none()
+            );
         }
+        for who in ["one", "two", "three"] {
+            drop(running.take());
+            assert_eq!(woken.lock().last(), Some(&who));
+            running = slots.admit(org("a"), &format!("OrgLink/{who}"), never);
+            assert!(running.is_some(), "{who} gets the slot it was woken for");
+        }
+    }
+
+    #[test]
+    fn an_object_parked_twice_keeps_its_place_and_its_newest_wake() {
+        let slots = per_org(1);
+        let woken = Arc::default();
+        let running = slots.admit(org("a"), "OrgLink/first", never);
+        assert!(
+            slots
+                .admit(org("a"), "OrgLink/x", recorder(&woken, "x (old)"))
+                .is_none()
+        );
+        assert!(
+            slots
+                .admit(org("a"), "OrgLink/y", recorder(&woken, "y"))
+                .is_none()
+        );
+        assert!(
+            slots
+                .admit(org("a"), "OrgLink/x", recorder(&woken, "x (new)"))
+                .is_none()
+        );
+        drop(running);
+        assert_eq!(*woken.lock(), ["x (new)"]);
+    }
+
+    #[test]
+    fn an_object_given_a_slot_leaves_the_queue() {
+        let slots = per_org(1);
+        let woken = Arc::default();
+        let first = slots.admit(org("a"), "OrgLink/first", never);
+        assert!(
+            slots
+                .admit(org("a"), "OrgLink/y", recorder(&woken, "y"))
+                .is_none()
+        );
+        assert!(
+            slots
+                .admit(org("a"), "OrgLink/x", recorder(&woken, "x"))
+                .is_none()
+        );
         drop(first);
-        for w in waiting {
-            w.await.unwrap();
-        }
-        assert_eq!(*order.lock(), vec![0, 1, 2, 3, 4]);
+        // y was woken, but x (changed meanwhile) comes first and takes the slot.
+        let x = slots.admit(org("a"), "OrgLink/x", never);
+        assert!(x.is_some());
+        assert!(
+            slots
+                .admit(org("a"), "OrgLink/y", recorder(&woken, "y again"))
+                .is_none()
+        );
+        drop(x);
+        assert_eq!(*woken.lock(), ["y", "y again"]);
+        drop(slots.admit(org("a"), "OrgLink/y", never));
+        assert_eq!(slots.orgs_in_use(), 0);
     }
 
-    #[tokio::test]
-    async fn no_entry_outlives_the_work_of_its_org() {
-        let slots = limits(10, 1);
-        let a = slots.take(org("a")).await;
-        // A waiter that gives up (its reconcile was dropped) leaves nothing behind.
-        let mut gave_up = Box::pin(slots.take(org("a")));
-        assert!((&mut gave_up).now_or_never().is_none());
-        drop(gave_up);
-        let _b = slots.take(org("b")).await;
+    #[test]
+    fn no_entry_outlives_the_work_of_its_org() {
+        let slots = per_org(1);
+        let wakes = Arc::new(AtomicUsize::new(0));
+        let a = slots.admit(org("a"), "OrgLink/a", never);
+        let counted = {
+            let wakes = wakes.clone();
+            move || Box::new(move || _ = wakes.fetch_add(1, Ordering::SeqCst)) as Wake
+        };
+        assert!(slots.admit(org("a"), "OrgLink/parked", counted).is_none());
+        let b = slots.admit(org("b"), "OrgLink/b", never);
         assert_eq!(slots.orgs_in_use(), 2);
         drop(a);
+        assert_eq!(wakes.load(Ordering::SeqCst), 1);
+        // The parked object was woken but deleted meanwhile: nothing of `a` is left.
         assert_eq!(slots.orgs_in_use(), 1);
-        drop(_b);
+        drop(b);
         assert_eq!(slots.orgs_in_use(), 0);
     }
 }

@@ -151,10 +151,14 @@ impl<K: Resource<DynamicType = ()>> Wakers<K> {
 
     /// Wakes `obj` through the controller that watches its namespace.
     pub(crate) fn wake(&self, obj: &K) {
-        let target = ObjectRef::from_obj(obj);
+        self.wake_ref(ObjectRef::from_obj(obj));
+    }
+
+    /// Wakes the object `target` refers to.
+    pub(crate) fn wake_ref(&self, target: ObjectRef<K>) {
         let sender = self
             .by_partition
-            .get(&obj.meta().namespace)
+            .get(&target.namespace)
             .or_else(|| self.by_partition.get(&None));
         if let Some(sender) = sender {
             let _ = sender.unbounded_send(target);

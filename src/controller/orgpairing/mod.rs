@@ -58,6 +58,10 @@ impl Reconciled for OrgPairing {
         &self.spec.organization_ref
     }
 
+    fn wakers(ctx: &Context) -> &Wakers<Self> {
+        &ctx.wake_pairings
+    }
+
     fn conditions_mut(status: &mut OrgPairingStatus) -> &mut Vec<Condition> {
         &mut status.conditions
     }
@@ -95,10 +99,6 @@ impl Relationship for OrgPairing {
 
     fn store(ctx: &Context) -> &Stores<Self> {
         &ctx.pairings
-    }
-
-    fn wakers(ctx: &Context) -> &Wakers<Self> {
-        &ctx.wake_pairings
     }
 }
 
