@@ -32,7 +32,7 @@ pub struct CacheView {
 impl CacheView {
     /// Starts the watches (on the current runtime) for `scope`, until `shutdown`.
     pub fn start(client: kube::Client, scope: &Scope, shutdown: CancellationToken) -> Self {
-        let organizations = Stores::new(start_kind::<Organization>(&client, scope, &shutdown));
+        let organizations = Stores::new(start_organizations(&client, scope, &shutdown));
         let (links, links_ready) = start_index::<OrgLink>(&client, scope, &shutdown);
         let (pairings, pairings_ready) = start_index::<OrgPairing>(&client, scope, &shutdown);
         let ready = Arc::new(AtomicBool::new(false));
@@ -97,36 +97,41 @@ where
     reader
 }
 
-fn start_kind<K>(
+/// Keeps of an Organization only what the rules read: its spec, and of its status the
+/// org ID and linkable regions. Its lists of links and trusts (one entry per peer: 20 KB
+/// for an org with 100 peers) are dropped.
+fn trim_organization(org: &mut Organization) {
+    crate::runtime::scope::trim_for_cache(org);
+    if let Some(status) = org.status.as_mut() {
+        status.linked_organizations = Vec::new();
+        status.pending_outgoing_links = Vec::new();
+        status.pending_incoming_links = Vec::new();
+        status.trustees = Vec::new();
+        status.trustors = Vec::new();
+        status.conditions = Vec::new();
+    }
+}
+
+fn start_organizations(
     client: &kube::Client,
     scope: &Scope,
     shutdown: &CancellationToken,
-) -> Vec<Store<K>>
-where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-{
+) -> Vec<Store<Organization>> {
     scope
         .partitions()
         .into_iter()
         .map(|partition| {
-            let api: Api<K> = match &partition {
+            let api: Api<Organization> = match &partition {
                 Some(ns) => Api::namespaced(client.clone(), ns),
                 None => Api::all(client.clone()),
             };
             let (reader, writer) = reflector::store();
             let stream = watcher(api, watcher::Config::default().any_semantic())
                 .default_backoff()
-                // Only spec and identity are needed; keep memory flat.
-                .modify(crate::runtime::scope::trim_for_cache::<K>)
+                .modify(trim_organization)
                 .reflect(writer)
                 .applied_objects();
-            drive(K::kind(&()), stream, shutdown.clone(), |_| {});
+            drive(Organization::kind(&()), stream, shutdown.clone(), |_| {});
             reader
         })
         .collect()
