@@ -36,7 +36,7 @@ pub(crate) struct CallLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct PhaseLabels {
     pub(crate) kind: &'static str,
-    pub(crate) phase: String,
+    pub(crate) phase: &'static str,
 }
 
 /// Every metric the operator exports.
@@ -51,7 +51,7 @@ pub(crate) struct Metrics {
     /// The phase each object was last reconciled into, so that the gauge counts every
     /// object once: what the reconcile saw as the previous phase may be stale (a cache
     /// behind the API server) or absent (an operator restart).
-    phases: parking_lot::Mutex<std::collections::HashMap<(&'static str, String), String>>,
+    phases: parking_lot::Mutex<std::collections::HashMap<(&'static str, String), &'static str>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -143,7 +143,7 @@ impl Metrics {
         &self,
         kind: &'static str,
         obj: &K,
-        phase: Option<String>,
+        phase: Option<&'static str>,
     ) {
         let key = (
             kind,
@@ -156,7 +156,7 @@ impl Metrics {
         let from = {
             let mut phases = self.phases.lock();
             match &phase {
-                Some(p) => phases.insert(key, p.clone()),
+                Some(p) => phases.insert(key, p),
                 None => phases.remove(&key),
             }
         };
@@ -216,9 +216,9 @@ mod tests {
             .unwrap(),
         );
         // Seen twice in one phase (a stale previous phase, a restart): counted once.
-        metrics.set_phase("OrgLink", &link, Some("WaitingForConfirmation".into()));
-        metrics.set_phase("OrgLink", &link, Some("Linked".into()));
-        metrics.set_phase("OrgLink", &link, Some("Linked".into()));
+        metrics.set_phase("OrgLink", &link, Some("WaitingForConfirmation"));
+        metrics.set_phase("OrgLink", &link, Some("Linked"));
+        metrics.set_phase("OrgLink", &link, Some("Linked"));
         let observer = metrics.call_observer();
         observer.on_call(&CallRecord {
             client: "ns/acme",

@@ -349,7 +349,7 @@ async fn write(
         ctx.event(link, EventType::Normal, reason, note).await;
     }
     ctx.metrics
-        .set_phase(KIND, link, status.phase.map(|p| p.as_str().to_string()));
+        .set_phase(KIND, link, status.phase.map(|p| p.as_str()));
     let from = prev.and_then(|s| s.phase);
     if from != status.phase
         && let Some(phase) = status.phase

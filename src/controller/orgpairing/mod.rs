@@ -273,7 +273,7 @@ async fn write<A>(
             .await;
     }
     ctx.metrics
-        .set_phase(KIND, pairing, status.phase.map(|p| p.as_str().to_string()));
+        .set_phase(KIND, pairing, status.phase.map(|p| p.as_str()));
     let from = prev.and_then(|s| s.phase);
     if from != status.phase
         && let Some(phase) = status.phase
