@@ -57,12 +57,14 @@ impl CacheView {
         }
     }
 
-    /// A view over fixed objects, already synced (benchmarks, tests, dry runs).
+    /// A view over fixed objects, already synced (benchmarks, tests, dry runs), kept as
+    /// the watches keep them (so the rules' tests run on trimmed Organizations).
     pub fn from_objects(
-        organizations: Vec<Organization>,
+        mut organizations: Vec<Organization>,
         links: Vec<OrgLink>,
         pairings: Vec<OrgPairing>,
     ) -> Self {
+        organizations.iter_mut().for_each(trim_organization);
         Self {
             organizations: Stores::new(vec![fixed_store(organizations)]),
             links: SharedIndex::fixed(RelationshipIndex::of(links)),
