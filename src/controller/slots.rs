@@ -178,6 +178,13 @@ mod tests {
         move || Box::new(move || woken.lock().push(who)) as Wake
     }
 
+    /// Asks for a slot of org `a` for `who` and checks that `who` is parked, its wake
+    /// recording `label`.
+    fn parks(slots: &Slots, who: &str, woken: &Arc<Mutex<Vec<&'static str>>>, label: &'static str) {
+        let slot = slots.admit(org("a"), who, recorder(woken, label));
+        assert!(slot.is_none(), "{who} is parked");
+    }
+
     fn never() -> Wake {
         panic!("a wake was made for an object that got a slot")
     }
@@ -188,11 +195,7 @@ mod tests {
         let woken = Arc::default();
         let a1 = slots.admit(org("a"), "OrgLink/a1", never).unwrap();
         let _a2 = slots.admit(org("a"), "OrgLink/a2", never).unwrap();
-        assert!(
-            slots
-                .admit(org("a"), "OrgLink/a3", recorder(&woken, "a3"))
-                .is_none()
-        );
+        parks(&slots, "OrgLink/a3", &woken, "a3");
         drop(a1);
         assert_eq!(*woken.lock(), ["a3"]);
         assert!(slots.admit(org("a"), "OrgLink/a3", never).is_some());
@@ -204,11 +207,7 @@ mod tests {
         let woken = Arc::default();
         let _a1 = slots.admit(org("a"), "OrgLink/a1", never).unwrap();
         let _a2 = slots.admit(org("a"), "OrgLink/a2", never).unwrap();
-        assert!(
-            slots
-                .admit(org("a"), "OrgLink/a3", recorder(&woken, "a3"))
-                .is_none()
-        );
+        parks(&slots, "OrgLink/a3", &woken, "a3");
         assert!(slots.admit(org("b"), "OrgLink/b1", never).is_some());
         assert!(woken.lock().is_empty());
     }
@@ -220,11 +219,7 @@ mod tests {
         let mut running = slots.admit(org("a"), "OrgLink/first", never);
         for who in ["one", "two", "three"] {
             let name = format!("OrgLink/{who}");
-            assert!(
-                slots
-                    .admit(org("a"), &name, recorder(&woken, who))
-                    .is_none()
-            );
+            parks(&slots, &name, &woken, who);
         }
         for who in ["one", "two", "three"] {
             drop(running.take());
@@ -239,21 +234,9 @@ mod tests {
         let slots = per_org(1);
         let woken = Arc::default();
         let running = slots.admit(org("a"), "OrgLink/first", never);
-        assert!(
-            slots
-                .admit(org("a"), "OrgLink/x", recorder(&woken, "x (old)"))
-                .is_none()
-        );
-        assert!(
-            slots
-                .admit(org("a"), "OrgLink/y", recorder(&woken, "y"))
-                .is_none()
-        );
-        assert!(
-            slots
-                .admit(org("a"), "OrgLink/x", recorder(&woken, "x (new)"))
-                .is_none()
-        );
+        parks(&slots, "OrgLink/x", &woken, "x (old)");
+        parks(&slots, "OrgLink/y", &woken, "y");
+        parks(&slots, "OrgLink/x", &woken, "x (new)");
         drop(running);
         assert_eq!(*woken.lock(), ["x (new)"]);
     }
@@ -263,25 +246,13 @@ mod tests {
         let slots = per_org(1);
         let woken = Arc::default();
         let first = slots.admit(org("a"), "OrgLink/first", never);
-        assert!(
-            slots
-                .admit(org("a"), "OrgLink/y", recorder(&woken, "y"))
-                .is_none()
-        );
-        assert!(
-            slots
-                .admit(org("a"), "OrgLink/x", recorder(&woken, "x"))
-                .is_none()
-        );
+        parks(&slots, "OrgLink/y", &woken, "y");
+        parks(&slots, "OrgLink/x", &woken, "x");
         drop(first);
         // y was woken, but x (changed meanwhile) comes first and takes the slot.
         let x = slots.admit(org("a"), "OrgLink/x", never);
         assert!(x.is_some());
-        assert!(
-            slots
-                .admit(org("a"), "OrgLink/y", recorder(&woken, "y again"))
-                .is_none()
-        );
+        parks(&slots, "OrgLink/y", &woken, "y again");
         drop(x);
         assert_eq!(*woken.lock(), ["y", "y again"]);
         drop(slots.admit(org("a"), "OrgLink/y", never));
