@@ -137,6 +137,7 @@ pub fn operator() -> std::net::SocketAddr {
 pub fn operator_allowing(allowed: &[&str]) -> std::net::SocketAddr {
     static OPERATOR: OnceLock<std::net::SocketAddr> = OnceLock::new();
     *OPERATOR.get_or_init(|| {
+        tell_failing_tests_the_operators_fate();
         let cp = control_plane();
         let metrics_port = orglink_operator::sandbox::control_plane::free_port().unwrap();
         let addr: std::net::SocketAddr = format!("127.0.0.1:{metrics_port}").parse().unwrap();
@@ -178,11 +179,12 @@ pub fn operator_allowing(allowed: &[&str]) -> std::net::SocketAddr {
                     .await
                     .expect("webhook ready");
                     ready_tx.send(()).unwrap();
-                    match operator.await {
-                        Ok(Err(e)) => panic!("operator stopped: {e:#}"),
-                        Err(e) => panic!("operator task: {e}"),
-                        Ok(Ok(())) => {}
-                    }
+                    let fate = match operator.await {
+                        Ok(Err(e)) => format!("it stopped with an error: {e:#}"),
+                        Err(e) => format!("its task failed: {e}"),
+                        Ok(Ok(())) => "it returned without being asked to stop".to_string(),
+                    };
+                    operator_stopped(fate);
                 });
             })
             .unwrap();
@@ -191,6 +193,32 @@ pub fn operator_allowing(allowed: &[&str]) -> std::net::SocketAddr {
             .expect("the operator and its webhook did not start");
         addr
     })
+}
+
+/// Why the tests' operator stopped, once it has: it never should while tests run.
+static OPERATOR_FATE: OnceLock<String> = OnceLock::new();
+
+/// Records why the operator stopped and says so on the process's own stderr, which the
+/// test harness does not capture: the test whose thread started the operator may pass
+/// (and have its output discarded) while the others fail, e.g. with "connection
+/// refused" from a webhook that went with it.
+fn operator_stopped(fate: String) {
+    use std::io::Write;
+    let line = format!("\nthe operator of this test binary stopped: {fate}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    let _ = OPERATOR_FATE.set(fate);
+}
+
+/// Every test that fails after the operator stopped says so under its own panic
+/// message (which the harness shows), so a failure is traced to its cause.
+fn tell_failing_tests_the_operators_fate() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        previous(info);
+        if let Some(fate) = OPERATOR_FATE.get() {
+            eprintln!("note: the operator of this test binary had stopped: {fate}");
+        }
+    }));
 }
 
 async fn client_from(kubeconfig: &str) -> kube::Client {

@@ -17,9 +17,10 @@ pub(crate) mod assets;
 pub(crate) mod controller_manager;
 pub(crate) mod kubeconfig;
 pub(crate) mod pki;
+mod ports;
 pub mod process;
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -28,6 +29,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 
 pub use assets::{AssetsError, KUBE_VERSION, KubeAssets};
 use pki::ClusterPki;
+pub use ports::free_port;
 use process::Supervised;
 
 use crate::sandbox::wait::until;
@@ -603,15 +605,4 @@ async fn wait_for_port(
         Some(()) => Ok(proc),
         None => Err(proc.not_ready(timeout)),
     }
-}
-
-/// A loopback port that was free a moment ago (the envtest approach; a lost race
-/// is retried by [`ControlPlane::start`]).
-pub fn free_port() -> Result<u16, ControlPlaneError> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .map_err(io_err("finding a free loopback port"))?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(io_err("finding a free loopback port"))
 }
