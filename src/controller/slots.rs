@@ -7,7 +7,8 @@
 //!
 //! A reconcile that finds its org's slots taken does not wait for one: it is **parked**
 //! and returns at once, and the first slot of that org to come back wakes the first
-//! object parked (first come, first served). Waiting in the reconcile would keep it in
+//! object parked (first come, first served; one woken whose slot a newcomer took first
+//! is next again). Waiting in the reconcile would keep it in
 //! kube-runtime's table of running reconciles (some hundreds of bytes each, polled all
 //! at every wake, the table never shrinking: 9 MiB and much of the CPU of the `memory`
 //! bench's 10,000 OrgLinks over 100 orgs); a parked object holds only its name and how
@@ -64,6 +65,11 @@ pub(crate) type Wake = Box<dyn FnOnce() + Send>;
 struct OrgTurns {
     running: usize,
     parked: VecDeque<(String, Wake)>,
+    /// Objects woken whose reconcile has not come yet (at most `per_org`, the newest):
+    /// one that finds its slot taken by a newcomer goes back to the front of the queue,
+    /// not the back. One that never comes (deleted meanwhile) is forgotten as others are
+    /// woken, or with the org's entry.
+    woken: VecDeque<String>,
 }
 
 /// The per-org slots.
@@ -87,6 +93,7 @@ impl std::fmt::Debug for OrgTurns {
 pub(crate) struct Slot {
     orgs: Arc<Mutex<HashMap<OrgKey, OrgTurns>>>,
     org: OrgKey,
+    per_org: usize,
 }
 
 impl Slots {
@@ -110,6 +117,10 @@ impl Slots {
         let mut orgs = self.orgs.lock();
         let turns = orgs.entry(org.clone()).or_default();
         let queued = turns.parked.iter().position(|(w, _)| w == who);
+        let was_woken = turns.woken.iter().position(|w| w == who);
+        if let Some(at) = was_woken {
+            turns.woken.remove(at);
+        }
         if turns.running < self.per_org {
             turns.running += 1;
             if let Some(at) = queued {
@@ -119,11 +130,14 @@ impl Slots {
             return Some(Slot {
                 orgs: self.orgs.clone(),
                 org,
+                per_org: self.per_org,
             });
         }
-        match queued {
-            Some(at) => turns.parked[at].1 = wake(),
-            None => turns.parked.push_back((who.to_string(), wake())),
+        match (queued, was_woken) {
+            (Some(at), _) => turns.parked[at].1 = wake(),
+            // Its turn came and a newcomer took the slot first: it is next again.
+            (None, Some(_)) => turns.parked.push_front((who.to_string(), wake())),
+            (None, None) => turns.parked.push_back((who.to_string(), wake())),
         }
         None
     }
@@ -143,6 +157,12 @@ impl Drop for Slot {
             };
             turns.running -= 1;
             let next = turns.parked.pop_front();
+            if let Some((who, _)) = &next {
+                if turns.woken.len() == self.per_org {
+                    turns.woken.pop_front();
+                }
+                turns.woken.push_back(who.clone());
+            }
             if turns.running == 0 && turns.parked.is_empty() {
                 orgs.remove(&self.org);
             }
@@ -257,6 +277,48 @@ mod tests {
         assert_eq!(*woken.lock(), ["y", "y again"]);
         drop(slots.admit(org("a"), "OrgLink/y", never));
         assert_eq!(slots.orgs_in_use(), 0);
+    }
+
+    #[test]
+    fn an_object_whose_slot_a_newcomer_took_is_next_again() {
+        let slots = per_org(1);
+        let woken = Arc::default();
+        let first = slots.admit(org("a"), "OrgLink/first", never);
+        parks(&slots, "OrgLink/x", &woken, "x");
+        parks(&slots, "OrgLink/y", &woken, "y");
+        drop(first);
+        // x was woken, but a newcomer asked first and took the slot.
+        let newcomer = slots.admit(org("a"), "OrgLink/new", never);
+        assert!(newcomer.is_some());
+        parks(&slots, "OrgLink/x", &woken, "x again");
+        drop(newcomer);
+        assert_eq!(
+            *woken.lock(),
+            ["x", "x again"],
+            "x before y, who waited less"
+        );
+    }
+
+    #[test]
+    fn objects_woken_and_never_seen_again_are_not_remembered_for_long() {
+        let slots = per_org(2);
+        let woken = Arc::default();
+        let mut running: Vec<_> = ["r1", "r2"]
+            .iter()
+            .map(|r| slots.admit(org("a"), r, never))
+            .collect();
+        let gone: Vec<String> = (0..50).map(|i| format!("OrgLink/gone-{i}")).collect();
+        for who in &gone {
+            parks(&slots, who, &woken, "gone");
+        }
+        // Each slot that comes back wakes one; the woken never come (deleted), and
+        // a newcomer takes each slot instead.
+        for i in 0..gone.len() {
+            running.remove(0);
+            running.push(slots.admit(org("a"), &format!("OrgLink/new-{i}"), never));
+        }
+        let orgs = slots.orgs.lock();
+        assert!(orgs[&org("a")].woken.len() <= 2);
     }
 
     #[test]
