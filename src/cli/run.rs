@@ -71,8 +71,10 @@ pub struct RunArgs {
     #[arg(long, default_value = "30s")]
     pub min_resync_interval: humantime::Duration,
     /// How many reconciles of one kind (Organization, OrgLink, OrgPairing) run at once,
-    /// all orgs together. Each one running holds some kilobytes; one waiting for its
-    /// turn, a reference of about 200 bytes.
+    /// all orgs together. With `--namespace a,b` each listed namespace has its own
+    /// controllers, and so this many of each kind (the limit is kube-runtime's, set per
+    /// controller). Each one running holds some kilobytes; one waiting for its turn, a
+    /// reference of about 200 bytes.
     #[arg(long, default_value_t = slots::DEFAULT_TOTAL as u32, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent_reconciles: u32,
     /// How many reconciles acting as one Organization run at once. They share the
