@@ -13,6 +13,10 @@
 //! `cargo bench --bench memory`. Needs the kube assets (`make kube-assets`).
 //! `ORGLINK_BENCH_CONTROLLER_MANAGER=0` leaves kube-controller-manager out of the
 //! sandbox; `ORGLINK_BENCH_HEAPTRACK=<file>` runs the operator under heaptrack.
+//! `ORGLINK_BENCH_OPERATOR=<path>` measures that binary instead of this build's (which
+//! carries the sandbox and the simulator): e.g. the image's, as `make image` leaves it
+//! in `target/image/rootfs/usr/local/bin/orglink-operator` (release, without the
+//! sandbox, stripped).
 
 #[path = "fixture.rs"]
 mod fixture;
@@ -71,6 +75,24 @@ fn children(pid: u32) -> Vec<u32> {
         .split_whitespace()
         .filter_map(|c| c.parse().ok())
         .collect()
+}
+
+/// The operator binary to run, and how the summary names it.
+fn operator_binary() -> (String, String) {
+    match std::env::var("ORGLINK_BENCH_OPERATOR") {
+        Ok(path) if !path.is_empty() => {
+            assert!(
+                std::path::Path::new(&path).is_file(),
+                "ORGLINK_BENCH_OPERATOR={path}: no such file (`make image` builds the shipped binary into target/image/rootfs/usr/local/bin/)"
+            );
+            let named = format!("binary {path}");
+            (path, named)
+        }
+        _ => (
+            env!("CARGO_BIN_EXE_orglink-operator").to_string(),
+            "this build's binary, with the sandbox".to_string(),
+        ),
+    }
 }
 
 /// The process running the operator's binary: `pid`, or under heaptrack (a script that
@@ -137,7 +159,8 @@ async fn main() {
             .expect("registering the webhook");
     let free = || format!("127.0.0.1:{}", free_port().unwrap());
     let metrics_addr = free();
-    let operator_bin = env!("CARGO_BIN_EXE_orglink-operator");
+    let (operator_bin, binary) = operator_binary();
+    let operator_bin = operator_bin.as_str();
     // `ORGLINK_BENCH_HEAPTRACK=<file>`: run it under heaptrack, for a heap profile (the
     // RSS figures then include heaptrack's own, and the line gives no verdict).
     let heaptrack = std::env::var("ORGLINK_BENCH_HEAPTRACK").is_ok_and(|v| !v.is_empty());
@@ -279,7 +302,7 @@ async fn main() {
     report(
         "memory",
         &format!(
-            "bench memory: operator holding {links_n} OrgLinks ({orgs_n} orgs): peak RSS {:.1} MiB (target <= {PEAK_TARGET_MIB} MiB) {judged}, RSS {:.1} MiB after convergence ({:.1} MiB private, {:.1} MiB of the binary and libraries; {:.1} MiB before the OrgLinks, {per_link:.0} bytes per OrgLink); applied in {:.1} s, all WaitingForConfirmation in {:.1} s; {} Genesys API calls, {} rate-limited",
+            "bench memory: operator ({binary}) holding {links_n} OrgLinks ({orgs_n} orgs): peak RSS {:.1} MiB (target <= {PEAK_TARGET_MIB} MiB) {judged}, RSS {:.1} MiB after convergence ({:.1} MiB private, {:.1} MiB of the binary and libraries; {:.1} MiB before the OrgLinks, {per_link:.0} bytes per OrgLink); applied in {:.1} s, all WaitingForConfirmation in {:.1} s; {} Genesys API calls, {} rate-limited",
             mib(peak),
             mib(rss),
             mib(anon),
@@ -300,6 +323,7 @@ async fn main() {
             "rss_anon_mib": mib(anon),
             "rss_file_mib": mib(file),
             "under_heaptrack": heaptrack,
+            "binary": binary,
             "rss_before_mib": mib(rss_before),
             "bytes_per_orglink": per_link,
             "applied_seconds": applied.as_secs_f64(),
