@@ -136,21 +136,7 @@ pub fn operator() -> std::net::SocketAddr {
 /// decides; later calls return the running operator.
 pub fn operator_allowing(allowed: &[&str]) -> std::net::SocketAddr {
     static OPERATOR: OnceLock<std::net::SocketAddr> = OnceLock::new();
-    let addr = started_operator(&OPERATOR, allowed);
-    // A test that starts after the operator stopped fails at once, saying why, rather
-    // than on its first write ("connection refused" from the webhook that went too).
-    if let Some(fate) = OPERATOR_FATE.get() {
-        panic!("the operator of this test binary had stopped: {fate}");
-    }
-    addr
-}
-
-/// The operator in `cell`, started on first use (see [`operator_allowing`]).
-fn started_operator(
-    cell: &OnceLock<std::net::SocketAddr>,
-    allowed: &[&str],
-) -> std::net::SocketAddr {
-    *cell.get_or_init(|| {
+    let addr = *OPERATOR.get_or_init(|| {
         tell_failing_tests_the_operators_fate();
         let cp = control_plane();
         let metrics_port = orglink_operator::sandbox::control_plane::free_port().unwrap();
@@ -206,7 +192,13 @@ fn started_operator(
             .recv_timeout(Duration::from_secs(120))
             .expect("the operator and its webhook did not start");
         addr
-    })
+    });
+    // A test that starts after the operator stopped fails at once, saying why, rather
+    // than on its first write ("connection refused" from the webhook that went too).
+    if let Some(fate) = OPERATOR_FATE.get() {
+        panic!("the operator of this test binary had stopped: {fate}");
+    }
+    addr
 }
 
 /// Why the tests' operator stopped, once it has: it never should while tests run.
