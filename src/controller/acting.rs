@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use kube::ResourceExt;
 use kube::api::ObjectMeta;
 use kube::runtime::reflector::ObjectRef;
+use kube::{Resource, ResourceExt};
 
 use super::context::{Context, org_key};
 use super::error::Failure;
@@ -132,9 +132,9 @@ pub(crate) trait Relationship: Reconciled {
     fn peer_org_id(&self) -> &str;
     /// Whether `other` claims what `self` claims, beyond org and peer (a pairing's
     /// side); true for kinds with nothing more.
-    fn same_claim(&self, other: &Self) -> bool;
+    fn same_claim(&self, other: &Self::Cached) -> bool;
     /// The cache of this kind.
-    fn store(ctx: &Context) -> &Stores<Self>;
+    fn store(ctx: &Context) -> &Stores<Self::Cached>;
 }
 
 /// A claimant of a relationship, from an object's metadata ([`crate::lifecycle::conflict`]).
@@ -147,12 +147,12 @@ pub(crate) fn claimant(meta: &ObjectMeta) -> Claimant<'_> {
 
 /// The other objects of the same namespace, `organizationRef`, peer (and claim) as
 /// `obj`, from the cache (by its index: every reconcile asks).
-pub(crate) fn siblings<K: Relationship>(ctx: &Context, obj: &K) -> Vec<Arc<K>> {
+pub(crate) fn siblings<K: Relationship>(ctx: &Context, obj: &K) -> Vec<Arc<K::Cached>> {
     let namespace = obj.namespace().unwrap_or_default();
     K::store(ctx)
         .with_peer(&namespace, obj.organization_ref(), obj.peer_org_id())
         .into_iter()
-        .filter(|o| o.name_any() != obj.name_any() && o.same_claim(obj))
+        .filter(|o| o.name_any() != obj.name_any() && obj.same_claim(o))
         .collect()
 }
 

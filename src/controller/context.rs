@@ -12,6 +12,7 @@ use kube::runtime::events::{Event, EventType, Reporter};
 use kube::runtime::reflector::ObjectRef;
 use parking_lot::Mutex;
 
+use super::cached_link::CachedOrgLink;
 use super::events::EventPublisher;
 use super::metrics::Metrics;
 use super::sessions::{OrgKey, Parts, Sessions};
@@ -20,7 +21,7 @@ use crate::genesys::SharedHttp;
 use k8s_openapi::jiff::Timestamp;
 
 use crate::api::conditions::{is_true, types};
-use crate::api::{LinkDecision, OrgLink, OrgLinkPhase, OrgLinkStatus, OrgPairing, Organization};
+use crate::api::{LinkDecision, OrgLinkPhase, OrgLinkStatus, OrgPairing, Organization};
 use crate::genesys::{ApiBaseUrlAllowlist, RateLimitConfig, RetryConfig};
 use crate::lifecycle::link::{LocalPeer, leave_request_to_peer, will_request as will_request_link};
 use crate::lifecycle::observe;
@@ -89,9 +90,9 @@ pub(crate) struct Context {
     pub(crate) recorder: EventPublisher,
     pub(crate) settings: Settings,
     pub(crate) organizations: Stores<Organization>,
-    pub(crate) links: Stores<OrgLink>,
+    pub(crate) links: Stores<CachedOrgLink>,
     pub(crate) pairings: Stores<OrgPairing>,
-    pub(crate) wake_links: Wakers<OrgLink>,
+    pub(crate) wake_links: Wakers<CachedOrgLink>,
     pub(crate) wake_pairings: Wakers<OrgPairing>,
     pub(crate) wake_organizations: Wakers<Organization>,
     /// Each trust's members as its trustor side here last read them, for the trustee
@@ -127,9 +128,9 @@ pub(crate) struct ContextParts {
     pub(crate) reporter: Reporter,
     pub(crate) settings: Settings,
     pub(crate) organizations: Stores<Organization>,
-    pub(crate) links: Stores<OrgLink>,
+    pub(crate) links: Stores<CachedOrgLink>,
     pub(crate) pairings: Stores<OrgPairing>,
-    pub(crate) wake_links: Wakers<OrgLink>,
+    pub(crate) wake_links: Wakers<CachedOrgLink>,
     pub(crate) wake_pairings: Wakers<OrgPairing>,
     pub(crate) wake_organizations: Wakers<Organization>,
 }
@@ -341,13 +342,11 @@ impl Context {
                 LinkDecision::Decline => declines = true,
                 LinkDecision::Accept => {
                     peer.accepts = true;
-                    peer.linked |= link.status.as_ref().is_some_and(|s| {
-                        s.phase == Some(OrgLinkPhase::Linked)
-                            && s.observed_attempt == Some(link.spec.attempt)
-                    });
+                    peer.linked |= link.phase() == Some(OrgLinkPhase::Linked)
+                        && link.observed_attempt() == Some(link.spec.attempt);
                     will_request |= acting
                         && observe::mode(link.metadata.annotations.as_ref()) == observe::Mode::Act
-                        && will_request_link(&link.spec, link.status.as_ref());
+                        && will_request_link(&link.spec, link.phase(), link.observed_attempt());
                 }
             }
         }

@@ -227,7 +227,7 @@ async fn an_organization_without_its_secret_backs_off_and_its_counter_goes_with_
     // The error policy counts on the same counter (it used to keep a second one, under
     // another key, that nothing reset).
     let blocked = Error::Blocked("waiting".into());
-    let third = error_policy(Arc::new(obj.clone()), &blocked, ctx.clone());
+    let third = error_policy::<Organization>(Arc::new(obj.clone()), &blocked, ctx.clone());
     let third = seconds(&third).expect("a requeue");
     assert!((8.0..=9.6).contains(&third), "{third}");
     assert_eq!(ctx.failing_objects(), 1);

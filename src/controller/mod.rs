@@ -7,6 +7,7 @@
 //! exponential backoff, never a hot loop.
 
 pub(crate) mod acting;
+pub(crate) mod cached_link;
 pub(crate) mod context;
 pub(crate) mod credentials;
 pub(crate) mod credentials_hold;
@@ -56,8 +57,9 @@ use crate::api::{OrgLink, OrgPairing, Organization};
 use crate::runtime::index::{IndexWriter, Managed, SharedIndex};
 use crate::runtime::scope::{Stores, Wakers};
 use acting::Relationship;
+use cached_link::CachedOrgLink;
 use org_changes::Concerns;
-use reconciler::Reconciled;
+use reconciler::{Cached, Reconciled};
 use slots::SlotLimits;
 
 /// How to run the controllers.
@@ -92,8 +94,9 @@ where
             obj.acting_org().to_string(),
         );
         let who = format!("{}/{}", K::KIND, obj.name_any());
+        let target = ObjectRef::<K::Cached>::new(&obj.name_any()).within(&org.0);
         let wake = || -> slots::Wake {
-            let (ctx, target) = (Arc::downgrade(&ctx), ObjectRef::from_obj(obj.as_ref()));
+            let ctx = Arc::downgrade(&ctx);
             Box::new(move || {
                 if let Some(ctx) = ctx.upgrade() {
                     K::wakers(&ctx).wake_ref(target);
@@ -260,7 +263,7 @@ pub(crate) async fn run(
     let (org_controllers, org_wakers, organizations) =
         partitioned::<Organization>(&client, &partitions, &wc, limits);
     let (link_controllers, link_wakers, links) =
-        partitioned::<OrgLink>(&client, &partitions, &wc, limits);
+        partitioned::<CachedOrgLink>(&client, &partitions, &wc, limits);
     let (pairing_controllers, pairing_wakers, pairings) =
         partitioned::<OrgPairing>(&client, &partitions, &wc, limits);
     let ctx = Arc::new(Context::new(ContextParts {
@@ -317,7 +320,7 @@ pub(crate) async fn run(
                 wc.clone(),
                 organization_of::<OrgPairing>,
             );
-        tasks.push(runner.task(&partition, controller, wake));
+        tasks.push(runner.task::<Organization>(&partition, controller, wake));
     }
     for (partition, controller, wake) in link_controllers {
         // An Organization becoming Ready (or changing) wakes the links it concerns.
@@ -326,7 +329,7 @@ pub(crate) async fn run(
             wc.clone(),
             concerned_by(links.clone()),
         );
-        tasks.push(runner.task(&partition, controller, wake));
+        tasks.push(runner.task::<OrgLink>(&partition, controller, wake));
     }
     for (partition, controller, wake) in pairing_controllers {
         // Likewise for pairings: the trustee and trustor lists name the peer.
@@ -335,7 +338,7 @@ pub(crate) async fn run(
             wc.clone(),
             concerned_by(pairings.clone()),
         );
-        tasks.push(runner.task(&partition, controller, wake));
+        tasks.push(runner.task::<OrgPairing>(&partition, controller, wake));
     }
     let readiness = {
         let (o, l, p) = (organizations.clone(), links.clone(), pairings.clone());
@@ -359,7 +362,7 @@ pub(crate) async fn run(
 /// One controller of kind `K` per partition, each with the channel that wakes its
 /// objects; the wakers and the caches of all partitions.
 #[allow(clippy::type_complexity)]
-fn partitioned<K: Reconciled + Managed>(
+fn partitioned<K: Cached>(
     client: &kube::Client,
     partitions: &[Option<String>],
     wc: &watcher::Config,
@@ -398,7 +401,7 @@ fn organization_of<K: Relationship>(obj: K) -> Option<ObjectRef<Organization>> {
 
 /// The objects of `store` that a change of an Organization concerns: those acting as
 /// it, towards a peer the change is about ([`org_changes`]).
-fn concerned_by<K: Relationship>(
+fn concerned_by<K: Cached>(
     store: Stores<K>,
 ) -> impl Fn(Organization) -> Vec<ObjectRef<K>> + Send + Sync + 'static {
     let views = org_changes::OrgViews::default();
@@ -434,17 +437,18 @@ impl Runner {
     fn task<K: Reconciled>(
         &self,
         partition: &Option<String>,
-        controller: Controller<K>,
-        wake: mpsc::UnboundedReceiver<ObjectRef<K>>,
+        controller: Controller<K::Cached>,
+        wake: mpsc::UnboundedReceiver<ObjectRef<K::Cached>>,
     ) -> supervise::Task {
         let reconcile = abortable(admitted(reconciler::reconcile::<K>), self.abort.clone());
+        let mut reconcile = contained(K::KIND, reconcile);
         supervise::Task {
             name: task_name(K::KIND, partition),
             run: controller
                 .reconcile_on(wake)
                 .graceful_shutdown_on(self.shutdown.clone().cancelled_owned())
                 .run(
-                    contained(K::KIND, reconcile),
+                    move |cached: Arc<K::Cached>, ctx| reconcile(cached.full(), ctx),
                     reconciler::error_policy::<K>,
                     self.ctx.clone(),
                 )

@@ -45,6 +45,7 @@ pub(crate) const KIND: &str = "Organization";
 
 impl Reconciled for Organization {
     const KIND: &'static str = KIND;
+    type Cached = Self;
     type Status = OrganizationStatus;
 
     fn status(&self) -> Option<&OrganizationStatus> {
@@ -55,7 +56,7 @@ impl Reconciled for Organization {
         self.metadata.name.as_deref().unwrap_or_default()
     }
 
-    fn wakers(ctx: &Context) -> &Wakers<Self> {
+    fn wakers(ctx: &Context) -> &Wakers<Self::Cached> {
         &ctx.wake_organizations
     }
 

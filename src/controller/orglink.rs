@@ -7,6 +7,7 @@ use kube::ResourceExt;
 use kube::runtime::events::EventType;
 
 use super::acting::{Relationship, acting_for_cleanup, acting_org, turn_of, wake_siblings};
+use super::cached_link::CachedOrgLink;
 use super::context::Context;
 use super::error::{Error, Failure};
 use super::reconciler::{Next, Reconciled};
@@ -30,6 +31,7 @@ pub(crate) const KIND: &str = "OrgLink";
 
 impl Reconciled for OrgLink {
     const KIND: &'static str = KIND;
+    type Cached = CachedOrgLink;
     type Status = OrgLinkStatus;
 
     fn status(&self) -> Option<&OrgLinkStatus> {
@@ -40,7 +42,7 @@ impl Reconciled for OrgLink {
         &self.spec.organization_ref
     }
 
-    fn wakers(ctx: &Context) -> &Wakers<Self> {
+    fn wakers(ctx: &Context) -> &Wakers<CachedOrgLink> {
         &ctx.wake_links
     }
 
@@ -78,11 +80,11 @@ impl Relationship for OrgLink {
         &self.spec.peer.organization_id
     }
 
-    fn same_claim(&self, _other: &Self) -> bool {
+    fn same_claim(&self, _other: &CachedOrgLink) -> bool {
         true
     }
 
-    fn store(ctx: &Context) -> &Stores<Self> {
+    fn store(ctx: &Context) -> &Stores<CachedOrgLink> {
         &ctx.links
     }
 }

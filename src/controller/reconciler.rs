@@ -35,6 +35,7 @@ use crate::api::{FINALIZER, ON_DELETE_ANNOTATION};
 use crate::lifecycle::Requeue;
 use crate::lifecycle::deletion::{ORPHAN, leaves_remote};
 use crate::lifecycle::health::set_with_health;
+use crate::runtime::index::Managed;
 use crate::runtime::scope::Wakers;
 
 /// A kind the operator reconciles.
@@ -50,6 +51,9 @@ pub(crate) trait Reconciled:
 {
     /// The kind, as in metrics, logs and messages.
     const KIND: &'static str;
+    /// What its controller caches: the kind itself, or a smaller form that gives the
+    /// object back whole for a reconcile ([`super::cached_link`]).
+    type Cached: Cached<Full = Self>;
     /// The status subresource.
     type Status: Clone + Default + PartialEq + Serialize + Send + Sync;
 
@@ -58,7 +62,7 @@ pub(crate) trait Reconciled:
     /// reconciles share that org's [`super::slots::Slots`].
     fn acting_org(&self) -> &str;
     /// The channels that reconcile an object of this kind at once.
-    fn wakers(ctx: &Context) -> &Wakers<Self>;
+    fn wakers(ctx: &Context) -> &Wakers<Self::Cached>;
     fn conditions_mut(status: &mut Self::Status) -> &mut Vec<Condition>;
 
     /// One pass while the object lives. An [`Error::Failed`] is reported on the object
@@ -83,6 +87,42 @@ pub(crate) trait Reconciled:
         _message: &str,
     ) -> impl Future<Output = Result<(), Error>> + Send {
         async { Ok(()) }
+    }
+}
+
+/// An object as a controller caches it.
+pub(crate) trait Cached:
+    Resource<DynamicType = (), Scope = NamespaceResourceScope>
+    + Managed
+    + Clone
+    + DeserializeOwned
+    + std::fmt::Debug
+    + Send
+    + Sync
+    + 'static
+{
+    /// The object a reconcile reads.
+    type Full;
+    fn full(self: Arc<Self>) -> Arc<Self::Full>;
+}
+
+/// Organizations and OrgPairings are cached as they are: a few hundred at most.
+macro_rules! cached_whole {
+    ($($kind:ty),*) => {$(
+        impl Cached for $kind {
+            type Full = $kind;
+            fn full(self: Arc<Self>) -> Arc<Self> {
+                self
+            }
+        }
+    )*};
+}
+cached_whole!(crate::api::Organization, crate::api::OrgPairing);
+
+impl Cached for super::cached_link::CachedOrgLink {
+    type Full = crate::api::OrgLink;
+    fn full(self: Arc<Self>) -> Arc<crate::api::OrgLink> {
+        Arc::new(self.as_ref().full())
     }
 }
 
@@ -136,7 +176,11 @@ pub(crate) async fn reconcile<K: Reconciled>(
 
 /// The error policy of every controller: one backoff counter per object, the error's
 /// label counted.
-pub(crate) fn error_policy<K: Reconciled>(obj: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
+pub(crate) fn error_policy<K: Reconciled>(
+    obj: Arc<K::Cached>,
+    error: &Error,
+    ctx: Arc<Context>,
+) -> Action {
     if matches!(error, Error::Aborted) {
         // The controllers are stopping; nothing to retry on this replica.
         return Action::await_change();

@@ -114,12 +114,15 @@ pub(crate) const PEER_REQUEST_PATIENCE: k8s_openapi::jiff::SignedDuration =
 /// and waits. One that was refused or unlinked asks again only for a new attempt; a
 /// linked or declining one does not ask. The caller checks that it acts (its
 /// Organization Ready, not observe-only, not being deleted).
-pub(crate) fn will_request(peer_spec: &OrgLinkSpec, peer_status: Option<&OrgLinkStatus>) -> bool {
+pub(crate) fn will_request(
+    peer_spec: &OrgLinkSpec,
+    phase: Option<OrgLinkPhase>,
+    observed_attempt: Option<i64>,
+) -> bool {
     if peer_spec.decision != LinkDecision::Accept {
         return false;
     }
-    let phase = peer_status.and_then(|s| s.phase);
-    let new_attempt = peer_status.and_then(|s| s.observed_attempt) != Some(peer_spec.attempt);
+    let new_attempt = observed_attempt != Some(peer_spec.attempt);
     match phase {
         None
         | Some(

@@ -243,7 +243,12 @@ impl Pair {
         }
         let live = other.deleting.is_none();
         let accepts = live && other.decision == LinkDecision::Accept;
-        let will_request = accepts && link::will_request(&self.spec(1 - me), other.status.as_ref());
+        let will_request = accepts
+            && link::will_request(
+                &self.spec(1 - me),
+                other.status.as_ref().and_then(|s| s.phase),
+                other.status.as_ref().and_then(|s| s.observed_attempt),
+            );
         Some(link::LocalPeer {
             accepts,
             declines: live && other.decision == LinkDecision::Decline,

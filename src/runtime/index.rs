@@ -17,6 +17,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use kube::api::ObjectMeta;
 use kube::runtime::watcher;
 use parking_lot::RwLock;
 use tokio::sync::watch;
@@ -67,6 +68,24 @@ pub(crate) struct Entry<'a> {
     peer: &'a str,
 }
 
+impl<'a> Entry<'a> {
+    /// The entry of an object with `meta`, or `None` without a namespace or name.
+    pub(crate) fn new(
+        meta: &'a ObjectMeta,
+        kind: RelationshipKind,
+        organization_ref: &'a str,
+        peer: &'a str,
+    ) -> Option<Self> {
+        Some(Entry {
+            namespace: meta.namespace.as_deref()?,
+            name: meta.name.as_deref()?,
+            kind,
+            organization_ref,
+            peer,
+        })
+    }
+}
+
 /// What the index keeps of an object: which relationship it manages.
 pub(crate) trait Managed {
     /// The object's entry, or `None` for an object without a namespace or name (never
@@ -76,13 +95,12 @@ pub(crate) trait Managed {
 
 impl Managed for OrgLink {
     fn managed(&self) -> Option<Entry<'_>> {
-        Some(Entry {
-            namespace: self.metadata.namespace.as_deref()?,
-            name: self.metadata.name.as_deref()?,
-            kind: RelationshipKind::Link,
-            organization_ref: &self.spec.organization_ref,
-            peer: &self.spec.peer.organization_id,
-        })
+        Entry::new(
+            &self.metadata,
+            RelationshipKind::Link,
+            &self.spec.organization_ref,
+            &self.spec.peer.organization_id,
+        )
     }
 }
 
@@ -100,13 +118,12 @@ impl Managed for OrgPairing {
         } else {
             RelationshipKind::PairingGrant
         };
-        Some(Entry {
-            namespace: self.metadata.namespace.as_deref()?,
-            name: self.metadata.name.as_deref()?,
+        Entry::new(
+            &self.metadata,
             kind,
-            organization_ref: &self.spec.organization_ref,
-            peer: &self.spec.peer.organization_id,
-        })
+            &self.spec.organization_ref,
+            &self.spec.peer.organization_id,
+        )
     }
 }
 

@@ -149,9 +149,13 @@ impl<K: Resource<DynamicType = ()>> Wakers<K> {
         Self { by_partition }
     }
 
-    /// Wakes `obj` through the controller that watches its namespace.
-    pub(crate) fn wake(&self, obj: &K) {
-        self.wake_ref(ObjectRef::from_obj(obj));
+    /// Wakes `obj` (as cached or whole) through the controller that watches its
+    /// namespace.
+    pub(crate) fn wake<R: Resource>(&self, obj: &R) {
+        let meta = obj.meta();
+        let mut target = ObjectRef::new(meta.name.as_deref().unwrap_or_default());
+        target.namespace = meta.namespace.clone();
+        self.wake_ref(target);
     }
 
     /// Wakes the object `target` refers to.

@@ -48,6 +48,7 @@ pub(crate) const KIND: &str = "OrgPairing";
 
 impl Reconciled for OrgPairing {
     const KIND: &'static str = KIND;
+    type Cached = Self;
     type Status = OrgPairingStatus;
 
     fn status(&self) -> Option<&OrgPairingStatus> {
@@ -58,7 +59,7 @@ impl Reconciled for OrgPairing {
         &self.spec.organization_ref
     }
 
-    fn wakers(ctx: &Context) -> &Wakers<Self> {
+    fn wakers(ctx: &Context) -> &Wakers<Self::Cached> {
         &ctx.wake_pairings
     }
 
@@ -93,11 +94,11 @@ impl Relationship for OrgPairing {
 
     /// A trustee-side and a trustor-side object for the same peer are two different
     /// relationships (we trust them, they trust us).
-    fn same_claim(&self, other: &Self) -> bool {
+    fn same_claim(&self, other: &OrgPairing) -> bool {
         side(self) == side(other)
     }
 
-    fn store(ctx: &Context) -> &Stores<Self> {
+    fn store(ctx: &Context) -> &Stores<Self::Cached> {
         &ctx.pairings
     }
 }
