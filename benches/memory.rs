@@ -12,7 +12,9 @@
 //!
 //! `cargo bench --bench memory`. Needs the kube assets (`make kube-assets`).
 //! `ORGLINK_BENCH_CONTROLLER_MANAGER=0` leaves kube-controller-manager out of the
-//! sandbox; `ORGLINK_BENCH_HEAPTRACK=<file>` runs the operator under heaptrack.
+//! sandbox; `ORGLINK_BENCH_HEAPTRACK=<file>` runs the operator under heaptrack, which
+//! sees only malloc: give it a binary built with `--features system-allocator`
+//! (`ORGLINK_BENCH_OPERATOR`), not the jemalloc one, whose profile comes out empty.
 //! `ORGLINK_BENCH_OPERATOR=<path>` measures that binary instead of this build's (which
 //! carries the sandbox and the simulator): e.g. the image's, as `make image` leaves it
 //! in `target/image/rootfs/usr/local/bin/orglink-operator` (release, without the

@@ -5,8 +5,9 @@ use clap::Parser;
 /// responses), and glibc's arenas keep more of what the churn frees. Measured on the
 /// shipped binary with the `memory` bench (10,000 OrgLinks, alternating runs): peak RSS
 /// about 6 MiB lower, 8-10 MiB less held after convergence. The library and the tests
-/// keep the system allocator.
-#[cfg(unix)]
+/// keep the system allocator, and so does the binary built with `--features
+/// system-allocator`: heaptrack sees only malloc.
+#[cfg(all(unix, not(feature = "system-allocator")))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
