@@ -24,7 +24,7 @@ use parking_lot::Mutex;
 use serde::Deserialize;
 
 use crate::api::{LinkDirection, OrgLink, OrgLinkPhase, OrgLinkSpec, OrgLinkStatus};
-use crate::runtime::index::{Entry, Managed, RelationshipKind};
+use crate::runtime::index::{Entry, Managed, link_entry};
 use crate::runtime::scope::trim_for_cache;
 
 /// A string shared by every condition that says it.
@@ -184,12 +184,7 @@ impl Resource for CachedOrgLink {
 
 impl Managed for CachedOrgLink {
     fn managed(&self) -> Option<Entry<'_>> {
-        Entry::new(
-            &self.metadata,
-            RelationshipKind::Link,
-            &self.spec.organization_ref,
-            &self.spec.peer.organization_id,
-        )
+        link_entry(&self.metadata, &self.spec)
     }
 }
 

@@ -22,7 +22,7 @@ use kube::runtime::watcher;
 use parking_lot::RwLock;
 use tokio::sync::watch;
 
-use crate::api::{OrgLink, OrgPairing, Organization};
+use crate::api::{OrgLink, OrgLinkSpec, OrgPairing, Organization};
 
 /// Which object manages a relationship: an OrgLink, or one side of an OrgPairing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -93,14 +93,19 @@ pub(crate) trait Managed {
     fn managed(&self) -> Option<Entry<'_>>;
 }
 
+/// The entry of an OrgLink, whole or as the controllers cache it.
+pub(crate) fn link_entry<'a>(meta: &'a ObjectMeta, spec: &'a OrgLinkSpec) -> Option<Entry<'a>> {
+    Entry::new(
+        meta,
+        RelationshipKind::Link,
+        &spec.organization_ref,
+        &spec.peer.organization_id,
+    )
+}
+
 impl Managed for OrgLink {
     fn managed(&self) -> Option<Entry<'_>> {
-        Entry::new(
-            &self.metadata,
-            RelationshipKind::Link,
-            &self.spec.organization_ref,
-            &self.spec.peer.organization_id,
-        )
+        link_entry(&self.metadata, &self.spec)
     }
 }
 
