@@ -35,7 +35,10 @@ type Text = Arc<str>;
 #[derive(Clone, Debug, Deserialize)]
 #[serde(from = "OrgLink")]
 pub(crate) struct CachedOrgLink {
+    /// Without its uid: kube-runtime copies the metadata's uid into every reference it
+    /// keeps of the object (the store's key, the scheduler's two), 48 bytes each.
     pub(crate) metadata: ObjectMeta,
+    uid: Option<String>,
     pub(crate) spec: OrgLinkSpec,
     status: Option<CachedStatus>,
 }
@@ -75,7 +78,10 @@ impl CachedOrgLink {
     /// The OrgLink whole, for a reconcile.
     pub(crate) fn full(&self) -> OrgLink {
         OrgLink {
-            metadata: self.metadata.clone(),
+            metadata: ObjectMeta {
+                uid: self.uid.clone(),
+                ..self.metadata.clone()
+            },
             spec: self.spec.clone(),
             status: self.status.as_ref().map(CachedStatus::full),
         }
@@ -86,6 +92,7 @@ impl From<OrgLink> for CachedOrgLink {
     fn from(mut link: OrgLink) -> Self {
         trim_for_cache(&mut link);
         Self {
+            uid: link.metadata.uid.take(),
             metadata: link.metadata,
             spec: link.spec,
             status: link.status.map(CachedStatus::from),
@@ -313,6 +320,18 @@ mod tests {
             ..served.clone()
         };
         assert_eq!(CachedOrgLink::from(bare.clone()).full(), bare);
+    }
+
+    #[test]
+    fn references_to_a_cached_link_carry_no_uid_but_the_link_does() {
+        let cached = CachedOrgLink::from(link("l1", waiting("p1")));
+        let reference = kube::runtime::reflector::ObjectRef::from_obj(&cached);
+        assert_eq!(reference.extra.uid, None);
+        assert_eq!(reference.name, "l1");
+        assert_eq!(
+            cached.full().metadata.uid.as_deref(),
+            Some("5b0e8e0a-0c3e-4f3c-9d4e-0d1f2a3b4c5d")
+        );
     }
 
     #[test]
