@@ -109,8 +109,8 @@ pub struct LocalPeer {
 pub(crate) const PEER_REQUEST_PATIENCE: k8s_openapi::jiff::SignedDuration =
     k8s_openapi::jiff::SignedDuration::from_secs(30);
 
-/// Whether the peer's OrgLink (`peer_spec`/`peer_status`, naming us) is about to
-/// request a link: it accepts and either has not asked for its attempt yet or has asked
+/// Whether the peer's OrgLink (its spec, and its status's `phase` and
+/// `observedAttempt`; naming us) is about to request a link: it accepts and either has not asked for its attempt yet or has asked
 /// and waits. One that was refused or unlinked asks again only for a new attempt; a
 /// linked or declining one does not ask. The caller checks that it acts (its
 /// Organization Ready, not observe-only, not being deleted).
