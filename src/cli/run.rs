@@ -13,6 +13,7 @@ use super::logging::{LogFormat, init};
 use crate::controller::slots::{self, SlotLimits};
 use crate::controller::{Metrics, OperatorOptions, Settings};
 use crate::genesys::ApiBaseUrlAllowlist;
+use crate::runtime::kube_client::{self, KubeClients};
 use crate::runtime::leader::{LeaseConfig, acquire, default_identity};
 use crate::runtime::probes::{Liveness, Readiness, health_router, metrics_router, serve};
 use crate::runtime::scope::Scope;
@@ -83,6 +84,13 @@ pub struct RunArgs {
     /// are parked and woken in turn.
     #[arg(long, default_value_t = slots::DEFAULT_PER_ORG as u32, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent_reconciles_per_org: u32,
+    /// How many calls to the Kubernetes API server are awaiting their answer at once,
+    /// all controllers and the webhook's cache together; the others wait their turn.
+    /// Each one holds a connection (kube's client speaks HTTP/1.1) with its TLS state
+    /// and buffers; a watch counts only until its stream starts. The leader Lease has
+    /// a connection of its own, outside this bound.
+    #[arg(long, default_value_t = kube_client::DEFAULT_MAX_IN_FLIGHT as u32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_kube_api_calls_in_flight: u32,
 }
 
 impl RunArgs {
@@ -108,6 +116,7 @@ impl RunArgs {
             min_resync_interval: std::time::Duration::from_secs(1).into(),
             max_concurrent_reconciles: slots::DEFAULT_TOTAL as u32,
             max_concurrent_reconciles_per_org: slots::DEFAULT_PER_ORG as u32,
+            max_kube_api_calls_in_flight: kube_client::DEFAULT_MAX_IN_FLIGHT as u32,
         }
     }
 
@@ -123,9 +132,11 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
     init(args.log_format);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let client = kube::Client::try_default()
+        let config = kube::Config::infer()
             .await
             .context("no Kubernetes configuration: set KUBECONFIG or run in a cluster")?;
+        let clients = KubeClients::new(config, args.max_kube_api_calls_in_flight as usize)
+            .context("cannot build the Kubernetes client")?;
         let shutdown = CancellationToken::new();
         {
             let shutdown = shutdown.clone();
@@ -135,16 +146,21 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
                 shutdown.cancel();
             });
         }
-        run_operator(client, args, shutdown).await
+        run_operator(clients, args, shutdown).await
     })
 }
 
-/// The operator on an existing client, until `shutdown` (used by `run` and the sandbox).
+/// The operator on existing clients, until `shutdown` (used by `run` and the sandbox);
+/// one client serves as both when given one.
 pub async fn run_operator(
-    client: kube::Client,
+    clients: impl Into<KubeClients>,
     args: RunArgs,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let KubeClients {
+        work: client,
+        lease: lease_client,
+    } = clients.into();
     let scope = Scope::parse(args.namespace.as_deref());
     let allowlist = args.allowlist()?;
     tracing::info!(allowed = %allowlist.describe(), "spec.apiBaseUrl allowlist");
@@ -196,7 +212,7 @@ pub async fn run_operator(
         tracing::info!(%identity, lease = %args.lease_name, "waiting to become the leader");
         // A standby is ready: it serves probes and takes over when the leader goes.
         readiness.set_ready();
-        match acquire(client.clone(), config, shutdown.clone()).await {
+        match acquire(lease_client, config, shutdown.clone()).await {
             Some(leadership) => Some(leadership),
             None => return Ok(()),
         }

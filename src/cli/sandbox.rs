@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
+use crate::runtime::kube_client::KubeClients;
 use crate::runtime::signals::shutdown_signal;
 use crate::sandbox::control_plane::{ControlPlane, ControlPlaneOptions};
 use crate::sandbox::crds::install_crds;
@@ -129,10 +130,14 @@ async fn run_cluster(args: &SandboxArgs) -> anyhow::Result<()> {
         let sim_url = sim.as_ref().map(|s| s.url());
         let run_args = register_webhook(&client, &args.state_dir, sim_url).await?;
         let webhook = (run_args.webhook_addr, run_args.webhook_cert_dir.clone());
-        let client = client.clone();
+        // The operator's clients as `run` builds them: its calls in flight bounded.
+        let clients = KubeClients::new(
+            control_plane.kube_config().await?,
+            run_args.max_kube_api_calls_in_flight as usize,
+        )?;
         let stop = shutdown.clone();
         let handle = tokio::spawn(async move {
-            if let Err(error) = super::run::run_operator(client, run_args, stop).await {
+            if let Err(error) = super::run::run_operator(clients, run_args, stop).await {
                 eprintln!("the operator stopped: {error:#}");
             }
         });

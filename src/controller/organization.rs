@@ -437,7 +437,7 @@ async fn build_session(org: &Organization, ctx: &Context) -> Result<Arc<OrgSessi
 pub(crate) fn region_mismatch(
     expected: Region,
     me: &GenesysOrg,
-    links: &[OrganizationLinkResponse],
+    links: &[Arc<OrganizationLinkResponse>],
 ) -> Option<Region> {
     let by_domain =
         me.domain.as_deref().map(str::trim).and_then(|domain| {
@@ -736,13 +736,16 @@ mod tests {
         // A link record with us as source names our region.
         let quiet = me(None);
         assert_eq!(
-            region_mismatch(Region::UsWest2, &quiet, &[outgoing("us-east-1")]),
+            region_mismatch(Region::UsWest2, &quiet, &[Arc::new(outgoing("us-east-1"))]),
             Some(Region::UsEast1)
         );
         // Records of other orgs, an unknown domain or nothing at all say nothing.
         let mut theirs = outgoing("eu-west-1");
         theirs.source_organization_id = Some("7cefd5c5-6385-4768-ae5d-eaa1ef2cd05a".into());
-        assert_eq!(region_mismatch(Region::UsEast1, &quiet, &[theirs]), None);
+        assert_eq!(
+            region_mismatch(Region::UsEast1, &quiet, &[Arc::new(theirs)]),
+            None
+        );
         assert_eq!(
             region_mismatch(Region::UsEast1, &me(Some("acme.example")), &[]),
             None

@@ -61,7 +61,11 @@ pub(crate) struct Snapshot {
     pub(crate) read_started_wall: k8s_openapi::jiff::Timestamp,
     pub(crate) me: GenesysOrg,
     pub(crate) linkable_regions: Vec<String>,
-    pub(crate) links: Vec<OrganizationLinkResponse>,
+    /// Each record shared by every version of the snapshot that holds it: a write of
+    /// ours changes one record, and the reconciles still reading the version before
+    /// keep it whole. Copied, an org's 100 records were copied at each of its 100
+    /// requests, with several versions alive at once (issue 14, footprint).
+    pub(crate) links: Vec<Arc<OrganizationLinkResponse>>,
     pub(crate) trustees: Vec<Trustee>,
     pub(crate) trustors: Vec<Trustor>,
     identity_read: ReadTime,
@@ -75,7 +79,7 @@ impl Snapshot {
     /// [`Snapshot::read_started`]).
     fn assemble(
         identity: (GenesysOrg, Vec<String>, ReadTime),
-        links: (Vec<OrganizationLinkResponse>, ReadTime),
+        links: (Vec<Arc<OrganizationLinkResponse>>, ReadTime),
         trustees: (Vec<Trustee>, ReadTime),
         trustors: (Vec<Trustor>, ReadTime),
     ) -> Self {
@@ -113,7 +117,10 @@ impl Snapshot {
     /// The link record between us and `peer`, whichever side is listed as source.
     pub(crate) fn link_with(&self, peer: &str) -> Option<&OrganizationLinkResponse> {
         let me = self.me.id.as_str();
-        self.links.iter().find(|l| is_with(l, me, peer))
+        self.links
+            .iter()
+            .find(|l| is_with(l, me, peer))
+            .map(|l| &**l)
     }
 
     pub(crate) fn trustee(&self, org_id: &str) -> Option<&Trustee> {
@@ -141,14 +148,15 @@ fn requested_by(
         return None;
     }
     let mut next = current.clone();
-    next.links.push(OrganizationLinkResponse {
+    next.links.reserve_exact(1);
+    next.links.push(Arc::new(OrganizationLinkResponse {
         source_organization_id: Some(me.to_owned()),
         target_organization_id: Some(requester.to_owned()),
         source_region: Some(request.target_region.clone()),
         target_region: Some(request.source_region.clone()),
         target_name: requester_name.map(str::to_owned),
         status: Some(LinkStatus::ApprovalPending),
-    });
+    }));
     Some(clean_snapshot(next))
 }
 
@@ -162,7 +170,7 @@ fn approved_by(current: &Snapshot, peer: &str, peer_name: Option<&str>) -> Optio
             && l.status == Some(LinkStatus::Pending)
     })?;
     let mut next = current.clone();
-    let record = &mut next.links[ours];
+    let record = Arc::make_mut(&mut next.links[ours]);
     record.status = Some(LinkStatus::Approved);
     if record.target_name.is_none() {
         record.target_name = peer_name.map(str::to_owned);
@@ -537,7 +545,8 @@ impl OrgSession {
                 if record.target_name.is_none() {
                     record.target_name = kept_name;
                 }
-                s.links.push(record);
+                s.links.reserve_exact(1);
+                s.links.push(Arc::new(record));
             }
         })
         .await;
@@ -650,7 +659,15 @@ impl OrgSession {
         let kept = |read: bool| current.filter(|_| !read);
         let links = list_part(
             kept(parts.links).map(|s| (s.links.clone(), s.links_read)),
-            || self.client.list_links(),
+            || async {
+                Ok(self
+                    .client
+                    .list_links()
+                    .await?
+                    .into_iter()
+                    .map(Arc::new)
+                    .collect())
+            },
         );
         let trustees = list_part(
             kept(parts.trustees).map(|s| (s.trustees.clone(), s.trustees_read)),
@@ -709,12 +726,28 @@ pub(crate) fn clean_snapshot(mut s: Snapshot) -> Snapshot {
     clean(&mut s.me.id);
     clean_opt(&mut s.me.name);
     s.linkable_regions.iter_mut().for_each(clean);
+    // A record is copied only when something in it needs cleaning (never for what
+    // Genesys really sends): the versions sharing it keep sharing it.
+    let dirty = |v: &Option<String>| {
+        v.as_deref()
+            .is_some_and(|v| matches!(clean_name(v), std::borrow::Cow::Owned(_)))
+    };
     for l in &mut s.links {
-        clean_opt(&mut l.source_organization_id);
-        clean_opt(&mut l.target_organization_id);
-        clean_opt(&mut l.source_region);
-        clean_opt(&mut l.target_region);
-        clean_opt(&mut l.target_name);
+        let fields = [
+            &l.source_organization_id,
+            &l.target_organization_id,
+            &l.source_region,
+            &l.target_region,
+            &l.target_name,
+        ];
+        if fields.into_iter().any(dirty) {
+            let l = Arc::make_mut(l);
+            clean_opt(&mut l.source_organization_id);
+            clean_opt(&mut l.target_organization_id);
+            clean_opt(&mut l.source_region);
+            clean_opt(&mut l.target_region);
+            clean_opt(&mut l.target_name);
+        }
     }
     for t in &mut s.trustees {
         clean(&mut t.id);
@@ -812,13 +845,15 @@ mod tests {
             started_wall: k8s_openapi::jiff::Timestamp::now(),
             ended: t0,
         };
-        let record = |source: &str, target: &str, status: LinkStatus| OrganizationLinkResponse {
-            source_organization_id: Some(source.into()),
-            target_organization_id: Some(target.into()),
-            source_region: Some("us-east-1".into()),
-            target_region: Some("us-east-1".into()),
-            target_name: Some(format!("{target} name")),
-            status: Some(status),
+        let record = |source: &str, target: &str, status: LinkStatus| {
+            Arc::new(OrganizationLinkResponse {
+                source_organization_id: Some(source.into()),
+                target_organization_id: Some(target.into()),
+                source_region: Some("us-east-1".into()),
+                target_region: Some("us-east-1".into()),
+                target_name: Some(format!("{target} name")),
+                status: Some(status),
+            })
         };
         let me = GenesysOrg {
             id: "me".into(),
@@ -847,6 +882,18 @@ mod tests {
             Some("a name")
         );
         assert_eq!(next.links.len(), 3);
+        // The records it did not change are the very ones of the version before.
+        assert!(!Arc::ptr_eq(&s.links[0], &next.links[0]));
+        assert!(Arc::ptr_eq(&s.links[1], &next.links[1]));
+        assert!(Arc::ptr_eq(&s.links[2], &next.links[2]));
+        // Cleaning copies only a record that needs it.
+        let mut dirty = s.clone();
+        Arc::make_mut(&mut dirty.links[2]).target_name = Some("c\u{7}name".into());
+        let cleaned = clean_snapshot(dirty.clone());
+        let name = cleaned.links[2].target_name.clone().unwrap();
+        assert!(!name.chars().any(char::is_control), "{name:?}");
+        assert!(Arc::ptr_eq(&dirty.links[0], &cleaned.links[0]));
+        assert!(Arc::ptr_eq(&dirty.links[1], &cleaned.links[1]));
         assert_eq!(
             next.links_read.started, t0,
             "the list is no fresher than it was"
@@ -857,7 +904,7 @@ mod tests {
         assert!(approved_by(&s, "d", None).is_none());
         // A record without a name (our request's answer) takes the peer's own.
         let mut unnamed = s.clone();
-        unnamed.links[0].target_name = None;
+        Arc::make_mut(&mut unnamed.links[0]).target_name = None;
         let next = approved_by(&unnamed, "a", Some("A Corp")).unwrap();
         assert_eq!(
             next.link_with("a").unwrap().target_name.as_deref(),
