@@ -98,7 +98,14 @@ pub async fn serve(
             handle.graceful_shutdown(Some(Duration::from_secs(5)));
         });
     }
-    let server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle);
+    // TCP_NODELAY, as Go's servers and clients set it: the API server waits on each
+    // answer, and Nagle's algorithm could hold its last segment back for an ACK that
+    // loopback delays (axum-server's default acceptor leaves it off).
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls)
+        .acceptor(axum_server::accept::NoDelayAcceptor::new());
+    let server = axum_server::from_tcp(listener)?
+        .acceptor(acceptor)
+        .handle(handle);
     let app = router(cache, allowlist);
     tokio::spawn(async move {
         if let Err(error) = server.serve(app.into_make_service()).await {
