@@ -150,7 +150,14 @@ pub fn operator_allowing(allowed: &[&str]) -> std::net::SocketAddr {
             .spawn(move || {
                 let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
                 rt.block_on(async move {
-                    let client = client_from(&kubeconfig).await;
+                    // The clients `orglink-operator run` builds: its calls to the API
+                    // server bounded as deployed, the Lease's apart.
+                    let clients = orglink_operator::runtime::kube_client::KubeClients::new(
+                        config_from(&kubeconfig).await,
+                        orglink_operator::runtime::kube_client::DEFAULT_MAX_IN_FLIGHT,
+                    )
+                    .expect("the operator's clients");
+                    let client = clients.work.clone();
                     // The webhook is registered like the sandbox does, so every write
                     // in the tests goes through it.
                     let registered =
@@ -169,7 +176,7 @@ pub fn operator_allowing(allowed: &[&str]) -> std::net::SocketAddr {
                     };
                     let token = tokio_util::sync::CancellationToken::new();
                     let operator = tokio::spawn(orglink_operator::cli::run::run_operator(
-                        client, args, token,
+                        clients, args, token,
                     ));
                     orglink_operator::sandbox::webhook::wait_ready(
                         registered.addr,
@@ -227,13 +234,12 @@ fn tell_failing_tests_the_operators_fate() {
     }));
 }
 
-async fn client_from(kubeconfig: &str) -> kube::Client {
+async fn config_from(kubeconfig: &str) -> kube::Config {
     orglink_operator::runtime::tls::ensure_crypto_provider();
     let kc = kube::config::Kubeconfig::from_yaml(kubeconfig).unwrap();
-    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+    kube::Config::from_custom_kubeconfig(kc, &Default::default())
         .await
-        .unwrap();
-    kube::Client::try_from(config).unwrap()
+        .unwrap()
 }
 
 /// One test's world: its own simulated Genesys Cloud (fresh state) and, per seeded
@@ -498,7 +504,10 @@ pub async fn cuttable_client() -> (kube::Client, tokio_util::sync::CancellationT
     let kubeconfig = cp
         .kubeconfig_yaml()
         .replace(&cp.url(), &format!("https://127.0.0.1:{port}"));
-    (client_from(&kubeconfig).await, cut)
+    (
+        kube::Client::try_from(config_from(&kubeconfig).await).unwrap(),
+        cut,
+    )
 }
 
 /// The helm the chart tests run: `$HELM` when set, else the version pinned in
