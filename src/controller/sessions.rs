@@ -132,20 +132,48 @@ impl Snapshot {
     }
 }
 
+/// What a write made here by another org does to our snapshot.
+#[derive(Debug)]
+enum Effect {
+    /// The snapshot as a read after the write would show it.
+    Next(Snapshot),
+    /// The snapshot shows it already: it was read after the write (a burst of objects
+    /// makes a read and the other org's write cross often), nothing to change.
+    Shown,
+    /// Not certain what our list now shows: it is to be read again.
+    Unknown,
+}
+
+impl Effect {
+    #[cfg(test)]
+    fn next(self) -> Option<Snapshot> {
+        match self {
+            Effect::Next(next) => Some(next),
+            _ => None,
+        }
+    }
+}
+
 /// `current` with the request `request` to us added as we would list it, if it is to us
-/// and we hold no record with its requester.
+/// and we hold no record with its requester; [`Effect::Shown`] if the record we hold is
+/// that request, pending our approval (the request succeeded, so Genesys held no other
+/// link between us and the requester).
 fn requested_by(
     current: &Snapshot,
     request: &crate::genesys::models::OrganizationLink,
     requester_name: Option<&str>,
-) -> Option<Snapshot> {
+) -> Effect {
     let me = current.me.id.as_str();
     let requester = request.source_organization_id.as_str();
     if request.target_organization_id != me || requester.is_empty() || requester == me {
-        return None;
+        return Effect::Unknown;
     }
-    if current.link_with(requester).is_some() {
-        return None;
+    if let Some(held) = current.link_with(requester) {
+        return if held.status == Some(LinkStatus::ApprovalPending) {
+            Effect::Shown
+        } else {
+            Effect::Unknown
+        };
     }
     let mut next = current.clone();
     next.links.reserve_exact(1);
@@ -157,25 +185,34 @@ fn requested_by(
         target_name: requester_name.map(str::to_owned),
         status: Some(LinkStatus::ApprovalPending),
     }));
-    Some(clean_snapshot(next))
+    Effect::Next(clean_snapshot(next))
 }
 
 /// `current` with our pending request to `peer` approved, if it holds one (named
-/// `peer_name` if it has no name).
-fn approved_by(current: &Snapshot, peer: &str, peer_name: Option<&str>) -> Option<Snapshot> {
+/// `peer_name` if it has no name); [`Effect::Shown`] if it holds our request to `peer`
+/// approved already (the approval succeeded, so it was of that request).
+fn approved_by(current: &Snapshot, peer: &str, peer_name: Option<&str>) -> Effect {
     let me = current.me.id.as_str();
-    let ours = current.links.iter().position(|l| {
-        is_with(l, me, peer)
-            && l.source_organization_id.as_deref() == Some(me)
-            && l.status == Some(LinkStatus::Pending)
-    })?;
+    let ours = |status: LinkStatus| {
+        current.links.iter().position(|l| {
+            is_with(l, me, peer)
+                && l.source_organization_id.as_deref() == Some(me)
+                && l.status.as_ref() == Some(&status)
+        })
+    };
+    let Some(ours) = ours(LinkStatus::Pending) else {
+        return match ours(LinkStatus::Approved) {
+            Some(_) => Effect::Shown,
+            None => Effect::Unknown,
+        };
+    };
     let mut next = current.clone();
     let record = Arc::make_mut(&mut next.links[ours]);
     record.status = Some(LinkStatus::Approved);
     if record.target_name.is_none() {
         record.target_name = peer_name.map(str::to_owned);
     }
-    Some(clean_snapshot(next))
+    Effect::Next(clean_snapshot(next))
 }
 
 /// Whether link record `l` of org `me` is the one with `peer`.
@@ -566,10 +603,11 @@ impl OrgSession {
         match guard
             .as_deref()
             .filter(|current| current.me.id == us)
-            .and_then(|current| approved_by(current, peer, peer_name))
+            .map(|current| approved_by(current, peer, peer_name))
         {
-            Some(next) => *guard = Some(Arc::new(next)),
-            None => self.stale.mark(Parts::LINKS),
+            Some(Effect::Next(next)) => *guard = Some(Arc::new(next)),
+            Some(Effect::Shown) => {}
+            Some(Effect::Unknown) | None => self.stale.mark(Parts::LINKS),
         }
     }
 
@@ -587,10 +625,11 @@ impl OrgSession {
         let mut guard = self.snapshot.lock().await;
         match guard
             .as_deref()
-            .and_then(|current| requested_by(current, request, requester_name))
+            .map(|current| requested_by(current, request, requester_name))
         {
-            Some(next) => *guard = Some(Arc::new(next)),
-            None => self.stale.mark(Parts::LINKS),
+            Some(Effect::Next(next)) => *guard = Some(Arc::new(next)),
+            Some(Effect::Shown) => {}
+            Some(Effect::Unknown) | None => self.stale.mark(Parts::LINKS),
         }
     }
 
@@ -872,7 +911,9 @@ mod tests {
             (vec![], read),
             (vec![], read),
         );
-        let next = approved_by(&s, "a", Some("other")).expect("our request to a");
+        let next = approved_by(&s, "a", Some("other"))
+            .next()
+            .expect("our request to a");
         assert_eq!(
             next.link_with("a").unwrap().status,
             Some(LinkStatus::Approved)
@@ -898,14 +939,16 @@ mod tests {
             next.links_read.started, t0,
             "the list is no fresher than it was"
         );
-        // Not ours to approve, already approved, or not there: read instead.
-        assert!(approved_by(&s, "b", None).is_none());
-        assert!(approved_by(&s, "c", None).is_none());
-        assert!(approved_by(&s, "d", None).is_none());
+        // Not ours to approve, or not there: read instead.
+        assert!(matches!(approved_by(&s, "b", None), Effect::Unknown));
+        assert!(matches!(approved_by(&s, "d", None), Effect::Unknown));
+        // Our request to c approved already: read after the approval, nothing to do.
+        assert!(matches!(approved_by(&s, "c", None), Effect::Shown));
+        assert!(matches!(approved_by(&next, "a", None), Effect::Shown));
         // A record without a name (our request's answer) takes the peer's own.
         let mut unnamed = s.clone();
         Arc::make_mut(&mut unnamed.links[0]).target_name = None;
-        let next = approved_by(&unnamed, "a", Some("A Corp")).unwrap();
+        let next = approved_by(&unnamed, "a", Some("A Corp")).next().unwrap();
         assert_eq!(
             next.link_with("a").unwrap().target_name.as_deref(),
             Some("A Corp")
@@ -937,7 +980,9 @@ mod tests {
             target_region: "us-east-1".into(),
             status: Some(LinkStatus::Pending),
         };
-        let next = requested_by(&s, &request("a", "me"), Some("A Corp")).expect("a request to us");
+        let next = requested_by(&s, &request("a", "me"), Some("A Corp"))
+            .next()
+            .expect("a request to us");
         let listed = next.link_with("a").unwrap();
         assert_eq!(listed.source_organization_id.as_deref(), Some("me"));
         assert_eq!(listed.target_organization_id.as_deref(), Some("a"));
@@ -945,10 +990,27 @@ mod tests {
         assert_eq!(listed.target_region.as_deref(), Some("eu-west-1"));
         assert_eq!(listed.target_name.as_deref(), Some("A Corp"));
         assert_eq!(listed.status, Some(LinkStatus::ApprovalPending));
-        // Not to us, from us, or a record with the requester already held: read instead.
-        assert!(requested_by(&s, &request("a", "b"), None).is_none());
-        assert!(requested_by(&s, &request("me", "me"), None).is_none());
-        assert!(requested_by(&next, &request("a", "me"), None).is_none());
+        // Not to us, or from us: read instead.
+        assert!(matches!(
+            requested_by(&s, &request("a", "b"), None),
+            Effect::Unknown
+        ));
+        assert!(matches!(
+            requested_by(&s, &request("me", "me"), None),
+            Effect::Unknown
+        ));
+        // The request listed already, pending our approval (read after it): nothing to do.
+        assert!(matches!(
+            requested_by(&next, &request("a", "me"), None),
+            Effect::Shown
+        ));
+        // Another record with the requester (our own request to it, crossing): read.
+        let mut crossing = next.clone();
+        Arc::make_mut(&mut crossing.links[0]).status = Some(LinkStatus::Pending);
+        assert!(matches!(
+            requested_by(&crossing, &request("a", "me"), None),
+            Effect::Unknown
+        ));
     }
 
     #[test]
