@@ -136,7 +136,7 @@ impl Snapshot {
 #[derive(Debug)]
 enum Effect {
     /// The snapshot as a read after the write would show it.
-    Next(Snapshot),
+    Next(Arc<Snapshot>),
     /// The snapshot shows it already: it was read after the write (a burst of objects
     /// makes a read and the other org's write cross often), nothing to change.
     Shown,
@@ -146,7 +146,7 @@ enum Effect {
 
 impl Effect {
     #[cfg(test)]
-    fn next(self) -> Option<Snapshot> {
+    fn next(self) -> Option<Arc<Snapshot>> {
         match self {
             Effect::Next(next) => Some(next),
             _ => None,
@@ -185,7 +185,7 @@ fn requested_by(
         target_name: requester_name.map(str::to_owned),
         status: Some(LinkStatus::ApprovalPending),
     }));
-    Effect::Next(clean_snapshot(next))
+    Effect::Next(Arc::new(clean_snapshot(next)))
 }
 
 /// `current` with our pending request to `peer` approved, if it holds one (named
@@ -212,7 +212,7 @@ fn approved_by(current: &Snapshot, peer: &str, peer_name: Option<&str>) -> Effec
     if record.target_name.is_none() {
         record.target_name = peer_name.map(str::to_owned);
     }
-    Effect::Next(clean_snapshot(next))
+    Effect::Next(Arc::new(clean_snapshot(next)))
 }
 
 /// Whether link record `l` of org `me` is the one with `peer`.
@@ -605,7 +605,7 @@ impl OrgSession {
             .filter(|current| current.me.id == us)
             .map(|current| approved_by(current, peer, peer_name))
         {
-            Some(Effect::Next(next)) => *guard = Some(Arc::new(next)),
+            Some(Effect::Next(next)) => *guard = Some(next),
             Some(Effect::Shown) => {}
             Some(Effect::Unknown) | None => self.stale.mark(Parts::LINKS),
         }
@@ -627,7 +627,7 @@ impl OrgSession {
             .as_deref()
             .map(|current| requested_by(current, request, requester_name))
         {
-            Some(Effect::Next(next)) => *guard = Some(Arc::new(next)),
+            Some(Effect::Next(next)) => *guard = Some(next),
             Some(Effect::Shown) => {}
             Some(Effect::Unknown) | None => self.stale.mark(Parts::LINKS),
         }
@@ -1005,7 +1005,7 @@ mod tests {
             Effect::Shown
         ));
         // Another record with the requester (our own request to it, crossing): read.
-        let mut crossing = next.clone();
+        let mut crossing = Snapshot::clone(&next);
         Arc::make_mut(&mut crossing.links[0]).status = Some(LinkStatus::Pending);
         assert!(matches!(
             requested_by(&crossing, &request("a", "me"), None),
