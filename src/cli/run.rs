@@ -290,6 +290,18 @@ mod tests {
     }
 
     #[test]
+    fn the_kube_api_bound_defaults_to_32_and_refuses_zero_naming_the_flag() {
+        let default = run_args(&[]).unwrap();
+        assert_eq!(default.max_kube_api_calls_in_flight, 32);
+        let raised = run_args(&["--max-kube-api-calls-in-flight=64"]).unwrap();
+        assert_eq!(raised.max_kube_api_calls_in_flight, 64);
+        let e = run_args(&["--max-kube-api-calls-in-flight=0"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--max-kube-api-calls-in-flight"), "{e}");
+    }
+
+    #[test]
     fn the_allowlist_flags_repeat_and_default_to_the_region_hosts_only() {
         let default = run_args(&[]).unwrap();
         assert!(default.allow_api_base_url.is_empty() && !default.allow_insecure_http);
