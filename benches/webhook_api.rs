@@ -7,8 +7,11 @@
 //! operator serves it) and registered with an objectSelector that leaves out objects
 //! labelled `orglink.dev/bench-bypass`: alternating labelled and unlabelled creates
 //! compares the two paths under the same API server, etcd and load, as the namespace
-//! fills. Before timing, a second OrgLink for one peer must be refused (the API server
-//! does call the webhook).
+//! fills. The OrgLinks name an Organization that exists, as a user's would, so every
+//! review runs the whole of the rules (the Organization found, the peer's region
+//! judged, the relationship looked up) and answers without a warning. Before timing, the
+//! webhook's cache must hold that Organization and a second OrgLink for one peer must be
+//! refused (the API server does call the webhook).
 //!
 //! `cargo bench --bench webhook_api` (`ORGLINK_BENCH_CREATES` per path, default 1,000).
 //! Needs the kube assets (`make kube-assets`).
@@ -24,11 +27,12 @@ use fixture::support;
 use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use orglink_operator::api::OrgLink;
+use orglink_operator::api::{OrgLink, Organization};
 use orglink_operator::genesys::ApiBaseUrlAllowlist;
 use orglink_operator::runtime::scope::Scope;
 use orglink_operator::webhook::cache::CacheView;
 use orglink_operator::webhook::configuration::{Endpoint, validating_webhook_configuration};
+use orglink_operator::webhook::rules::ClusterView;
 use report::{env_num, ms, percentile, report, verdict};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -51,6 +55,16 @@ fn link(name: &str, ns: &str, peer: &str, bypass: bool) -> OrgLink {
         "apiVersion": "orglink.dev/v1alpha1", "kind": "OrgLink",
         "metadata": {"name": name, "namespace": ns, "labels": labels},
         "spec": {"organizationRef": "acme", "peer": {"organizationId": peer, "region": "us-east-1"}}
+    }))
+    .unwrap()
+}
+
+/// The Organization every OrgLink of the run names.
+fn organization(ns: &str) -> Organization {
+    serde_json::from_value(json!({
+        "apiVersion": "orglink.dev/v1alpha1", "kind": "Organization",
+        "metadata": {"name": "acme", "namespace": ns},
+        "spec": {"region": "us-east-1", "credentialsSecretRef": {"name": "acme-oauth"}}
     }))
     .unwrap()
 }
@@ -85,6 +99,11 @@ async fn main() {
     let client = support::client().await;
     let ns = support::namespace(&client, "webhook-api").await;
 
+    Api::<Organization>::namespaced(client.clone(), &ns)
+        .create(&PostParams::default(), &organization(&ns))
+        .await
+        .expect("creating the Organization the OrgLinks name");
+
     let dir = tempfile::tempdir().unwrap();
     let cert_dir = dir.path().join("webhook-certs");
     let port = orglink_operator::sandbox::control_plane::free_port().unwrap();
@@ -96,6 +115,15 @@ async fn main() {
     certs.write_to(&cert_dir).unwrap();
     let shutdown = CancellationToken::new();
     let cache = CacheView::start(client.clone(), &Scope::parse(None), shutdown.clone());
+    support::eventually(
+        "the webhook's cache to hold the Organization",
+        Duration::from_secs(60),
+        || {
+            let found = cache.organization(&ns, "acme").map(|_| ());
+            async move { found }
+        },
+    )
+    .await;
     let addr = orglink_operator::webhook::server::serve(
         format!("127.0.0.1:{port}").parse().unwrap(),
         &cert_dir,

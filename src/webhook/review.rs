@@ -21,23 +21,32 @@ pub(crate) enum ReviewError {
     NoRequest(String),
 }
 
+/// What a body says it is, read before the rest so that a body of another type (an
+/// older `admission.k8s.io/v1beta1` review, say) is told what was expected rather than
+/// which of its fields did not parse. Unknown fields are skipped, not kept.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TypeOf {
+    #[serde(default)]
+    api_version: serde_json::Value,
+    #[serde(default)]
+    kind: serde_json::Value,
+}
+
 /// Answers one review. `view` is `None` while the caches are still syncing.
+///
+/// The body is read straight into its types, never into a generic JSON tree first: the
+/// API server waits on this answer for every write of the three kinds.
 pub(crate) fn answer(
     body: &[u8],
     view: Option<&dyn ClusterView>,
     allowlist: &ApiBaseUrlAllowlist,
     now: Timestamp,
 ) -> Result<AdmissionReview<DynamicObject>, ReviewError> {
-    let value: serde_json::Value =
+    let type_of: TypeOf =
         serde_json::from_slice(body).map_err(|e| ReviewError::NotJson(e.to_string()))?;
-    let api_version = value
-        .get("apiVersion")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default();
-    let kind = value
-        .get("kind")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default();
+    let api_version = type_of.api_version.as_str().unwrap_or_default();
+    let kind = type_of.kind.as_str().unwrap_or_default();
     if api_version != "admission.k8s.io/v1" || kind != "AdmissionReview" {
         return Err(ReviewError::WrongType {
             api_version: api_version.to_string(),
@@ -45,20 +54,20 @@ pub(crate) fn answer(
         });
     }
     let review: AdmissionReview<DynamicObject> =
-        serde_json::from_value(value).map_err(|e| ReviewError::NoRequest(e.to_string()))?;
+        serde_json::from_slice(body).map_err(|e| ReviewError::NoRequest(e.to_string()))?;
     let request: AdmissionRequest<DynamicObject> = review
         .try_into()
         .map_err(|_| ReviewError::NoRequest("the request field is missing".into()))?;
-    Ok(respond(&request, view, allowlist, now).into_review())
+    Ok(respond(request, view, allowlist, now).into_review())
 }
 
 fn respond(
-    request: &AdmissionRequest<DynamicObject>,
+    request: AdmissionRequest<DynamicObject>,
     view: Option<&dyn ClusterView>,
     allowlist: &ApiBaseUrlAllowlist,
     now: Timestamp,
 ) -> AdmissionResponse {
-    let response = AdmissionResponse::from(request);
+    let response = AdmissionResponse::from(&request);
     if matches!(request.operation, Operation::Delete | Operation::Connect) {
         return response;
     }
@@ -76,18 +85,13 @@ fn respond(
             "orglink-operator's webhook is still loading Organizations, OrgLinks and OrgPairings; retry in a few seconds".into(),
         );
     };
-    let Some(object) = request.object.as_ref() else {
+    let Some(object) = request.object.map(rule_input) else {
         return deny(response, "the request carries no object".into());
     };
-    let object = serde_json::to_value(object).unwrap_or_default();
-    let old = request
-        .old_object
-        .as_ref()
-        .map(|o| serde_json::to_value(o).unwrap_or_default());
-    let namespace = request.namespace.clone().unwrap_or_default();
+    let old = request.old_object.map(rule_input);
     let write = Write {
         kind: &request.kind.kind,
-        namespace: &namespace,
+        namespace: request.namespace.as_deref().unwrap_or_default(),
         name: &request.name,
         object: &object,
         old: old.as_ref(),
@@ -102,6 +106,14 @@ fn respond(
         response.warnings = Some(verdict.warnings);
     }
     response
+}
+
+/// The object as the rules read it. Its managedFields (the API server's record of which
+/// client set which field, most of the object's metadata) are left out: no rule reads
+/// them, and they would be converted twice on every review.
+fn rule_input(mut object: DynamicObject) -> serde_json::Value {
+    object.metadata.managed_fields = None;
+    serde_json::to_value(object).unwrap_or_default()
 }
 
 fn deny(mut response: AdmissionResponse, message: String) -> AdmissionResponse {

@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use k8s_openapi::jiff::Timestamp;
+use serde::Deserialize;
 
 use crate::api::common::{is_canonical_uuid, is_email};
 use crate::api::orgpairing::MAX_USERS;
@@ -80,18 +81,16 @@ pub fn check(
         return verdict;
     }
     match write.kind {
-        "Organization" => match serde_json::from_value::<Organization>(write.object.clone()) {
+        "Organization" => match Organization::deserialize(write.object) {
             Ok(org) => verdict.extend(api_base_url_not_allowed(
                 allowlist,
                 org.spec.api_base_url.as_deref(),
             )),
             Err(e) => verdict.deny(format!("the Organization cannot be read: {e}")),
         },
-        "OrgLink" => match serde_json::from_value::<OrgLink>(write.object.clone()) {
+        "OrgLink" => match OrgLink::deserialize(write.object) {
             Ok(link) => {
-                let old = write
-                    .old
-                    .and_then(|o| serde_json::from_value::<OrgLink>(o.clone()).ok());
+                let old = write.old.and_then(|o| OrgLink::deserialize(o).ok());
                 check_link(&mut verdict, write, &link, old.as_ref(), view);
             }
             Err(e) => verdict.deny(format!("the OrgLink cannot be read: {e}")),
@@ -101,11 +100,9 @@ pub fn check(
                 verdict.deny(denial);
                 return verdict;
             }
-            match serde_json::from_value::<OrgPairing>(write.object.clone()) {
+            match OrgPairing::deserialize(write.object) {
                 Ok(pairing) => {
-                    let old = write
-                        .old
-                        .and_then(|o| serde_json::from_value::<OrgPairing>(o.clone()).ok());
+                    let old = write.old.and_then(|o| OrgPairing::deserialize(o).ok());
                     check_pairing(&mut verdict, write, &pairing, old.as_ref(), view, now);
                 }
                 Err(e) => verdict.deny(format!("the OrgPairing cannot be read: {e}")),

@@ -286,6 +286,26 @@ fn second_orglink_for_the_same_peer() {
     );
 }
 
+/// The API server sends the object with its metadata filled in (managedFields,
+/// labels, uid): the rules judge it all the same.
+#[test]
+fn an_object_as_the_api_server_sends_it_is_judged_the_same() {
+    let mut v = view();
+    v.links
+        .push(serde_json::from_value(link("first", PEER, "us-east-1")).unwrap());
+    let mut second = link("second", PEER, "us-east-1");
+    second["metadata"]["uid"] = "15bf350b-e8a8-4cef-873b-88deaa97b89a".into();
+    second["metadata"]["labels"] = serde_json::json!({"team": "voice"});
+    second["metadata"]["creationTimestamp"] = "2026-11-24T12:00:00Z".into();
+    second["metadata"]["managedFields"] = serde_json::json!([{
+        "apiVersion": "orglink.dev/v1alpha1", "fieldsType": "FieldsV1",
+        "fieldsV1": {"f:spec": {".": {}, "f:organizationRef": {}, "f:peer": {".": {}, "f:organizationId": {}, "f:region": {}}}},
+        "manager": "kubectl-create", "operation": "Update", "time": "2026-11-24T12:00:00Z"
+    }]);
+    let msg = denied(&v, "OrgLink", second, None);
+    assert!(msg.contains("OrgLink first already manages"), "{msg}");
+}
+
 #[test]
 fn second_pairing_of_the_same_side_only() {
     let mut v = view();
@@ -415,6 +435,14 @@ fn not_a_v1_review_is_an_error_not_a_panic() {
         answer(v1beta1, None, &allowlist(), now()),
         Err(ReviewError::WrongType { .. })
     ));
+    let not_a_string = br#"{"apiVersion":1,"kind":"AdmissionReview","request":{}}"#;
+    assert_eq!(
+        answer(not_a_string, None, &allowlist(), now()).unwrap_err(),
+        ReviewError::WrongType {
+            api_version: String::new(),
+            kind: "AdmissionReview".into()
+        }
+    );
     let no_request = br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}"#;
     assert!(matches!(
         answer(no_request, None, &allowlist(), now()),
