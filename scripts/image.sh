@@ -30,8 +30,8 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 case "$TARGET_DIR" in /*) ;; *) TARGET_DIR="$ROOT/$TARGET_DIR" ;; esac
 
 start=$SECONDS
-say "building the release binary without the sandbox (cargo build --release --no-default-features)"
-(cd "$ROOT" && cargo build --release --locked --no-default-features --bin orglink-operator >&2)
+say "building the shipped binary without the sandbox (cargo build --profile dist --no-default-features)"
+(cd "$ROOT" && cargo build --profile dist --locked --no-default-features --bin orglink-operator >&2)
 built=$SECONDS
 
 CONTEXT="$TARGET_DIR/image"
@@ -39,7 +39,7 @@ rm -rf "$CONTEXT"
 mkdir -p "$CONTEXT/rootfs/usr/local/bin" "$CONTEXT/rootfs/etc/ssl/certs" "$CONTEXT/rootfs/tmp"
 chmod 1777 "$CONTEXT/rootfs/tmp"
 BIN="$CONTEXT/rootfs/usr/local/bin/orglink-operator"
-cp "$TARGET_DIR/release/orglink-operator" "$BIN"
+cp "$TARGET_DIR/dist/orglink-operator" "$BIN"
 # Symbols are a quarter of the binary and nothing at run time reads them (panics
 # still print their message and location).
 strip "$BIN"
@@ -70,5 +70,5 @@ if [ -n "$previous" ] && [ "$previous" != "$current" ]; then
   "$ROOT/scripts/podman.sh" rmi "$previous" >/dev/null 2>&1 || true
 fi
 size="$("$ROOT/scripts/podman.sh" image inspect --format '{{.Size}}' "$NAME")"
-say "done: $NAME, $((size / 1024 / 1024)) MiB ($size bytes); release build $((built - start)) s, image $((SECONDS - built)) s"
+say "done: $NAME, $((size / 1024 / 1024)) MiB ($size bytes); dist build $((built - start)) s, image $((SECONDS - built)) s"
 echo "$NAME"
