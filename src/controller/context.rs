@@ -168,7 +168,12 @@ impl Context {
             action: "Reconcile".to_string(),
             secondary: None,
         };
-        if let Err(error) = self.recorder.publish(&event, &obj.object_ref(&())).await {
+        // Boxed: the publish (the Event and the API call that writes it, 4.5 KB) would
+        // otherwise be part of the state of every reconcile that may send one, in
+        // flight or waiting, though few of them ever do.
+        let regarding = obj.object_ref(&());
+        let publish = Box::pin(self.recorder.publish(&event, &regarding));
+        if let Err(error) = publish.await {
             tracing::warn!(%error, reason, "could not publish an Event");
         }
     }

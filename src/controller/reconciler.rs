@@ -165,7 +165,9 @@ pub(crate) async fn reconcile<K: Reconciled>(
     let result = finalizer(&api, FINALIZER, obj, |event| async {
         match event {
             Finalizer::Apply(obj) => apply(obj.as_ref(), &ctx).await,
-            Finalizer::Cleanup(obj) => cleanup(obj.as_ref(), &ctx).await,
+            // Boxed: taken once per object, at its deletion; inline, its state would be
+            // part of every reconcile's.
+            Finalizer::Cleanup(obj) => Box::pin(cleanup(obj.as_ref(), &ctx)).await,
         }
     })
     .await

@@ -477,7 +477,10 @@ impl OrgSession {
         }
         // Cleared before the read: a part made stale while it is being read stays stale.
         self.stale.clear(parts);
-        let fresh = self.read(guard.as_deref(), parts).await.inspect_err(|_| {
+        // Boxed: the four reads at once are some KB of state that only the one caller
+        // who reads needs, not every reconcile that asks for the snapshot.
+        let read = Box::pin(self.read(guard.as_deref(), parts));
+        let fresh = read.await.inspect_err(|_| {
             // Keep them stale so the next caller retries the read.
             self.stale.mark(parts);
         })?;

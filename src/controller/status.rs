@@ -50,11 +50,11 @@ where
     });
     let params = PatchParams::apply(FIELD_MANAGER).force();
     let mut attempt = 1;
+    let (name, patch) = (obj.name_any(), Patch::Apply(&patch));
     loop {
-        match api
-            .patch_status(&obj.name_any(), &params, &Patch::Apply(&patch))
-            .await
-        {
+        // Boxed: the call's state (2 KB) exists only while it is made, not in every
+        // reconcile that may write a status (see `Context::event`).
+        match Box::pin(api.patch_status(&name, &params, &patch)).await {
             Ok(_) => return Ok(()),
             Err(error) if attempt < STATUS_WRITE_ATTEMPTS && is_transient(&error) => {
                 tracing::debug!(%error, attempt, "status write turned away; trying again");

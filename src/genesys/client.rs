@@ -137,9 +137,10 @@ impl GenesysClient {
     // ---- helpers for the typed calls ----
 
     async fn execute(&self, request: &ApiRequest<'_>) -> Result<Answer, GenesysError> {
-        self.inner
-            .transport
-            .execute(request)
+        // Boxed: the exchange (token, rate limit, retries, the HTTP call) is some KB of
+        // state, allocated only while a call is made rather than carried in the state
+        // of every reconcile that may make one, in flight or waiting.
+        Box::pin(self.inner.transport.execute(request))
             .await
             .map_err(|e| self.redact(e))
     }
