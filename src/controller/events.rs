@@ -20,6 +20,7 @@ use kube::runtime::events::{Event, EventType, Reporter};
 use lru::LruCache;
 use parking_lot::Mutex;
 
+use super::digest::{Digest, Digester};
 use crate::api::text::{EVENT_NOTE_MAX_BYTES, truncate};
 
 /// The most of the object's name in an Event's name: 253 minus a dot and up to 32 hex
@@ -30,7 +31,8 @@ const EVENT_NAME_PREFIX_MAX: usize = 253 - 33;
 const SERIES_WINDOW: SignedDuration = SignedDuration::from_mins(6);
 
 /// What makes two Events the same occurrence: everything but the time. Only its
-/// [`Occurrence`] digest is kept.
+/// [`Digest`] is kept (16 bytes instead of its eight strings, the note up to 1 KB: at
+/// 4,096 Events remembered, about 2 MiB of the `memory` bench's heap).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct EventKey {
     type_: &'static str,
@@ -78,29 +80,6 @@ fn key(ev: &Event, regarding: &ObjectReference) -> EventKey {
         note: ev.note.clone(),
         regarding: RefKey::from(regarding),
         related: ev.secondary.as_ref().map(RefKey::from),
-    }
-}
-
-/// An [`EventKey`] as kept between Events: 16 bytes instead of its eight strings
-/// (the note up to 1 KB; at 4,096 Events remembered, about 2 MiB of the `memory`
-/// bench's heap, issue 14). Two hashes of the key with keys drawn at random for the
-/// process: no one who names objects or writes notes can aim at another occurrence's
-/// digest, and two occurrences sharing one by chance (odds about 2^-128) would only
-/// count the second on the first's series.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-struct Occurrence(u64, u64);
-
-/// Digests [`EventKey`]s into [`Occurrence`]s, the same for the same key in one process.
-struct Digester(std::hash::RandomState, std::hash::RandomState);
-
-impl Digester {
-    fn new() -> Self {
-        Self(std::hash::RandomState::new(), std::hash::RandomState::new())
-    }
-
-    fn of(&self, key: &EventKey) -> Occurrence {
-        use std::hash::BuildHasher as _;
-        Occurrence(self.0.hash_one(key), self.1.hash_one(key))
     }
 }
 
@@ -218,7 +197,7 @@ const REMEMBERED: NonZeroUsize = NonZeroUsize::new(4096).expect("not zero");
 pub(crate) struct EventPublisher {
     client: kube::Client,
     reporter: Reporter,
-    recent: Mutex<LruCache<Occurrence, Sent>>,
+    recent: Mutex<LruCache<Digest, Sent>>,
     digester: Digester,
 }
 
@@ -424,7 +403,7 @@ mod tests {
 
     #[test]
     fn at_most_as_many_events_as_client_go_are_remembered() {
-        let mut recent: LruCache<Occurrence, Sent> = LruCache::new(REMEMBERED);
+        let mut recent: LruCache<Digest, Sent> = LruCache::new(REMEMBERED);
         let digester = Digester::new();
         let key = |n: usize| digester.of(&key(&event("ApiError", &format!("n{n}")), &regarding()));
         for n in 0..=REMEMBERED.get() {

@@ -13,6 +13,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use super::digest::{Digest, Digester};
 use crate::genesys::metrics::{CallObserver, CallOutcome, CallRecord};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -50,8 +51,10 @@ pub(crate) struct Metrics {
     pub(crate) relationships: Family<PhaseLabels, Gauge>,
     /// The phase each object was last reconciled into, so that the gauge counts every
     /// object once: what the reconcile saw as the previous phase may be stale (a cache
-    /// behind the API server) or absent (an operator restart).
-    phases: parking_lot::Mutex<std::collections::HashMap<(&'static str, String), &'static str>>,
+    /// behind the API server) or absent (an operator restart). Keyed by the digest of
+    /// kind, namespace and name: 16 bytes an object, not its name again.
+    phases: parking_lot::Mutex<std::collections::HashMap<Digest, &'static str>>,
+    objects: Digester,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -112,6 +115,7 @@ impl Metrics {
             genesys_rate_limited,
             relationships,
             phases: Default::default(),
+            objects: Digester::new(),
         }
     }
 
@@ -145,14 +149,11 @@ impl Metrics {
         obj: &K,
         phase: Option<&'static str>,
     ) {
-        let key = (
+        let key = self.objects.of(&(
             kind,
-            format!(
-                "{}/{}",
-                obj.meta().namespace.as_deref().unwrap_or_default(),
-                obj.meta().name.as_deref().unwrap_or_default()
-            ),
-        );
+            obj.meta().namespace.as_deref().unwrap_or_default(),
+            obj.meta().name.as_deref().unwrap_or_default(),
+        ));
         let from = {
             let mut phases = self.phases.lock();
             match &phase {

@@ -11,6 +11,7 @@ pub(crate) mod cached_link;
 pub(crate) mod context;
 pub(crate) mod credentials;
 pub(crate) mod credentials_hold;
+pub(crate) mod digest;
 pub(crate) mod directory;
 pub(crate) mod error;
 pub(crate) mod events;
