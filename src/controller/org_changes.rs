@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 
-use crate::api::Organization;
+use crate::api::{Organization, OrganizationStatus};
 use crate::api::conditions::{find, types};
 
 /// What the relationships of one Organization see of it.
@@ -36,7 +36,8 @@ pub(crate) struct OrgView {
 
 impl OrgView {
     pub(crate) fn of(org: &Organization) -> Self {
-        let status = org.status.clone().unwrap_or_default();
+        let none = OrganizationStatus::default();
+        let status = org.status.as_ref().unwrap_or(&none);
         let ready = find(&status.conditions, types::READY)
             .map(|c| format!("{}/{}", c.status, c.reason))
             .unwrap_or_default();
