@@ -18,8 +18,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 
-use crate::api::{Organization, OrganizationStatus};
 use crate::api::conditions::{find, types};
+use crate::api::{Organization, OrganizationStatus};
 
 /// What the relationships of one Organization see of it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -702,13 +702,8 @@ impl OrgSession {
         let links = list_part(
             kept(parts.links).map(|s| (s.links.clone(), s.links_read)),
             || async {
-                Ok(self
-                    .client
-                    .list_links()
-                    .await?
-                    .into_iter()
-                    .map(Arc::new)
-                    .collect())
+                let previous = current.map(|s| s.links.as_slice()).unwrap_or_default();
+                Ok(share_unchanged(previous, self.client.list_links().await?))
             },
         );
         let trustees = list_part(
@@ -725,6 +720,31 @@ impl OrgSession {
             identity, links, trustees, trustors,
         )))
     }
+}
+
+/// The link records just read, each one the previous version holds unchanged taken
+/// from it instead: a re-read then allocates only what changed, and the versions that
+/// reconciles still hold share its records with the new one instead of each keeping
+/// a copy of the org's list (issue 14, footprint).
+fn share_unchanged(
+    previous: &[Arc<OrganizationLinkResponse>],
+    fresh: Vec<OrganizationLinkResponse>,
+) -> Vec<Arc<OrganizationLinkResponse>> {
+    fn key(l: &OrganizationLinkResponse) -> (Option<&str>, Option<&str>) {
+        (
+            l.source_organization_id.as_deref(),
+            l.target_organization_id.as_deref(),
+        )
+    }
+    let held: HashMap<_, &Arc<OrganizationLinkResponse>> =
+        previous.iter().map(|l| (key(l), l)).collect();
+    fresh
+        .into_iter()
+        .map(|l| match held.get(&key(&l)).copied() {
+            Some(same) if **same == l => Arc::clone(same),
+            _ => Arc::new(l),
+        })
+        .collect()
 }
 
 /// One list of a snapshot: as `kept`, or read now with `list` and timed.
@@ -877,6 +897,39 @@ mod tests {
 
     fn names(list: &[&str]) -> BTreeSet<String> {
         list.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn a_re_read_shares_the_records_the_previous_version_holds_unchanged() {
+        let record = |target: &str, status: LinkStatus| OrganizationLinkResponse {
+            source_organization_id: Some("me".into()),
+            target_organization_id: Some(target.into()),
+            source_region: Some("us-east-1".into()),
+            target_region: Some("us-east-1".into()),
+            target_name: None,
+            status: Some(status),
+        };
+        let previous: Vec<_> = [
+            record("a", LinkStatus::Pending),
+            record("b", LinkStatus::Pending),
+        ]
+        .into_iter()
+        .map(Arc::new)
+        .collect();
+        let fresh = vec![
+            record("b", LinkStatus::Approved),
+            record("a", LinkStatus::Pending),
+            record("c", LinkStatus::Pending),
+        ];
+        let next = share_unchanged(&previous, fresh.clone());
+        assert_eq!(
+            next.iter().map(|l| (**l).clone()).collect::<Vec<_>>(),
+            fresh,
+            "the list as read, in its order"
+        );
+        assert!(Arc::ptr_eq(&next[1], &previous[0]), "a: unchanged, shared");
+        assert!(!Arc::ptr_eq(&next[0], &previous[1]), "b: changed, new");
+        assert_eq!(share_unchanged(&[], fresh.clone()).len(), 3);
     }
 
     #[test]
