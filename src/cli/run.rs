@@ -290,9 +290,9 @@ mod tests {
     }
 
     #[test]
-    fn the_kube_api_bound_defaults_to_32_and_refuses_zero_naming_the_flag() {
+    fn the_kube_api_bound_defaults_to_16_and_refuses_zero_naming_the_flag() {
         let default = run_args(&[]).unwrap();
-        assert_eq!(default.max_kube_api_calls_in_flight, 32);
+        assert_eq!(default.max_kube_api_calls_in_flight, 16);
         let raised = run_args(&["--max-kube-api-calls-in-flight=64"]).unwrap();
         assert_eq!(raised.max_kube_api_calls_in_flight, 64);
         let e = run_args(&["--max-kube-api-calls-in-flight=0"])

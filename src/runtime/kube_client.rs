@@ -23,8 +23,10 @@ use tower::limit::ConcurrencyLimitLayer;
 
 use super::tls::ensure_crypto_provider;
 
-/// The default of `--max-kube-api-calls-in-flight`.
-pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
+/// The default of `--max-kube-api-calls-in-flight`. In the `memory` bench 16 took the
+/// 10,000 OrgLinks as fast as 32 (applied in 25 s, all requested at 140 s) with fewer
+/// connections and requests waiting in the burst: a peak of 63.0 MiB against 64.3.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 16;
 
 /// The clients an operator runs on.
 #[derive(Clone)]
