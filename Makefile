@@ -2,7 +2,7 @@
 # Everything the tests need is built or installed by scripts/ (pinned, cached under
 # ~/.cache/orglink): a machine with Rust, Go and access to the registries is enough.
 
-.PHONY: demo test tools kube-assets image lint crds
+.PHONY: demo test tools kube-assets image lint crds bench-memory
 
 ## demo: the sandbox (real kube-apiserver + simulated Genesys Cloud + the operator) runs
 ## the link and pairing handshakes and prints them as they converge.
@@ -33,6 +33,12 @@ image:
 test: tools kube-assets image
 	cargo test --all-targets --no-run
 	cargo test
+
+## bench-memory: the `memory` benchmark on the shipped binary (`make image` builds it), the
+## one issue 14's footprint target is about; `cargo bench --bench memory` alone measures
+## this build's binary, which carries the sandbox and is not the one a cluster runs.
+bench-memory: kube-assets image
+	ORGLINK_BENCH_OPERATOR="$${CARGO_TARGET_DIR:-$$PWD/target}/image/rootfs/usr/local/bin/orglink-operator" cargo bench --bench memory
 
 ## lint: formatting, clippy (also of the build without the sandbox, the image's) and no
 ## unused dependencies (cargo-machete, pinned in scripts/machete.sh), as CI checks them.
