@@ -46,7 +46,7 @@ mod tests {
     }
 
     #[test]
-    fn digesters_of_two_processes_disagree() {
+    fn two_digesters_disagree_so_no_one_can_aim_at_a_digest() {
         assert_ne!(Digester::new().of("x"), Digester::new().of("x"));
     }
 }
