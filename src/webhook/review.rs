@@ -24,7 +24,7 @@ pub(crate) enum ReviewError {
 /// What a body says it is, read before the rest so that a body of another type (an
 /// older `admission.k8s.io/v1beta1` review, say) is told what was expected rather than
 /// which of its fields did not parse. Unknown fields are skipped, not kept.
-#[derive(serde::Deserialize)]
+#[derive(Default, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct TypeOf {
     #[serde(default)]
@@ -43,8 +43,12 @@ pub(crate) fn answer(
     allowlist: &ApiBaseUrlAllowlist,
     now: Timestamp,
 ) -> Result<AdmissionReview<DynamicObject>, ReviewError> {
-    let type_of: TypeOf =
-        serde_json::from_slice(body).map_err(|e| ReviewError::NotJson(e.to_string()))?;
+    let type_of: TypeOf = match serde_json::from_slice(body) {
+        Ok(type_of) => type_of,
+        // JSON, but not an object (`[]`, `"x"`): not a review, of no type.
+        Err(e) if e.is_data() => TypeOf::default(),
+        Err(e) => return Err(ReviewError::NotJson(e.to_string())),
+    };
     let api_version = type_of.api_version.as_str().unwrap_or_default();
     let kind = type_of.kind.as_str().unwrap_or_default();
     if api_version != "admission.k8s.io/v1" || kind != "AdmissionReview" {

@@ -435,6 +435,15 @@ fn not_a_v1_review_is_an_error_not_a_panic() {
         answer(v1beta1, None, &allowlist(), now()),
         Err(ReviewError::WrongType { .. })
     ));
+    for not_an_object in [&b"[]"[..], b"\"x\"", b"42"] {
+        assert_eq!(
+            answer(not_an_object, None, &allowlist(), now()).unwrap_err(),
+            ReviewError::WrongType {
+                api_version: String::new(),
+                kind: String::new()
+            }
+        );
+    }
     let not_a_string = br#"{"apiVersion":1,"kind":"AdmissionReview","request":{}}"#;
     assert_eq!(
         answer(not_a_string, None, &allowlist(), now()).unwrap_err(),
